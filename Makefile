@@ -1,0 +1,46 @@
+# FaceFlow developer entry points. `make run` and `make test` do all setup themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED_MODELS := $(abspath ../shared/models)
+export FACEFLOW_MODEL_MIRROR ?= $(SHARED_MODELS)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup venv models protos run test lint typecheck unit e2e bench clean-models
+
+setup: $(STAMP) models
+
+$(STAMP): requirements/serve.txt requirements/dev.txt requirements/nodeps.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
+	@echo "$(CURDIR)" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/faceflow-dev.pth
+	@echo "$(CURDIR)/protos/gen" >> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/faceflow-dev.pth
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+models: $(STAMP)
+	$(PY) -m services.shared.model_store prepare
+
+protos: $(STAMP)
+	$(PY) scripts/gen_protos.py
+
+run: setup
+	$(PY) -m deploy.local.run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy .
+
+test: setup lint typecheck
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) bench/detection.py

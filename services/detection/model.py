@@ -1,0 +1,163 @@
+"""The detection models: YuNet (boxes + 5 landmarks) and MediaPipe FaceMesh (468 points).
+
+Each class owns its pre- and post-processing constants. YuNet runs on a fixed 640x640 input:
+the photo is letterboxed (scaled to fit, padded right/bottom with zeros) so coordinates map back
+by one division. Decoding follows OpenCV's ``FaceDetectorYN`` (2023mar heads: cls, obj, bbox,
+kps per stride) and NMS uses the same ``cv2.dnn.NMSBoxes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from services.shared.runtime import LiteModel
+
+YUNET_INPUT_SIZE = 640
+YUNET_STRIDES = (8, 16, 32)
+YUNET_TOP_K = 5000
+FACEMESH_INPUT_SIZE = 192
+FACEMESH_ROI_SCALE = 1.5
+FACEMESH_POINTS = 468
+
+
+@dataclass
+class DetectedFace:
+    """One face in original image pixels."""
+
+    box: NDArray[np.float64]  # x, y, width, height
+    score: float
+    landmarks: NDArray[np.float64]  # (5, 2): image-left eye, image-right eye, nose, mouth l/r
+    mesh: NDArray[np.float64] | None = field(default=None)  # (468, 3)
+
+    @property
+    def area(self) -> float:
+        """Box area in pixels."""
+        return float(self.box[2] * self.box[3])
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was fitted into the square model input."""
+
+    scale: float
+    tensor: NDArray[np.float32]
+
+
+def letterbox_bgr(image_rgb: NDArray[np.uint8], size: int = YUNET_INPUT_SIZE) -> Letterbox:
+    """Scale to fit size x size keeping aspect, pad right/bottom with 0; BGR float32 0-255."""
+    height, width = image_rgb.shape[:2]
+    scale = min(size / width, size / height)
+    new_w = max(1, min(size, round(width * scale)))
+    new_h = max(1, min(size, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
+    canvas = np.zeros((size, size, 3), dtype=np.float32)
+    canvas[:new_h, :new_w] = resized[:, :, ::-1]
+    return Letterbox(scale=scale, tensor=canvas[np.newaxis])
+
+
+def decode_yunet(
+    outputs: dict[str, NDArray[np.float32]], size: int = YUNET_INPUT_SIZE
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Raw heads -> (boxes (N,4) xywh, scores (N,), landmarks (N,5,2)) in input pixels."""
+    all_boxes, all_scores, all_landmarks = [], [], []
+    for stride in YUNET_STRIDES:
+        cols = rows = size // stride
+        cls = np.clip(outputs[f"cls_{stride}"].reshape(-1), 0.0, 1.0).astype(np.float64)
+        obj = np.clip(outputs[f"obj_{stride}"].reshape(-1), 0.0, 1.0).astype(np.float64)
+        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4).astype(np.float64)
+        kps = outputs[f"kps_{stride}"].reshape(-1, 10).astype(np.float64)
+        grid_y, grid_x = np.divmod(np.arange(rows * cols), cols)
+        centre_x = (grid_x + bbox[:, 0]) * stride
+        centre_y = (grid_y + bbox[:, 1]) * stride
+        width = np.exp(bbox[:, 2]) * stride
+        height = np.exp(bbox[:, 3]) * stride
+        all_boxes.append(np.stack([centre_x - width / 2, centre_y - height / 2, width, height], 1))
+        all_scores.append(np.sqrt(cls * obj))
+        points = kps.reshape(-1, 5, 2)
+        landmarks = np.empty_like(points)
+        landmarks[:, :, 0] = (points[:, :, 0] + grid_x[:, None]) * stride
+        landmarks[:, :, 1] = (points[:, :, 1] + grid_y[:, None]) * stride
+        all_landmarks.append(landmarks)
+    return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_landmarks)
+
+
+class YuNetDetector:
+    """YuNet 2023mar through LiteRT."""
+
+    def __init__(self, model: LiteModel, score_threshold: float, nms_threshold: float) -> None:
+        self.model = model
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+
+    def raw_outputs(self, tensor: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
+        """Run the network on a (1, 640, 640, 3) BGR tensor."""
+        return self.model.run(**{self.model.input_name: tensor})
+
+    def detect(
+        self, image_rgb: NDArray[np.uint8], score_threshold: float | None = None
+    ) -> list[DetectedFace]:
+        """Faces in original pixels, highest score first (after NMS)."""
+        threshold = self.score_threshold if score_threshold is None else score_threshold
+        letterbox = letterbox_bgr(image_rgb)
+        boxes, scores, landmarks = decode_yunet(self.raw_outputs(letterbox.tensor))
+        keep = cv2.dnn.NMSBoxes(
+            boxes.tolist(), scores.tolist(), threshold, self.nms_threshold, top_k=YUNET_TOP_K
+        )
+        height, width = image_rgb.shape[:2]
+        faces = []
+        for index in np.asarray(keep, dtype=np.int64).reshape(-1):
+            box = boxes[index] / letterbox.scale
+            x1, y1 = max(0.0, box[0]), max(0.0, box[1])
+            x2, y2 = min(float(width), box[0] + box[2]), min(float(height), box[1] + box[3])
+            if x2 <= x1 or y2 <= y1:
+                continue
+            faces.append(
+                DetectedFace(
+                    box=np.array([x1, y1, x2 - x1, y2 - y1]),
+                    score=float(scores[index]),
+                    landmarks=landmarks[index] / letterbox.scale,
+                )
+            )
+        return faces
+
+
+def facemesh_roi(face: DetectedFace) -> NDArray[np.float64]:
+    """2x3 affine from image pixels to the 192x192 mesh input, rotated so the eyes are level."""
+    left_eye, right_eye = face.landmarks[0], face.landmarks[1]
+    angle = float(np.arctan2(right_eye[1] - left_eye[1], right_eye[0] - left_eye[0]))
+    x, y, w, h = face.box
+    centre = np.array([x + w / 2, y + h / 2])
+    side = max(w, h) * FACEMESH_ROI_SCALE
+    scale = FACEMESH_INPUT_SIZE / side
+    cos, sin = np.cos(-angle) * scale, np.sin(-angle) * scale
+    rotation = np.array([[cos, -sin], [sin, cos]])
+    offset = FACEMESH_INPUT_SIZE / 2 - rotation @ centre
+    return np.hstack([rotation, offset[:, None]])
+
+
+class FaceMesh:
+    """MediaPipe FaceMesh: 468 3-D points for one face."""
+
+    def __init__(self, model: LiteModel) -> None:
+        self.model = model
+        self.points_output = next(n for n in model.output_names if model.output_shapes[n][-1] == 1404)
+
+    def landmarks(self, image_rgb: NDArray[np.uint8], face: DetectedFace) -> NDArray[np.float64]:
+        """(468, 3) points in original pixels; z in the same pixel scale."""
+        matrix = facemesh_roi(face)
+        crop = cv2.warpAffine(
+            image_rgb, matrix, (FACEMESH_INPUT_SIZE, FACEMESH_INPUT_SIZE),
+            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        )
+        tensor = (crop.astype(np.float32) / 255.0)[np.newaxis]
+        output = self.model.run(**{self.model.input_name: tensor})[self.points_output]
+        points = output.reshape(FACEMESH_POINTS, 3).astype(np.float64)
+        inverse = cv2.invertAffineTransform(matrix)
+        xy = points[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+        scale = float(np.sqrt(abs(np.linalg.det(inverse[:, :2]))))
+        return np.hstack([xy, points[:, 2:3] * scale])

@@ -1,0 +1,98 @@
+"""The Detect RPC: validate, decode, run the models, build the response."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+from faceflow.common.v1 import common_pb2
+from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
+from numpy.typing import NDArray
+
+from services.detection.model import DetectedFace, FaceMesh, YuNetDetector
+from services.detection.settings import DetectionSettings
+from services.shared.alignment import ALIGNED_SIZE, align_face
+from services.shared.errors import InvalidArgumentError
+from services.shared.imaging import ImageLimits, decode_image
+
+
+def _point(xy: NDArray[np.float64]) -> common_pb2.Point:
+    return common_pb2.Point(x=float(xy[0]), y=float(xy[1]))
+
+
+def face_to_proto(
+    face: DetectedFace, image_rgb: NDArray[np.uint8], with_crop: bool
+) -> common_pb2.Face:
+    """Convert one detected face to its message, with the optional extras."""
+    x, y, w, h = (float(v) for v in face.box)
+    message = common_pb2.Face(
+        box=common_pb2.BoundingBox(x=x, y=y, width=w, height=h),
+        score=face.score,
+        landmarks=common_pb2.Landmarks5(
+            left_eye=_point(face.landmarks[0]),
+            right_eye=_point(face.landmarks[1]),
+            nose=_point(face.landmarks[2]),
+            mouth_left=_point(face.landmarks[3]),
+            mouth_right=_point(face.landmarks[4]),
+        ),
+    )
+    if face.mesh is not None:
+        message.mesh.extend(
+            common_pb2.Point3(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in face.mesh
+        )
+    if with_crop:
+        crop = align_face(image_rgb, face.landmarks)
+        message.aligned_crop.CopyFrom(common_pb2.AlignedCrop(size=ALIGNED_SIZE, rgb=crop.tobytes()))
+    return message
+
+
+class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: ignore[misc]
+    """Implements faceflow.detection.v1.DetectionService."""
+
+    def __init__(
+        self,
+        settings: DetectionSettings,
+        detector: YuNetDetector,
+        mesh: FaceMesh,
+        models: list[common_pb2.ModelInfo],
+    ) -> None:
+        self.settings = settings
+        self.detector = detector
+        self.mesh = mesh
+        self.models = models
+        self.limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+
+    def _validate(self, request: detection_pb2.DetectRequest) -> int:
+        if request.max_faces < 0 or request.max_faces > self.settings.max_faces_limit:
+            raise InvalidArgumentError(
+                f"max_faces must be between 1 and {self.settings.max_faces_limit}"
+            )
+        if request.min_face_size < 0:
+            raise InvalidArgumentError("min_face_size must not be negative")
+        if not 0.0 <= request.score_threshold < 1.0:
+            raise InvalidArgumentError("score_threshold must be in [0, 1)")
+        return request.max_faces or self.settings.default_max_faces
+
+    def Detect(  # noqa: N802 (gRPC method name)
+        self, request: detection_pb2.DetectRequest, context: grpc.ServicerContext
+    ) -> detection_pb2.DetectResponse:
+        max_faces = self._validate(request)
+        image = decode_image(request.image.data, self.limits)
+        threshold = request.score_threshold or None
+        faces = [
+            face
+            for face in self.detector.detect(image, threshold)
+            if min(face.box[2], face.box[3]) >= request.min_face_size
+        ]
+        faces.sort(key=lambda face: face.area, reverse=True)
+        faces = faces[:max_faces]
+        models = list(self.models[:1])
+        if request.include_mesh:
+            for face in faces:
+                face.mesh = self.mesh.landmarks(image, face)
+            models.append(self.models[1])
+        return detection_pb2.DetectResponse(
+            faces=[face_to_proto(f, image, request.include_aligned_crops) for f in faces],
+            image_width=image.shape[1],
+            image_height=image.shape[0],
+            models=models,
+        )

