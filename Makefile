@@ -40,7 +40,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
 test: setup lint typecheck
-	$(VENV)/bin/pytest
+	FACEFLOW_TEST_POSTGRES_URL=$$(bash scripts/test_services.sh) $(VENV)/bin/pytest
 
 bench: setup
 	$(PY) bench/detection.py

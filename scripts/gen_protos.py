@@ -47,8 +47,12 @@ def generate(out_dir: Path) -> None:
 
 
 def _differences(a: Path, b: Path) -> list[str]:
-    names_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    names_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    names_a = {
+        p.relative_to(a) for p in a.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
+    names_b = {
+        p.relative_to(b) for p in b.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
     diffs = sorted(str(n) for n in names_a ^ names_b)
     for name in names_a & names_b:
         if not filecmp.cmp(a / name, b / name, shallow=False):

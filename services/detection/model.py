@@ -145,14 +145,19 @@ class FaceMesh:
 
     def __init__(self, model: LiteModel) -> None:
         self.model = model
-        self.points_output = next(n for n in model.output_names if model.output_shapes[n][-1] == 1404)
+        self.points_output = next(
+            n for n in model.output_names if model.output_shapes[n][-1] == 1404
+        )
 
     def landmarks(self, image_rgb: NDArray[np.uint8], face: DetectedFace) -> NDArray[np.float64]:
         """(468, 3) points in original pixels; z in the same pixel scale."""
         matrix = facemesh_roi(face)
         crop = cv2.warpAffine(
-            image_rgb, matrix, (FACEMESH_INPUT_SIZE, FACEMESH_INPUT_SIZE),
-            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+            image_rgb,
+            matrix,
+            (FACEMESH_INPUT_SIZE, FACEMESH_INPUT_SIZE),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
         )
         tensor = (crop.astype(np.float32) / 255.0)[np.newaxis]
         output = self.model.run(**{self.model.input_name: tensor})[self.points_output]

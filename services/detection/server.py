@@ -23,7 +23,9 @@ log = logging.getLogger("faceflow.detection")
 SERVICE_NAME = detection_pb2.DESCRIPTOR.services_by_name["DetectionService"].full_name
 
 
-def build_servicer(settings: DetectionSettings, store: ModelStore | None = None) -> DetectionServicer:
+def build_servicer(
+    settings: DetectionSettings, store: ModelStore | None = None
+) -> DetectionServicer:
     """Load (verified) models and build the servicer; raises ModelUnavailableError."""
     store = store or ModelStore(settings.model_cache_dir)
     detector_file = store.open(settings.detector_model)
@@ -48,7 +50,9 @@ def warm_up(servicer: DetectionServicer) -> None:
     servicer.detector.detect(blank)
 
 
-def create_app(settings: DetectionSettings, store: ModelStore | None = None) -> tuple[ServiceApp, DetectionServicer]:
+def create_app(
+    settings: DetectionSettings, store: ModelStore | None = None
+) -> tuple[ServiceApp, DetectionServicer]:
     """The server with the servicer registered (not started)."""
     servicer = build_servicer(settings, store)
     definition = ServiceDefinition(

@@ -26,7 +26,9 @@ TEMPLATE_112 = np.array(
 )
 
 
-def similarity_transform(source: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
+def similarity_transform(
+    source: NDArray[np.float64], target: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Least-squares similarity (rotation, uniform scale, translation) mapping source to target.
 
     Returns the 2x3 matrix for ``cv2.warpAffine``. Umeyama (1991), without reflection.

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from services.shared.errors import ImageTooLargeError, InvalidImageError
 
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "MPO")
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 MIN_SIDE = 2
 
 
@@ -41,12 +41,11 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> NDArray[np.u
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS))
+            image: Image.Image = Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS))
             width, height = image.size
             if width * height > limits.max_pixels:
                 raise ImageTooLargeError(
-                    f"the image is {width}x{height} pixels; the limit is "
-                    f"{limits.max_pixels} pixels"
+                    f"the image is {width}x{height} pixels; the limit is {limits.max_pixels} pixels"
                 )
             if width < MIN_SIDE or height < MIN_SIDE:
                 raise InvalidImageError(f"the image is {width}x{height} pixels: too small")
@@ -80,10 +79,15 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def image_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the header alone (no pixel decoding), or InvalidImageError."""
+    """Width and height from the header alone (no pixel decoding).
+
+    Raises InvalidImageError for unreadable data, ImageTooLargeError for a decompression bomb.
+    """
     try:
         with Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS)) as image:
             return image.size
+    except Image.DecompressionBombError as error:
+        raise ImageTooLargeError("the image has too many pixels") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InvalidImageError(
             "the data is not a readable JPEG, PNG, WebP or BMP image"

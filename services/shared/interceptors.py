@@ -34,7 +34,9 @@ Handler = Callable[[Any, grpc.ServicerContext], Any]
 
 
 def _split_method(full_method: str) -> tuple[str, str]:
-    _, service, method = full_method.split("/", 2) if full_method.count("/") >= 2 else ("", "", full_method)
+    _, service, method = (
+        full_method.split("/", 2) if full_method.count("/") >= 2 else ("", "", full_method)
+    )
     return service, method
 
 

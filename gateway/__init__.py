@@ -1,0 +1,1 @@
+"""The FaceFlow HTTP gateway: auth, validation, orchestration of the gRPC model services."""

@@ -1,0 +1,22 @@
+"""``python -m gateway``: serve the gateway with uvicorn on the configured host and port."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from gateway.core.config import GatewaySettings
+from gateway.main import create_app
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

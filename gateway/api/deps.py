@@ -1,0 +1,48 @@
+"""FastAPI dependencies as ``Annotated`` aliases: settings, clients, the caller's tenant."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+
+from gateway.core.clients import ServiceClients
+from gateway.core.config import GatewaySettings
+from gateway.core.errors import ApiError
+from gateway.core.ratelimit import RateLimiter
+from gateway.core.tenants import Tenant, TenantStore
+
+api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="Your app's API key")
+
+
+def get_settings(request: Request) -> GatewaySettings:
+    """The app's settings."""
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+def get_clients(request: Request) -> ServiceClients:
+    """The gRPC clients opened in the lifespan."""
+    clients: ServiceClients = request.app.state.clients
+    return clients
+
+
+def get_tenant(request: Request, key: Annotated[str | None, Depends(api_key_header)]) -> Tenant:
+    """Authenticate the x-api-key header; UNAUTHENTICATED 401, RATE_LIMITED 429."""
+    if not key:
+        raise ApiError(401, "UNAUTHENTICATED", "missing API key: send it in the x-api-key header")
+    tenants: TenantStore = request.app.state.tenants
+    tenant = tenants.resolve(key)
+    if tenant is None:
+        raise ApiError(401, "UNAUTHENTICATED", "the API key is not valid")
+    limiter: RateLimiter = request.app.state.rate_limiter
+    if not limiter.allow(key):
+        raise ApiError(429, "RATE_LIMITED", "too many requests for this API key; slow down")
+    request.state.tenant = tenant
+    return tenant
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+ClientsDep = Annotated[ServiceClients, Depends(get_clients)]
+TenantDep = Annotated[Tenant, Depends(get_tenant)]

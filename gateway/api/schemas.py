@@ -1,0 +1,118 @@
+"""Response and request schemas for the OpenAPI document (``/docs``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    """The error details."""
+
+    code: str = Field(examples=["NO_FACE"])
+    message: str
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error has this shape."""
+
+    error: ErrorBody
+
+
+class Box(BaseModel):
+    """A face box in image pixels."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class Landmarks(BaseModel):
+    """Five landmarks, each [x, y] in image pixels; left/right as seen in the image."""
+
+    left_eye: list[float]
+    right_eye: list[float]
+    nose: list[float]
+    mouth_left: list[float]
+    mouth_right: list[float]
+
+
+class ModelRef(BaseModel):
+    """A model used to answer."""
+
+    name: str
+    version: str
+
+
+class DetectedFaceOut(BaseModel):
+    """One face. Extra fields appear when requested with ``fields``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    face_token: str
+    box: Box
+    score: float
+    landmarks: Landmarks
+    mesh: list[list[float]] | None = Field(default=None, description="468 [x, y, z] points")
+
+
+class ImageInfo(BaseModel):
+    """The decoded image's size (after EXIF orientation)."""
+
+    width: int
+    height: int
+
+
+class DetectOut(BaseModel):
+    """Faces in the image, largest first."""
+
+    faces: list[DetectedFaceOut]
+    image: ImageInfo
+    models: list[ModelRef]
+    request_id: str
+    took_ms: float
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Bad input (INVALID_IMAGE, INVALID_ARGUMENT, NO_FACE, ...)",
+        401: "UNAUTHENTICATED",
+        413: "IMAGE_TOO_LARGE",
+        429: "RATE_LIMITED",
+        503: "SERVICE_UNAVAILABLE",
+        504: "DEADLINE_EXCEEDED",
+    }.items()
+}
+
+
+def image_request_body(
+    image_fields: tuple[str, ...], params: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """``openapi_extra`` documenting a multipart or JSON body with images and parameters."""
+    multipart = {name: {"type": "string", "format": "binary"} for name in image_fields}
+    json_images = {name: {"type": "string", "format": "byte"} for name in image_fields}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {**multipart, **params},
+                        "required": list(image_fields),
+                    }
+                },
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {**json_images, **params},
+                        "required": list(image_fields),
+                    }
+                },
+            },
+        }
+    }

@@ -1,0 +1,1 @@
+"""Gateway internals: settings, errors, tenants, gRPC clients, request parsing."""

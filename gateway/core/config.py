@@ -1,0 +1,42 @@
+"""The gateway's one typed settings class (environment prefix ``FACEFLOW_GATEWAY_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class GatewaySettings(BaseSettings):
+    """Where the services are, limits, deadlines and the data folder.
+
+    A service address may be ``host:port`` or ``dns:///name:port`` (client-side round_robin
+    across every address the name resolves to, e.g. a Kubernetes headless Service). An empty
+    address means the service is not deployed: its endpoints answer SERVICE_UNAVAILABLE.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FACEFLOW_GATEWAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    detection_addr: str = "127.0.0.1:50051"
+    embedding_addr: str = "127.0.0.1:50052"
+    liveness_addr: str = "127.0.0.1:50053"
+    attributes_addr: str = "127.0.0.1:50054"
+    deadline_seconds: float = Field(default=10.0, gt=0)
+    health_deadline_seconds: float = Field(default=1.0, gt=0)
+    unavailable_retries: int = Field(default=2, ge=0, le=5)
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    data_dir: Path = REPO_ROOT / "var" / "gateway"
+    demo_tenant: str = "demo"
+    rate_limit_per_minute: int = Field(default=600, ge=0, description="per API key, 0 = off")
+
+    @property
+    def tenants_db(self) -> Path:
+        """SQLite file with tenants and hashed API keys."""
+        return self.data_dir / "tenants.sqlite3"

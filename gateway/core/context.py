@@ -1,0 +1,29 @@
+"""Per-request context (request id, timing) and the success envelope."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from fastapi import Request
+
+
+def request_id(request: Request) -> str:
+    """The request's id (set by middleware; generated if missing)."""
+    value = getattr(request.state, "request_id", None)
+    if value is None:
+        value = uuid.uuid4().hex
+        request.state.request_id = value
+    return str(value)
+
+
+def took_ms(request: Request) -> float:
+    """Milliseconds since the request started."""
+    started = getattr(request.state, "started", None) or time.perf_counter()
+    return round((time.perf_counter() - started) * 1000.0, 2)
+
+
+def envelope(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
+    """Add request_id and took_ms to a response body."""
+    return {**payload, "request_id": request_id(request), "took_ms": took_ms(request)}

@@ -1,0 +1,128 @@
+"""Orchestration of recognition: detect (with aligned crops) -> embed / match / enroll.
+
+The detection service finds the faces and returns each one's 112x112 aligned crop; the
+embedding service embeds the crops and matches them against the caller's tenant only. Every
+call passes ``tenant.tenant_id``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faceflow.common.v1 import common_pb2
+from faceflow.detection.v1 import detection_pb2
+from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
+
+from gateway.core import pipeline
+from gateway.core.clients import ServiceClients
+from gateway.core.errors import ApiError, no_face
+
+QUALITY_CONTROL = {
+    "NONE": embedding_pb2.QUALITY_CONTROL_NONE,
+    "LOW": embedding_pb2.QUALITY_CONTROL_LOW,
+    "NORMAL": embedding_pb2.QUALITY_CONTROL_NORMAL,
+    "HIGH": embedding_pb2.QUALITY_CONTROL_HIGH,
+}
+MAX_SEARCH_FACES = 20
+
+
+def embedding_stub(clients: ServiceClients) -> embedding_pb2_grpc.EmbeddingServiceStub:
+    """A stub on the embedding service's channel (SERVICE_UNAVAILABLE when not deployed)."""
+    return embedding_pb2_grpc.EmbeddingServiceStub(clients.channel("embedding"))
+
+
+async def call_embedding(clients: ServiceClients, method_name: str, request: Any) -> Any:
+    """Call one EmbeddingService method with the shared deadline, retry and error mapping."""
+    stub = embedding_stub(clients)
+    return await clients.call("embedding", getattr(stub, method_name), request)
+
+
+async def detect_with_crops(
+    clients: ServiceClients, image: bytes, max_faces: int
+) -> detection_pb2.DetectResponse:
+    """Faces largest first, each with its aligned crop; NO_FACE when there is none."""
+    detection = await pipeline.detect(
+        clients, image, max_faces=max_faces, include_aligned_crops=True
+    )
+    if not detection.faces:
+        raise no_face()
+    return detection
+
+
+def pick_face(
+    detection: detection_pb2.DetectResponse, face_index: int, field: str = "image"
+) -> common_pb2.Face:
+    """The face at face_index in largest-first order (0 = the largest)."""
+    if face_index >= len(detection.faces):
+        raise ApiError(
+            400, "INVALID_ARGUMENT",
+            f"face_index {face_index} is out of range: '{field}' has {len(detection.faces)} face(s)",
+        )
+    face: common_pb2.Face = detection.faces[face_index]
+    return face
+
+
+def crop_probe(face: common_pb2.Face) -> embedding_pb2.Probe:
+    """A verify/search probe from a detected face's aligned crop."""
+    return embedding_pb2.Probe(crop=face.aligned_crop)
+
+
+def user_probe(group_id: str, user_id: str) -> embedding_pb2.Probe:
+    """A verify probe naming a stored user."""
+    return embedding_pb2.Probe(user=embedding_pb2.UserRef(group_id=group_id, user_id=user_id))
+
+
+def parse_quality_control(value: str | None) -> int:
+    """NONE|LOW|NORMAL|HIGH (any case; default NONE) -> the proto enum."""
+    if value is None or value == "":
+        return embedding_pb2.QUALITY_CONTROL_NONE
+    level = QUALITY_CONTROL.get(value.strip().upper())
+    if level is None:
+        raise ApiError(
+            400, "INVALID_ARGUMENT",
+            f"quality_control must be one of {', '.join(QUALITY_CONTROL)}, got {value!r}",
+        )
+    return level
+
+
+def thresholds_json(thresholds: embedding_pb2.Thresholds) -> dict[str, float]:
+    """The published thresholds as {"1e-3": score, "1e-4": score, "1e-5": score}."""
+    return {
+        "1e-3": round(thresholds.far_1e3, 2),
+        "1e-4": round(thresholds.far_1e4, 2),
+        "1e-5": round(thresholds.far_1e5, 2),
+    }
+
+
+def group_json(group: embedding_pb2.Group) -> dict[str, Any]:
+    """A group as JSON."""
+    return {
+        "group_id": group.group_id,
+        "created_at": round(group.created_at, 3),
+        "user_count": group.user_count,
+        "face_count": group.face_count,
+    }
+
+
+def user_json(user: embedding_pb2.User) -> dict[str, Any]:
+    """A user with their faces as JSON."""
+    return {
+        "group_id": user.group_id,
+        "user_id": user.user_id,
+        "user_info": user.user_info,
+        "faces": [
+            {"face_token": f.face_token, "created_at": round(f.created_at, 3)} for f in user.faces
+        ],
+    }
+
+
+def match_json(match: embedding_pb2.Match) -> dict[str, Any]:
+    """A search match as JSON (``face_token`` is the stored face that matched best)."""
+    return {
+        "group_id": match.group_id,
+        "user_id": match.user_id,
+        "user_info": match.user_info,
+        "score": round(match.score, 2),
+        "similarity": round(match.similarity, 4),
+        "face_token": match.face_token,
+    }

@@ -1,0 +1,134 @@
+"""Tenants (apps) and their API keys, in SQLite. Keys are stored only as sha256 hashes.
+
+A key is 32 random bytes (URL-safe base64, prefixed ``ff_``): with that much entropy a plain
+sha256 is the right hash (no salt or slow KDF needed, and lookups stay O(1)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+KEY_PREFIX = "ff_"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+    label TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An app using FaceFlow; every gallery object belongs to exactly one."""
+
+    tenant_id: str
+
+
+class TenantExistsError(Exception):
+    """A tenant with that id exists already."""
+
+
+class TenantNotFoundError(Exception):
+    """No tenant with that id."""
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class TenantStore:
+    """SQLite-backed tenants and API keys (thread-safe)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def create_tenant(self, tenant_id: str) -> Tenant:
+        """Add a tenant; TenantExistsError if taken."""
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO tenants (tenant_id, created_at) VALUES (?, ?)",
+                    (tenant_id, time.time()),
+                )
+            except sqlite3.IntegrityError as error:
+                raise TenantExistsError(tenant_id) from error
+        return Tenant(tenant_id)
+
+    def ensure_tenant(self, tenant_id: str) -> Tenant:
+        """Create the tenant unless it exists."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO tenants (tenant_id, created_at) VALUES (?, ?)",
+                (tenant_id, time.time()),
+            )
+        return Tenant(tenant_id)
+
+    def list_tenants(self) -> list[str]:
+        """All tenant ids, sorted."""
+        with self._lock:
+            rows = self._db.execute("SELECT tenant_id FROM tenants ORDER BY tenant_id").fetchall()
+        return [row[0] for row in rows]
+
+    def create_key(self, tenant_id: str, label: str = "") -> str:
+        """Issue a new API key for a tenant; returns the key (shown once, stored hashed)."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        self.add_key(tenant_id, key, label)
+        return key
+
+    def add_key(self, tenant_id: str, key: str, label: str = "") -> None:
+        """Register a key chosen by the operator (e.g. from a deployment secret)."""
+        with self._lock:
+            exists = self._db.execute(
+                "SELECT 1 FROM tenants WHERE tenant_id = ?", (tenant_id,)
+            ).fetchone()
+            if not exists:
+                raise TenantNotFoundError(tenant_id)
+            self._db.execute(
+                "INSERT OR IGNORE INTO api_keys (key_hash, tenant_id, label, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (hash_key(key), tenant_id, label, time.time()),
+            )
+
+    def revoke_key(self, key: str) -> bool:
+        """Remove a key; True if it existed."""
+        with self._lock:
+            cursor = self._db.execute("DELETE FROM api_keys WHERE key_hash = ?", (hash_key(key),))
+        return cursor.rowcount > 0
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        """Remove a tenant and its keys (its gallery data is deleted by the embedding service)."""
+        with self._lock:
+            cursor = self._db.execute("DELETE FROM tenants WHERE tenant_id = ?", (tenant_id,))
+        if cursor.rowcount == 0:
+            raise TenantNotFoundError(tenant_id)
+
+    def resolve(self, key: str) -> Tenant | None:
+        """The tenant owning this key, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT tenant_id FROM api_keys WHERE key_hash = ?", (hash_key(key),)
+            ).fetchone()
+        return Tenant(row[0]) if row else None
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()

@@ -1,0 +1,137 @@
+"""The FastAPI application: lifespan (tenants, gRPC channels), middleware, error handlers,
+routers under /api/v1, operations endpoints and the web demo at /.
+
+Run with ``python -m gateway`` (uvicorn) or build with ``create_app(settings)`` in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.api.routes import detect, health
+from gateway.core.clients import ServiceClients
+from gateway.core.config import GatewaySettings
+from gateway.core.context import request_id
+from gateway.core.errors import ApiError
+from gateway.core.ratelimit import RateLimiter
+from gateway.core.tenants import TenantStore
+
+log = logging.getLogger("faceflow.gateway")
+
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+HTTP_LATENCY = Histogram(
+    "faceflow_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_RESPONSES = Counter(
+    "faceflow_http_responses_total", "HTTP responses by status", ["method", "route", "status"]
+)
+
+HTTP_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "IMAGE_TOO_LARGE"}
+
+
+def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:
+    """The one error envelope."""
+    return JSONResponse(
+        status_code=status,
+        content={"error": {"code": code, "message": message, "request_id": request_id(request)}},
+    )
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the app; channels and the tenant store open in the lifespan."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.tenants = TenantStore(settings.tenants_db)
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        app.state.clients = ServiceClients(settings)
+        app.state.clients.open()
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+            app.state.tenants.close()
+
+    app = FastAPI(
+        title="FaceFlow API",
+        version="1.0.0",
+        description="Self-hosted face detection, verification, search, attributes and liveness.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.started = time.perf_counter()
+        request.state.request_id = uuid.uuid4().hex
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_request_bytes:
+            response: Response = error_response(
+                request,
+                413,
+                "IMAGE_TOO_LARGE",
+                f"the request body is over {settings.max_request_bytes} bytes",
+            )
+        else:
+            response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_LATENCY.labels(request.method, path).observe(
+            time.perf_counter() - request.state.started
+        )
+        HTTP_RESPONSES.labels(request.method, path, str(response.status_code)).inc()
+        response.headers["x-request-id"] = request.state.request_id
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(request, error.status, error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+        return error_response(request, 400, "INVALID_ARGUMENT", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_STATUS_CODES.get(error.status_code, "INVALID_ARGUMENT")
+        return error_response(request, error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "INTERNAL", "internal error")
+
+    for router in (detect.router,):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def demo_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    return app

@@ -1,0 +1,76 @@
+// FaceFlow web demo, entry point: API key, tabs, server readiness, camera and the flow buttons.
+// Plain ES modules in js/, no build step. Every call goes through the public API (/api/v1).
+import { api, describeError, setApiKey } from "./js/api.js";
+import * as camera from "./js/camera.js";
+import * as flows from "./js/flows.js";
+import * as liveness from "./js/liveness.js";
+import * as picker from "./js/picker.js";
+import { $ } from "./js/ui.js";
+
+const KEY_STORAGE = "faceflow-api-key";
+
+function setupKey() {
+  const input = $("api-key");
+  input.value = localStorage.getItem(KEY_STORAGE) || "";
+  setApiKey(input.value);
+  input.addEventListener("input", () => {
+    setApiKey(input.value);
+    localStorage.setItem(KEY_STORAGE, input.value.trim());
+  });
+}
+
+function setupTabs() {
+  const tabs = [...document.querySelectorAll("nav button[data-tab]")];
+  const show = (name) => {
+    for (const tab of tabs) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+    for (const panel of document.querySelectorAll("section.panel")) panel.hidden = panel.id !== `panel-${name}`;
+    history.replaceState(null, "", `#${name}`);
+  };
+  for (const tab of tabs) tab.addEventListener("click", () => show(tab.dataset.tab));
+  const initial = location.hash.slice(1);
+  show(tabs.some((tab) => tab.dataset.tab === initial) ? initial : "detect");
+}
+
+async function showReadiness() {
+  const badge = $("server-status");
+  try {
+    const body = await api.readyz();
+    const services = Object.entries(body.services || {});
+    badge.textContent = `ready · ${services.map(([name]) => name).join(", ")}`;
+    badge.className = "badge ok";
+  } catch (error) {
+    badge.textContent = "not ready";
+    badge.title = describeError(error);
+    badge.className = "badge error";
+  }
+}
+
+function setupCamera() {
+  const message = $("camera-status");
+  $("camera-start").addEventListener("click", async () => {
+    try {
+      await camera.start();
+      message.textContent = "Camera on: use “Take photo” in any flow.";
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  });
+  $("camera-stop").addEventListener("click", () => {
+    camera.stop();
+    message.textContent = "";
+  });
+}
+
+setupKey();
+setupTabs();
+setupCamera();
+picker.setup((error) => { $("camera-status").textContent = error.message; });
+$("detect-run").addEventListener("click", flows.detect);
+document.querySelector('.picker[data-picker="detect"]').addEventListener("photo", flows.detect);
+$("enroll-run").addEventListener("click", flows.enroll);
+$("search-run").addEventListener("click", flows.search);
+$("verify-run").addEventListener("click", flows.verify);
+$("liveness-start").addEventListener("click", liveness.runSession);
+$("liveness-check").addEventListener("click", liveness.passiveCheck);
+showReadiness();
+document.body.dataset.ready = "true";

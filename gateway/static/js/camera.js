@@ -1,0 +1,43 @@
+// The camera (getUserMedia): one shared preview; any flow can take a JPEG frame from it.
+
+let stream = null;
+const video = () => document.getElementById("camera");
+
+export function isOn() { return stream !== null; }
+
+export async function start() {
+  if (stream) return;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new Error("This browser cannot use a camera here (it needs HTTPS or localhost).");
+  }
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (error) {
+    throw new Error(`The camera is not available: ${error.message || error.name}`);
+  }
+  const element = video();
+  element.srcObject = stream;
+  await element.play();
+  if (!element.videoWidth) await new Promise((resolve) => element.addEventListener("loadeddata", resolve, { once: true }));
+  document.getElementById("camera-panel").classList.add("on");
+}
+
+export function stop() {
+  if (!stream) return;
+  for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  video().srcObject = null;
+  document.getElementById("camera-panel").classList.remove("on");
+}
+
+/** The current frame as a JPEG Blob (named like a file). */
+export async function capture(name = "camera.jpg") {
+  if (!stream) await start();
+  const element = video();
+  const canvas = document.createElement("canvas");
+  canvas.width = element.videoWidth;
+  canvas.height = element.videoHeight;
+  canvas.getContext("2d").drawImage(element, 0, 0);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+  return new File([blob], name, { type: "image/jpeg" });
+}

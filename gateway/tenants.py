@@ -1,0 +1,64 @@
+"""``python -m gateway.tenants``: manage tenants (apps) and their API keys.
+
+  create TENANT            create a tenant and print its first API key
+  add-key TENANT [LABEL]   issue another key
+  revoke KEY               revoke a key
+  list                     list tenants
+  delete TENANT            delete a tenant and its keys
+
+The database is the gateway's (``FACEFLOW_GATEWAY_DATA_DIR``, default var/gateway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gateway.core.config import GatewaySettings
+from gateway.core.tenants import TenantExistsError, TenantNotFoundError, TenantStore
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway.tenants",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("create").add_argument("tenant")
+    add_key = sub.add_parser("add-key")
+    add_key.add_argument("tenant")
+    add_key.add_argument("label", nargs="?", default="")
+    sub.add_parser("revoke").add_argument("key")
+    sub.add_parser("list")
+    sub.add_parser("delete").add_argument("tenant")
+    options = parser.parse_args(argv)
+    store = TenantStore(GatewaySettings().tenants_db)
+    try:
+        if options.command == "create":
+            store.create_tenant(options.tenant)
+            sys.stdout.write(store.create_key(options.tenant, "initial") + "\n")
+        elif options.command == "add-key":
+            sys.stdout.write(store.create_key(options.tenant, options.label) + "\n")
+        elif options.command == "revoke":
+            if not store.revoke_key(options.key):
+                sys.stderr.write("error: no such key\n")
+                return 1
+        elif options.command == "list":
+            for tenant in store.list_tenants():
+                sys.stdout.write(tenant + "\n")
+        else:
+            store.delete_tenant(options.tenant)
+    except TenantExistsError as error:
+        sys.stderr.write(f"error: tenant {error} exists already\n")
+        return 1
+    except TenantNotFoundError as error:
+        sys.stderr.write(f"error: no tenant {error}\n")
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

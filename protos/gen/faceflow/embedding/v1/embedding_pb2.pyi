@@ -1,0 +1,310 @@
+from faceflow.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class QualityControl(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUALITY_CONTROL_UNSPECIFIED: _ClassVar[QualityControl]
+    QUALITY_CONTROL_NONE: _ClassVar[QualityControl]
+    QUALITY_CONTROL_LOW: _ClassVar[QualityControl]
+    QUALITY_CONTROL_NORMAL: _ClassVar[QualityControl]
+    QUALITY_CONTROL_HIGH: _ClassVar[QualityControl]
+QUALITY_CONTROL_UNSPECIFIED: QualityControl
+QUALITY_CONTROL_NONE: QualityControl
+QUALITY_CONTROL_LOW: QualityControl
+QUALITY_CONTROL_NORMAL: QualityControl
+QUALITY_CONTROL_HIGH: QualityControl
+
+class Embedding(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class UserRef(_message.Message):
+    __slots__ = ("group_id", "user_id")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    user_id: str
+    def __init__(self, group_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class Probe(_message.Message):
+    __slots__ = ("crop", "embedding", "user")
+    CROP_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    crop: _common_pb2.AlignedCrop
+    embedding: Embedding
+    user: UserRef
+    def __init__(self, crop: _Optional[_Union[_common_pb2.AlignedCrop, _Mapping]] = ..., embedding: _Optional[_Union[Embedding, _Mapping]] = ..., user: _Optional[_Union[UserRef, _Mapping]] = ...) -> None: ...
+
+class EmbedRequest(_message.Message):
+    __slots__ = ("tenant", "crops")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    CROPS_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    crops: _containers.RepeatedCompositeFieldContainer[_common_pb2.AlignedCrop]
+    def __init__(self, tenant: _Optional[str] = ..., crops: _Optional[_Iterable[_Union[_common_pb2.AlignedCrop, _Mapping]]] = ...) -> None: ...
+
+class EmbedResponse(_message.Message):
+    __slots__ = ("embeddings", "models")
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    embeddings: _containers.RepeatedCompositeFieldContainer[Embedding]
+    models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
+    def __init__(self, embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class Thresholds(_message.Message):
+    __slots__ = ("far_1e3", "far_1e4", "far_1e5")
+    FAR_1E3_FIELD_NUMBER: _ClassVar[int]
+    FAR_1E4_FIELD_NUMBER: _ClassVar[int]
+    FAR_1E5_FIELD_NUMBER: _ClassVar[int]
+    far_1e3: float
+    far_1e4: float
+    far_1e5: float
+    def __init__(self, far_1e3: _Optional[float] = ..., far_1e4: _Optional[float] = ..., far_1e5: _Optional[float] = ...) -> None: ...
+
+class VerifyRequest(_message.Message):
+    __slots__ = ("tenant", "a", "b")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    a: Probe
+    b: Probe
+    def __init__(self, tenant: _Optional[str] = ..., a: _Optional[_Union[Probe, _Mapping]] = ..., b: _Optional[_Union[Probe, _Mapping]] = ...) -> None: ...
+
+class VerifyResponse(_message.Message):
+    __slots__ = ("similarity", "score", "same_person", "thresholds", "face_token", "models")
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SAME_PERSON_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    similarity: float
+    score: float
+    same_person: bool
+    thresholds: Thresholds
+    face_token: str
+    models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
+    def __init__(self, similarity: _Optional[float] = ..., score: _Optional[float] = ..., same_person: _Optional[bool] = ..., thresholds: _Optional[_Union[Thresholds, _Mapping]] = ..., face_token: _Optional[str] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("tenant", "probes", "group_ids", "top_k", "min_score")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    PROBES_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    probes: _containers.RepeatedCompositeFieldContainer[Probe]
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    top_k: int
+    min_score: float
+    def __init__(self, tenant: _Optional[str] = ..., probes: _Optional[_Iterable[_Union[Probe, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ...) -> None: ...
+
+class Match(_message.Message):
+    __slots__ = ("group_id", "user_id", "user_info", "face_token", "similarity", "score")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_INFO_FIELD_NUMBER: _ClassVar[int]
+    FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    user_id: str
+    user_info: str
+    face_token: str
+    similarity: float
+    score: float
+    def __init__(self, group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., face_token: _Optional[str] = ..., similarity: _Optional[float] = ..., score: _Optional[float] = ...) -> None: ...
+
+class ProbeMatches(_message.Message):
+    __slots__ = ("matches",)
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    matches: _containers.RepeatedCompositeFieldContainer[Match]
+    def __init__(self, matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("results", "min_score", "models")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ProbeMatches]
+    min_score: float
+    models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
+    def __init__(self, results: _Optional[_Iterable[_Union[ProbeMatches, _Mapping]]] = ..., min_score: _Optional[float] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class CreateGroupRequest(_message.Message):
+    __slots__ = ("tenant", "group_id")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
+
+class Group(_message.Message):
+    __slots__ = ("group_id", "created_at", "user_count", "face_count")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    USER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    created_at: float
+    user_count: int
+    face_count: int
+    def __init__(self, group_id: _Optional[str] = ..., created_at: _Optional[float] = ..., user_count: _Optional[int] = ..., face_count: _Optional[int] = ...) -> None: ...
+
+class ListGroupsRequest(_message.Message):
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ...) -> None: ...
+
+class ListGroupsResponse(_message.Message):
+    __slots__ = ("groups",)
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[Group]
+    def __init__(self, groups: _Optional[_Iterable[_Union[Group, _Mapping]]] = ...) -> None: ...
+
+class DeleteGroupRequest(_message.Message):
+    __slots__ = ("tenant", "group_id")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
+
+class DeleteResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AddFaceRequest(_message.Message):
+    __slots__ = ("tenant", "group_id", "user_id", "user_info", "face", "image_sha256", "quality_control", "image")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_INFO_FIELD_NUMBER: _ClassVar[int]
+    FACE_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_CONTROL_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    user_id: str
+    user_info: str
+    face: _common_pb2.Face
+    image_sha256: str
+    quality_control: QualityControl
+    image: bytes
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., face: _Optional[_Union[_common_pb2.Face, _Mapping]] = ..., image_sha256: _Optional[str] = ..., quality_control: _Optional[_Union[QualityControl, str]] = ..., image: _Optional[bytes] = ...) -> None: ...
+
+class Quality(_message.Message):
+    __slots__ = ("score", "blur", "brightness", "yaw", "pitch", "roll")
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    BLUR_FIELD_NUMBER: _ClassVar[int]
+    BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
+    YAW_FIELD_NUMBER: _ClassVar[int]
+    PITCH_FIELD_NUMBER: _ClassVar[int]
+    ROLL_FIELD_NUMBER: _ClassVar[int]
+    score: float
+    blur: float
+    brightness: float
+    yaw: float
+    pitch: float
+    roll: float
+    def __init__(self, score: _Optional[float] = ..., blur: _Optional[float] = ..., brightness: _Optional[float] = ..., yaw: _Optional[float] = ..., pitch: _Optional[float] = ..., roll: _Optional[float] = ...) -> None: ...
+
+class AddFaceResponse(_message.Message):
+    __slots__ = ("face_token", "group_id", "user_id", "quality", "models")
+    FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    face_token: str
+    group_id: str
+    user_id: str
+    quality: Quality
+    models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
+    def __init__(self, face_token: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., quality: _Optional[_Union[Quality, _Mapping]] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ("tenant", "group_id", "offset", "limit")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    offset: int
+    limit: int
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class FaceRecord(_message.Message):
+    __slots__ = ("face_token", "created_at")
+    FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    face_token: str
+    created_at: float
+    def __init__(self, face_token: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
+
+class User(_message.Message):
+    __slots__ = ("group_id", "user_id", "user_info", "faces")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_INFO_FIELD_NUMBER: _ClassVar[int]
+    FACES_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    user_id: str
+    user_info: str
+    faces: _containers.RepeatedCompositeFieldContainer[FaceRecord]
+    def __init__(self, group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., faces: _Optional[_Iterable[_Union[FaceRecord, _Mapping]]] = ...) -> None: ...
+
+class ListUsersResponse(_message.Message):
+    __slots__ = ("users", "total")
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[User]
+    total: int
+    def __init__(self, users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class GetUserRequest(_message.Message):
+    __slots__ = ("tenant", "group_id", "user_id")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    user_id: str
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class DeleteUserRequest(_message.Message):
+    __slots__ = ("tenant", "group_id", "user_id")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    user_id: str
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class DeleteFaceRequest(_message.Message):
+    __slots__ = ("tenant", "group_id", "user_id", "face_token")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    user_id: str
+    face_token: str
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., face_token: _Optional[str] = ...) -> None: ...

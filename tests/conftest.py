@@ -1,0 +1,42 @@
+"""Shared fixtures: real in-process gRPC servers on port 0, the gateway, test photos."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.shared.model_store import ModelStore
+
+SHARED_DATA = Path(
+    os.environ.get("FACEFLOW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
+
+@pytest.fixture(scope="session")
+def model_store() -> ModelStore:
+    """The prepared model cache (``make models``)."""
+    return ModelStore()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or skip when this checkout has none."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent (real evaluation photos live there)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def detection_address(model_store: ModelStore) -> Iterator[str]:
+    """A real detection gRPC server on a free port."""
+    from services.detection.server import create_app
+    from services.detection.settings import DetectionSettings
+
+    app, _ = create_app(DetectionSettings(port=0, max_workers=4), model_store)
+    port = app.start(0)
+    app.mark_serving()
+    yield f"127.0.0.1:{port}"
+    app.stop(grace=1.0)

@@ -1,0 +1,229 @@
+"""POST /api/v1/detect through the real gateway and a real detection gRPC server."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from tests.gateway.conftest import GatewayUnderTest
+from tests.helpers import images
+
+
+def post_image(gw: GatewayUnderTest, data: bytes, params: str = "", **kwargs: object):  # type: ignore[no-untyped-def]
+    return gw.client.post(
+        f"/api/v1/detect{params}",
+        files={"image": ("photo.jpg", data, "image/jpeg")},
+        headers=gw.headers,
+        **kwargs,
+    )
+
+
+def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert body["error"]["request_id"]
+    return body  # type: ignore[no-any-return]
+
+
+def test_detect_astronaut_multipart(gateway: GatewayUnderTest) -> None:
+    response = post_image(gateway, images.astronaut_jpeg())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["image"] == {"width": 512, "height": 512}
+    assert len(body["faces"]) == 1
+    face = body["faces"][0]
+    # The astronaut's face is around x 180-270, y 60-175 in the 512x512 photo.
+    assert 150 < face["box"]["x"] < 210 and 40 < face["box"]["y"] < 90
+    assert 70 < face["box"]["width"] < 120
+    left, right = face["landmarks"]["left_eye"], face["landmarks"]["right_eye"]
+    assert left[0] < right[0]
+    assert face["score"] > 0.8
+    assert len(face["face_token"]) == 32
+    assert body["models"] == [{"name": "yunet", "version": "2023mar"}]
+    assert body["request_id"] and body["took_ms"] >= 0
+
+
+def test_detect_base64_json_gives_same_faces(gateway: GatewayUnderTest) -> None:
+    data = images.astronaut_jpeg()
+    multipart = post_image(gateway, data).json()
+    payload = {"image": base64.b64encode(data).decode(), "max_faces": 5}
+    response = gateway.client.post("/api/v1/detect", json=payload, headers=gateway.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["faces"] == multipart["faces"]
+
+
+def test_detect_mesh_field(gateway: GatewayUnderTest) -> None:
+    response = post_image(gateway, images.astronaut_jpeg(), "?fields=mesh")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    mesh = np.array(body["faces"][0]["mesh"])
+    assert mesh.shape == (468, 3)
+    box = body["faces"][0]["box"]
+    inside = (
+        (mesh[:, 0] > box["x"] - 10)
+        & (mesh[:, 0] < box["x"] + box["width"] + 10)
+        & (mesh[:, 1] > box["y"] - 25)
+        & (mesh[:, 1] < box["y"] + box["height"] + 10)
+    )
+    assert inside.mean() > 0.95
+    assert {"name": "facemesh", "version": "mediapipe-2022"} in body["models"]
+
+
+def test_no_face_is_200_with_empty_list(gateway: GatewayUnderTest) -> None:
+    response = post_image(gateway, images.no_face_jpeg())
+    assert response.status_code == 200
+    assert response.json()["faces"] == []
+
+
+def test_group_photo_is_capped_by_max_faces_largest_first(gateway: GatewayUnderTest) -> None:
+    group = images.encode(images.group_photo(12), "JPEG", quality=95)
+    everything = post_image(gateway, group, "?max_faces=100").json()["faces"]
+    assert len(everything) == 12
+    capped = post_image(gateway, group, "?max_faces=3").json()["faces"]
+    assert len(capped) == 3
+    areas = [f["box"]["width"] * f["box"]["height"] for f in everything]
+    assert areas == sorted(areas, reverse=True)
+
+
+def test_exif_rotation_is_honoured(gateway: GatewayUnderTest) -> None:
+    upright = images.astronaut()
+    plain = post_image(gateway, images.encode(upright, "JPEG", quality=95)).json()
+    rotated = post_image(gateway, images.exif_rotated_jpeg(upright)).json()
+    assert rotated["image"] == {"width": 512, "height": 512}
+    assert len(rotated["faces"]) == 1
+    for name, point in plain["faces"][0]["landmarks"].items():
+        assert np.allclose(point, rotated["faces"][0]["landmarks"][name], atol=4.0), name
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: images.png_with_alpha(images.astronaut()),
+        lambda: images.encode(np.asarray(images.astronaut().mean(axis=2), dtype=np.uint8), "JPEG"),
+        lambda: images.cmyk_jpeg(images.astronaut()),
+        lambda: images.encode(images.astronaut(), "WEBP"),
+        lambda: images.encode(images.astronaut(), "BMP"),
+    ],
+    ids=["png-alpha", "grey-jpeg", "cmyk-jpeg", "webp", "bmp"],
+)
+def test_other_formats_and_modes_find_the_face(gateway: GatewayUnderTest, make) -> None:  # type: ignore[no-untyped-def]
+    response = post_image(gateway, make())
+    assert response.status_code == 200, response.text
+    assert len(response.json()["faces"]) == 1
+
+
+def test_missing_api_key(gateway: GatewayUnderTest) -> None:
+    response = gateway.client.post(
+        "/api/v1/detect", files={"image": ("a.jpg", images.astronaut_jpeg())}
+    )
+    assert_error(response, 401, "UNAUTHENTICATED")
+
+
+def test_wrong_api_key(gateway: GatewayUnderTest) -> None:
+    response = gateway.client.post(
+        "/api/v1/detect",
+        files={"image": ("a.jpg", images.astronaut_jpeg())},
+        headers={"x-api-key": "ff_not-a-real-key"},
+    )
+    assert_error(response, 401, "UNAUTHENTICATED")
+
+
+def test_empty_body(gateway: GatewayUnderTest) -> None:
+    response = gateway.client.post("/api/v1/detect", headers=gateway.headers)
+    assert_error(response, 400, "INVALID_ARGUMENT")
+
+
+def test_empty_image_field(gateway: GatewayUnderTest) -> None:
+    assert_error(post_image(gateway, b""), 400, "INVALID_IMAGE")
+
+
+def test_garbage_bytes(gateway: GatewayUnderTest) -> None:
+    assert_error(post_image(gateway, b"this is not an image at all" * 10), 400, "INVALID_IMAGE")
+
+
+def test_truncated_jpeg(gateway: GatewayUnderTest) -> None:
+    data = images.astronaut_jpeg()
+    assert_error(post_image(gateway, data[: len(data) // 3]), 400, "INVALID_IMAGE")
+
+
+@pytest.mark.parametrize("side", [1, 0])
+def test_tiny_images(gateway: GatewayUnderTest, side: int) -> None:
+    if side == 0:
+        data = images.png_bomb(0)
+    else:
+        data = images.encode(np.zeros((side, side, 3), dtype=np.uint8), "PNG")
+    assert_error(post_image(gateway, data), 400, "INVALID_IMAGE")
+
+
+def test_png_bomb(gateway: GatewayUnderTest) -> None:
+    bomb = images.png_bomb(20000)
+    assert len(bomb) < 2_000_000
+    assert_error(post_image(gateway, bomb), 413, "IMAGE_TOO_LARGE")
+
+
+def test_over_byte_limit(make_gateway, detection_address: str) -> None:  # type: ignore[no-untyped-def]
+    gw = make_gateway(detection=detection_address, max_image_bytes=50_000)
+    assert_error(post_image(gw, images.astronaut_jpeg()), 413, "IMAGE_TOO_LARGE")
+
+
+def test_invalid_base64(gateway: GatewayUnderTest) -> None:
+    response = gateway.client.post(
+        "/api/v1/detect", json={"image": "###not base64###"}, headers=gateway.headers
+    )
+    assert_error(response, 400, "INVALID_IMAGE")
+
+
+def test_invalid_json(gateway: GatewayUnderTest) -> None:
+    response = gateway.client.post(
+        "/api/v1/detect",
+        content=b"{not json",
+        headers={**gateway.headers, "content-type": "application/json"},
+    )
+    assert_error(response, 400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize(
+    "query", ["?max_faces=0", "?max_faces=abc", "?max_faces=1000", "?min_face_size=-1"]
+)
+def test_bad_parameters(gateway: GatewayUnderTest, query: str) -> None:
+    assert_error(post_image(gateway, images.astronaut_jpeg(), query), 400, "INVALID_ARGUMENT")
+
+
+def test_unknown_field_is_named(gateway: GatewayUnderTest) -> None:
+    body = assert_error(
+        post_image(gateway, images.astronaut_jpeg(), "?fields=mesh,haircolor"),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    assert "haircolor" in body["error"]["message"]
+
+
+def test_min_face_size_filters(gateway: GatewayUnderTest) -> None:
+    response = post_image(gateway, images.astronaut_jpeg(), "?min_face_size=300")
+    assert response.status_code == 200
+    assert response.json()["faces"] == []
+
+
+def test_detection_service_down_is_503(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    gw = make_gateway(detection="127.0.0.1:1", unavailable_retries=1, deadline_seconds=2.0)
+    assert_error(post_image(gw, images.astronaut_jpeg()), 503, "SERVICE_UNAVAILABLE")
+
+
+def test_service_not_deployed_is_503(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    gw = make_gateway()
+    assert_error(post_image(gw, images.astronaut_jpeg()), 503, "SERVICE_UNAVAILABLE")
+
+
+def test_rate_limit(make_gateway, detection_address: str) -> None:  # type: ignore[no-untyped-def]
+    gw = make_gateway(detection=detection_address, rate_limit_per_minute=2)
+    statuses = [post_image(gw, images.no_face_jpeg()).status_code for _ in range(3)]
+    assert statuses[:2] == [200, 200]
+    assert_error(post_image(gw, images.no_face_jpeg()), 429, "RATE_LIMITED")
+
+
+def test_unknown_route_uses_envelope(gateway: GatewayUnderTest) -> None:
+    assert_error(gateway.client.get("/api/v1/nothing-here"), 404, "NOT_FOUND")

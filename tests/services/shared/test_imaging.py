@@ -1,0 +1,88 @@
+"""decode_image: formats, modes, orientation, limits and typed errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.shared.errors import ImageTooLargeError, InvalidImageError
+from services.shared.imaging import ImageLimits, decode_image, image_size
+from tests.helpers import images
+
+
+def test_jpeg_roundtrip_shape() -> None:
+    array = decode_image(images.astronaut_jpeg())
+    assert array.shape == (512, 512, 3) and array.dtype == np.uint8
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "BMP"])
+def test_lossless_formats_are_exact(fmt: str) -> None:
+    source = images.astronaut()
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    assert np.array_equal(decode_image(images.encode(source, fmt, **options)), source)
+
+
+def test_grey_becomes_three_channels() -> None:
+    grey = np.arange(64 * 48, dtype=np.uint32).reshape(48, 64).astype(np.uint8)
+    decoded = decode_image(images.encode(grey, "PNG"))
+    assert decoded.shape == (48, 64, 3)
+    assert np.array_equal(decoded[:, :, 0], grey) and np.array_equal(decoded[:, :, 2], grey)
+
+
+def test_alpha_is_composited_on_white() -> None:
+    decoded = decode_image(images.png_with_alpha(images.astronaut()))
+    assert decoded.shape == (512, 512, 3)
+    assert (decoded[:20] == 255).all()
+
+
+def test_cmyk_jpeg_is_converted() -> None:
+    decoded = decode_image(images.cmyk_jpeg(images.astronaut()))
+    assert decoded.shape == (512, 512, 3)
+    assert np.abs(decoded.astype(int) - images.astronaut().astype(int)).mean() < 20
+
+
+def test_exif_orientation_is_applied() -> None:
+    source = images.astronaut()[:, :400]
+    decoded = decode_image(images.exif_rotated_jpeg(source))
+    assert decoded.shape == source.shape
+    assert np.abs(decoded.astype(int) - source.astype(int)).mean() < 8
+
+
+def test_empty() -> None:
+    with pytest.raises(InvalidImageError, match="empty"):
+        decode_image(b"")
+
+
+def test_garbage() -> None:
+    with pytest.raises(InvalidImageError):
+        decode_image(b"GIF89a not really" * 5)
+
+
+def test_truncated() -> None:
+    data = images.astronaut_jpeg()
+    with pytest.raises(InvalidImageError):
+        decode_image(data[: len(data) // 2])
+
+
+def test_one_pixel() -> None:
+    with pytest.raises(InvalidImageError, match="too small"):
+        decode_image(images.encode(np.zeros((1, 1, 3), dtype=np.uint8), "PNG"))
+
+
+def test_byte_limit() -> None:
+    with pytest.raises(ImageTooLargeError, match="bytes"):
+        decode_image(images.astronaut_jpeg(), ImageLimits(max_bytes=1000))
+
+
+def test_pixel_limit_is_checked_before_decoding() -> None:
+    with pytest.raises(ImageTooLargeError, match="pixels"):
+        decode_image(images.astronaut_jpeg(), ImageLimits(max_pixels=512 * 511))
+
+
+def test_decompression_bomb() -> None:
+    with pytest.raises(ImageTooLargeError):
+        decode_image(images.png_bomb(20000))
+
+
+def test_image_size_reads_header_only() -> None:
+    assert image_size(images.astronaut_jpeg()) == (512, 512)
