@@ -55,29 +55,38 @@ def letterbox_bgr(image_rgb: NDArray[np.uint8], size: int = YUNET_INPUT_SIZE) ->
     new_h = max(1, min(size, round(height * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
-    canvas = np.zeros((size, size, 3), dtype=np.float32)
-    canvas[:new_h, :new_w] = resized[:, :, ::-1]
-    return Letterbox(scale=scale, tensor=canvas[np.newaxis])
+    bgr = cv2.cvtColor(resized, cv2.COLOR_RGB2BGR)
+    padded = cv2.copyMakeBorder(
+        bgr, 0, size - new_h, 0, size - new_w, cv2.BORDER_CONSTANT, value=(0, 0, 0)
+    )
+    return Letterbox(scale=scale, tensor=padded.astype(np.float32)[np.newaxis])
 
 
 def decode_yunet(
-    outputs: dict[str, NDArray[np.float32]], size: int = YUNET_INPUT_SIZE
+    outputs: dict[str, NDArray[np.float32]],
+    size: int = YUNET_INPUT_SIZE,
+    min_score: float = 0.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Raw heads -> (boxes (N,4) xywh, scores (N,), landmarks (N,5,2)) in input pixels."""
+    """Raw heads -> (boxes (N,4) xywh, scores (N,), landmarks (N,5,2)) in input pixels.
+
+    Only anchors scoring at least min_score are decoded (scores are computed first, cheaply).
+    """
     all_boxes, all_scores, all_landmarks = [], [], []
     for stride in YUNET_STRIDES:
-        cols = rows = size // stride
+        cols = size // stride
         cls = np.clip(outputs[f"cls_{stride}"].reshape(-1), 0.0, 1.0).astype(np.float64)
         obj = np.clip(outputs[f"obj_{stride}"].reshape(-1), 0.0, 1.0).astype(np.float64)
-        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4).astype(np.float64)
-        kps = outputs[f"kps_{stride}"].reshape(-1, 10).astype(np.float64)
-        grid_y, grid_x = np.divmod(np.arange(rows * cols), cols)
+        scores = np.sqrt(cls * obj)
+        keep = np.flatnonzero(scores >= min_score)
+        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4)[keep].astype(np.float64)
+        kps = outputs[f"kps_{stride}"].reshape(-1, 10)[keep].astype(np.float64)
+        grid_y, grid_x = np.divmod(keep, cols)
         centre_x = (grid_x + bbox[:, 0]) * stride
         centre_y = (grid_y + bbox[:, 1]) * stride
         width = np.exp(bbox[:, 2]) * stride
         height = np.exp(bbox[:, 3]) * stride
         all_boxes.append(np.stack([centre_x - width / 2, centre_y - height / 2, width, height], 1))
-        all_scores.append(np.sqrt(cls * obj))
+        all_scores.append(scores[keep])
         points = kps.reshape(-1, 5, 2)
         landmarks = np.empty_like(points)
         landmarks[:, :, 0] = (points[:, :, 0] + grid_x[:, None]) * stride
@@ -104,7 +113,8 @@ class YuNetDetector:
         """Faces in original pixels, highest score first (after NMS)."""
         threshold = self.score_threshold if score_threshold is None else score_threshold
         letterbox = letterbox_bgr(image_rgb)
-        boxes, scores, landmarks = decode_yunet(self.raw_outputs(letterbox.tensor))
+        outputs = self.raw_outputs(letterbox.tensor)
+        boxes, scores, landmarks = decode_yunet(outputs, min_score=threshold)
         keep = cv2.dnn.NMSBoxes(
             boxes.tolist(), scores.tolist(), threshold, self.nms_threshold, top_k=YUNET_TOP_K
         )

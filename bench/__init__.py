@@ -1,0 +1,1 @@
+"""Benchmark scripts: each prints figures; none is a pass/fail test."""

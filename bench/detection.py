@@ -1,0 +1,113 @@
+"""Detection latency: in-process, over gRPC, over HTTP, and OpenCV's FaceDetectorYN (same ONNX).
+
+Prints p50/p95 for 640x480 and 1920x1080 JPEG photos and the ratios the project tracks:
+HTTP p50 / in-process p50 (target <= 1.5) and in-process / OpenCV (target <= 1.0).
+
+    .venv/bin/python bench/detection.py [--runs 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import grpc
+import httpx
+import numpy as np
+from faceflow.common.v1 import common_pb2
+from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
+
+from bench.common import jpeg, local_stack, measure, percentile, photo_at, summary
+from services.detection.model import letterbox_bgr
+from services.detection.server import create_app
+from services.detection.servicer import DetectionServicer
+from services.detection.settings import DetectionSettings
+from services.shared.imaging import decode_image
+from services.shared.model_store import ModelStore
+from services.shared.model_store.fetch import fetch_source
+
+SIZES = ((640, 480), (1920, 1080))
+
+
+def bench_size(
+    width: int,
+    height: int,
+    runs: int,
+    servicer: DetectionServicer,
+    stub: detection_pb2_grpc.DetectionServiceStub,
+    http: httpx.Client,
+    onnx: Path,
+) -> None:
+    """Time every path on one photo size and print the figures."""
+    photo = photo_at(width, height)
+    data = jpeg(photo)
+    request = detection_pb2.DetectRequest(image=common_pb2.Image(data=data))
+    bgr = cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)
+    yn_native = cv2.FaceDetectorYN.create(str(onnx), "", (width, height), 0.6, 0.3, 5000)
+    letterboxed = letterbox_bgr(photo).tensor[0].astype(np.uint8)
+    yn_640 = cv2.FaceDetectorYN.create(str(onnx), "", (640, 640), 0.6, 0.3, 5000)
+
+    def over_http() -> object:
+        response = http.post("/api/v1/detect", files={"image": ("p.jpg", data, "image/jpeg")})
+        response.raise_for_status()
+        return response
+
+    def opencv_with_decode() -> object:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None  # our own JPEG; a failure here is a bug in this script
+        return yn_native.detect(image)
+
+    results = {
+        "in-process model (decoded image)": measure(lambda: servicer.detector.detect(photo), runs),
+        "in-process incl. JPEG decode": measure(
+            lambda: servicer.detector.detect(decode_image(data)), runs
+        ),
+        "over gRPC": measure(lambda: stub.Detect(request, timeout=10), runs),
+        "over HTTP (gateway -> gRPC)": measure(over_http, runs),
+        "OpenCV YN native size, decoded": measure(lambda: yn_native.detect(bgr), runs),
+        "OpenCV YN native size incl. decode": measure(opencv_with_decode, runs),
+        "OpenCV YN 640x640 letterboxed": measure(lambda: yn_640.detect(letterboxed), runs),
+    }
+    out = sys.stdout
+    out.write(f"\n{width}x{height} JPEG ({len(data)} bytes), {runs} runs\n")
+    for name, values in results.items():
+        out.write(f"  {name:38s} {summary(values)}\n")
+    base = percentile(results["in-process incl. JPEG decode"], 50)
+    http_p50 = percentile(results["over HTTP (gateway -> gRPC)"], 50)
+    opencv_p50 = percentile(results["OpenCV YN native size incl. decode"], 50)
+    out.write(
+        f"  ratio HTTP p50 / in-process p50: {http_p50 / base:.2f} (target <= 1.5)\n"
+        f"  ratio in-process / OpenCV native incl. decode (p50): {base / opencv_p50:.2f} "
+        "(target <= 1.0)\n"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=50)
+    options = parser.parse_args()
+    store = ModelStore()
+    onnx = fetch_source(store.spec("yunet").source, store.cache_dir.parent / "downloads")
+    app, servicer = create_app(DetectionSettings(port=0), store)
+    port = app.start(0)
+    app.mark_serving()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = detection_pb2_grpc.DetectionServiceStub(channel)
+    sys.stdout.write(
+        f"cv2 threads: {cv2.getNumThreads()}, TFLite threads: {servicer.settings.model_threads}\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp, local_stack(Path(tmp)) as (url, key):
+        http = httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=30)
+        for width, height in SIZES:
+            bench_size(width, height, options.runs, servicer, stub, http, onnx)
+        http.close()
+    channel.close()
+    app.stop(grace=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Accuracy evaluations over real photos in ../shared/data; each prints its figures."""
