@@ -9,7 +9,7 @@ export FACEFLOW_MODEL_MIRROR ?= $(SHARED_MODELS)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup venv models protos run test lint typecheck unit e2e bench clean-models
+.PHONY: setup venv models protos run test lint typecheck unit e2e bench clean-models docker-images docker-e2e k8s-validate
 
 setup: $(STAMP) models
 
@@ -40,7 +40,20 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
 test: setup lint typecheck
+	bash scripts/install_browser.sh
 	FACEFLOW_TEST_POSTGRES_URL=$$(bash scripts/test_services.sh) $(VENV)/bin/pytest
+	bash scripts/docker_e2e.sh --if-possible
+
+# Docker: images from a debootstrap base + host-downloaded wheels (docs/deployment.md).
+docker-images: setup
+	bash scripts/docker_e2e.sh --build-only
+
+# compose up, health, enroll + search through the gateway, restart embedding, tear down.
+docker-e2e: setup
+	bash scripts/docker_e2e.sh
+
+k8s-validate: $(STAMP)
+	bash scripts/k8s_validate.sh
 
 bench: setup
 	$(PY) bench/detection.py

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.api.routes import detect, health
+from gateway.api.routes import detect, groups, health, liveness, search, verify
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.context import request_id
@@ -124,7 +124,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "INTERNAL", "internal error")
 
-    for router in (detect.router,):
+    for router in (detect.router, verify.router, search.router, groups.router, liveness.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
 

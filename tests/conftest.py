@@ -40,3 +40,34 @@ def detection_address(model_store: ModelStore) -> Iterator[str]:
     app.mark_serving()
     yield f"127.0.0.1:{port}"
     app.stop(grace=1.0)
+
+
+@pytest.fixture(scope="session")
+def embedding_address(
+    model_store: ModelStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real embedding gRPC server on a free port, its gallery in a temporary folder."""
+    from services.embedding.server import create_app
+    from services.embedding.settings import EmbeddingSettings
+
+    folder = tmp_path_factory.mktemp("gallery")
+    settings = EmbeddingSettings(port=0, max_workers=8, store_url=f"sqlite:///{folder}")
+    app, servicer = create_app(settings, model_store)
+    port = app.start(0)
+    app.mark_serving()
+    yield f"127.0.0.1:{port}"
+    app.stop(grace=1.0)
+    servicer.store.close()
+
+
+@pytest.fixture(scope="session")
+def attributes_address(model_store: ModelStore) -> Iterator[str]:
+    """A real attributes gRPC server on a free port."""
+    from services.attributes.server import create_app
+    from services.attributes.settings import AttributesSettings
+
+    app, _ = create_app(AttributesSettings(port=0, max_workers=4), model_store)
+    port = app.start(0)
+    app.mark_serving()
+    yield f"127.0.0.1:{port}"
+    app.stop(grace=1.0)

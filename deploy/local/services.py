@@ -21,6 +21,9 @@ class ServiceProcess:
 
 SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("detection", "services.detection.server", 50051),
+    ServiceProcess("embedding", "services.embedding.server", 50052),
+    ServiceProcess("liveness", "services.liveness.server", 50053),
+    ServiceProcess("attributes", "services.attributes.server", 50054),
 )
 
 GATEWAY_PORT = 8000

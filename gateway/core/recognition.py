@@ -17,7 +17,7 @@ from gateway.core import pipeline
 from gateway.core.clients import ServiceClients
 from gateway.core.errors import ApiError, no_face
 
-QUALITY_CONTROL = {
+QUALITY_CONTROL: dict[str, embedding_pb2.QualityControl] = {
     "NONE": embedding_pb2.QUALITY_CONTROL_NONE,
     "LOW": embedding_pb2.QUALITY_CONTROL_LOW,
     "NORMAL": embedding_pb2.QUALITY_CONTROL_NORMAL,
@@ -56,7 +56,8 @@ def pick_face(
     if face_index >= len(detection.faces):
         raise ApiError(
             400, "INVALID_ARGUMENT",
-            f"face_index {face_index} is out of range: '{field}' has {len(detection.faces)} face(s)",
+            f"face_index {face_index} is out of range: "
+            f"'{field}' has {len(detection.faces)} face(s)",
         )
     face: common_pb2.Face = detection.faces[face_index]
     return face
@@ -72,7 +73,7 @@ def user_probe(group_id: str, user_id: str) -> embedding_pb2.Probe:
     return embedding_pb2.Probe(user=embedding_pb2.UserRef(group_id=group_id, user_id=user_id))
 
 
-def parse_quality_control(value: str | None) -> int:
+def parse_quality_control(value: str | None) -> embedding_pb2.QualityControl:
     """NONE|LOW|NORMAL|HIGH (any case; default NONE) -> the proto enum."""
     if value is None or value == "":
         return embedding_pb2.QUALITY_CONTROL_NONE

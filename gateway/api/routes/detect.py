@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
 from gateway.api.schemas import ERROR_RESPONSES, DetectOut, image_request_body
 from gateway.core import pipeline
-from gateway.core.attributes import ATTRIBUTE_FIELDS, add_attributes
+from gateway.core.attributes import ATTRIBUTE_FIELDS, MESH_FIELDS, add_attributes
 from gateway.core.context import envelope
 from gateway.core.errors import ApiError
 from gateway.core.inputs import check_image, read_input
@@ -66,7 +66,7 @@ async def detect(
         image,
         max_faces=max_faces,
         min_face_size=min_face_size,
-        include_mesh="mesh" in fields,
+        include_mesh="mesh" in fields or bool(fields & MESH_FIELDS),
     )
     faces = []
     for face in detection.faces:

@@ -15,9 +15,10 @@ export const MESSAGES = {
   GROUP_NOT_FOUND: "That group does not exist: enroll someone into it first.",
   USER_NOT_FOUND: "That user is not enrolled in the group.",
   FACE_NOT_FOUND: "That face is not in the gallery (it may have been deleted).",
-  ALREADY_EXISTS: "That already exists.",
+  ALREADY_EXISTS: "That already exists (the same photo enrolled twice for a person, or an existing group).",
   SESSION_NOT_FOUND: "The liveness session is unknown or was used already: start a new one.",
   SESSION_EXPIRED: "The liveness session expired: start a new one and follow the prompts sooner.",
+  SESSION_ALREADY_USED: "This liveness session was checked already (sessions are single use): start a new one.",
   SERVICE_UNAVAILABLE: "A FaceFlow model service is not running right now: try again shortly.",
   DEADLINE_EXCEEDED: "A FaceFlow model service did not answer in time: try again.",
   INVALID_ARGUMENT: "The request was not valid",
@@ -93,12 +94,13 @@ export const api = {
   createGroup: (groupId) => call("POST", "/groups", { group_id: groupId }),
   listGroups: () => call("GET", "/groups"),
   listUsers: (groupId) => call("GET", `/groups/${id(groupId)}/users`),
-  enroll: (groupId, userId, image, userInfo) =>
-    call("POST", `/groups/${id(groupId)}/users/${id(userId)}/faces`, form({ image, user_info: userInfo })),
+  enroll: (groupId, userId, image, userInfo, qualityControl) =>
+    call("POST", `/groups/${id(groupId)}/users/${id(userId)}/faces`,
+      form({ image, user_info: userInfo, quality_control: qualityControl })),
   search: (image, groupIds) => call("POST", "/search", form({ image, group_ids: groupIds })),
   verify: (imageA, imageB) => call("POST", "/verify", form({ image_a: imageA, image_b: imageB })),
   livenessCheck: (image) => call("POST", "/liveness/check", form({ image })),
   createSession: () => call("POST", "/liveness/sessions", {}),
-  verifySession: (sessionId, frames) =>
-    call("POST", `/liveness/sessions/${id(sessionId)}/verify`, form({ frames })),
+  verifySession: (sessionId, frames, frameTimesMs) =>
+    call("POST", `/liveness/sessions/${id(sessionId)}/verify`, form({ frames, frame_times_ms: frameTimesMs.join(",") })),
 };

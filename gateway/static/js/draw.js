@@ -24,7 +24,8 @@ export function drawFaces(canvas, image, faces, label) {
     ctx.strokeRect(box.x, box.y, box.width, box.height);
     if (face.mesh) {
       ctx.fillStyle = "rgba(56, 189, 248, 0.8)";
-      for (const p of face.mesh) ctx.fillRect(p[0] - scale / 2, p[1] - scale / 2, scale, scale);
+      const dot = 1.6 * scale;
+      for (const p of face.mesh) ctx.fillRect(p[0] - dot / 2, p[1] - dot / 2, dot, dot);
     }
     if (face.landmarks) {
       ctx.fillStyle = "#ef4444";
@@ -58,8 +59,8 @@ export function attributeText(face) {
   const age = pick(face.age, "value", "years", "age");
   if (age !== null) parts.push(`age ${typeof age === "number" ? Math.round(age) : age}`);
   const gender = pick(face.gender, "value", "label", "gender");
-  if (gender !== null) parts.push(gender);
-  const emotion = pick(face.emotion, "value", "label", "emotion");
+  if (gender !== null) parts.push(String(gender));
+  const emotion = pick(face.emotion, "dominant", "value", "label", "emotion");
   if (emotion !== null) parts.push(emotion);
   const pose = face.pose;
   if (pose && typeof pose === "object" && pose.yaw !== undefined) parts.push(`yaw ${Math.round(pose.yaw)}°`);

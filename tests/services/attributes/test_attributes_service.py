@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import numpy as np
 import pytest
@@ -14,7 +16,13 @@ from services.shared.errors import ERROR_CODE_METADATA_KEY
 from tests.helpers import images
 
 A = attributes_pb2.Attribute
-ALL = [A.ATTRIBUTE_AGE, A.ATTRIBUTE_GENDER, A.ATTRIBUTE_EMOTION, A.ATTRIBUTE_POSE, A.ATTRIBUTE_QUALITY]
+ALL = [
+    A.ATTRIBUTE_AGE,
+    A.ATTRIBUTE_GENDER,
+    A.ATTRIBUTE_EMOTION,
+    A.ATTRIBUTE_POSE,
+    A.ATTRIBUTE_QUALITY,
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +39,21 @@ def detect(
     detector: detection_pb2_grpc.DetectionServiceStub, data: bytes, mesh: bool = False
 ) -> detection_pb2.DetectResponse:
     request = detection_pb2.DetectRequest(image=common_pb2.Image(data=data), include_mesh=mesh)
-    return detector.Detect(request, timeout=10)
+    response: detection_pb2.DetectResponse = detector.Detect(request, timeout=10)
+    return response
 
 
 def analyze(
-    stub: attributes_pb2_grpc.AttributesServiceStub, data: bytes,
-    faces: list[common_pb2.Face], attributes: list[int],
+    stub: attributes_pb2_grpc.AttributesServiceStub,
+    data: bytes,
+    faces: list[common_pb2.Face],
+    attributes: list[Any],
 ) -> attributes_pb2.AnalyzeResponse:
     request = attributes_pb2.AnalyzeRequest(
         image=common_pb2.Image(data=data), faces=faces, attributes=attributes
     )
-    return stub.Analyze(request, timeout=10)
+    response: attributes_pb2.AnalyzeResponse = stub.Analyze(request, timeout=10)
+    return response
 
 
 def error_code(error: grpc.RpcError) -> str:
@@ -67,7 +79,15 @@ def test_astronaut_every_attribute(stub, detector) -> None:  # type: ignore[no-u
     assert 25 <= face.age.value <= 55 and face.age.low <= face.age.value <= face.age.high
     assert face.gender.label == "female" and face.gender.probability > 0.5
     probabilities = {s.label: s.probability for s in face.emotion.scores}
-    assert list(probabilities) == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert list(probabilities) == [
+        "angry",
+        "disgust",
+        "fear",
+        "happy",
+        "sad",
+        "surprise",
+        "neutral",
+    ]
     assert abs(sum(probabilities.values()) - 1.0) < 1e-3
     assert face.emotion.dominant == "happy"  # she smiles broadly
     assert face.pose.source == "mesh" and abs(face.pose.yaw) < 30 and abs(face.pose.roll) < 15
@@ -107,8 +127,10 @@ def bad_face(**changes: object) -> common_pb2.Face:
     face = common_pb2.Face(
         box=common_pb2.BoundingBox(x=180, y=60, width=120, height=150),
         landmarks=common_pb2.Landmarks5(
-            left_eye=common_pb2.Point(x=220, y=120), right_eye=common_pb2.Point(x=260, y=120),
-            nose=common_pb2.Point(x=240, y=140), mouth_left=common_pb2.Point(x=225, y=165),
+            left_eye=common_pb2.Point(x=220, y=120),
+            right_eye=common_pb2.Point(x=260, y=120),
+            nose=common_pb2.Point(x=240, y=140),
+            mouth_left=common_pb2.Point(x=225, y=165),
             mouth_right=common_pb2.Point(x=255, y=165),
         ),
     )
@@ -127,13 +149,27 @@ def bad_face(**changes: object) -> common_pb2.Face:
         ([bad_face()], [A.ATTRIBUTE_UNSPECIFIED], "unknown value"),
         ([bad_face()], [A.ATTRIBUTE_AGE, 42], "unknown value"),
         ([], [A.ATTRIBUTE_AGE], "at least one face"),
-        ([bad_face(box=common_pb2.BoundingBox(x=1, y=1, width=0, height=10))], [A.ATTRIBUTE_POSE],
-         "faces[0].box must have a positive"),
-        ([bad_face(box=common_pb2.BoundingBox(x=900, y=1, width=10, height=10))], [A.ATTRIBUTE_POSE],
-         "outside"),
+        (
+            [bad_face(box=common_pb2.BoundingBox(x=1, y=1, width=0, height=10))],
+            [A.ATTRIBUTE_POSE],
+            "faces[0].box must have a positive",
+        ),
+        (
+            [bad_face(box=common_pb2.BoundingBox(x=900, y=1, width=10, height=10))],
+            [A.ATTRIBUTE_POSE],
+            "outside",
+        ),
         ([bad_face(landmarks=None)], [A.ATTRIBUTE_AGE], "landmarks are missing"),
     ],
-    ids=["no-attributes", "unspecified", "unknown-enum", "no-faces", "zero-box", "outside", "no-landmarks"],
+    ids=[
+        "no-attributes",
+        "unspecified",
+        "unknown-enum",
+        "no-faces",
+        "zero-box",
+        "outside",
+        "no-landmarks",
+    ],
 )
 def test_bad_requests_are_invalid_argument(stub, faces, attributes, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as caught:
@@ -152,7 +188,9 @@ def test_wrong_mesh_size_is_invalid_argument(stub) -> None:  # type: ignore[no-u
     assert "expected 468" in (caught.value.details() or "")
 
 
-@pytest.mark.parametrize(("data", "code"), [(b"", "INVALID_IMAGE"), (b"not an image", "INVALID_IMAGE")])
+@pytest.mark.parametrize(
+    ("data", "code"), [(b"", "INVALID_IMAGE"), (b"not an image", "INVALID_IMAGE")]
+)
 def test_bad_image(stub, data: bytes, code: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as caught:
         analyze(stub, data, [bad_face()], [A.ATTRIBUTE_AGE])

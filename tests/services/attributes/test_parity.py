@@ -68,7 +68,11 @@ def onnx_probabilities(path: Path, tensor_nhwc: NDArray[np.float32]) -> NDArray[
     [("age", AGE_CHIP_SIZE, AgeModel), ("gender", GENDER_CHIP_SIZE, GenderModel)],
 )
 def test_dlib_models_match_onnxruntime(
-    model_store: ModelStore, faces: list, name: str, size: int, cls: type  # type: ignore[type-arg]
+    model_store: ModelStore,
+    faces: list[tuple[NDArray[np.uint8], DetectedFace]],
+    name: str,
+    size: int,
+    cls: type[AgeModel] | type[GenderModel],
 ) -> None:
     ours = cls(LiteModel(model_store.open(name).path))
     onnx = source_path(model_store, name)
@@ -82,13 +86,17 @@ def test_dlib_models_match_onnxruntime(
     assert worst < PROBABILITY_TOLERANCE, f"{name}: max abs diff {worst}"
 
 
-def test_emotion_matches_keras(model_store: ModelStore, faces: list) -> None:  # type: ignore[type-arg]
+def test_emotion_matches_keras(
+    model_store: ModelStore, faces: list[tuple[NDArray[np.uint8], DetectedFace]]
+) -> None:
     import keras
 
     keras_model = keras.models.load_model(str(source_path(model_store, "emotion")), compile=False)
     ours = EmotionModel(LiteModel(model_store.open("emotion").path))
     crops = [emotion_crop(photo, face.box) for photo, face in faces]
-    expected = np.asarray(keras_model.predict(np.concatenate([emotion_tensor(c) for c in crops]), verbose=0))
+    expected = np.asarray(
+        keras_model.predict(np.concatenate([emotion_tensor(c) for c in crops]), verbose=0)
+    )
     actual = np.stack([ours.probabilities(c) for c in crops])
     worst = float(np.abs(actual - expected).max())
     assert worst < PROBABILITY_TOLERANCE, f"emotion: max abs diff {worst}"

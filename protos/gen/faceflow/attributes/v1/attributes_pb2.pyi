@@ -80,24 +80,26 @@ class Pose(_message.Message):
     def __init__(self, yaw: _Optional[float] = ..., pitch: _Optional[float] = ..., roll: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
 
 class Quality(_message.Message):
-    __slots__ = ("score", "sharpness", "brightness", "face_size", "pose", "eyes_open", "mouth_closed", "mouth_open")
+    __slots__ = ("score", "blur", "brightness", "face_size", "yaw", "pitch", "roll", "eyes_open", "mouth_open")
     SCORE_FIELD_NUMBER: _ClassVar[int]
-    SHARPNESS_FIELD_NUMBER: _ClassVar[int]
+    BLUR_FIELD_NUMBER: _ClassVar[int]
     BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
     FACE_SIZE_FIELD_NUMBER: _ClassVar[int]
-    POSE_FIELD_NUMBER: _ClassVar[int]
+    YAW_FIELD_NUMBER: _ClassVar[int]
+    PITCH_FIELD_NUMBER: _ClassVar[int]
+    ROLL_FIELD_NUMBER: _ClassVar[int]
     EYES_OPEN_FIELD_NUMBER: _ClassVar[int]
-    MOUTH_CLOSED_FIELD_NUMBER: _ClassVar[int]
     MOUTH_OPEN_FIELD_NUMBER: _ClassVar[int]
     score: float
-    sharpness: float
+    blur: float
     brightness: float
     face_size: float
-    pose: float
+    yaw: float
+    pitch: float
+    roll: float
     eyes_open: float
-    mouth_closed: float
     mouth_open: float
-    def __init__(self, score: _Optional[float] = ..., sharpness: _Optional[float] = ..., brightness: _Optional[float] = ..., face_size: _Optional[float] = ..., pose: _Optional[float] = ..., eyes_open: _Optional[float] = ..., mouth_closed: _Optional[float] = ..., mouth_open: _Optional[float] = ...) -> None: ...
+    def __init__(self, score: _Optional[float] = ..., blur: _Optional[float] = ..., brightness: _Optional[float] = ..., face_size: _Optional[float] = ..., yaw: _Optional[float] = ..., pitch: _Optional[float] = ..., roll: _Optional[float] = ..., eyes_open: _Optional[float] = ..., mouth_open: _Optional[float] = ...) -> None: ...
 
 class Unavailable(_message.Message):
     __slots__ = ("attribute", "reason")

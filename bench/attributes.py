@@ -1,0 +1,99 @@
+"""Attribute latency: one face, every field (age, gender, emotion, pose, quality).
+
+Prints p50/p95 of
+- model time: the three networks alone on ready chips (target: every field < 10 ms together);
+- each attribute through the service's code (crop + model + post-processing, or pose / quality);
+- one Analyze RPC with every field over a real gRPC channel (image decode included).
+The photo is ../shared/data's first people photo when present, else scikit-image's astronaut.
+
+    .venv/bin/python bench/attributes.py [--runs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import grpc
+import numpy as np
+from faceflow.attributes.v1 import attributes_pb2, attributes_pb2_grpc
+from faceflow.common.v1 import common_pb2
+
+from bench.common import jpeg, measure, real_photo, summary
+from services.attributes.chips import emotion_crop, extract_face_chip
+from services.attributes.faces import FaceInput
+from services.attributes.model import AGE_CHIP_SIZE, GENDER_CHIP_SIZE
+from services.attributes.pose import estimate_pose
+from services.attributes.server import create_app
+from services.attributes.servicer import quality_message
+from services.attributes.settings import AttributesSettings
+from services.detection.model import FaceMesh, YuNetDetector
+from services.detection.servicer import face_to_proto
+from services.shared.model_store import ModelStore
+from services.shared.runtime import LiteModel
+
+A = attributes_pb2.Attribute
+EVERY = [
+    A.ATTRIBUTE_AGE,
+    A.ATTRIBUTE_GENDER,
+    A.ATTRIBUTE_EMOTION,
+    A.ATTRIBUTE_POSE,
+    A.ATTRIBUTE_QUALITY,
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=200)
+    runs = parser.parse_args().runs
+    store = ModelStore()
+    image = real_photo()
+    detector = YuNetDetector(LiteModel(store.open("yunet").path), 0.6, 0.3)
+    face = max(detector.detect(image), key=lambda f: f.area)
+    face.mesh = FaceMesh(LiteModel(store.open("facemesh").path)).landmarks(image, face)
+    height, width = image.shape[:2]
+    print(f"photo {width}x{height}, face box {face.box[2]:.0f}x{face.box[3]:.0f} px, {runs} runs")
+
+    app, servicer = create_app(AttributesSettings(port=0), store)
+    port = app.start(0)
+    app.mark_serving()
+    try:
+        age_chip = extract_face_chip(image, face.landmarks, AGE_CHIP_SIZE)
+        gender_chip = extract_face_chip(image, face.landmarks, GENDER_CHIP_SIZE)
+        grey = emotion_crop(image, face.box)
+        networks = measure(
+            lambda: (
+                servicer.age.probabilities(age_chip),
+                servicer.gender.probabilities(gender_chip),
+                servicer.emotion.probabilities(grey),
+            ),
+            runs,
+        )
+        print(f"model time, 3 networks        {summary(networks)}")
+        face_input = FaceInput(face.box, face.landmarks, face.mesh)
+        steps = {
+            "age (chip + model)": lambda: servicer.age.predict(image, face.landmarks),
+            "gender (chip + model)": lambda: servicer.gender.predict(image, face.landmarks),
+            "emotion (crop + model)": lambda: servicer.emotion.predict(image, face.box),
+            "pose (mesh, solvePnP)": lambda: estimate_pose(
+                face.landmarks, face.mesh, width, height
+            ),
+            "quality (align + measures)": lambda: quality_message(image, face_input),
+        }
+        for title, step in steps.items():
+            print(f"{title:30s}{summary(measure(step, runs))}")
+        stub = attributes_pb2_grpc.AttributesServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        request = attributes_pb2.AnalyzeRequest(
+            image=common_pb2.Image(data=jpeg(image)),
+            faces=[face_to_proto(face, image, with_crop=False)],
+            attributes=EVERY,
+        )
+        rpc = measure(lambda: stub.Analyze(request, timeout=10), runs)
+        print(f"Analyze RPC, every field      {summary(rpc)}")
+        print(f"model-time target < 10 ms: p50 {np.percentile(networks, 50):.2f} ms")
+    finally:
+        app.stop(grace=1.0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Container images: build context staging, the entry point and the health check they run."""

@@ -1,0 +1,1 @@
+"""Kubernetes manifests for FaceFlow, rendered from one table (render.py)."""

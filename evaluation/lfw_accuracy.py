@@ -1,0 +1,166 @@
+"""Verification accuracy on LFW View-1 (lfw-devtest) through the full HTTP pipeline.
+
+Each of the 1,000 official pairs (500 same, 500 different) is sent as the raw 250x250 JPEGs to
+``POST /api/v1/verify`` (image_a + image_b): gateway -> detection service (YuNet, aligned crop)
+-> embedding service (SFace) -> cosine. By default the script starts its own detection and
+embedding services and gateway as real processes (the ``make run`` launcher) on free ports;
+``--url``/``--key`` measure a deployment that is already running instead.
+
+Figures printed (JSON):
+- accuracy at the published thresholds (FAR 1e-3 / 1e-4 / 1e-5, from models/sface.toml) — the
+  ``same_person`` answer of the API uses FAR 1e-4;
+- 10-fold accuracy: the threshold is chosen on 9 folds and applied to the 10th, the usual LFW
+  protocol (this is the figure comparable with published LFW accuracies);
+- a pair whose photo yields no face counts as answered "different".
+
+    .venv/bin/python evaluation/lfw_accuracy.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lfw-devtest"
+FOLDS = 10
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def local_stack() -> Iterator[tuple[str, str]]:
+    """Detection + embedding + gateway as real processes in a temporary data folder."""
+    from deploy.local.launcher import Launcher
+    from deploy.local.run import ensure_demo_key
+    from deploy.local.services import SERVICES
+
+    with tempfile.TemporaryDirectory(prefix="faceflow-lfw-") as folder:
+        launcher = Launcher(
+            data_dir=Path(folder),
+            gateway_port=free_port(),
+            port_offset=random.randint(2000, 9000),
+            services=[s for s in SERVICES if s.name in ("detection", "embedding")],
+            log_dir=Path(folder) / "logs",
+            startup_timeout=180,
+        )
+        key = ensure_demo_key(launcher)
+        launcher.start()
+        try:
+            yield launcher.base_url, key
+        finally:
+            launcher.stop()
+
+
+def read_pairs(data: Path) -> list[tuple[str, str, bool]]:
+    """The official View-1 pairs: (image a, image b, same person)."""
+    with (data / "pairs.csv").open() as handle:
+        return [(row["img_a"], row["img_b"], row["same"] == "1") for row in csv.DictReader(handle)]
+
+
+def best_threshold(similarity: NDArray[np.float64], same: NDArray[np.bool_]) -> float:
+    """The threshold that maximises accuracy on these pairs (midpoints between values)."""
+    values = np.unique(similarity)
+    candidates = np.concatenate(
+        [[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]]
+    )
+    accuracy = [np.mean((similarity >= t) == same) for t in candidates]
+    return float(candidates[int(np.argmax(accuracy))])
+
+
+def ten_fold_accuracy(
+    similarity: NDArray[np.float64], same: NDArray[np.bool_]
+) -> tuple[float, float]:
+    """Mean and std of the accuracy on each fold with the threshold tuned on the other nine."""
+    folds = np.arange(len(same)) % FOLDS
+    scores = []
+    for fold in range(FOLDS):
+        train, test = folds != fold, folds == fold
+        threshold = best_threshold(similarity[train], same[train])
+        scores.append(float(np.mean((similarity[test] >= threshold) == same[test])))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def measure(url: str, key: str, data: Path) -> dict[str, object]:
+    """Run every pair through POST /verify and compute the figures."""
+    pairs = read_pairs(data)
+    similarity = np.full(len(pairs), -1.0)
+    same = np.array([s for _, _, s in pairs])
+    failures: dict[str, int] = {}
+    answered_same = np.zeros(len(pairs), dtype=bool)
+    thresholds: dict[str, float] = {}
+    latencies = []
+    with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=60) as client:
+        for index, (a, b, _) in enumerate(pairs):
+            files = {
+                "image_a": (a, (data / a).read_bytes(), "image/jpeg"),
+                "image_b": (b, (data / b).read_bytes(), "image/jpeg"),
+            }
+            started = time.perf_counter()
+            response = client.post("/api/v1/verify", files=files)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                code = response.json()["error"]["code"]
+                failures[code] = failures.get(code, 0) + 1
+                continue
+            body = response.json()
+            similarity[index] = body["similarity"]
+            answered_same[index] = body["same_person"]
+            thresholds = body["thresholds"]
+    figures: dict[str, object] = {
+        "pairs": len(pairs),
+        "failed_pairs": failures,
+        "api_same_person_accuracy_far_1e-4": round(float(np.mean(answered_same == same)), 4),
+    }
+    for name, score in thresholds.items():
+        accepted = similarity * 100.0 >= score
+        figures[f"accuracy_at_far_{name}"] = round(float(np.mean(accepted == same)), 4)
+    mean, std = ten_fold_accuracy(similarity, same)
+    figures["ten_fold_accuracy"] = round(mean, 4)
+    figures["ten_fold_std"] = round(std, 4)
+    figures["ms_per_verify_p50"] = round(1000 * float(np.percentile(latencies, 50)), 1)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--url", help="a running gateway (default: start one)")
+    parser.add_argument("--key", help="an API key of that gateway")
+    options = parser.parse_args()
+    if not (options.data / "pairs.csv").is_file():
+        sys.stderr.write(f"{options.data} has no pairs.csv (LFW View-1 lfw-devtest)\n")
+        return 2
+    started = time.perf_counter()
+    if options.url:
+        figures = measure(options.url, options.key or "", options.data)
+    else:
+        with local_stack() as (url, key):
+            figures = measure(url, key, options.data)
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

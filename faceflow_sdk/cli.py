@@ -1,0 +1,300 @@
+"""The ``faceflow`` command line: the SDK's calls for a terminal.
+
+  faceflow detect PHOTO [--fields age,gender,...]     faces, boxes, landmarks, attributes
+  faceflow verify A B                                 1:1, are they the same person?
+  faceflow verify-user PHOTO GROUP USER               1:1 against an enrolled user
+  faceflow enroll GROUP USER PHOTO                    enroll one face
+  faceflow enroll-folder GROUP FOLDER                 FOLDER/<user>/*.jpg, resumable
+  faceflow search GROUP PHOTO                         1:N, who is in the photo?
+  faceflow groups [create|delete GROUP]               list, create or delete groups
+  faceflow users GROUP [USER]                         a group's users, or one user's faces
+  faceflow liveness PHOTO                             passive anti-spoofing check
+  faceflow tenants ...                                python -m gateway.tenants (server side)
+
+Server: --url or FACEFLOW_URL (default http://127.0.0.1:8000). Key: --api-key or
+FACEFLOW_API_KEY (default: var/demo-api-key.txt, written by ``make run``). ``--json`` prints the
+raw responses. Exit status: 0 done, 1 an API error or failed photos, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from faceflow_sdk.client import FaceflowClient
+from faceflow_sdk.enroll_folder import EnrollSummary, enroll_folder
+from faceflow_sdk.errors import FaceflowError
+
+Shower: TypeAlias = Callable[[dict[str, Any]], None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (one sub-command per task)."""
+    parser = argparse.ArgumentParser(
+        prog="faceflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="server URL (FACEFLOW_URL; default http://127.0.0.1:8000)")
+    parser.add_argument(
+        "--api-key", help="API key (FACEFLOW_API_KEY; default var/demo-api-key.txt)"
+    )
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON responses")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    detect = sub.add_parser("detect", help="detect faces in a photo")
+    detect.add_argument("photo", type=Path)
+    detect.add_argument("--fields", default="", help="extras: mesh,age,gender,emotion,pose,quality")
+    detect.add_argument("--max-faces", type=int)
+    detect.add_argument("--min-face-size", type=int)
+
+    verify = sub.add_parser("verify", help="compare the faces of two photos")
+    verify.add_argument("photo_a", type=Path)
+    verify.add_argument("photo_b", type=Path)
+
+    verify_user = sub.add_parser("verify-user", help="compare a photo with an enrolled user")
+    verify_user.add_argument("photo", type=Path)
+    verify_user.add_argument("group")
+    verify_user.add_argument("user")
+
+    enroll = sub.add_parser("enroll", help="enroll one photo's face for a user")
+    enroll.add_argument("group")
+    enroll.add_argument("user")
+    enroll.add_argument("photo", type=Path)
+    enroll.add_argument("--user-info", help="free text stored with the user")
+    enroll.add_argument("--quality", choices=("NONE", "LOW", "NORMAL", "HIGH"))
+
+    folder = sub.add_parser("enroll-folder", help="enroll FOLDER/<user>/*.jpg (resumable)")
+    folder.add_argument("group")
+    folder.add_argument("folder", type=Path)
+    folder.add_argument("--state", type=Path,
+                        help="state file (default FOLDER/.faceflow-enroll-GROUP.json)")
+    folder.add_argument("--quality", choices=("NONE", "LOW", "NORMAL", "HIGH"))
+    folder.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    search = sub.add_parser("search", help="find the people of a photo in a group")
+    search.add_argument("group", help="a group id, or several separated by commas")
+    search.add_argument("photo", type=Path)
+    search.add_argument("--top-k", type=int)
+    search.add_argument("--threshold", type=float, help="minimum score 0-100")
+
+    groups = sub.add_parser("groups", help="list, create or delete groups")
+    groups.add_argument("action", nargs="?", choices=("list", "create", "delete"), default="list")
+    groups.add_argument("group", nargs="?")
+
+    users = sub.add_parser("users", help="a group's users, or one user's faces")
+    users.add_argument("group")
+    users.add_argument("user", nargs="?")
+
+    liveness = sub.add_parser("liveness", help="passive liveness check of a photo")
+    liveness.add_argument("photo", type=Path)
+
+    tenants = sub.add_parser(
+        "tenants", help="manage tenants and keys (runs python -m gateway.tenants)", add_help=False
+    )
+    tenants.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _box(box: dict[str, Any]) -> str:
+    return f"x={box['x']:.0f} y={box['y']:.0f} {box['width']:.0f}x{box['height']:.0f}"
+
+
+def attribute_text(name: str, value: Any) -> str:
+    """A short text for one attribute (the server's shapes, JSON for anything unknown)."""
+    if isinstance(value, dict):
+        if name == "pose" and {"yaw", "pitch", "roll"} <= value.keys():
+            return f"yaw {value['yaw']} pitch {value['pitch']} roll {value['roll']}"
+        for key in ("value", "label", "dominant", "score"):
+            if key in value:
+                return str(value[key])
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _attributes(face: dict[str, Any]) -> str:
+    known = ("age", "gender", "emotion", "pose", "quality")
+    parts = [
+        f"{name}={attribute_text(name, face[name])}"
+        for name in known if face.get(name) is not None
+    ]
+    if face.get("mesh"):
+        parts.append(f"mesh={len(face['mesh'])} points")
+    return ("  " + " ".join(parts)) if parts else ""
+
+
+def show_detect(result: dict[str, Any]) -> None:
+    """Faces, one line each."""
+    image = result["image"]
+    count = len(result["faces"])
+    _write(f"{count} face{'s' if count != 1 else ''} in {image['width']}x{image['height']} "
+           f"({result['took_ms']:.0f} ms)")
+    for number, face in enumerate(result["faces"], 1):
+        _write(f"  {number}. {_box(face['box'])} score={face['score']:.3f} "
+               f"token={face['face_token']}{_attributes(face)}")
+
+
+def show_verify(result: dict[str, Any]) -> None:
+    """The verdict and the score against the published thresholds."""
+    verdict = "SAME person" if result["same_person"] else "DIFFERENT people"
+    thresholds = ", ".join(f"FAR {k}: {v}" for k, v in result.get("thresholds", {}).items())
+    _write(f"{verdict}: score {result['score']:.1f}/100 (cosine {result['similarity']:.3f}); "
+           f"thresholds {thresholds}")
+
+
+def show_search(result: dict[str, Any]) -> None:
+    """Each face and its matches."""
+    if not result["faces"]:
+        _write("no face in the photo")
+    for number, face in enumerate(result["faces"], 1):
+        matches = face["matches"]
+        if not matches:
+            _write(f"  {number}. {_box(face['box'])}: no match above the threshold")
+            continue
+        names = ", ".join(f"{m['user_id']} ({m['group_id']}) {m['score']:.1f}" for m in matches)
+        _write(f"  {number}. {_box(face['box'])}: {names}")
+
+
+def show_user(user: dict[str, Any]) -> None:
+    """A user and their face tokens."""
+    info = f" ({user['user_info']})" if user.get("user_info") else ""
+    _write(f"{user['user_id']}{info}: {len(user['faces'])} face(s)")
+    for face in user["faces"]:
+        _write(f"  {face['face_token']}")
+
+
+def show_users(page: dict[str, Any]) -> None:
+    """One page of users."""
+    for user in page["users"]:
+        info = f" ({user['user_info']})" if user.get("user_info") else ""
+        _write(f"{user['user_id']}{info}: {len(user['faces'])} face(s)")
+    _write(f"{len(page['users'])} of {page['total']} users")
+
+
+def show_summary(summary: EnrollSummary) -> None:
+    """The enroll-folder report."""
+    _write(f"{summary.enrolled} enrolled now, {summary.already_done} done before, "
+           f"{len(summary.failures)} failed, of {summary.total} photos")
+    for failure in summary.failures:
+        _write(f"  FAILED {failure.key}: {failure.code}: {failure.message}")
+    if summary.ignored:
+        _write(f"  ignored (not a photo in a user folder): {', '.join(summary.ignored)}")
+    if summary.stopped_by is not None:
+        _write(f"STOPPED: {summary.stopped_by}; run the same command again to resume")
+
+
+def summary_json(summary: EnrollSummary) -> dict[str, Any]:
+    """The enroll-folder report as JSON."""
+    return {
+        "total": summary.total, "enrolled": summary.enrolled,
+        "already_done": summary.already_done, "complete": summary.complete,
+        "failures": [{"photo": f.key, "code": f.code, "message": f.message}
+                     for f in summary.failures],
+        "ignored": summary.ignored,
+        "stopped_by": None if summary.stopped_by is None else {
+            "code": summary.stopped_by.code, "message": summary.stopped_by.message},
+    }
+
+
+def show_progress(disabled: bool) -> bool:
+    """A progress bar only on a terminal (logs and pipes get the summary alone)."""
+    return not disabled and sys.stderr.isatty()
+
+
+def run_tenants(args: Sequence[str]) -> int:
+    """Tenants live in the gateway's database: run its admin command on this machine."""
+    return subprocess.call([sys.executable, "-m", "gateway.tenants", *args])
+
+
+def run(options: argparse.Namespace, client: FaceflowClient) -> int:
+    """Execute one parsed command; returns the exit status."""
+    as_json: bool = options.json
+    result: dict[str, Any]
+    shower: Shower
+    command = options.command
+    if command == "enroll-folder":
+        summary = enroll_folder(
+            client, options.group, options.folder, state_path=options.state,
+            quality_control=options.quality,
+            progress=sys.stderr if show_progress(options.no_progress or as_json) else None,
+        )
+        if as_json:
+            _write(json.dumps(summary_json(summary), indent=2, ensure_ascii=False))
+        else:
+            show_summary(summary)
+        return 0 if summary.complete else 1
+    if command == "detect":
+        fields = [f for f in options.fields.split(",") if f.strip()]
+        result = dict(client.detect(options.photo, fields=fields, max_faces=options.max_faces,
+                                    min_face_size=options.min_face_size))
+        shower = show_detect
+    elif command == "verify":
+        result = dict(client.verify(options.photo_a, options.photo_b))
+        shower = show_verify
+    elif command == "verify-user":
+        result = dict(client.verify_user(options.photo, options.group, options.user))
+        shower = show_verify
+    elif command == "enroll":
+        result = dict(client.enroll(options.group, options.user, options.photo,
+                                    user_info=options.user_info, quality_control=options.quality))
+        shower = lambda r: _write(  # noqa: E731
+            f"enrolled {r['user_id']} in {r['group_id']}: face_token {r['face_token']}")
+    elif command == "search":
+        result = dict(client.search(options.photo, options.group.split(","),
+                                    top_k=options.top_k, threshold=options.threshold))
+        shower = show_search
+    elif command == "groups":
+        result, shower = _groups(options, client)
+    elif command == "users":
+        if options.user:
+            result = dict(client.get_user(options.group, options.user))
+            shower = show_user
+        else:
+            result = dict(client.list_users(options.group))
+            shower = show_users
+    else:  # liveness
+        result = dict(client.liveness_check(options.photo))
+        shower = lambda r: _write(  # noqa: E731
+            f"{'LIVE' if r['live'] else 'SPOOF'}: score {r['score']:.3f} "
+            f"(threshold {r['threshold']:.3f})")
+    if as_json:
+        _write(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        shower(result)
+    return 0
+
+
+def _groups(options: argparse.Namespace, client: FaceflowClient) -> tuple[dict[str, Any], Shower]:
+    if options.action != "list" and not options.group:
+        raise FaceflowError(f"'groups {options.action}' needs a GROUP", code="INVALID_ARGUMENT")
+    if options.action == "create":
+        return client.create_group(options.group), lambda r: _write(f"created {options.group}")
+    if options.action == "delete":
+        return client.delete_group(options.group), lambda r: _write(f"deleted {options.group}")
+    listing = dict(client.list_groups())
+    return listing, lambda r: _write("\n".join(g["group_id"] for g in r["groups"]) or "(no groups)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``faceflow`` and ``python -m faceflow_sdk``."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    options = parser.parse_args(arguments)
+    if options.command == "tenants":
+        return run_tenants(options.args)
+    try:
+        with FaceflowClient(options.url, options.api_key, timeout=options.timeout) as client:
+            return run(options, client)
+    except FaceflowError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 1
+    except (OSError, ValueError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2

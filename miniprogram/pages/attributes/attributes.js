@@ -1,0 +1,38 @@
+// Attributes of the main face: detect with fields age, gender, emotion, pose, quality.
+const app = getApp();
+const { describe } = require("../../utils/errors");
+const { attributesOf } = require("../../utils/flows");
+const { takePhoto } = require("../../utils/photo");
+
+const NAMES = { age: "年龄", gender: "性别", emotion: "表情", pose: "姿态", quality: "质量" };
+
+function show(value) {
+  if (value === null || typeof value !== "object") return String(value);
+  return Object.keys(value).map((key) => {
+    const item = value[key];
+    return `${key}: ${typeof item === "number" ? Math.round(item * 100) / 100 : JSON.stringify(item)}`;
+  }).join("，");
+}
+
+Page({
+  data: { busy: false, message: "", messageClass: "", rows: [], photo: "" },
+
+  async analyse() {
+    let photo;
+    try { photo = await takePhoto(); } catch (error) { return; }
+    this.setData({ busy: true, photo, message: "", rows: [] });
+    try {
+      const attributes = await attributesOf(app.globalData.api, photo);
+      if (!attributes) {
+        this.setData({ message: describe({ code: "NO_FACE" }), messageClass: "error" });
+        return;
+      }
+      const rows = Object.keys(attributes).map((name) => ({ name: NAMES[name] || name, value: show(attributes[name]) }));
+      this.setData({ rows });
+    } catch (error) {
+      this.setData({ message: describe(error), messageClass: "error" });
+    } finally {
+      this.setData({ busy: false });
+    }
+  },
+});

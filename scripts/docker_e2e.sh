@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Prove the Docker deployment runs: build the images, `docker compose up`, wait for health, use
+# the API through the published gateway port, restart the embedding container and check the
+# gallery survived, tear everything down.
+#
+#   bash scripts/docker_e2e.sh                # the whole proof
+#   bash scripts/docker_e2e.sh --if-possible  # exit 0 with a note when no engine can be started
+#   bash scripts/docker_e2e.sh --build-only   # base image + staged context + images, no run
+#
+# With no engine running it installs Debian's docker.io (and debootstrap, docker-compose) when
+# missing and starts dockerd itself (stopped again at the end). There is no Docker Hub here:
+# the base image is a debootstrap Debian bookworm imported with `docker import`
+# (deploy/docker/build_base.sh) and Python packages come from wheels downloaded on the host
+# (deploy/docker/stage.py). FACEFLOW_DOCKER_E2E=required turns --if-possible into a hard
+# requirement (.ci/run sets it). Timings of each phase are printed (docs/deployment.md).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${ROOT}/.venv/bin/python"
+PROJECT="${FACEFLOW_E2E_PROJECT:-faceflow-e2e}"
+HTTP_PORT="${FACEFLOW_E2E_HTTP_PORT:-18080}"
+BASE_IMAGE="${FACEFLOW_BASE_IMAGE:-faceflow/base:bookworm}"
+TAG="${FACEFLOW_IMAGE_TAG:-local}"
+WORK="${ROOT}/var/docker"
+MODE=full
+case "${1:-}" in
+  --if-possible) MODE=if-possible ;;
+  --build-only) MODE=build-only ;;
+  "") ;;
+  *) echo "usage: $0 [--if-possible|--build-only]" >&2; exit 2 ;;
+esac
+[[ "${FACEFLOW_DOCKER_E2E:-}" == required && "$MODE" == if-possible ]] && MODE=full
+
+say() { echo "docker_e2e: $*" >&2; }
+SECONDS_AT_START=$SECONDS
+phase_started=$SECONDS
+phase() {  # phase NAME: print how long the previous phase took
+  say "-- $1 (+$((SECONDS - phase_started)) s, total $((SECONDS - SECONDS_AT_START)) s)"
+  phase_started=$SECONDS
+}
+
+# ---------------------------------------------------------------- the engine
+DOCKERD_PID=""
+apt_install() {
+  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || return 1
+  say "apt-get install $*"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >&2
+}
+
+start_engine() {
+  docker info >/dev/null 2>&1 && return 0
+  if ! command -v dockerd >/dev/null; then
+    apt_install docker.io || return 1
+  fi
+  [[ "$(id -u)" == 0 ]] || { say "dockerd is not running and only root can start it"; return 1; }
+  mkdir -p "$WORK"
+  say "starting dockerd (log: var/docker/dockerd.log)"
+  dockerd > "${WORK}/dockerd.log" 2>&1 9>&- &  # 9>&-: the daemon must not hold our lock
+  DOCKERD_PID=$!
+  for _ in $(seq 60); do
+    docker info >/dev/null 2>&1 && return 0
+    kill -0 "$DOCKERD_PID" 2>/dev/null || break
+    sleep 1
+  done
+  say "dockerd did not come up:"; tail -n 20 "${WORK}/dockerd.log" >&2
+  return 1
+}
+
+COMPOSE=()
+find_compose() {
+  if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose)
+  elif command -v docker-compose >/dev/null; then COMPOSE=(docker-compose)
+  elif apt_install docker-compose; then COMPOSE=(docker-compose)
+  else say "no docker compose (plugin) or docker-compose"; return 1
+  fi
+}
+
+compose() { "${COMPOSE[@]}" -p "$PROJECT" -f "${ROOT}/docker-compose.yml" "$@"; }
+
+cleanup() {
+  local status=$?
+  if [[ "$MODE" != build-only && ${#COMPOSE[@]} -gt 0 ]]; then
+    if [[ $status -ne 0 ]]; then
+      say "failed: container states and logs follow"
+      compose ps >&2 || true
+      compose logs --tail=40 >&2 || true
+    fi
+    compose down -v --remove-orphans >/dev/null 2>&1 || true
+  fi
+  if [[ -n "$DOCKERD_PID" ]]; then
+    say "stopping the dockerd this script started"
+    kill "$DOCKERD_PID" 2>/dev/null || true
+    wait "$DOCKERD_PID" 2>/dev/null || true
+  fi
+  exit $status
+}
+trap cleanup EXIT
+
+mkdir -p "$WORK"
+exec 9>"${WORK}/e2e.lock"
+# One run at a time on this machine: they share the project name and the port.
+flock -w 1800 9 || { say "another docker_e2e.sh held ${WORK}/e2e.lock for 30 min"; exit 1; }
+
+if ! start_engine; then
+  if [[ "$MODE" == if-possible ]]; then
+    say "skipped: no Docker engine can be started here"
+    exit 0
+  fi
+  exit 1
+fi
+command -v debootstrap >/dev/null || docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 \
+  || apt_install debootstrap
+phase "engine ready"
+
+# ---------------------------------------------------------------- build
+[[ -x "$PY" ]] || { say "no ${PY}: run make setup first"; exit 1; }
+FACEFLOW_BASE_IMAGE="$BASE_IMAGE" bash "${ROOT}/deploy/docker/build_base.sh"
+phase "base image"
+"$PY" -m deploy.docker.stage --context "${WORK}/context"
+mapfile -t COMPONENTS < <("$PY" -m deploy.docker.stage --list)
+phase "context staged (${COMPONENTS[*]})"
+# The builder stage gets a tag of its own, so that it is the layer cache of the next build and
+# the prune below (dangling images left by earlier builds) never removes it.
+docker build -q -f "${WORK}/context/Dockerfile" --build-arg "BASE_IMAGE=${BASE_IMAGE}" \
+  --target builder -t "faceflow/build-venv:${TAG}" "${WORK}/context" >/dev/null
+for name in "${COMPONENTS[@]}"; do
+  say "docker build faceflow/${name}:${TAG}"
+  docker build -q -f "${WORK}/context/Dockerfile" --build-arg "BASE_IMAGE=${BASE_IMAGE}" \
+    --build-arg "SERVICE=${name}" -t "faceflow/${name}:${TAG}" "${WORK}/context" >/dev/null
+done
+docker build -q --build-arg "BASE_IMAGE=${BASE_IMAGE}" -t "faceflow/postgres:${TAG}" \
+  "${ROOT}/deploy/docker/postgres" >/dev/null
+docker image prune -f >/dev/null
+phase "images built"
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'faceflow/*' >&2
+[[ "$MODE" == build-only ]] && exit 0
+
+# ---------------------------------------------------------------- run
+find_compose
+export FACEFLOW_HTTP_PORT="$HTTP_PORT" FACEFLOW_HTTP_BIND=127.0.0.1 FACEFLOW_IMAGE_TAG="$TAG"
+compose down -v --remove-orphans >/dev/null 2>&1 || true
+compose up -d --no-build >&2
+phase "compose up returned (Compose starts each container once its dependencies are healthy)"
+URL="http://127.0.0.1:${HTTP_PORT}"
+
+declare -A HEALTHY_AFTER=()
+wait_healthy() {  # every container of the project healthy, or fail after $1 seconds
+  local deadline=$((SECONDS + $1)) started=$SECONDS ids states line
+  HEALTHY_AFTER=()
+  while (( SECONDS < deadline )); do
+    mapfile -t ids < <(compose ps -q)
+    states="$(docker inspect --format '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "${ids[@]}")"
+    while read -r line; do  # remember when each container was first seen healthy
+      [[ "$line" == *" healthy" && -z "${HEALTHY_AFTER[${line%% *}]:-}" ]] \
+        && HEALTHY_AFTER[${line%% *}]=$((SECONDS - started))
+    done <<<"$states"
+    if ! grep -qv ' healthy$' <<<"$states"; then
+      for line in "${!HEALTHY_AFTER[@]}"; do
+        say "healthy ${HEALTHY_AFTER[$line]} s into the wait: ${line#/}"
+      done
+      return 0
+    fi
+    sleep 1
+  done
+  say "not healthy after $1 s:"; echo "$states" >&2
+  return 1
+}
+wait_healthy 240
+phase "all containers healthy"
+"$PY" -m deploy.docker.e2e_check wait --url "$URL" --timeout 60
+
+KEY="$(compose exec -T gateway python -m gateway.tenants create demo 2>/dev/null \
+  || compose exec -T gateway python -m gateway.tenants add-key demo docker-e2e)"
+KEY="$(tail -n 1 <<<"$KEY" | tr -d '\r')"
+[[ "$KEY" == ff_* ]] || { say "could not create the demo tenant's key: $KEY"; exit 1; }
+"$PY" -m deploy.docker.e2e_check before --url "$URL" --key "$KEY"
+phase "API checks"
+if [[ -n "${FACEFLOW_E2E_BENCH:-}" ]]; then  # figures for docs/deployment.md
+  "$PY" -m deploy.docker.bench_stack --url "$URL" --key "$KEY" --project "$PROJECT"
+  phase "bench"
+fi
+
+COMPOSED="$(compose config --services)"
+if grep -qx embedding <<<"$COMPOSED"; then
+  compose restart embedding >&2
+  wait_healthy 180
+  "$PY" -m deploy.docker.e2e_check wait --url "$URL" --timeout 60
+  "$PY" -m deploy.docker.e2e_check after --url "$URL" --key "$KEY"
+  phase "embedding restarted, gallery intact"
+else
+  say "no embedding service in docker-compose.yml yet: restart check skipped"
+fi
+
+docker stats --no-stream --format '{{.Name}} cpu={{.CPUPerc}} mem={{.MemUsage}}' \
+  $(compose ps -q) >&2 || true
+compose down -v --remove-orphans >&2
+phase "torn down"
+say "passed in $((SECONDS - SECONDS_AT_START)) s"

@@ -1,0 +1,123 @@
+"""Face crops for the attribute models.
+
+Age and gender (dlib-models) were trained on chips from dlib's ``get_face_chip_details(shape,
+size, padding=0.2)`` + ``extract_image_chip`` with dlib's 5-point shape predictor (eye corners
+and the base of the nose). We have YuNet's five points instead (eye centres, nose tip, mouth
+corners), so we need their positions in the frame dlib's chip template is expressed in:
+``DLIB_YUNET_5`` is where YuNet's points land, on average, when 482 LFW faces are put into that
+frame by dlib's own predictor (``python -m evaluation.attributes yunet-template``). A first,
+data-free mapping (``DLIB_MEAN_FACE_5``: eye centre = mean of dlib's 68-point mean-face eye
+contour, nose tip = point 30, mouth corners = points 48 and 54) lands within 0.015 of it and is
+kept for the comparison in docs/attributes.md. The chip is then cut exactly as dlib cuts it
+(``services/attributes/dlib_chip.py``, bit-exact against ``dlib.get_face_chip``).
+
+Emotion (FER) was trained on FER2013 48x48 grey crops of the whole face; the FER package crops
+the detector box plus a 10 px margin, unrotated, and resizes it to 64x64. We crop a square
+around the YuNet box, enlarged by ``EMOTION_MARGIN``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from services.attributes.dlib_chip import chip_details, extract_image_chip
+
+DLIB_PADDING = 0.2
+
+# YuNet's points (image-left eye, image-right eye, nose tip, mouth left, mouth right) in dlib's
+# chip frame, fitted on LFW with dlib's predictor as the reference (left/right symmetric).
+DLIB_YUNET_5 = np.array(
+    [
+        [0.225440, 0.201292],
+        [0.754784, 0.201292],
+        [0.490112, 0.519899],
+        [0.261614, 0.772320],
+        [0.718610, 0.772320],
+    ],
+    dtype=np.float64,
+)
+
+# The data-free alternative: the same points read off dlib's 68-point mean face
+# (dlib/image_transforms/interpolation.h, mean_face_shape_x/y).
+DLIB_MEAN_FACE_5 = np.array(
+    [
+        [0.225492, 0.215990],  # mean of points 36-41
+        [0.754761, 0.215990],  # mean of points 42-47
+        [0.490127, 0.515625],  # point 30, nose tip
+        [0.254149, 0.780233],  # point 48, mouth corner
+        [0.726104, 0.780233],  # point 54, mouth corner
+    ],
+    dtype=np.float64,
+)
+
+# dlib's own template for its 5-point shape predictor (parts: image-right eye outer and inner
+# corner, image-left eye outer and inner corner, base of the nose), same frame. Used only to check
+# that our chip extraction reproduces dlib's on dlib's own points (evaluation/attributes.py).
+DLIB_PREDICTOR_TEMPLATE_5 = np.array(
+    [
+        [0.8595674595992, 0.2134981538014],
+        [0.6460604764104, 0.2289674387677],
+        [0.1205750620789, 0.2137274526848],
+        [0.3340850613712, 0.2290642403242],
+        [0.4901123135679, 0.6277975316475],
+    ],
+    dtype=np.float64,
+)
+
+EMOTION_SIZE = 64
+EMOTION_MARGIN = 0.1  # fraction of the box side added on each side
+
+
+def dlib_template(
+    size: int, padding: float = DLIB_PADDING, template: NDArray[np.float64] = DLIB_YUNET_5
+) -> NDArray[np.float64]:
+    """The five template points in chip pixels, with dlib's padding formula."""
+    return (padding + template) / (2 * padding + 1) * size
+
+
+def extract_face_chip(
+    image_rgb: NDArray[np.uint8],
+    landmarks: NDArray[np.float64],
+    size: int,
+    padding: float = DLIB_PADDING,
+    points: tuple[int, ...] = (0, 1, 2, 3, 4),
+    template: NDArray[np.float64] = DLIB_YUNET_5,
+) -> NDArray[np.uint8]:
+    """A (size, size, 3) RGB chip aligned dlib-style from YuNet's five points (or, with
+    ``template=DLIB_PREDICTOR_TEMPLATE_5``, from dlib's own predictor's five points)."""
+    index = list(points)
+    chip_points = dlib_template(size, padding, template)[index]
+    image_points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)[index]
+    return extract_image_chip(image_rgb, chip_details(chip_points, image_points, size))
+
+
+def emotion_crop(image_rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDArray[np.uint8]:
+    """A 64x64 grey crop: the square around the box plus a margin, zero outside the image."""
+    x, y, width, height = (float(v) for v in box)
+    side = max(width, height) * (1.0 + 2 * EMOTION_MARGIN)
+    centre_x, centre_y = x + width / 2.0, y + height / 2.0
+    grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+    step = side / EMOTION_SIZE
+    source = grey
+    while step >= 2.0 and min(source.shape[:2]) >= 4:
+        source = np.asarray(cv2.pyrDown(source), dtype=np.uint8)
+        centre_x, centre_y, side = centre_x / 2.0, centre_y / 2.0, side / 2.0
+        step /= 2.0
+    scale = EMOTION_SIZE / side
+    matrix = np.array(
+        [
+            [scale, 0.0, (EMOTION_SIZE - 1) / 2.0 - scale * centre_x],
+            [0.0, scale, (EMOTION_SIZE - 1) / 2.0 - scale * centre_y],
+        ]
+    )
+    crop = cv2.warpAffine(
+        source,
+        matrix,
+        (EMOTION_SIZE, EMOTION_SIZE),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    return np.ascontiguousarray(crop, dtype=np.uint8)

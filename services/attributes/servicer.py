@@ -1,0 +1,147 @@
+"""The Analyze RPC: validate, decode, compute only the requested attributes, build the reply."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+from faceflow.attributes.v1 import attributes_pb2, attributes_pb2_grpc
+from faceflow.common.v1 import common_pb2
+from numpy.typing import NDArray
+
+from services.attributes.faces import FaceInput, face_from_proto
+from services.attributes.model import AgeModel, EmotionModel, GenderModel
+from services.attributes.pose import estimate_pose
+from services.attributes.settings import AttributesSettings
+from services.shared import quality
+from services.shared.alignment import align_face
+from services.shared.errors import InvalidArgumentError
+from services.shared.imaging import ImageLimits, decode_image
+
+Attribute = attributes_pb2.Attribute
+KNOWN = (
+    Attribute.ATTRIBUTE_AGE,
+    Attribute.ATTRIBUTE_GENDER,
+    Attribute.ATTRIBUTE_EMOTION,
+    Attribute.ATTRIBUTE_POSE,
+    Attribute.ATTRIBUTE_QUALITY,
+)
+
+
+class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type: ignore[misc]
+    """Implements faceflow.attributes.v1.AttributesService."""
+
+    def __init__(
+        self,
+        settings: AttributesSettings,
+        age: AgeModel,
+        gender: GenderModel,
+        emotion: EmotionModel,
+        models: dict[int, common_pb2.ModelInfo],
+    ) -> None:
+        self.settings = settings
+        self.age = age
+        self.gender = gender
+        self.emotion = emotion
+        self.models = models  # by Attribute value, for the attributes that use a model
+        self.limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+        self.min_size: dict[int, int] = {
+            Attribute.ATTRIBUTE_AGE: settings.min_face_age,
+            Attribute.ATTRIBUTE_GENDER: settings.min_face_gender,
+            Attribute.ATTRIBUTE_EMOTION: settings.min_face_emotion,
+        }
+
+    def _requested(self, request: attributes_pb2.AnalyzeRequest) -> list[int]:
+        if not request.attributes:
+            raise InvalidArgumentError("attributes: ask for at least one attribute")
+        unknown = [value for value in request.attributes if value not in KNOWN]
+        if unknown:
+            raise InvalidArgumentError(
+                f"attributes: unknown value(s) {unknown}; known: "
+                + ", ".join(Attribute.Name(v) for v in KNOWN)
+            )
+        if not request.faces:
+            raise InvalidArgumentError("faces: at least one face is required")
+        if len(request.faces) > self.settings.max_faces:
+            raise InvalidArgumentError(
+                f"faces: {len(request.faces)} faces; the limit is {self.settings.max_faces}"
+            )
+        return [value for value in KNOWN if value in request.attributes]
+
+    def Analyze(  # noqa: N802 (gRPC method name)
+        self, request: attributes_pb2.AnalyzeRequest, context: grpc.ServicerContext
+    ) -> attributes_pb2.AnalyzeResponse:
+        requested = self._requested(request)
+        image = decode_image(request.image.data, self.limits)
+        height, width = image.shape[:2]
+        faces = [face_from_proto(f, i, width, height) for i, f in enumerate(request.faces)]
+        used: set[int] = set()
+        results = [self._analyze(image, face, requested, used) for face in faces]
+        return attributes_pb2.AnalyzeResponse(
+            faces=results,
+            models=[self.models[a] for a in requested if a in used and a in self.models],
+        )
+
+    def _analyze(
+        self, image: NDArray[np.uint8], face: FaceInput, requested: list[int], used: set[int]
+    ) -> attributes_pb2.FaceAttributes:
+        result = attributes_pb2.FaceAttributes()
+        for attribute in requested:
+            needed = self.min_size.get(attribute, 0)
+            if face.size < needed:
+                result.unavailable.add(
+                    attribute=attribute,
+                    reason=f"the face is {face.size:.0f} px on its shorter side; the "
+                    f"{Attribute.Name(attribute)[10:].lower()} model needs at least {needed} px",
+                )
+                continue
+            if attribute == Attribute.ATTRIBUTE_AGE:
+                age = self.age.predict(image, face.landmarks)
+                result.age.CopyFrom(attributes_pb2.Age(value=age.value, low=age.low, high=age.high))
+            elif attribute == Attribute.ATTRIBUTE_GENDER:
+                gender = self.gender.predict(image, face.landmarks)
+                result.gender.CopyFrom(
+                    attributes_pb2.Gender(label=gender.label, probability=gender.probability)
+                )
+            elif attribute == Attribute.ATTRIBUTE_EMOTION:
+                scores = self.emotion.predict(image, face.box)
+                result.emotion.CopyFrom(
+                    attributes_pb2.Emotion(
+                        scores=[
+                            attributes_pb2.EmotionScore(label=k, probability=v)
+                            for k, v in scores.items()
+                        ],
+                        dominant=max(scores, key=lambda k: scores[k]),
+                    )
+                )
+            elif attribute == Attribute.ATTRIBUTE_POSE:
+                pose = estimate_pose(face.landmarks, face.mesh, image.shape[1], image.shape[0])
+                result.pose.CopyFrom(
+                    attributes_pb2.Pose(
+                        yaw=pose.yaw, pitch=pose.pitch, roll=pose.roll, source=pose.source
+                    )
+                )
+            else:
+                result.quality.CopyFrom(quality_message(image, face))
+            used.add(attribute)
+        return result
+
+
+def quality_message(image: NDArray[np.uint8], face: FaceInput) -> attributes_pb2.Quality:
+    """Enrollment's quality measures, plus eyes/mouth open when the mesh is there."""
+    crop = align_face(image, face.landmarks)
+    report = quality.assess_quality(crop, (float(face.box[2]), float(face.box[3])), face.landmarks)
+    message = attributes_pb2.Quality(
+        score=report.score,
+        blur=report.blur,
+        brightness=report.brightness,
+        face_size=report.face_size,
+        yaw=report.yaw,
+        pitch=report.pitch,
+        roll=report.roll,
+    )
+    if face.mesh is not None:
+        eyes = quality.eyes_open_score(face.mesh)
+        message.eyes_open = eyes
+        message.mouth_open = quality.mouth_open_score(face.mesh)
+        message.score = quality.score_with_eyes(report.score, eyes)
+    return message

@@ -1,0 +1,1 @@
+"""The embedding service: face embeddings, 1:1 verification, 1:N search and the gallery."""

@@ -1,0 +1,255 @@
+"""The EmbeddingService RPCs: validate, embed, match against the tenant's gallery, answer.
+
+Every method is scoped by ``request.tenant``; the gallery store enforces it on every read and
+write. Errors are FaceflowError subclasses (the shared interceptor maps them to a status and a
+stable code).
+"""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+from faceflow.common.v1 import common_pb2
+from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
+from numpy.typing import NDArray
+
+from services.embedding.errors import LowQualityError
+from services.embedding.messages import (
+    QUALITY_LEVELS,
+    crop_array,
+    embedding_array,
+    group_message,
+    landmarks_array,
+    match_message,
+    user_message,
+)
+from services.embedding.model import (
+    EMBEDDING_SIZE,
+    SFace,
+    score_to_similarity,
+    similarity_to_score,
+)
+from services.embedding.settings import EmbeddingSettings
+from services.embedding.store.base import GalleryStore
+from services.embedding.store.errors import FaceNotFoundError
+from services.embedding.store.validation import check_id
+from services.embedding.thresholds import Thresholds
+from services.shared.errors import InvalidArgumentError
+from services.shared.quality import assess_quality, quality_failures
+
+
+class ResolvedProbe:
+    """A probe's embeddings and, for a stored user, the face token of each row."""
+
+    def __init__(self, vectors: NDArray[np.float32], tokens: list[str] | None = None) -> None:
+        self.vectors = vectors
+        self.tokens = tokens
+
+
+class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: ignore[misc]
+    """Implements faceflow.embedding.v1.EmbeddingService."""
+
+    def __init__(
+        self,
+        settings: EmbeddingSettings,
+        model: SFace,
+        store: GalleryStore,
+        thresholds: Thresholds,
+        models: list[common_pb2.ModelInfo],
+    ) -> None:
+        self.settings = settings
+        self.model = model
+        self.store = store
+        self.thresholds = thresholds
+        self.models = models
+
+    # ------------------------------------------------------------ helpers
+
+    def _thresholds_message(self) -> embedding_pb2.Thresholds:
+        scores = self.thresholds.scores()
+        return embedding_pb2.Thresholds(
+            far_1e3=scores["1e-3"], far_1e4=scores["1e-4"], far_1e5=scores["1e-5"]
+        )
+
+    def _embed_crops(self, crops: list[common_pb2.AlignedCrop], field: str) -> NDArray[np.float32]:
+        if len(crops) > self.settings.max_batch:
+            raise InvalidArgumentError(
+                f"at most {self.settings.max_batch} faces per call, got {len(crops)}"
+            )
+        arrays = [crop_array(crop, f"{field}[{i}]") for i, crop in enumerate(crops)]
+        if not arrays:
+            return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+        return self.model.embed(np.stack(arrays))
+
+    def _resolve(self, tenant: str, probe: embedding_pb2.Probe, field: str) -> ResolvedProbe:
+        kind = probe.WhichOneof("kind")
+        if kind == "crop":
+            return ResolvedProbe(self._embed_crops([probe.crop], field))
+        if kind == "embedding":
+            return ResolvedProbe(embedding_array(probe.embedding, field)[np.newaxis])
+        if kind == "user":
+            ref = probe.user
+            user = self.store.get_user(tenant, ref.group_id, ref.user_id)
+            vectors = self.store.user_embeddings(tenant, ref.group_id, ref.user_id)
+            if len(vectors) == 0:
+                raise FaceNotFoundError(f"user {ref.user_id!r} has no enrolled face")
+            tokens = [f.face_token for f in user.faces]
+            return ResolvedProbe(vectors, tokens if len(tokens) == len(vectors) else None)
+        raise InvalidArgumentError(f"{field} is empty: give a crop, an embedding or a user")
+
+    # --------------------------------------------------------------- RPCs
+
+    def Embed(  # noqa: N802 (gRPC method name)
+        self, request: embedding_pb2.EmbedRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.EmbedResponse:
+        check_id(request.tenant, "tenant")
+        if not request.crops:
+            raise InvalidArgumentError("crops must hold at least one aligned face")
+        vectors = self._embed_crops(list(request.crops), "crops")
+        return embedding_pb2.EmbedResponse(
+            embeddings=[embedding_pb2.Embedding(values=v.tolist()) for v in vectors],
+            models=self.models,
+        )
+
+    def Verify(  # noqa: N802
+        self, request: embedding_pb2.VerifyRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.VerifyResponse:
+        check_id(request.tenant, "tenant")
+        first = self._resolve(request.tenant, request.a, "a")
+        second = self._resolve(request.tenant, request.b, "b")
+        similarities = first.vectors @ second.vectors.T
+        row, column = np.unravel_index(int(np.argmax(similarities)), similarities.shape)
+        similarity = float(np.clip(similarities[row, column], -1.0, 1.0))
+        token = ""
+        if second.tokens is not None:
+            token = second.tokens[int(column)]
+        elif first.tokens is not None:
+            token = first.tokens[int(row)]
+        return embedding_pb2.VerifyResponse(
+            similarity=similarity,
+            score=similarity_to_score(similarity),
+            same_person=similarity >= self.thresholds.default,
+            thresholds=self._thresholds_message(),
+            face_token=token,
+            models=self.models,
+        )
+
+    def Search(  # noqa: N802
+        self, request: embedding_pb2.SearchRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.SearchResponse:
+        check_id(request.tenant, "tenant")
+        if not request.probes:
+            raise InvalidArgumentError("probes must hold at least one face")
+        if len(request.probes) > self.settings.max_batch:
+            raise InvalidArgumentError(f"at most {self.settings.max_batch} probes per call")
+        if request.top_k < 0:
+            raise InvalidArgumentError("top_k must not be negative")
+        top_k = request.top_k or self.settings.default_top_k
+        if request.HasField("min_score"):
+            if not 0.0 <= request.min_score <= 100.0:
+                raise InvalidArgumentError("min_score must be between 0 and 100")
+            min_score = float(request.min_score)
+        else:
+            min_score = similarity_to_score(self.thresholds.default)
+        minimum = score_to_similarity(min_score)
+        group_ids = list(request.group_ids)
+        results = []
+        for index, probe in enumerate(request.probes):
+            if probe.WhichOneof("kind") == "user":
+                raise InvalidArgumentError("search probes must be crops or embeddings")
+            vector = self._resolve(request.tenant, probe, f"probes[{index}]").vectors[0]
+            matches = self.store.search(request.tenant, group_ids, vector, top_k)
+            results.append(
+                embedding_pb2.ProbeMatches(
+                    matches=[
+                        match_message(m, similarity_to_score(m.similarity))
+                        for m in matches
+                        if m.similarity >= minimum
+                    ]
+                )
+            )
+        return embedding_pb2.SearchResponse(
+            results=results, min_score=min_score, models=self.models
+        )
+
+    def CreateGroup(  # noqa: N802
+        self, request: embedding_pb2.CreateGroupRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.Group:
+        return group_message(self.store.create_group(request.tenant, request.group_id))
+
+    def ListGroups(  # noqa: N802
+        self, request: embedding_pb2.ListGroupsRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.ListGroupsResponse:
+        check_id(request.tenant, "tenant")
+        groups = self.store.list_groups(request.tenant)
+        return embedding_pb2.ListGroupsResponse(groups=[group_message(g) for g in groups])
+
+    def DeleteGroup(  # noqa: N802
+        self, request: embedding_pb2.DeleteGroupRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.DeleteResponse:
+        self.store.delete_group(request.tenant, request.group_id)
+        return embedding_pb2.DeleteResponse()
+
+    def AddFace(  # noqa: N802
+        self, request: embedding_pb2.AddFaceRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.AddFaceResponse:
+        check_id(request.tenant, "tenant")
+        check_id(request.group_id, "group_id")
+        check_id(request.user_id, "user_id")
+        level = QUALITY_LEVELS.get(request.quality_control)
+        if level is None:
+            raise InvalidArgumentError(f"unknown quality_control {request.quality_control}")
+        face = request.face
+        crop = crop_array(face.aligned_crop, "face.aligned_crop")
+        report = assess_quality(crop, (face.box.width, face.box.height), landmarks_array(face))
+        reasons = quality_failures(report, level)
+        if reasons:
+            raise LowQualityError(reasons, level.value)
+        vector = self.model.embed(crop[np.newaxis])[0]
+        record = self.store.add_face(
+            request.tenant,
+            request.group_id,
+            request.user_id,
+            vector,
+            request.image_sha256,
+            user_info=request.user_info if request.HasField("user_info") else None,
+            image=request.image if (self.settings.store_images and request.image) else None,
+        )
+        return embedding_pb2.AddFaceResponse(
+            face_token=record.face_token,
+            group_id=record.group_id,
+            user_id=record.user_id,
+            quality=embedding_pb2.Quality(
+                score=report.score, blur=report.blur, brightness=report.brightness,
+                yaw=report.yaw, pitch=report.pitch, roll=report.roll,
+            ),
+            models=self.models,
+        )
+
+    def ListUsers(  # noqa: N802
+        self, request: embedding_pb2.ListUsersRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.ListUsersResponse:
+        limit = request.limit or self.settings.default_page_size
+        users, total = self.store.list_users(
+            request.tenant, request.group_id, request.offset, limit
+        )
+        return embedding_pb2.ListUsersResponse(users=[user_message(u) for u in users], total=total)
+
+    def GetUser(  # noqa: N802
+        self, request: embedding_pb2.GetUserRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.User:
+        return user_message(self.store.get_user(request.tenant, request.group_id, request.user_id))
+
+    def DeleteUser(  # noqa: N802
+        self, request: embedding_pb2.DeleteUserRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.DeleteResponse:
+        self.store.delete_user(request.tenant, request.group_id, request.user_id)
+        return embedding_pb2.DeleteResponse()
+
+    def DeleteFace(  # noqa: N802
+        self, request: embedding_pb2.DeleteFaceRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.DeleteResponse:
+        self.store.delete_face(
+            request.tenant, request.group_id, request.user_id, request.face_token
+        )
+        return embedding_pb2.DeleteResponse()

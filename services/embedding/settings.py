@@ -1,0 +1,30 @@
+"""Embedding service settings (environment prefix ``FACEFLOW_EMBEDDING_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.shared.settings import ServiceSettings
+
+
+class EmbeddingSettings(ServiceSettings):
+    """Options of the embedding service."""
+
+    model_config = SettingsConfigDict(env_prefix="FACEFLOW_EMBEDDING_", extra="ignore")
+
+    port: int = 50052
+    embedding_model: str = "sface"
+    store_url: str = Field(
+        default="",
+        description="gallery store: sqlite:///dir (SQLite + FAISS) or postgresql://...; "
+        "empty means sqlite:///<data_dir>/gallery",
+    )
+    store_images: bool = Field(default=False, description="also keep the enrolled raw images")
+    max_batch: int = Field(default=64, ge=1, description="most crops in one Embed/Search call")
+    default_top_k: int = Field(default=5, ge=1)
+    default_page_size: int = Field(default=100, ge=1)
+
+    def resolved_store_url(self) -> str:
+        """The store URL, defaulting to a folder under data_dir."""
+        return self.store_url or f"sqlite:///{(self.data_dir / 'gallery').resolve()}"

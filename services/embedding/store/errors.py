@@ -1,0 +1,47 @@
+"""Errors of the gallery store, each with the stable public code the gateway returns."""
+
+from __future__ import annotations
+
+from services.shared.errors import AlreadyExistsError, FaceflowError, NotFoundError
+
+
+class GroupNotFoundError(NotFoundError):
+    """No group of that id exists for the tenant."""
+
+    code = "GROUP_NOT_FOUND"
+
+
+class UserNotFoundError(NotFoundError):
+    """No user of that id exists in the group."""
+
+    code = "USER_NOT_FOUND"
+
+
+class FaceNotFoundError(NotFoundError):
+    """No face of that token belongs to the user."""
+
+    code = "FACE_NOT_FOUND"
+
+
+class GroupExistsError(AlreadyExistsError):
+    """The tenant has a group of that id already."""
+
+    code = "ALREADY_EXISTS"
+
+
+class FaceExistsError(AlreadyExistsError):
+    """The same image (by sha256) is enrolled for that user already."""
+
+    code = "ALREADY_EXISTS"
+
+
+class StoreInconsistentError(FaceflowError):
+    """The vector index and the database disagree (a bug or a damaged index file)."""
+
+    code = "INTERNAL"
+
+
+class StoreLockedError(FaceflowError):
+    """Another process has the store's data folder open (one writer process per folder)."""
+
+    code = "INTERNAL"

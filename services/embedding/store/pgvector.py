@@ -1,0 +1,439 @@
+"""The server gallery backend: PostgreSQL with pgvector (HNSW index, cosine distance).
+
+Tables live in one PostgreSQL schema (``schema`` option, default ``faceflow``) so several
+deployments or test runs can share a database. PostgreSQL is the only source of truth: the
+HNSW index (``vector_cosine_ops``) is part of the table, so deletes leave search at commit.
+Filtered searches use pgvector's iterative index scan, so a group's faces are found even when
+they are a small part of the table. Connections come from a small pool (one per thread at a
+time), so the store is safe to share between the gRPC server's threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import psycopg
+from numpy.typing import NDArray
+from psycopg import errors as pg_errors
+
+from services.embedding.store.base import FaceRecord, Group, Match, User
+from services.embedding.store.errors import (
+    FaceExistsError,
+    FaceNotFoundError,
+    GroupExistsError,
+    GroupNotFoundError,
+    StoreInconsistentError,
+    UserNotFoundError,
+)
+from services.embedding.store.validation import (
+    check_group_ids,
+    check_id,
+    check_page,
+    check_sha256,
+    check_top_k,
+    check_user_info,
+    normalized,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+DDL = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE TABLE IF NOT EXISTS {schema}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {schema}.groups (
+    id BIGSERIAL PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    UNIQUE (tenant, group_id)
+);
+CREATE TABLE IF NOT EXISTS {schema}.users (
+    id BIGSERIAL PRIMARY KEY,
+    group_pk BIGINT NOT NULL REFERENCES {schema}.groups (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    user_info TEXT NOT NULL DEFAULT '',
+    created_at DOUBLE PRECISION NOT NULL,
+    UNIQUE (group_pk, user_id)
+);
+CREATE TABLE IF NOT EXISTS {schema}.faces (
+    id BIGSERIAL PRIMARY KEY,
+    face_token TEXT NOT NULL UNIQUE,
+    user_pk BIGINT NOT NULL REFERENCES {schema}.users (id) ON DELETE CASCADE,
+    group_pk BIGINT NOT NULL REFERENCES {schema}.groups (id) ON DELETE CASCADE,
+    image_sha256 TEXT NOT NULL,
+    embedding vector({dimension}) NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    CONSTRAINT faces_user_image UNIQUE (user_pk, image_sha256)
+);
+CREATE INDEX IF NOT EXISTS faces_by_group ON {schema}.faces (group_pk);
+CREATE INDEX IF NOT EXISTS faces_embedding_hnsw ON {schema}.faces
+    USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction});
+CREATE TABLE IF NOT EXISTS {schema}.face_images (
+    face_pk BIGINT PRIMARY KEY REFERENCES {schema}.faces (id) ON DELETE CASCADE,
+    image BYTEA NOT NULL
+);
+"""
+
+
+def vector_literal(vector: NDArray[np.float32]) -> str:
+    """pgvector's text form of a vector: ``[v1,v2,...]``."""
+    return "[" + ",".join(repr(float(v)) for v in vector) + "]"
+
+
+class PgvectorStore:
+    """PostgreSQL + pgvector gallery (see module docstring)."""
+
+    def __init__(
+        self,
+        url: str,
+        dimension: int,
+        *,
+        schema: str = "faceflow",
+        pool_size: int = 4,
+        hnsw_m: int = 16,
+        hnsw_ef_construction: int = 64,
+        hnsw_ef_search: int = 100,
+        store_images: bool = False,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if dimension < 1:
+            raise ValueError("dimension must be positive")
+        if not SCHEMA_NAME.match(schema):
+            raise ValueError("schema must be a lowercase SQL identifier")
+        self.url = url
+        self.dimension = dimension
+        self.schema = schema
+        self.hnsw_ef_search = hnsw_ef_search
+        self.store_images = store_images
+        self._connect_timeout = connect_timeout
+        self._pool: queue.Queue[psycopg.Connection[Any]] = queue.Queue()
+        self._all: list[psycopg.Connection[Any]] = []
+        first = self._connect()
+        try:
+            with first.transaction():
+                first.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
+                first.execute(
+                    DDL.format(schema=schema, dimension=dimension, m=hnsw_m,
+                               ef_construction=hnsw_ef_construction)
+                )
+                row = first.execute(
+                    f"SELECT value FROM {schema}.meta WHERE key = 'dimension'"
+                ).fetchone()
+                if row is None:
+                    first.execute(
+                        f"INSERT INTO {schema}.meta (key, value) VALUES ('dimension', %s)",
+                        (str(dimension),),
+                    )
+                elif int(row[0]) != dimension:
+                    raise ValueError(f"gallery stores {row[0]}-d embeddings, not {dimension}-d")
+        except BaseException:
+            first.close()
+            raise
+        self._all.append(first)
+        self._pool.put(first)
+        for _ in range(pool_size - 1):
+            connection = self._connect()
+            self._all.append(connection)
+            self._pool.put(connection)
+        self.check_consistency()
+
+    # ----------------------------------------------------------------- groups
+
+    def create_group(self, tenant: str, group_id: str) -> Group:
+        """Create an empty group; ``GroupExistsError`` when the tenant has it already."""
+        check_id(tenant, "tenant")
+        check_id(group_id, "group_id")
+        created = time.time()
+        with self._connection() as db:
+            try:
+                db.execute(
+                    f"INSERT INTO {self.schema}.groups (tenant, group_id, created_at)"
+                    " VALUES (%s, %s, %s)",
+                    (tenant, group_id, created),
+                )
+            except pg_errors.UniqueViolation as exc:
+                raise GroupExistsError(f"group {group_id!r} exists already") from exc
+        return Group(group_id, created, 0, 0)
+
+    def list_groups(self, tenant: str) -> list[Group]:
+        """The tenant's groups, ordered by group id."""
+        check_id(tenant, "tenant")
+        s = self.schema
+        with self._connection() as db:
+            rows = db.execute(
+                f"SELECT g.group_id, g.created_at,"
+                f" (SELECT COUNT(*) FROM {s}.users u WHERE u.group_pk = g.id),"
+                f" (SELECT COUNT(*) FROM {s}.faces f WHERE f.group_pk = g.id)"
+                f" FROM {s}.groups g WHERE g.tenant = %s ORDER BY g.group_id",
+                (tenant,),
+            ).fetchall()
+        return [Group(str(r[0]), float(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+    def delete_group(self, tenant: str, group_id: str) -> None:
+        """Delete a group with its users and faces; they leave search at commit."""
+        with self._connection() as db, db.transaction():
+            pk = self._group_pk(db, tenant, group_id)
+            db.execute(f"DELETE FROM {self.schema}.groups WHERE id = %s", (pk,))
+
+    # ------------------------------------------------------------------ faces
+
+    def add_face(
+        self,
+        tenant: str,
+        group_id: str,
+        user_id: str,
+        embedding: NDArray[np.float32],
+        image_sha256: str,
+        user_info: str | None = None,
+        image: bytes | None = None,
+    ) -> FaceRecord:
+        """Enroll one face (creating the user); ``FaceExistsError`` for the same image twice."""
+        check_id(user_id, "user_id")
+        check_sha256(image_sha256)
+        check_user_info(user_info)
+        vector = normalized(embedding, self.dimension)
+        s = self.schema
+        token = uuid.uuid4().hex
+        created = time.time()
+        with self._connection() as db, db.transaction():
+            pk = self._group_pk(db, tenant, group_id)
+            row = db.execute(
+                f"INSERT INTO {s}.users (group_pk, user_id, user_info, created_at)"
+                " VALUES (%s, %s, COALESCE(%s, ''), %s)"
+                " ON CONFLICT (group_pk, user_id) DO UPDATE"
+                f" SET user_info = COALESCE(%s, {s}.users.user_info) RETURNING id",
+                (pk, user_id, user_info, created, user_info),
+            ).fetchone()
+            user_pk = int(row[0]) if row else 0
+            try:
+                with db.transaction():
+                    face = db.execute(
+                        f"INSERT INTO {s}.faces (face_token, user_pk, group_pk, image_sha256,"
+                        " embedding, created_at) VALUES (%s, %s, %s, %s, %s::vector, %s)"
+                        " RETURNING id",
+                        (token, user_pk, pk, image_sha256, vector_literal(vector), created),
+                    ).fetchone()
+            except pg_errors.UniqueViolation as exc:
+                raise FaceExistsError(
+                    f"this image is enrolled for user {user_id!r} already"
+                ) from exc
+            if image is not None and self.store_images and face is not None:
+                db.execute(
+                    f"INSERT INTO {s}.face_images (face_pk, image) VALUES (%s, %s)",
+                    (face[0], image),
+                )
+        return FaceRecord(token, group_id, user_id, created)
+
+    def delete_face(self, tenant: str, group_id: str, user_id: str, face_token: str) -> None:
+        """Delete one face of a user; it leaves search at commit."""
+        with self._connection() as db, db.transaction():
+            pk = self._group_pk(db, tenant, group_id)
+            user_pk = self._user_pk(db, pk, user_id)
+            deleted = db.execute(
+                f"DELETE FROM {self.schema}.faces WHERE user_pk = %s AND face_token = %s",
+                (user_pk, face_token),
+            ).rowcount
+            if deleted == 0:
+                raise FaceNotFoundError(f"face {face_token!r} not found for user {user_id!r}")
+
+    def face_image(self, tenant: str, group_id: str, face_token: str) -> bytes | None:
+        """The raw image stored with a face (only when ``store_images`` was on)."""
+        s = self.schema
+        with self._connection() as db:
+            pk = self._group_pk(db, tenant, group_id)
+            row = db.execute(
+                f"SELECT i.image FROM {s}.faces f JOIN {s}.face_images i ON i.face_pk = f.id"
+                " WHERE f.group_pk = %s AND f.face_token = %s",
+                (pk, face_token),
+            ).fetchone()
+        return bytes(row[0]) if row else None
+
+    # ------------------------------------------------------------------ users
+
+    def list_users(
+        self, tenant: str, group_id: str, offset: int, limit: int
+    ) -> tuple[list[User], int]:
+        """One page of a group's users (ordered by user id) and the total user count."""
+        check_page(offset, limit)
+        s = self.schema
+        with self._connection() as db:
+            pk = self._group_pk(db, tenant, group_id)
+            count = db.execute(
+                f"SELECT COUNT(*) FROM {s}.users WHERE group_pk = %s", (pk,)
+            ).fetchone()
+            rows = db.execute(
+                f"SELECT id, user_id, user_info FROM {s}.users WHERE group_pk = %s"
+                " ORDER BY user_id COLLATE \"C\" LIMIT %s OFFSET %s",
+                (pk, limit, offset),
+            ).fetchall()
+            faces = self._faces_of(db, group_id, [(int(r[0]), str(r[1])) for r in rows])
+        users = [User(group_id, str(r[1]), str(r[2]), faces[int(r[0])]) for r in rows]
+        return users, int(count[0]) if count else 0
+
+    def get_user(self, tenant: str, group_id: str, user_id: str) -> User:
+        """A user with their faces."""
+        with self._connection() as db:
+            pk = self._group_pk(db, tenant, group_id)
+            user_pk = self._user_pk(db, pk, user_id)
+            row = db.execute(
+                f"SELECT user_info FROM {self.schema}.users WHERE id = %s", (user_pk,)
+            ).fetchone()
+            faces = self._faces_of(db, group_id, [(user_pk, user_id)])
+        return User(group_id, user_id, str(row[0]) if row else "", faces[user_pk])
+
+    def delete_user(self, tenant: str, group_id: str, user_id: str) -> None:
+        """Delete a user with their faces; they leave search at commit."""
+        with self._connection() as db, db.transaction():
+            pk = self._group_pk(db, tenant, group_id)
+            user_pk = self._user_pk(db, pk, user_id)
+            db.execute(f"DELETE FROM {self.schema}.users WHERE id = %s", (user_pk,))
+
+    def user_embeddings(self, tenant: str, group_id: str, user_id: str) -> NDArray[np.float32]:
+        """The user's stored unit-length embeddings, shape (n, dimension)."""
+        with self._connection() as db:
+            pk = self._group_pk(db, tenant, group_id)
+            user_pk = self._user_pk(db, pk, user_id)
+            rows = db.execute(
+                f"SELECT embedding::real[] FROM {self.schema}.faces WHERE user_pk = %s"
+                " ORDER BY id",
+                (user_pk,),
+            ).fetchall()
+        if not rows:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        return np.asarray([r[0] for r in rows], dtype=np.float32)
+
+    # ----------------------------------------------------------------- search
+
+    def search(
+        self, tenant: str, group_ids: list[str], embedding: NDArray[np.float32], top_k: int
+    ) -> list[Match]:
+        """Best face per user over the tenant's groups, most similar first."""
+        check_top_k(top_k)
+        wanted = check_group_ids(group_ids)
+        query = vector_literal(normalized(embedding, self.dimension))
+        s = self.schema
+        with self._connection() as db, db.transaction():
+            pks = [self._group_pk(db, tenant, g) for g in wanted]
+            names = dict(zip(pks, wanted, strict=True))
+            db.execute(f"SET LOCAL hnsw.ef_search = {int(self.hnsw_ef_search)}")
+            db.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            fetch = top_k * 4
+            while True:
+                rows = db.execute(
+                    f"SELECT n.distance, f.face_token, f.group_pk, u.user_id, u.user_info FROM ("
+                    f" SELECT id, embedding <=> %s::vector AS distance FROM {s}.faces"
+                    " WHERE group_pk = ANY(%s) ORDER BY distance LIMIT %s) n"
+                    f" JOIN {s}.faces f ON f.id = n.id JOIN {s}.users u ON u.id = f.user_pk"
+                    " ORDER BY n.distance",
+                    (query, pks, fetch),
+                ).fetchall()
+                best: dict[tuple[int, str], Match] = {}
+                for distance, token, group_pk, user_id, info in rows:
+                    key = (int(group_pk), str(user_id))
+                    if key not in best:  # rows are best first
+                        similarity = min(1.0, max(-1.0, 1.0 - float(distance)))
+                        best[key] = Match(names[int(group_pk)], str(user_id), str(info),
+                                          str(token), similarity)
+                matches = sorted(best.values(), key=lambda m: (-m.similarity, m.group_id,
+                                                               m.user_id))
+                if len(matches) >= top_k or len(rows) < fetch:
+                    return matches[:top_k]
+                fetch *= 4
+
+    # ---------------------------------------------------------------- upkeep
+
+    def check_consistency(self) -> None:
+        """Prove the HNSW index exists and is valid and the vector column has our dimension."""
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = 'faces_embedding_hnsw'",
+                (self.schema,),
+            ).fetchone()
+            if row is None or not row[0]:
+                raise StoreInconsistentError("the pgvector HNSW index is missing or invalid")
+            typmod = db.execute(
+                "SELECT a.atttypmod FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = 'faces' AND a.attname = 'embedding'",
+                (self.schema,),
+            ).fetchone()
+            if typmod is None or int(typmod[0]) != self.dimension:
+                raise StoreInconsistentError("the embedding column has another dimension")
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        for connection in self._all:
+            connection.close()
+        self._all.clear()
+
+    # --------------------------------------------------------------- helpers
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, autocommit=True,
+                               connect_timeout=int(self._connect_timeout))
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        if not self._all:
+            raise RuntimeError("gallery store is closed")
+        connection = self._pool.get()
+        try:
+            if connection.closed or connection.broken:
+                log.warning("replacing a broken PostgreSQL connection")
+                self._all.remove(connection)
+                connection = self._connect()
+                self._all.append(connection)
+            yield connection
+        finally:
+            self._pool.put(connection)
+
+    def _group_pk(self, db: psycopg.Connection[Any], tenant: str, group_id: str) -> int:
+        check_id(tenant, "tenant")
+        check_id(group_id, "group_id")
+        row = db.execute(
+            f"SELECT id FROM {self.schema}.groups WHERE tenant = %s AND group_id = %s",
+            (tenant, group_id),
+        ).fetchone()
+        if row is None:
+            raise GroupNotFoundError(f"group {group_id!r} not found")
+        return int(row[0])
+
+    def _user_pk(self, db: psycopg.Connection[Any], group_pk: int, user_id: str) -> int:
+        check_id(user_id, "user_id")
+        row = db.execute(
+            f"SELECT id FROM {self.schema}.users WHERE group_pk = %s AND user_id = %s",
+            (group_pk, user_id),
+        ).fetchone()
+        if row is None:
+            raise UserNotFoundError(f"user {user_id!r} not found")
+        return int(row[0])
+
+    def _faces_of(
+        self, db: psycopg.Connection[Any], group_id: str, users: list[tuple[int, str]]
+    ) -> dict[int, list[FaceRecord]]:
+        faces: dict[int, list[FaceRecord]] = {pk: [] for pk, _ in users}
+        if not users:
+            return faces
+        names = dict(users)
+        for user_pk, token, created in db.execute(
+            f"SELECT user_pk, face_token, created_at FROM {self.schema}.faces"
+            " WHERE user_pk = ANY(%s) ORDER BY id",
+            (list(names),),
+        ).fetchall():
+            faces[int(user_pk)].append(
+                FaceRecord(str(token), group_id, names[int(user_pk)], float(created))
+            )
+        return faces

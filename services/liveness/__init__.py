@@ -1,0 +1,1 @@
+"""The liveness service: passive anti-spoofing (MiniFASNet) and action-challenge sessions."""

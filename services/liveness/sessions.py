@@ -1,0 +1,134 @@
+"""Action-challenge sessions in a SQLite file: created per tenant, expiring, single use.
+
+A session is claimed atomically (``BEGIN IMMEDIATE`` + a conditional ``UPDATE``), so two
+concurrent verifications of the same id - even from two service processes sharing the file -
+cannot both succeed. Sessions survive restarts. Expired rows are purged lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.liveness.errors import (
+    SessionAlreadyUsedError,
+    SessionExpiredError,
+    SessionNotFoundError,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at REAL
+)
+"""
+PURGE_AFTER_SECONDS = 24 * 3600  # keep expired/used rows a day so reuse reads "used", not "unknown"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One stored session."""
+
+    session_id: str
+    tenant_id: str
+    actions: tuple[str, ...]
+    created_at: float  # Unix seconds
+    expires_at: float
+    used_at: float | None
+
+
+class SessionStore:
+    """Sessions in one SQLite file; safe across threads and processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def create(
+        self, tenant_id: str, actions: Sequence[str], ttl_seconds: float, now: float | None = None
+    ) -> SessionRecord:
+        """Store a new session with a random URL-safe id."""
+        created = time.time() if now is None else now
+        record = SessionRecord(
+            session_id=secrets.token_urlsafe(18),
+            tenant_id=tenant_id,
+            actions=tuple(actions),
+            created_at=created,
+            expires_at=created + ttl_seconds,
+            used_at=None,
+        )
+        with self._connect() as connection:
+            connection.execute(
+                "DELETE FROM sessions WHERE expires_at < ?", (created - PURGE_AFTER_SECONDS,)
+            )
+            connection.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL)",
+                (
+                    record.session_id,
+                    tenant_id,
+                    json.dumps(list(actions)),
+                    record.created_at,
+                    record.expires_at,
+                ),
+            )
+        return record
+
+    def claim(self, tenant_id: str, session_id: str, now: float | None = None) -> SessionRecord:
+        """Mark the session used and return it; raise if unknown, expired or used already."""
+        at = time.time() if now is None else now
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                row = connection.execute(
+                    "SELECT session_id, tenant_id, actions, created_at, expires_at, used_at "
+                    "FROM sessions WHERE session_id = ? AND tenant_id = ?",
+                    (session_id, tenant_id),
+                ).fetchone()
+                if row is None:
+                    raise SessionNotFoundError(f"no liveness session {session_id!r}")
+                if row[5] is not None:
+                    raise SessionAlreadyUsedError(
+                        f"session {session_id} was verified already; sessions are single use"
+                    )
+                if at > row[4]:
+                    raise SessionExpiredError(
+                        f"session {session_id} expired; create a new one and send the frames "
+                        "within its window"
+                    )
+                connection.execute(
+                    "UPDATE sessions SET used_at = ? WHERE session_id = ? AND used_at IS NULL",
+                    (at, session_id),
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return SessionRecord(
+            session_id=row[0],
+            tenant_id=row[1],
+            actions=tuple(json.loads(row[2])),
+            created_at=row[3],
+            expires_at=row[4],
+            used_at=at,
+        )

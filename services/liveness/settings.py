@@ -1,0 +1,65 @@
+"""Liveness service settings (environment prefix ``FACEFLOW_LIVENESS_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.shared.settings import ServiceSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class LivenessSettings(ServiceSettings):
+    """Options of the liveness service."""
+
+    model_config = SettingsConfigDict(env_prefix="FACEFLOW_LIVENESS_", extra="ignore")
+
+    port: int = 50053
+    data_dir: Path = Field(
+        default=REPO_ROOT / "var" / "liveness", description="holds sessions.sqlite3"
+    )
+    detector_model: str = "yunet"
+    mesh_model: str = "facemesh"
+    embedding_model: str = "sface"
+    passive_models: tuple[str, ...] = ("minifasnet_v2", "minifasnet_v1se")
+    passive_threshold: float = Field(
+        default=0.5, gt=0.0, lt=1.0, description="fused real-face probability needed for live"
+    )
+    session_ttl_seconds: int = Field(default=60, ge=5, le=3600)
+    max_session_ttl_seconds: int = Field(default=600, ge=5, le=3600)
+    min_actions: int = Field(default=2, ge=1)
+    max_actions: int = Field(default=4, ge=1)
+    max_frames: int = Field(default=100, ge=2, description="frames per verification")
+    min_frames: int = Field(default=3, ge=2)
+    max_frame_side: int = Field(
+        default=1280, ge=320, description="frames are scaled down to this longest side"
+    )
+    max_frame_pixels: int = Field(default=12_000_000, ge=1, description="per frame, before scaling")
+    max_video_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    video_sample_fps: float = Field(default=10.0, gt=0, description="video frames kept per second")
+    default_frame_interval_ms: int = Field(default=200, ge=1, le=10_000)
+    min_face_fraction: float = Field(
+        default=0.5, gt=0.0, le=1.0, description="frames that must show exactly one face"
+    )
+    second_face_area_ratio: float = Field(
+        default=0.2,
+        gt=0.0,
+        le=1.0,
+        description="a second face this large (relative area) counts as another person",
+    )
+    same_person_similarity: float = Field(
+        default=0.363,
+        gt=-1.0,
+        lt=1.0,
+        description="SFace cosine below which two frames are different people (OpenCV Zoo's "
+        "published SFace threshold)",
+    )
+    best_frames: int = Field(default=3, ge=1, description="frames the passive model checks")
+
+    @property
+    def sessions_db(self) -> Path:
+        """SQLite file with the sessions."""
+        return self.data_dir / "sessions.sqlite3"

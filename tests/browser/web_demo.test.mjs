@@ -1,0 +1,273 @@
+// The web demo's flows in Debian's headless Chromium (playwright-core), against the real stack
+// started by test_web_demo.py. The camera is Chromium's fake device playing a video of a real
+// photo. Environment: FACEFLOW_URL, FACEFLOW_API_KEY, FACEFLOW_PHOTO, FACEFLOW_PHOTO_MIRRORED,
+// FACEFLOW_NO_FACE, FACEFLOW_NOT_IMAGE, FACEFLOW_CAMERA_VIDEO, FACEFLOW_PROFILE_DIR,
+// FACEFLOW_ARTIFACTS; FACEFLOW_SCREENSHOT (optional) also saves the README screenshot there.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this through tests/browser/test_web_demo.py`);
+  return value;
+}
+
+const URL = required("FACEFLOW_URL");
+const KEY = required("FACEFLOW_API_KEY");
+const PHOTO = required("FACEFLOW_PHOTO");
+const MIRRORED = required("FACEFLOW_PHOTO_MIRRORED");
+const NO_FACE = required("FACEFLOW_NO_FACE");
+const NOT_IMAGE = required("FACEFLOW_NOT_IMAGE");
+const VIDEO = required("FACEFLOW_CAMERA_VIDEO");
+const ARTIFACTS = process.env.FACEFLOW_ARTIFACTS || mkdtempSync(join(tmpdir(), "faceflow-artifacts-"));
+const DOCUMENTED_CODES = ["INVALID_IMAGE", "IMAGE_TOO_LARGE", "NO_FACE", "TOO_MANY_FACES",
+  "LOW_QUALITY", "GROUP_NOT_FOUND", "USER_NOT_FOUND", "FACE_NOT_FOUND", "ALREADY_EXISTS",
+  "UNAUTHENTICATED", "RATE_LIMITED", "SESSION_NOT_FOUND", "SESSION_EXPIRED",
+  "SERVICE_UNAVAILABLE", "INVALID_ARGUMENT"];
+
+let context;
+let page;
+let services = [];
+const pageErrors = [];
+const group = `browser-${Date.now().toString(36)}`;
+
+const picker = (name) => `.picker[data-picker="${name}"]`;
+const upload = (name, file) => page.setInputFiles(`${picker(name)} input[type=file]`, file);
+
+async function settled(name, timeout = 60000) {
+  const status = page.locator(`#${name}-status`);
+  await page.waitForFunction((id) => {
+    const element = document.getElementById(id);
+    return element && /\b(ok|error|warn)\b/.test(element.className);
+  }, `${name}-status`, { timeout });
+  return { text: await status.textContent(), cls: await status.getAttribute("class"),
+    code: await status.getAttribute("data-code") };
+}
+
+async function tab(name) {
+  await page.click(`nav button[data-tab="${name}"]`);
+  await page.locator(`#panel-${name}`).waitFor({ state: "visible" });
+}
+
+async function resetStatus(name) {
+  await page.evaluate((id) => { document.getElementById(id).className = "status"; }, `${name}-status`);
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const profile = process.env.FACEFLOW_PROFILE_DIR || mkdtempSync(join(tmpdir(), "faceflow-profile-"));
+  mkdirSync(profile, { recursive: true });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1180, height: 1000 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-video-capture=${VIDEO}`],
+  });
+  await context.grantPermissions(["camera"], { origin: URL });
+  page = context.pages()[0] || await context.newPage();
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  await page.goto(`${URL}/`);
+  await page.fill("#api-key", KEY);
+  const ready = await fetch(`${URL}/readyz`).then((r) => r.json());
+  services = Object.keys(ready.services || {});
+});
+
+after(async () => {
+  if (page) await page.screenshot({ path: join(ARTIFACTS, "last.png"), fullPage: true }).catch(() => {});
+  if (context) await context.close();
+});
+
+describe("web demo", () => {
+  test("page loads its modules and shows the server as ready", async () => {
+    await page.waitForSelector("body[data-ready=true]");
+    await page.waitForFunction(() => document.getElementById("server-status").textContent.startsWith("ready"));
+    const badge = await page.textContent("#server-status");
+    for (const name of services) assert.match(badge, new RegExp(name));
+  });
+
+  test("every documented error code has its own message", async () => {
+    const known = await page.evaluate(async () => Object.keys((await import("/static/js/api.js")).MESSAGES));
+    for (const code of DOCUMENTED_CODES) assert.ok(known.includes(code), `no message for ${code}`);
+  });
+
+  test("detect: upload a photo, boxes and landmarks are drawn", async () => {
+    await tab("detect");
+    await upload("detect", PHOTO);
+    const result = await settled("detect");
+    assert.match(result.cls, /ok/);
+    assert.match(result.text, /^1 face found/);
+    const size = await page.evaluate(() => {
+      const canvas = document.getElementById("detect-canvas");
+      const pixel = canvas.getContext("2d").getImageData(0, 0, 1, 1).data;
+      return [canvas.width, canvas.height, pixel[3]];
+    });
+    assert.deepEqual(size, [512, 512, 255]);
+    assert.equal(await page.locator("#detect-list li").count(), 1);
+  });
+
+  test("detect: mesh and attributes are requested and listed", async () => {
+    await page.check('input[name=detect-field][value=mesh]');
+    const attributes = services.includes("attributes") ? ["age", "gender"] : [];
+    for (const field of attributes) await page.check(`input[name=detect-field][value=${field}]`);
+    await resetStatus("detect");
+    await page.click("#detect-run");
+    const result = await settled("detect");
+    assert.match(result.cls, /ok/, result.text);
+    const line = await page.textContent("#detect-list li");
+    assert.match(line, /mesh 468 points/);
+    if (attributes.length) assert.match(line, /age \d+/);
+    if (process.env.FACEFLOW_SCREENSHOT) {
+      await page.screenshot({ path: process.env.FACEFLOW_SCREENSHOT, fullPage: false });
+    }
+    for (const field of ["mesh", ...attributes]) await page.uncheck(`input[name=detect-field][value=${field}]`);
+  });
+
+  test("detect: a file that is not an image gets the INVALID_IMAGE message", async () => {
+    await resetStatus("detect");
+    await upload("detect", NOT_IMAGE);
+    const result = await settled("detect");
+    assert.match(result.cls, /error/);
+    assert.equal(result.code, "INVALID_IMAGE");
+    assert.match(result.text, /not a readable JPEG, PNG, WebP or BMP image/);
+  });
+
+  test("detect: a wrong API key gets the UNAUTHENTICATED message", async () => {
+    await page.fill("#api-key", "not-a-key");
+    await resetStatus("detect");
+    await upload("detect", PHOTO);
+    const result = await settled("detect");
+    assert.equal(result.code, "UNAUTHENTICATED");
+    assert.match(result.text, /API key is missing or wrong/);
+    await page.fill("#api-key", KEY);
+  });
+
+  test("camera: start it, take a photo, detect the face in it", async () => {
+    await page.click("#camera-start");
+    await page.waitForFunction(() => document.getElementById("camera").videoWidth > 0);
+    await resetStatus("detect");
+    await page.click(`${picker("detect")} button.snap`);
+    const result = await settled("detect");
+    assert.match(result.text, /^1 face found/, result.text);
+    const width = await page.evaluate(() => document.getElementById("detect-canvas").width);
+    assert.equal(width, 640);
+  });
+
+  test("enroll: a person into a new group", async () => {
+    await tab("enroll");
+    await page.fill("#enroll-group", group);
+    await page.fill("#enroll-user", "eileen");
+    await page.fill("#enroll-info", "Eileen Collins");
+    await page.selectOption("#enroll-quality", "NORMAL");
+    await upload("enroll", PHOTO);
+    await page.click("#enroll-run");
+    const result = await settled("enroll");
+    assert.match(result.cls, /ok/, result.text);
+    assert.match(result.text, new RegExp(`^Enrolled eileen into ${group}`));
+    assert.match(await page.textContent("#enroll-list"), /eileen \(Eileen Collins\) — 1 face/);
+  });
+
+  test("enroll: a photo without a face gets the NO_FACE message", async () => {
+    await page.fill("#enroll-user", "nobody");
+    await upload("enroll", NO_FACE);
+    await resetStatus("enroll");
+    await page.click("#enroll-run");
+    const result = await settled("enroll");
+    assert.equal(result.code, "NO_FACE");
+    assert.match(result.text, /No face was found/);
+  });
+
+  test("search: the enrolled person is named with a score", async () => {
+    await tab("search");
+    await page.fill("#search-groups", group);
+    await upload("search", MIRRORED);
+    await page.click("#search-run");
+    const result = await settled("search");
+    assert.match(result.cls, /ok/, result.text);
+    assert.match(result.text, /1 face, 1 recognised/);
+    assert.match(await page.textContent("#search-list"), new RegExp(`eileen \\(Eileen Collins\\) in ${group}: \\d+(\\.\\d)?`));
+  });
+
+  test("search: an unknown group gets the GROUP_NOT_FOUND message", async () => {
+    await page.fill("#search-groups", "no-such-group");
+    await resetStatus("search");
+    await page.click("#search-run");
+    const result = await settled("search");
+    assert.equal(result.code, "GROUP_NOT_FOUND");
+    assert.match(result.text, /group does not exist/);
+  });
+
+  test("verify: two photos of the same person", async () => {
+    await tab("verify");
+    await upload("verify-a", PHOTO);
+    await upload("verify-b", MIRRORED);
+    await page.click("#verify-run");
+    const result = await settled("verify");
+    assert.match(result.cls, /ok/, result.text);
+    assert.equal(await page.textContent("#verify-verdict"), "Same person");
+    assert.match(result.text, /FAR 1e-4/);
+  });
+
+  test("verify: a photo without a face gets the NO_FACE message", async () => {
+    await upload("verify-b", NO_FACE);
+    await resetStatus("verify");
+    await page.click("#verify-run");
+    const result = await settled("verify");
+    assert.equal(result.code, "NO_FACE");
+  });
+
+  test("liveness: a guided session prompts each action and shows the verdict", async (t) => {
+    if (!services.includes("liveness")) {
+      t.skip("the liveness service is not deployed");
+      return;
+    }
+    await tab("liveness");
+    const prompts = [];
+    await page.exposeFunction("recordPrompt", (text) => prompts.push(text));
+    await page.evaluate(() => {
+      const element = document.getElementById("liveness-prompt");
+      new MutationObserver(() => window.recordPrompt(element.textContent)).observe(element, { childList: true, characterData: true, subtree: true });
+    });
+    await page.click("#liveness-start");
+    const result = await settled("liveness", 120000);
+    assert.match(result.cls, /ok|warn/, result.text);
+    const verdict = JSON.parse(await page.textContent("#liveness-json"));
+    assert.ok(verdict.actions.length >= 1);
+    const rows = await page.locator("#liveness-list li").allTextContents();
+    assert.equal(rows.filter((row) => /^[✔✘]/.test(row)).length, verdict.actions.length);
+    const expected = await page.evaluate(async (actions) => {
+      const module = await import("/static/js/liveness.js");
+      return actions.map(module.promptFor);
+    }, verdict.actions.map((item) => item.action));
+    const shown = [...new Set(prompts.filter((text) => expected.includes(text)))];
+    assert.deepEqual(shown, expected, `prompts shown: ${prompts}`);
+    for (const text of expected) assert.doesNotMatch(text, /_/, "an action without a prompt");
+    // The fake camera shows a still photo: it cannot perform the actions.
+    assert.equal(verdict.live, false);
+  });
+
+  test("liveness: passive check of one photo, and NO_FACE without a face", async (t) => {
+    if (!services.includes("liveness")) {
+      t.skip("the liveness service is not deployed");
+      return;
+    }
+    await upload("liveness-photo", PHOTO);
+    await page.click("#liveness-check");
+    const result = await settled("passive");
+    assert.match(result.text, /^(Live|Spoof): score [\d.]+ \(threshold [\d.]+\)\.$/);
+    await upload("liveness-photo", NO_FACE);
+    await resetStatus("passive");
+    await page.click("#liveness-check");
+    assert.equal((await settled("passive")).code, "NO_FACE");
+  });
+
+  test("no script error happened on the page", () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

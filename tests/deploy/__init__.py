@@ -1,0 +1,1 @@
+"""Tests of the deployment tooling: Docker images, docker-compose.yml, Kubernetes manifests."""

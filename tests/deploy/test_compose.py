@@ -1,0 +1,82 @@
+"""docker-compose.yml: every model service of the checkout is in it, healthy before the gateway
+starts, on a private network; only the gateway publishes a port; PostgreSQL + pgvector is the
+gallery store on a named volume. (scripts/docker_e2e.sh runs the file for real.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from deploy.docker.components import REPO_ROOT, model_services
+from deploy.kubernetes.render import default_port
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    """The parsed file (YAML merge keys resolved, as Compose does)."""
+    data: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return data
+
+
+def test_every_model_service_is_composed(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(model_services()) <= set(services), "add the new service to docker-compose.yml"
+    assert set(services) == {*model_services(), "gateway", "postgres"}
+
+
+@pytest.mark.parametrize("name", model_services())
+def test_model_service_block(compose: dict[str, Any], name: str) -> None:
+    service = compose["services"][name]
+    assert service["build"]["args"]["SERVICE"] == name
+    assert service["build"]["context"] == "var/docker/context"
+    assert service["image"].startswith(f"faceflow/{name}:")
+    assert service["environment"][f"FACEFLOW_{name.upper()}_PORT"] == str(default_port(name))
+    assert service["healthcheck"]["test"] == ["CMD", "python", "-m", "deploy.docker.healthcheck"]
+    assert service["read_only"] is True
+    assert service["cap_drop"] == ["ALL"]
+    assert service["networks"] == ["backend"]
+    assert "ports" not in service
+
+
+@pytest.mark.parametrize("name", model_services())
+def test_gateway_waits_for_each_service_and_knows_its_address(
+    compose: dict[str, Any], name: str
+) -> None:
+    gateway = compose["services"]["gateway"]
+    assert gateway["depends_on"][name] == {"condition": "service_healthy"}
+    address = gateway["environment"][f"FACEFLOW_GATEWAY_{name.upper()}_ADDR"]
+    assert address == f"{name}:{default_port(name)}"
+
+
+def test_only_the_gateway_publishes_a_port(compose: dict[str, Any]) -> None:
+    published = {name for name, service in compose["services"].items() if "ports" in service}
+    assert published == {"gateway"}
+    assert compose["services"]["gateway"]["ports"] == [
+        "${FACEFLOW_HTTP_BIND:-127.0.0.1}:${FACEFLOW_HTTP_PORT:-8000}:8000"
+    ]
+    assert compose["networks"]["backend"]["internal"] is True
+    assert set(compose["services"]["gateway"]["networks"]) == {"backend", "frontend"}
+
+
+def test_gallery_lives_in_postgres_on_a_named_volume(compose: dict[str, Any]) -> None:
+    postgres = compose["services"]["postgres"]
+    assert postgres["build"]["context"] == "deploy/docker/postgres"
+    assert "gallery-db:/var/lib/postgresql/data" in postgres["volumes"]
+    assert "gallery-db" in compose["volumes"]
+    embedding = compose["services"]["embedding"]
+    assert embedding["environment"]["FACEFLOW_EMBEDDING_STORE_URL"].startswith("postgresql://")
+    assert "@postgres:5432/faceflow" in embedding["environment"]["FACEFLOW_EMBEDDING_STORE_URL"]
+    assert embedding["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def test_stateful_files_are_on_named_volumes(compose: dict[str, Any]) -> None:
+    gateway = compose["services"]["gateway"]
+    assert gateway["environment"]["FACEFLOW_GATEWAY_DATA_DIR"].startswith("/var/lib/faceflow")
+    assert "gateway-data:/var/lib/faceflow" in gateway["volumes"]
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            assert volume.split(":", 1)[0] in compose["volumes"], f"{name}: {volume}"

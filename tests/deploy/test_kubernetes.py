@@ -1,0 +1,150 @@
+"""The Kubernetes manifests: rendered from the code, valid against the Kubernetes schemas (via
+the PyPI package kubernetes-validate, offline), and shaped as the deployment needs."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate  # type: ignore[import-untyped]
+import pytest
+import yaml
+
+from deploy.docker.components import model_services
+from deploy.kubernetes.render import (
+    NAMESPACE,
+    OUTPUT_DIR,
+    OVERRIDES,
+    default_port,
+    render_all,
+    stale_files,
+)
+
+KUBERNETES_VERSION = "1.33.0"  # oldest we promise; gRPC probes are GA since 1.27
+
+
+def manifest_files() -> list[Path]:
+    """The resource files (the kustomization is not a cluster resource)."""
+    return sorted(p for p in OUTPUT_DIR.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def documents() -> list[dict[str, Any]]:
+    """Every resource in every file."""
+    docs: list[dict[str, Any]] = []
+    for path in manifest_files():
+        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return docs
+
+
+def find(kind: str, name: str) -> dict[str, Any]:
+    """The resource of that kind and name."""
+    for doc in documents():
+        if doc["kind"] == kind and doc["metadata"]["name"] == name:
+            return doc
+    raise AssertionError(f"no {kind} {name}")
+
+
+def test_committed_manifests_match_the_renderer() -> None:
+    assert stale_files(render_all()) == []
+
+
+def test_stale_check_notices_an_edited_file(tmp_path: Path) -> None:
+    texts = render_all()
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    edited = texts["gateway.yaml"].replace("replicas: 1", "replicas: 3")
+    (tmp_path / "gateway.yaml").write_text(edited)
+    assert stale_files(texts, tmp_path) == ["gateway.yaml"]
+
+
+@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: p.name)
+def test_manifests_pass_the_kubernetes_schemas(path: Path) -> None:
+    for doc in yaml.safe_load_all(path.read_text()):
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_validator_rejects_a_wrong_manifest() -> None:
+    deployment = copy.deepcopy(find("Deployment", "detection"))
+    deployment["spec"]["replicas"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    unknown = copy.deepcopy(find("Deployment", "detection"))
+    unknown["spec"]["template"]["spec"]["containers"][0]["readynessProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(unknown, KUBERNETES_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_file() -> None:
+    kustomization = yaml.safe_load((OUTPUT_DIR / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted(p.name for p in manifest_files())
+    assert kustomization["namespace"] == NAMESPACE
+
+
+@pytest.mark.parametrize("name", model_services())
+def test_each_model_service_has_grpc_probes_and_a_headless_service(name: str) -> None:
+    port = default_port(name)
+    container = find("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["grpc"] == {"port": port}
+    assert {"name": "grpc", "containerPort": port} in container["ports"]
+    assert set(container["resources"]) == {"requests", "limits"}
+    headless = find("Service", f"{name}-headless")
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["ports"][0]["port"] == port
+
+
+@pytest.mark.parametrize("name", model_services())
+def test_stateless_model_services_autoscale(name: str) -> None:
+    if OVERRIDES.get(name, {}).get("stateful"):
+        assert not any(
+            d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == name
+            for d in documents()
+        )
+        assert find("PersistentVolumeClaim", f"{name}-data")
+        return
+    hpa = find("HorizontalPodAutoscaler", name)
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                             "name": name}
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+
+
+def test_gateway_balances_round_robin_over_headless_services() -> None:
+    env = {
+        e["name"]: e["value"]
+        for e in find("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    for name in model_services():
+        expected = (f"dns:///{name}-headless.{NAMESPACE}.svc.cluster.local:{default_port(name)}")
+        assert env[f"FACEFLOW_GATEWAY_{name.upper()}_ADDR"] == expected
+
+
+def test_gateway_is_behind_a_service_and_an_ingress() -> None:
+    service = find("Service", "gateway")
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    backend = find("Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    assert backend["service"]["name"] == "gateway"
+    probes = find("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]
+    assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_postgres_is_external_by_url_from_a_secret() -> None:
+    assert "store-url" in find("Secret", "faceflow-gallery")["stringData"]
+    env = find("Deployment", "embedding")["spec"]["template"]["spec"]["containers"][0]["env"]
+    store = next(e for e in env if e["name"] == "FACEFLOW_EMBEDDING_STORE_URL")
+    assert store["valueFrom"]["secretKeyRef"] == {"name": "faceflow-gallery", "key": "store-url"}
+    assert not any(d["kind"] in ("StatefulSet",) for d in documents())
+
+
+def test_every_pod_runs_non_root_with_a_read_only_root() -> None:
+    deployments = [d for d in documents() if d["kind"] == "Deployment"]
+    assert len(deployments) == len(model_services()) + 1
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"] == {"drop": ["ALL"]}

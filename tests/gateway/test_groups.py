@@ -1,0 +1,212 @@
+"""The gallery endpoints through the real gateway, detection and embedding gRPC servers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
+from tests.gateway.gallery_helpers import (
+    API,
+    assert_error,
+    astronaut_variant,
+    create_group,
+    enroll,
+    search,
+    unique,
+)
+from tests.helpers import images
+
+
+@pytest.fixture
+def gw(
+    make_gateway: GatewayFactory, detection_address: str, embedding_address: str
+) -> GatewayUnderTest:
+    return make_gateway(detection=detection_address, embedding=embedding_address)
+
+
+def test_group_lifecycle(gw: GatewayUnderTest) -> None:
+    group = unique("g")
+    created = create_group(gw, group)
+    assert created.status_code == 200, created.text
+    assert created.json()["group_id"] == group
+    assert created.json()["user_count"] == 0 and created.json()["face_count"] == 0
+    assert_error(create_group(gw, group), 409, "ALREADY_EXISTS")
+    listed = gw.client.get(f"{API}/groups", headers=gw.headers).json()["groups"]
+    assert group in [g["group_id"] for g in listed]
+    deleted = gw.client.delete(f"{API}/groups/{group}", headers=gw.headers)
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+    assert_error(
+        gw.client.delete(f"{API}/groups/{group}", headers=gw.headers), 404, "GROUP_NOT_FOUND"
+    )
+
+
+def test_create_group_by_form_and_bad_ids(gw: GatewayUnderTest) -> None:
+    group = unique("form")
+    response = gw.client.post(f"{API}/groups", data={"group_id": group}, headers=gw.headers)
+    assert response.status_code == 200, response.text
+    assert_error(
+        gw.client.post(f"{API}/groups", json={}, headers=gw.headers), 400, "INVALID_ARGUMENT"
+    )
+    assert_error(create_group(gw, "has space"), 400, "INVALID_ARGUMENT")
+    assert_error(create_group(gw, "x" * 200), 400, "INVALID_ARGUMENT")
+
+
+def test_enroll_get_list_delete(gw: GatewayUnderTest) -> None:
+    group = unique("g")
+    create_group(gw, group)
+    response = enroll(gw, group, "alice", images.astronaut_jpeg(), user_info="Eileen Collins")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    token = body["face_token"]
+    assert len(token) == 32 and body["group_id"] == group and body["user_id"] == "alice"
+    assert {"name": "sface", "version": "2021dec"} in body["models"]
+    assert 0.0 < body["quality"]["score"] <= 1.0
+    second = enroll(gw, group, "alice", astronaut_variant())
+    assert second.status_code == 200, second.text
+    user = gw.client.get(f"{API}/groups/{group}/users/alice", headers=gw.headers).json()
+    assert user["user_info"] == "Eileen Collins"
+    assert [f["face_token"] for f in user["faces"]] == [token, second.json()["face_token"]]
+    groups = gw.client.get(f"{API}/groups", headers=gw.headers).json()["groups"]
+    mine = next(g for g in groups if g["group_id"] == group)
+    assert mine["user_count"] == 1 and mine["face_count"] == 2
+    # Delete one face: it leaves search at once; the other still matches.
+    gone = gw.client.delete(f"{API}/groups/{group}/users/alice/faces/{token}", headers=gw.headers)
+    assert gone.status_code == 200, gone.text
+    hits = search(gw, images.astronaut_jpeg(), group).json()["faces"][0]["matches"]
+    assert [m["face_token"] for m in hits] == [second.json()["face_token"]]
+    assert_error(
+        gw.client.delete(f"{API}/groups/{group}/users/alice/faces/{token}", headers=gw.headers),
+        404,
+        "FACE_NOT_FOUND",
+    )
+    assert (
+        gw.client.delete(f"{API}/groups/{group}/users/alice", headers=gw.headers).status_code == 200
+    )
+    assert_error(
+        gw.client.get(f"{API}/groups/{group}/users/alice", headers=gw.headers),
+        404,
+        "USER_NOT_FOUND",
+    )
+    assert search(gw, images.astronaut_jpeg(), group).json()["faces"][0]["matches"] == []
+
+
+def test_list_users_paging(gw: GatewayUnderTest) -> None:
+    group = unique("page")
+    create_group(gw, group)
+    photo = images.astronaut()
+    for index in range(5):
+        # Different bytes each time (brightness nudged): five different "images".
+        variant = np.clip(photo.astype(np.int16) + index, 0, 255).astype(np.uint8)
+        assert enroll(gw, group, f"user{index}", images.encode(variant)).status_code == 200
+    first = gw.client.get(f"{API}/groups/{group}/users?offset=0&limit=2", headers=gw.headers).json()
+    assert first["total"] == 5 and [u["user_id"] for u in first["users"]] == ["user0", "user1"]
+    last = gw.client.get(f"{API}/groups/{group}/users?offset=4&limit=2", headers=gw.headers).json()
+    assert [u["user_id"] for u in last["users"]] == ["user4"]
+    assert len(last["users"][0]["faces"]) == 1
+    for query in ("limit=0", "limit=5000", "offset=-1", "limit=abc"):
+        assert_error(
+            gw.client.get(f"{API}/groups/{group}/users?{query}", headers=gw.headers),
+            400,
+            "INVALID_ARGUMENT",
+        )
+
+
+def test_same_image_twice_is_already_exists(gw: GatewayUnderTest) -> None:
+    group = unique("dup")
+    create_group(gw, group)
+    assert enroll(gw, group, "bob", images.astronaut_jpeg()).status_code == 200
+    assert_error(enroll(gw, group, "bob", images.astronaut_jpeg()), 409, "ALREADY_EXISTS")
+    # The same image for another user is a different enrollment.
+    assert enroll(gw, group, "carol", images.astronaut_jpeg()).status_code == 200
+
+
+def test_not_found_errors(gw: GatewayUnderTest) -> None:
+    missing = unique("nope")
+    assert_error(enroll(gw, missing, "u", images.astronaut_jpeg()), 404, "GROUP_NOT_FOUND")
+    assert_error(
+        gw.client.get(f"{API}/groups/{missing}/users", headers=gw.headers), 404, "GROUP_NOT_FOUND"
+    )
+    group = unique("g")
+    create_group(gw, group)
+    assert_error(
+        gw.client.get(f"{API}/groups/{group}/users/ghost", headers=gw.headers),
+        404,
+        "USER_NOT_FOUND",
+    )
+    assert_error(
+        gw.client.delete(f"{API}/groups/{group}/users/ghost", headers=gw.headers),
+        404,
+        "USER_NOT_FOUND",
+    )
+    enroll(gw, group, "real", images.astronaut_jpeg())
+    assert_error(
+        gw.client.delete(f"{API}/groups/{group}/users/real/faces/{'0' * 32}", headers=gw.headers),
+        404,
+        "FACE_NOT_FOUND",
+    )
+
+
+def test_enroll_no_face(gw: GatewayUnderTest) -> None:
+    group = unique("g")
+    create_group(gw, group)
+    assert_error(enroll(gw, group, "u", images.no_face_jpeg()), 400, "NO_FACE")
+
+
+def test_enroll_bad_inputs(gw: GatewayUnderTest) -> None:
+    group = unique("g")
+    create_group(gw, group)
+    assert_error(enroll(gw, group, "u", b"not an image"), 400, "INVALID_IMAGE")
+    assert_error(
+        enroll(gw, group, "u", images.astronaut_jpeg(), quality_control="ULTRA"),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    assert_error(
+        enroll(gw, group, "u", images.astronaut_jpeg(), face_index=3), 400, "INVALID_ARGUMENT"
+    )
+    assert_error(enroll(gw, group, "bad user!", images.astronaut_jpeg()), 400, "INVALID_ARGUMENT")
+    response = gw.client.post(f"{API}/groups/{group}/users/u/faces", headers=gw.headers)
+    assert_error(response, 400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize(
+    ("alter", "reason"),
+    [
+        (lambda p: cv2.GaussianBlur(p, (0, 0), 3), "BLURRED"),
+        (lambda p: np.asarray(p * 0.2, dtype=np.uint8), "TOO_DARK"),
+        (lambda p: cv2.resize(p, (160, 160), interpolation=cv2.INTER_AREA), "FACE_TOO_SMALL"),
+    ],
+    ids=["blurred", "dark", "small"],
+)
+def test_quality_control_rejects_with_reason(gw: GatewayUnderTest, alter, reason: str) -> None:  # type: ignore[no-untyped-def]
+    group = unique("q")
+    create_group(gw, group)
+    photo = images.encode(np.asarray(alter(images.astronaut()), dtype=np.uint8), "JPEG", quality=95)
+    body = assert_error(enroll(gw, group, "u", photo, quality_control="NORMAL"), 400, "LOW_QUALITY")
+    assert reason in body["error"]["message"]
+    # Without quality control the same photo is accepted.
+    assert enroll(gw, group, "u", photo, quality_control="NONE").status_code == 200
+    assert (
+        enroll(gw, group, "v", images.astronaut_jpeg(), quality_control="high").status_code == 200
+    )
+
+
+def test_several_faces_take_the_largest_unless_face_index(gw: GatewayUnderTest) -> None:
+    import cv2 as cv
+
+    # One large and one small astronaut in the same photo.
+    canvas = np.full((600, 900, 3), 120, dtype=np.uint8)
+    canvas[40:552, 20:532] = images.astronaut()
+    small = cv.resize(images.astronaut(), (256, 256), interpolation=cv.INTER_AREA)
+    canvas[150:406, 600:856] = small
+    photo = images.encode(canvas, "JPEG", quality=95)
+    group = unique("multi")
+    create_group(gw, group)
+    largest = enroll(gw, group, "big", photo)
+    assert largest.status_code == 200, largest.text
+    assert largest.json()["face"]["box"]["x"] < 500
+    other = enroll(gw, group, "small", photo, face_index=1)
+    assert other.status_code == 200, other.text
+    assert other.json()["face"]["box"]["x"] > 600

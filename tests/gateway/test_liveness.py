@@ -1,0 +1,271 @@
+"""The liveness endpoints through the real gateway and a real liveness gRPC server.
+
+Covers the HTTP contract of ../shared/API.md (field names, error envelope, status codes),
+tenancy of sessions, replay protection, and each bad-input path with its status and code.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from services.shared.model_store import ModelStore
+from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
+from tests.helpers import images
+from tests.services.liveness.helpers import LivenessUnderTest, lfw_frames, running_liveness
+
+API = "/api/v1"
+ACTIONS = {"blink", "open_mouth", "turn_left", "turn_right", "nod"}
+
+
+@pytest.fixture(scope="module")
+def liveness_server(
+    model_store: ModelStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LivenessUnderTest]:
+    with running_liveness(model_store, tmp_path_factory.mktemp("liveness")) as server:
+        yield server
+
+
+@pytest.fixture
+def gw(make_gateway: GatewayFactory, liveness_server: LivenessUnderTest) -> GatewayUnderTest:
+    return make_gateway(liveness=liveness_server.address)
+
+
+def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and error["message"] and error["request_id"]
+    return error  # type: ignore[no-any-return]
+
+
+def frame_files(frames: list[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("frames", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
+
+
+def verify(gw: GatewayUnderTest, session_id: str, frames: list[bytes], **data: str):  # type: ignore[no-untyped-def]
+    return gw.client.post(
+        f"{API}/liveness/sessions/{session_id}/verify",
+        files=frame_files(frames),
+        data=data,
+        headers=gw.headers,
+    )
+
+
+# --- passive check ------------------------------------------------------------------------------
+
+
+def test_check_multipart(gw: GatewayUnderTest) -> None:
+    response = gw.client.post(
+        f"{API}/liveness/check",
+        files={"image": ("a.jpg", images.astronaut_jpeg(), "image/jpeg")},
+        headers=gw.headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert isinstance(body["live"], bool) and 0 <= body["score"] <= 1
+    assert body["live"] == (body["score"] >= body["threshold"])
+    assert set(body["face"]) >= {"face_token", "box", "score", "landmarks"}
+    assert body["face_count"] == 1
+    assert {"name": "minifasnet_v2", "version": "2020-b6d5f04"} in body["models"]
+    assert body["request_id"] and body["took_ms"] >= 0
+
+
+def test_check_json_base64(gw: GatewayUnderTest, shared_data: Path) -> None:
+    folder = shared_data / "liveness-samples"
+    verdicts = {}
+    for name in ("old_image_T1.jpg", "old_image_F1.jpg"):
+        encoded = base64.b64encode((folder / name).read_bytes()).decode()
+        response = gw.client.post(
+            f"{API}/liveness/check", json={"image": encoded}, headers=gw.headers
+        )
+        assert response.status_code == 200, response.text
+        verdicts[name] = response.json()["live"]
+    assert verdicts == {"old_image_T1.jpg": True, "old_image_F1.jpg": False}
+
+
+def test_check_bad_inputs(gw: GatewayUnderTest) -> None:
+    url = f"{API}/liveness/check"
+    no_face = gw.client.post(
+        url, files={"image": ("n.jpg", images.no_face_jpeg())}, headers=gw.headers
+    )
+    assert_error(no_face, 400, "NO_FACE")
+    garbage = gw.client.post(url, files={"image": ("x.jpg", b"not an image")}, headers=gw.headers)
+    assert_error(garbage, 400, "INVALID_IMAGE")
+    missing = gw.client.post(url, json={}, headers=gw.headers)
+    assert_error(missing, 400, "INVALID_ARGUMENT")
+    anonymous = gw.client.post(url, files={"image": ("a.jpg", images.astronaut_jpeg())})
+    assert_error(anonymous, 401, "UNAUTHENTICATED")
+
+
+def test_service_not_deployed(make_gateway: GatewayFactory) -> None:
+    gw = make_gateway()  # no liveness address
+    response = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers)
+    assert_error(response, 503, "SERVICE_UNAVAILABLE")
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def test_create_session(gw: GatewayUnderTest) -> None:
+    response = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert 2 <= len(body["actions"]) <= 4 and set(body["actions"]) <= ACTIONS
+    expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+    assert abs(expires.timestamp() - time.time() - 60) < 5
+    assert 55 <= body["expires_in"] <= 60
+    fixed = gw.client.post(
+        f"{API}/liveness/sessions", json={"action_count": 3, "ttl_seconds": 30}, headers=gw.headers
+    ).json()
+    assert len(fixed["actions"]) == 3 and fixed["expires_in"] <= 30
+    bad = gw.client.post(f"{API}/liveness/sessions?action_count=5", headers=gw.headers)
+    assert_error(bad, 400, "INVALID_ARGUMENT")
+
+
+def test_verify_real_turns(
+    gw: GatewayUnderTest, liveness_server: LivenessUnderTest, shared_data: Path
+) -> None:
+    session = liveness_server.session(["turn_left", "turn_right"], tenant="demo")
+    frames = lfw_frames(
+        shared_data, ["Bill_Frist_0001", "Bill_Frist_0008", "Bill_Frist_0003", "Bill_Frist_0002"]
+    )
+    response = verify(gw, session, frames, frame_interval_ms="300")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["live"] is True and body["reasons"] == []
+    assert body["session_id"] == session
+    assert body["actions"] == [
+        {"action": "turn_left", "passed": True, "frame": 1},
+        {"action": "turn_right", "passed": True, "frame": 3},
+    ]
+    assert body["frames_analysed"] == 4 and body["score"] >= body["threshold"]
+    assert {m["name"] for m in body["models"]} == {
+        "yunet",
+        "facemesh",
+        "sface",
+        "minifasnet_v2",
+        "minifasnet_v1se",
+    }
+    # Single use: the same recording cannot be replayed.
+    assert_error(verify(gw, session, frames), 409, "SESSION_ALREADY_USED")
+
+
+def test_verify_created_session_with_a_still_photo(gw: GatewayUnderTest) -> None:
+    created = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()
+    response = verify(gw, created["session_id"], [images.astronaut_jpeg()] * 4)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["live"] is False
+    assert [a["action"] for a in body["actions"]] == created["actions"]
+    assert all(a["passed"] is False and a["frame"] == -1 for a in body["actions"])
+    assert [f"ACTION_NOT_SEEN: {a}" for a in created["actions"]] == [
+        r for r in body["reasons"] if r.startswith("ACTION_NOT_SEEN")
+    ]
+
+
+def test_verify_frames_without_faces(gw: GatewayUnderTest) -> None:
+    created = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()
+    body = verify(gw, created["session_id"], [images.no_face_jpeg()] * 3).json()
+    assert body["live"] is False and body["frames_with_face"] == 0
+    assert body["reasons"][0] == "NO_FACE_IN_FRAMES: 3 of 3 frames have no face"
+
+
+def test_verify_two_people(gw: GatewayUnderTest) -> None:
+    created = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()
+    two = images.encode(images.group_photo(2))
+    body = verify(gw, created["session_id"], [two] * 3).json()
+    assert body["live"] is False
+    assert "MULTIPLE_FACES: frames 0, 1, 2" in body["reasons"]
+
+
+def test_verify_video(gw: GatewayUnderTest, tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    frame = cv2.cvtColor(cv2.resize(images.astronaut(), (320, 240)), cv2.COLOR_RGB2BGR)
+    code = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]
+    writer = cv2.VideoWriter(str(path), code, 10.0, (320, 240))
+    for _ in range(20):
+        writer.write(frame)
+    writer.release()
+    created = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()
+    response = gw.client.post(
+        f"{API}/liveness/sessions/{created['session_id']}/verify",
+        files={"video": ("clip.mp4", path.read_bytes(), "video/mp4")},
+        headers=gw.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["frames_analysed"] == 20
+
+
+def test_verify_bad_uploads(gw: GatewayUnderTest) -> None:
+    session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
+    url = f"{API}/liveness/sessions/{session}/verify"
+    assert_error(gw.client.post(url, headers=gw.headers), 400, "INVALID_ARGUMENT")
+    broken_video = {"video": ("v.webm", b"\x1a\x45\xdf\xa3" + b"junk" * 200, "video/webm")}
+    assert_error(gw.client.post(url, files=broken_video, headers=gw.headers), 400, "INVALID_VIDEO")
+    not_video = {"video": ("v.mp4", b"hello", "video/mp4")}
+    assert_error(gw.client.post(url, files=not_video, headers=gw.headers), 400, "INVALID_VIDEO")
+    both = [*frame_files([images.astronaut_jpeg()] * 3), ("video", ("v.mp4", b"x", "video/mp4"))]
+    assert_error(gw.client.post(url, files=both, headers=gw.headers), 400, "INVALID_ARGUMENT")
+    tiny = images.encode(np.full((16, 16, 3), 100, np.uint8))
+    too_many = assert_error(verify(gw, session, [tiny] * 500), 400, "INVALID_ARGUMENT")
+    assert "500 frames; the limit is 100" in too_many["message"]
+    bad_frame = verify(gw, session, [images.astronaut_jpeg(), b"junk", images.astronaut_jpeg()])
+    assert "frames[1]" in assert_error(bad_frame, 400, "INVALID_IMAGE")["message"]
+    bad_times = verify(gw, session, [images.astronaut_jpeg()] * 3, frame_times_ms="0,a,3")
+    assert_error(bad_times, 400, "INVALID_ARGUMENT")
+    # None of these consumed the session.
+    assert verify(gw, session, [images.astronaut_jpeg()] * 3).status_code == 200
+
+
+def test_sessions_belong_to_their_tenant(gw: GatewayUnderTest) -> None:
+    session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
+    other = {"x-api-key": gw.new_tenant_key("other-app")}
+    response = gw.client.post(
+        f"{API}/liveness/sessions/{session}/verify",
+        files=frame_files([images.astronaut_jpeg()] * 3),
+        headers=other,
+    )
+    assert_error(response, 404, "SESSION_NOT_FOUND")
+    assert_error(
+        verify(gw, "no-such-session", [images.astronaut_jpeg()] * 3), 404, "SESSION_NOT_FOUND"
+    )
+
+
+def test_expired_session(gw: GatewayUnderTest, liveness_server: LivenessUnderTest) -> None:
+    record = liveness_server.servicer.sessions.create(
+        "demo", ["blink", "nod"], 60, now=time.time() - 120
+    )
+    error = assert_error(
+        verify(gw, record.session_id, [images.astronaut_jpeg()] * 3), 400, "SESSION_EXPIRED"
+    )
+    assert "expired" in error["message"]
+
+
+def test_openapi_documents_the_endpoints(gw: GatewayUnderTest) -> None:
+    paths = gw.client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/liveness/check" in paths
+    assert "/api/v1/liveness/sessions" in paths
+    assert "/api/v1/liveness/sessions/{session_id}/verify" in paths
+
+
+def test_verify_json_base64_frames(gw: GatewayUnderTest) -> None:
+    """The JSON form a mini-program can send: frames as a list of base64 strings."""
+    session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
+    encoded = base64.b64encode(images.astronaut_jpeg()).decode()
+    url = f"{API}/liveness/sessions/{session}/verify"
+    bad = gw.client.post(
+        url, json={"frames": [encoded] * 3, "frame_interval_ms": 0}, headers=gw.headers
+    )
+    assert_error(bad, 400, "INVALID_ARGUMENT")
+    response = gw.client.post(
+        url, json={"frames": [encoded] * 3, "frame_interval_ms": 250}, headers=gw.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["frames_analysed"] == 3

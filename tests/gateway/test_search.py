@@ -1,0 +1,123 @@
+"""POST /api/v1/search through the real gateway, detection and embedding gRPC servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
+from tests.gateway.gallery_helpers import (
+    assert_error,
+    astronaut_variant,
+    create_group,
+    enroll,
+    person_photo,
+    search,
+    unique,
+)
+from tests.helpers import images
+
+
+@pytest.fixture
+def gw(
+    make_gateway: GatewayFactory, detection_address: str, embedding_address: str
+) -> GatewayUnderTest:
+    return make_gateway(detection=detection_address, embedding=embedding_address)
+
+
+@pytest.fixture
+def people_group(gw: GatewayUnderTest, shared_data: Path) -> str:
+    group = unique("people")
+    create_group(gw, group)
+    for user, photo in [
+        ("obama", "obama/obama.jpg"),
+        ("biden", "biden/biden.jpg"),
+        ("kit", "kit_harington/john1.jpeg"),
+        ("rose", "rose_leslie/img1.jpg"),
+    ]:
+        response = enroll(gw, group, user, person_photo(shared_data, photo), user_info=user.title())
+        assert response.status_code == 200, response.text
+    return group
+
+
+def test_finds_the_right_person_only(
+    gw: GatewayUnderTest, people_group: str, shared_data: Path
+) -> None:
+    response = search(gw, person_photo(shared_data, "obama/obama2.jpg"), people_group)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["faces"]) == 1
+    matches = body["faces"][0]["matches"]
+    assert [m["user_id"] for m in matches] == ["obama"]
+    assert matches[0]["user_info"] == "Obama"
+    assert matches[0]["score"] >= body["threshold"]
+    assert len(body["faces"][0]["face_token"]) == 32 and "box" in body["faces"][0]
+
+
+def test_threshold_zero_ranks_everyone(
+    gw: GatewayUnderTest, people_group: str, shared_data: Path
+) -> None:
+    body = search(
+        gw, person_photo(shared_data, "obama/obama3.jpg"), people_group, threshold=0, top_k=10
+    ).json()
+    matches = body["faces"][0]["matches"]
+    assert matches[0]["user_id"] == "obama"
+    scores = [m["score"] for m in matches]
+    assert scores == sorted(scores, reverse=True)
+    assert len(matches) >= 2
+    top1 = search(
+        gw, person_photo(shared_data, "obama/obama3.jpg"), people_group, threshold=0, top_k=1
+    ).json()
+    assert [m["user_id"] for m in top1["faces"][0]["matches"]] == ["obama"]
+
+
+def test_every_face_in_the_photo(
+    gw: GatewayUnderTest, people_group: str, shared_data: Path
+) -> None:
+    import cv2
+
+    def load(relative: str) -> np.ndarray:  # type: ignore[type-arg]
+        data = np.frombuffer(person_photo(shared_data, relative), np.uint8)
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        assert bgr is not None
+        return np.asarray(cv2.resize(bgr, (400, 400))[:, :, ::-1])
+
+    canvas = np.hstack([load("obama/obama1.jpg"), load("biden/biden2.jpg")])
+    body = search(
+        gw, images.encode(np.ascontiguousarray(canvas), "JPEG", quality=95), people_group
+    ).json()
+    found = {face["matches"][0]["user_id"] for face in body["faces"] if face["matches"]}
+    assert found == {"obama", "biden"}
+    assert len(body["faces"]) == 2
+
+
+def test_search_several_groups(gw: GatewayUnderTest) -> None:
+    first, second = unique("a"), unique("b")
+    create_group(gw, first)
+    create_group(gw, second)
+    enroll(gw, second, "astro", images.astronaut_jpeg())
+    body = search(gw, astronaut_variant(), f"{first},{second}").json()
+    assert [(m["group_id"], m["user_id"]) for m in body["faces"][0]["matches"]] == [
+        (second, "astro")
+    ]
+
+
+def test_empty_group_is_200_without_matches(gw: GatewayUnderTest) -> None:
+    group = unique("empty")
+    create_group(gw, group)
+    response = search(gw, images.astronaut_jpeg(), group)
+    assert response.status_code == 200, response.text
+    assert response.json()["faces"][0]["matches"] == []
+
+
+def test_errors(gw: GatewayUnderTest) -> None:
+    group = unique("s")
+    assert_error(search(gw, images.astronaut_jpeg(), group), 404, "GROUP_NOT_FOUND")
+    create_group(gw, group)
+    assert_error(search(gw, images.no_face_jpeg(), group), 400, "NO_FACE")
+    assert_error(search(gw, images.astronaut_jpeg(), ""), 400, "INVALID_ARGUMENT")
+    for params in ({"top_k": 0}, {"top_k": 1000}, {"threshold": 150}, {"threshold": "x"}):
+        assert_error(search(gw, images.astronaut_jpeg(), group, **params), 400, "INVALID_ARGUMENT")
+    assert_error(search(gw, images.astronaut_jpeg(), "bad group!"), 400, "INVALID_ARGUMENT")

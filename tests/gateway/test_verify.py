@@ -1,0 +1,131 @@
+"""POST /api/v1/verify through the real gateway, detection and embedding gRPC servers."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
+from tests.gateway.gallery_helpers import (
+    API,
+    assert_error,
+    astronaut_variant,
+    create_group,
+    enroll,
+    person_photo,
+    unique,
+    verify_user,
+)
+from tests.helpers import images
+
+
+@pytest.fixture
+def gw(
+    make_gateway: GatewayFactory, detection_address: str, embedding_address: str
+) -> GatewayUnderTest:
+    return make_gateway(detection=detection_address, embedding=embedding_address)
+
+
+def verify_two(gw: GatewayUnderTest, a: bytes, b: bytes):  # type: ignore[no-untyped-def]
+    return gw.client.post(
+        f"{API}/verify",
+        files={"image_a": ("a.jpg", a, "image/jpeg"), "image_b": ("b.jpg", b, "image/jpeg")},
+        headers=gw.headers,
+    )
+
+
+def test_same_person_two_photos(gw: GatewayUnderTest) -> None:
+    response = verify_two(gw, images.astronaut_jpeg(), astronaut_variant())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    thresholds = body["thresholds"]
+    assert set(thresholds) == {"1e-3", "1e-4", "1e-5"}
+    assert 0 < thresholds["1e-3"] < thresholds["1e-4"] < thresholds["1e-5"] < 100
+    assert body["same_person"] is True
+    assert body["score"] >= thresholds["1e-4"]
+    assert body["score"] == pytest.approx(100 * max(0.0, body["similarity"]), abs=0.02)
+    assert [f["image"] for f in body["faces"]] == ["image_a", "image_b"]
+    assert {"name": "sface", "version": "2021dec"} in body["models"]
+    assert {"name": "yunet", "version": "2023mar"} in body["models"]
+    assert body["request_id"] and body["took_ms"] >= 0
+
+
+def test_real_pairs(gw: GatewayUnderTest, shared_data: Path) -> None:
+    obama = person_photo(shared_data, "obama/obama.jpg")
+    same = verify_two(gw, obama, person_photo(shared_data, "obama/obama2.jpg")).json()
+    different = verify_two(gw, obama, person_photo(shared_data, "biden/biden.jpg")).json()
+    assert same["same_person"] is True
+    assert different["same_person"] is False
+    assert different["score"] < same["thresholds"]["1e-3"] < same["score"]
+
+
+def test_json_base64_gives_the_same_answer(gw: GatewayUnderTest) -> None:
+    a, b = images.astronaut_jpeg(), astronaut_variant()
+    multipart = verify_two(gw, a, b).json()
+    payload = {"image_a": base64.b64encode(a).decode(), "image_b": base64.b64encode(b).decode()}
+    response = gw.client.post(f"{API}/verify", json=payload, headers=gw.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["similarity"] == multipart["similarity"]
+
+
+def test_photo_against_stored_user(gw: GatewayUnderTest) -> None:
+    group = unique("v")
+    create_group(gw, group)
+    token = enroll(gw, group, "astro", images.astronaut_jpeg()).json()["face_token"]
+    response = verify_user(gw, astronaut_variant(), group, "astro")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["same_person"] is True
+    assert body["user"] == {"group_id": group, "user_id": "astro", "face_token": token}
+
+
+def test_photo_against_other_stored_user(gw: GatewayUnderTest, shared_data: Path) -> None:
+    group = unique("v")
+    create_group(gw, group)
+    enroll(gw, group, "biden", person_photo(shared_data, "biden/biden.jpg"))
+    body = verify_user(gw, person_photo(shared_data, "obama/obama.jpg"), group, "biden").json()
+    assert body["same_person"] is False
+
+
+def test_errors(gw: GatewayUnderTest) -> None:
+    photo = images.astronaut_jpeg()
+    assert_error(gw.client.post(f"{API}/verify", headers=gw.headers), 400, "INVALID_ARGUMENT")
+    only_a = gw.client.post(
+        f"{API}/verify", files={"image_a": ("a.jpg", photo)}, headers=gw.headers
+    )
+    assert_error(only_a, 400, "INVALID_ARGUMENT")
+    assert_error(verify_two(gw, photo, images.no_face_jpeg()), 400, "NO_FACE")
+    assert_error(verify_two(gw, photo, b"garbage" * 20), 400, "INVALID_IMAGE")
+    no_user = gw.client.post(
+        f"{API}/verify",
+        files={"image": ("a.jpg", photo)},
+        data={"group_id": "g"},
+        headers=gw.headers,
+    )
+    assert_error(no_user, 400, "INVALID_ARGUMENT")
+    group = unique("v")
+    assert_error(verify_user(gw, photo, group, "nobody"), 404, "GROUP_NOT_FOUND")
+    create_group(gw, group)
+    assert_error(verify_user(gw, photo, group, "nobody"), 404, "USER_NOT_FOUND")
+    mixed = gw.client.post(
+        f"{API}/verify",
+        files={"image_a": ("a.jpg", photo), "image_b": ("b.jpg", photo), "image": ("c.jpg", photo)},
+        headers=gw.headers,
+    )
+    assert_error(mixed, 400, "INVALID_ARGUMENT")
+
+
+def test_embedding_service_down_is_503(
+    make_gateway: GatewayFactory, detection_address: str
+) -> None:
+    gw = make_gateway(
+        detection=detection_address,
+        embedding="127.0.0.1:1",
+        unavailable_retries=1,
+        deadline_seconds=2.0,
+    )
+    assert_error(
+        verify_two(gw, images.astronaut_jpeg(), astronaut_variant()), 503, "SERVICE_UNAVAILABLE"
+    )

@@ -1,0 +1,94 @@
+"""The CIFAR-10 recipe on tiny generated data: the loss falls, resume continues, CLI errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from training.cli import main
+from training.errors import TrainingError
+from training.recipes.cifar10 import CifarConfig, evaluate, train
+
+
+def _config(data: Path, run_dir: Path, **overrides: object) -> CifarConfig:
+    options: dict[str, object] = {
+        "data_dir": data, "run_dir": run_dir, "architecture": "resnet", "epochs": 3,
+        "batch_size": 12, "learning_rate": 3e-3, "progress": False,
+        "arch_options": {"depth": 8, "width": 0.5},
+    }
+    options.update(overrides)
+    return CifarConfig(**options)  # type: ignore[arg-type]
+
+
+def test_loss_falls_then_resume_and_evaluate(cifar_batches: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = train(_config(cifar_batches, run))
+    losses = [epoch["loss"] for epoch in result["history"]]
+    assert len(losses) == 3
+    assert losses[-1] < losses[0]
+    assert (run / "checkpoints" / "last.keras").is_file()
+    assert (run / "checkpoints" / "best.keras").is_file()
+    assert any((run / "logs").rglob("events.out.tfevents*"))
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 3
+
+    with pytest.raises(TrainingError, match="already holds a run"):
+        train(_config(cifar_batches, run))
+
+    resumed = train(_config(cifar_batches, run, epochs=4, resume=True))
+    assert resumed["initial_epoch"] == 3
+    assert len(resumed["history"]) == 1
+    with (run / "history.csv").open() as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1", "2", "3"]
+
+    report = evaluate(run, cifar_batches)
+    assert report["images"] == 12
+    assert 0.0 <= report["accuracy"] <= 1.0
+    assert sum(map(sum, report["confusion"])) == 12
+
+
+@pytest.mark.parametrize("arch", ["vgg", "mobilenetv2"])
+def test_other_architectures_train(arch: str, cifar_folders: Path, tmp_path: Path) -> None:
+    options = {"width": 0.125} if arch == "vgg" else {"alpha": 0.25}
+    result = train(
+        _config(cifar_folders, tmp_path / arch, architecture=arch, epochs=3, arch_options=options)
+    )
+    losses = [epoch["loss"] for epoch in result["history"]]
+    assert losses[-1] < losses[0]
+
+
+def test_resume_without_checkpoint(cifar_batches: Path, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="cannot resume"):
+        train(_config(cifar_batches, tmp_path / "empty", resume=True))
+
+
+def test_cli_wrong_layout_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "photos").mkdir()
+    code = main(["train", "cifar10", "--data", str(tmp_path), "--run-dir", str(tmp_path / "r")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "neither cifar-10-batches-py" in err
+    assert "Traceback" not in err
+
+
+def test_cli_missing_checkpoint(
+    cifar_batches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([
+        "evaluate", "cifar10", "--checkpoint", str(tmp_path / "x.keras"),
+        "--data", str(cifar_batches),
+    ])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_flops_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flops", "--arch", "resnet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    row = out["models"][0]
+    assert row["params_match"] and row["flops_match"]
+    assert row["params_keras"] == 274042  # ResNet-20 for CIFAR-10: the paper's 0.27 M

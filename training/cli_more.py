@@ -1,0 +1,156 @@
+"""Commands of the embedding recipe, export and compression (kept apart from cli.py's core)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+SFACE_INPUT = {"name": "image", "shape": [1, 112, 112, 3], "dtype": "float32", "color": "RGB",
+               "range": "0-255"}
+
+
+def _align(args: argparse.Namespace) -> dict[str, Any]:
+    from training.data.align import align_tree, open_detector
+
+    report = align_tree(args.src, args.dst, open_detector(args.cache_dir), not args.quiet)
+    return {"aligned": report.aligned, "skipped_existing": report.skipped_existing,
+            "no_face": len(report.no_face), "no_face_files": report.no_face[:50]}
+
+
+def _split(args: argparse.Namespace) -> dict[str, Any]:
+    from training.data.pairs import read_pairs
+    from training.data.split import split_identities
+
+    pairs = read_pairs(args.pairs, args.pairs_root, args.pairs_suffix)
+    return split_identities(
+        args.images, pairs, args.train_dir, args.pairs_out, args.train_fraction,
+        args.min_images, args.seed,
+    )
+
+
+def _plot(args: argparse.Namespace) -> dict[str, Any]:
+    from training.curves import plot_history
+
+    return {"png": str(args.out), "metrics": plot_history(args.history, args.out, args.title)}
+
+
+def _read_pairs(args: argparse.Namespace) -> Any:
+    from training.data.pairs import read_pairs
+
+    if args.pairs is None:
+        return None
+    return read_pairs(args.pairs, args.pairs_root, args.pairs_suffix)
+
+
+def _train_embedding(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.embedding import EmbeddingConfig, train
+
+    config = EmbeddingConfig(
+        data_dir=args.data, run_dir=args.run_dir, loss=args.loss, input_size=args.input_size,
+        embedding_size=args.embedding_size, width=args.width, epochs=args.epochs,
+        batch_size=args.batch_size, identities_per_batch=args.identities_per_batch,
+        learning_rate=args.lr, scale=args.scale, margin=args.margin,
+        min_images=args.min_images, pairs=_read_pairs(args), resume=args.resume,
+        seed=args.seed, progress=not args.quiet,
+    )
+    return train(config)
+
+
+def _evaluate_embedding(args: argparse.Namespace) -> dict[str, Any]:
+    from training.evaluate_embedding import evaluate_checkpoint
+
+    pairs = _read_pairs(args)
+    if pairs is None:
+        from training.errors import TrainingError
+
+        raise TrainingError("--pairs is required")
+    return evaluate_checkpoint(args.model, pairs, args.input_size, args.cache_dir)
+
+
+def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
+    from training.checkpoints import load_checkpoint
+    from training.export import export_model
+    from training.recipes.embedding import embedder_of
+
+    embedder = embedder_of(load_checkpoint(args.checkpoint))
+    size = int(embedder.inputs[0].shape[1])
+    return export_model(
+        embedder, args.output, args.name, args.version, "embedding",
+        description=f"MobileFaceNet-style embedding trained with python -m training "
+        f"({args.checkpoint})",
+        input_spec={**SFACE_INPUT, "shape": [1, size, size, 3]},
+        params={"embedding_size": int(embedder.output.shape[-1])},
+        manifest_dir=args.manifest_dir, cache_dir=args.cache_dir, output_name="embedding",
+    )
+
+
+def _pairs_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--pairs", type=Path, required=required,
+                        help="LFW-format pairs (CSV img_a,img_b,same or classic pairs.txt)")
+    parser.add_argument("--pairs-root", type=Path, default=None,
+                        help="folder the pair paths are relative to (default: the file's)")
+    parser.add_argument("--pairs-suffix", default=None,
+                        help="replace image suffixes, e.g. .png for aligned crops")
+
+
+def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
+    """Register the extra commands on the top-level, ``train`` and ``evaluate`` subparsers."""
+    from training.cli import _common_train
+    from training.recipes.embedding import LOSSES
+
+    align = commands.add_parser("align", help="detect + align faces of a folder tree (112x112)")
+    align.add_argument("--src", type=Path, required=True)
+    align.add_argument("--dst", type=Path, required=True)
+    align.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
+    align.add_argument("--quiet", action="store_true")
+    align.set_defaults(handler=_align)
+
+    plot = commands.add_parser("plot", help="training curves of a history.csv as PNG")
+    plot.add_argument("--history", type=Path, required=True)
+    plot.add_argument("--out", type=Path, required=True)
+    plot.add_argument("--title", default="")
+    plot.set_defaults(handler=_plot)
+
+    split = commands.add_parser("split", help="identity-disjoint train set + held-out pairs")
+    split.add_argument("--images", type=Path, required=True, help="folder per identity")
+    split.add_argument("--train-dir", type=Path, required=True)
+    split.add_argument("--pairs-out", type=Path, required=True)
+    split.add_argument("--train-fraction", type=float, default=0.5)
+    split.add_argument("--min-images", type=int, default=2)
+    split.add_argument("--seed", type=int, default=0)
+    _pairs_options(split, required=True)
+    split.set_defaults(handler=_split)
+
+    embedding = train.add_parser("embedding", help="face embedding (ArcFace/CosFace/triplet)")
+    _common_train(embedding)
+    embedding.add_argument("--loss", choices=LOSSES, default="arcface")
+    embedding.add_argument("--input-size", type=int, default=112)
+    embedding.add_argument("--embedding-size", type=int, default=128)
+    embedding.add_argument("--width", type=float, default=1.0)
+    embedding.add_argument("--identities-per-batch", type=int, default=8, help="triplet P")
+    embedding.add_argument("--scale", type=float, default=32.0, help="margin-loss scale s")
+    embedding.add_argument("--margin", type=float, default=None)
+    embedding.add_argument("--min-images", type=int, default=2, help="per identity")
+    _pairs_options(embedding)
+    embedding.set_defaults(handler=_train_embedding)
+
+    emb_eval = evaluate.add_parser("embedding", help="LFW-format pair verification")
+    emb_eval.add_argument("--model", required=True,
+                          help="a .keras checkpoint, a run folder, a .tflite file or a model name")
+    emb_eval.add_argument("--input-size", type=int, default=112)
+    emb_eval.add_argument("--cache-dir", type=Path, default=None)
+    _pairs_options(emb_eval, required=True)
+    emb_eval.set_defaults(handler=_evaluate_embedding)
+
+    export = commands.add_parser("export", help="export to TFLite + model store").add_subparsers(
+        dest="recipe", required=True
+    )
+    emb_export = export.add_parser("embedding", help="the embedder of an embedding run")
+    emb_export.add_argument("--checkpoint", type=Path, required=True)
+    emb_export.add_argument("--name", required=True, help="model name for the manifest")
+    emb_export.add_argument("--version", default="1")
+    emb_export.add_argument("--output", type=Path, required=True, help="the .tflite to keep")
+    emb_export.add_argument("--manifest-dir", type=Path, default=None)
+    emb_export.add_argument("--cache-dir", type=Path, default=None)
+    emb_export.set_defaults(handler=_export_embedding)

@@ -1,0 +1,1 @@
+"""Dataset readers: folder-per-class images, CIFAR-10 batches, LFW-format pairs."""

@@ -1,0 +1,64 @@
+"""Export a trained Keras model to TFLite and register it in the model store.
+
+The TFLite file has a fixed batch of 1 and one signature (what ``services.shared.runtime``
+expects). Registration (``services.shared.model_store.local``) writes a manifest TOML into a
+manifest folder and the file into the model cache, so a service serves it when its model
+setting names it and ``FACEFLOW_EXTRA_MANIFESTS`` includes that folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tensorflow as tf
+
+from services.shared.model_store.local import register_local_model
+from services.shared.model_store.manifest import ManifestError
+from services.shared.settings import default_cache_dir
+from training.errors import TrainingError
+
+
+def default_manifest_dir() -> Path:
+    """Where exported manifests go unless told otherwise: ``<XDG cache>/faceflow/manifests``."""
+    return default_cache_dir() / "manifests"
+
+
+def to_tflite(model: Any, output_name: str = "output") -> bytes:
+    """Convert a Keras model (batch fixed to 1, one named output) to float32 TFLite bytes."""
+    shape = [1, *model.inputs[0].shape[1:]]
+    function = tf.function(lambda x: {output_name: model(x, training=False)})
+    concrete = function.get_concrete_function(tf.TensorSpec(shape, tf.float32, name="image"))
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
+    result: bytes = converter.convert()
+    return result
+
+
+def export_model(
+    model: Any,
+    output: Path,
+    name: str,
+    version: str,
+    task: str,
+    description: str,
+    input_spec: Mapping[str, Any],
+    params: Mapping[str, Any] | None = None,
+    manifest_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    output_name: str = "output",
+) -> dict[str, str]:
+    """Write the TFLite file to output, register it; returns the paths written."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(to_tflite(model, output_name))
+    manifest_dir = manifest_dir or default_manifest_dir()
+    cache_dir = cache_dir or default_cache_dir() / "models"
+    try:
+        toml_path = register_local_model(
+            output, name, version, task, manifest_dir, cache_dir,
+            description=description, input_spec=input_spec, params=params,
+        )
+    except ManifestError as error:
+        raise TrainingError(str(error)) from error
+    return {"tflite": str(output), "manifest": str(toml_path), "cache_dir": str(cache_dir)}

@@ -1,0 +1,65 @@
+"""Model-store conversions for MiniFASNet: legacy PyTorch state dict -> Keras -> TFLite.
+
+Named in the manifest as ``python:training.importers.minifasnet_export:<function>``; each
+function takes the verified source ``.pth`` and a scratch folder and returns the TFLite file.
+The TFLite model has one signature, input ``image_bgr`` (1, 80, 80, 3) float32 BGR 0-255 and
+output ``logits`` (1, 3). The conversion is deterministic (same bytes every run) so the manifest
+can pin the produced file's sha256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+
+from training.importers.torch_legacy import load_state_dict
+from training.models.minifasnet import Variant, build_minifasnet, load_torch_state
+
+log = logging.getLogger(__name__)
+
+INPUT_NAME = "image_bgr"
+OUTPUT_NAME = "logits"
+
+
+def keras_model_from_pth(source: Path, variant: Variant):  # type: ignore[no-untyped-def]
+    """The Keras network with the published weights loaded."""
+    model = build_minifasnet(variant)
+    load_torch_state(model, load_state_dict(source))
+    return model
+
+
+def tflite_bytes(model) -> bytes:  # type: ignore[no-untyped-def]
+    """Float32 TFLite flatbuffer (no quantization) with one signature.
+
+    ``from_keras_model`` is used because converting a ``tf.function`` that calls the Keras 3
+    model (``from_concrete_functions`` or a SavedModel of a wrapper module) silently dropped the
+    weights here (NaN outputs, a file 1/8 the size); the parity test guards against that.
+    """
+    import keras
+    import tensorflow as tf
+
+    named = keras.Model(model.inputs, {OUTPUT_NAME: model.outputs[0]}, name=model.name)
+    converter = tf.lite.TFLiteConverter.from_keras_model(named)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # Keras prints the traced signature to stdout
+        flatbuffer = bytes(converter.convert())
+    log.debug("converter output:\n%s", printed.getvalue())
+    return flatbuffer
+
+
+def _export(source: Path, workdir: Path, variant: Variant, output: str) -> Path:
+    target = workdir / output
+    target.write_bytes(tflite_bytes(keras_model_from_pth(source, variant)))
+    return target
+
+
+def export_v2(source: Path, workdir: Path) -> Path:
+    """MiniFASNetV2 (2.7x crop) -> ``minifasnet_v2.tflite``."""
+    return _export(source, workdir, "MiniFASNetV2", "minifasnet_v2.tflite")
+
+
+def export_v1se(source: Path, workdir: Path) -> Path:
+    """MiniFASNetV1SE (4.0x crop) -> ``minifasnet_v1se.tflite``."""
+    return _export(source, workdir, "MiniFASNetV1SE", "minifasnet_v1se.tflite")

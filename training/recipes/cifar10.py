@@ -1,0 +1,141 @@
+"""CIFAR-10 classification: VGG-style, small ResNet or MobileNetV2 on 32x32 images.
+
+Data comes from a local folder (``training.data.cifar``); pixels are scaled to [-1, 1]; training
+augmentation is the standard one (pad 4 pixels by reflection, random 32x32 crop, horizontal
+flip). Cross-entropy on logits, Adam with cosine decay, accuracy on the test split each epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from numpy.typing import NDArray
+
+from training.architectures import build
+from training.data.cifar import ArrayDataset, load_cifar10
+from training.recipes.runner import fit, prepare_run
+
+log = logging.getLogger(__name__)
+
+INPUT_SHAPE = (32, 32, 3)
+
+
+@dataclass
+class CifarConfig:
+    """Options of one CIFAR-10 run (the CLI fills these)."""
+
+    data_dir: Path
+    run_dir: Path
+    architecture: str = "resnet"
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    train_per_class: int | None = None
+    test_per_class: int | None = None
+    augment: bool = True
+    resume: bool = False
+    seed: int = 0
+    progress: bool = True
+    arch_options: dict[str, Any] = field(default_factory=dict)
+
+
+def to_float(images: Any) -> Any:
+    """uint8 [0, 255] -> float32 [-1, 1] (tensor or array)."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def augment_batch(images: Any, seed: int) -> Any:
+    """Reflect-pad by 4, random 32x32 crop, random horizontal flip (per image)."""
+    padded = tf.pad(images, [[0, 0], [4, 4], [4, 4], [0, 0]], mode="REFLECT")
+    batch = tf.shape(images)[0]
+    crops = tf.map_fn(
+        lambda image: tf.image.random_crop(image, INPUT_SHAPE), padded,
+        fn_output_signature=tf.float32,
+    )
+    flips = tf.random.uniform([batch, 1, 1, 1]) < 0.5
+    return tf.where(flips, tf.reverse(crops, axis=[2]), crops)
+
+
+def make_dataset(
+    data: ArrayDataset, batch_size: int, training: bool, augment: bool, seed: int
+) -> Any:
+    """A batched tf.data pipeline of (float image, label)."""
+    ds = tf.data.Dataset.from_tensor_slices((data.images, data.labels))
+    if training:
+        ds = ds.shuffle(len(data.labels), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda x, y: (to_float(x), y))
+    if training and augment:
+        ds = ds.map(lambda x, y: (augment_batch(x, seed), y))
+    return ds.prefetch(2)
+
+
+def compile_classifier(model: Any, learning_rate: float, total_steps: int) -> None:
+    """Adam + cosine decay, sparse cross-entropy on logits, accuracy."""
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, total_steps))
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+
+
+def train(config: CifarConfig) -> dict[str, Any]:
+    """Train (or resume) a run; returns the per-epoch history and the final test accuracy."""
+    keras.utils.set_random_seed(config.seed)
+    train_data = load_cifar10(config.data_dir, "train", config.train_per_class)
+    test_data = load_cifar10(config.data_dir, "test", config.test_per_class)
+    log.info("CIFAR-10: %d train, %d test images", len(train_data.labels), len(test_data.labels))
+    steps = int(np.ceil(len(train_data.labels) / config.batch_size))
+    fresh = build(config.architecture, INPUT_SHAPE, len(train_data.classes), **config.arch_options)
+    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
+    if initial_epoch == 0:
+        compile_classifier(model, config.learning_rate, steps * config.epochs)
+    history = fit(
+        model,
+        make_dataset(train_data, config.batch_size, True, config.augment, config.seed),
+        make_dataset(test_data, 256, False, False, config.seed),
+        config.run_dir,
+        config.epochs,
+        initial_epoch,
+        steps,
+        monitor="val_accuracy",
+        best=best,
+        progress=config.progress,
+    )
+    result = evaluate_model(model, test_data)
+    return {"history": history, "initial_epoch": initial_epoch, **result}
+
+
+def predict(model: Any, images: NDArray[np.uint8], batch_size: int = 256) -> NDArray[np.int64]:
+    """Predicted class per image."""
+    logits = model.predict(to_float(images), batch_size=batch_size, verbose=0)
+    return np.asarray(np.argmax(logits, axis=1), dtype=np.int64)
+
+
+def evaluate_model(model: Any, data: ArrayDataset) -> dict[str, Any]:
+    """Top-1 accuracy, per-class accuracy and the confusion matrix."""
+    predicted = predict(model, data.images)
+    classes = len(data.classes)
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (data.labels, predicted), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    return {
+        "accuracy": float(np.mean(predicted == data.labels)),
+        "per_class": {name: float(a) for name, a in zip(data.classes, per_class, strict=True)},
+        "confusion": confusion.tolist(),
+        "images": len(data.labels),
+    }
+
+
+def evaluate(checkpoint: Path, data_dir: Path, test_per_class: int | None = None) -> dict[str, Any]:
+    """Evaluate a saved checkpoint on the test split."""
+    from training.checkpoints import load_checkpoint
+
+    model = load_checkpoint(checkpoint)
+    return evaluate_model(model, load_cifar10(data_dir, "test", test_per_class))
