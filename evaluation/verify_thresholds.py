@@ -125,31 +125,42 @@ def main() -> int:
     index = {name: i for i, name in enumerate(names)}
     pairs = read_pairs(options.data)
     figures: dict[str, object] = {
-        "images": len(names) + len(missed), "no_face": missed,
-        "impostor_pairs": len(impostor), "genuine_pairs": len(genuine),
+        "images": len(names) + len(missed),
+        "no_face": missed,
+        "impostor_pairs": len(impostor),
+        "genuine_pairs": len(genuine),
         "seconds": round(time.perf_counter() - started, 1),
     }
     for key, cosine in thresholds.items():
         usable = [(index[a], index[b], s) for a, b, s in pairs if a in index and b in index]
         correct = sum((similarity[i, j] >= cosine) == s for i, j, s in usable)
         figures[f"far_{key}"] = {
-            "cosine": round(cosine, 4), "score": similarity_to_score(cosine),
+            "cosine": round(cosine, 4),
+            "score": similarity_to_score(cosine),
             "measured_far": float(np.mean(impostor >= cosine)),
             "tar": round(float(np.mean(genuine >= cosine)), 4),
             "view1_pairs_accuracy": round(correct / len(pairs), 4),
         }
     sys.stdout.write(json.dumps(figures, indent=2) + "\n")
     if options.write:
-        write_params({key: round(value, 4) for key, value in thresholds.items()})
+        note = f"on lfw-devtest (LFW View 1): {len(names)} images, {len(impostor)} impostor pairs"
+        write_params({key: round(value, 4) for key, value in thresholds.items()}, note)
         sys.stdout.write(f"thresholds written to {MANIFEST}\n")
     return 0
 
 
-def write_params(thresholds: dict[str, float]) -> None:
+PARAMS_NOTE = "# similarity_far_*: cosine at FAR 1e-3/1e-4/1e-5, by evaluation/verify_thresholds.py"
+
+
+def write_params(thresholds: dict[str, float], note: str = "") -> None:
     """Replace (or add) the similarity_far_* lines in models/sface.toml's [params] table."""
     text = MANIFEST.read_text()
-    lines = "".join(f"similarity_far_{key} = {value}\n" for key, value in thresholds.items())
+    header = PARAMS_NOTE + "\n" + (f"# {note}\n" if note else "")
+    lines = header + "".join(
+        f"similarity_far_{key} = {value}\n" for key, value in thresholds.items()
+    )
     text = re.sub(r"^similarity_far_1e\d = .*\n", "", text, flags=re.MULTILINE)
+    text = re.sub(rf"^{re.escape(PARAMS_NOTE)}\n(# .*\n)?", "", text, flags=re.MULTILINE)
     if re.search(r"^\[params\]\n", text, flags=re.MULTILINE):
         text = re.sub(r"^\[params\]\n", "[params]\n" + lines, text, count=1, flags=re.MULTILINE)
     else:

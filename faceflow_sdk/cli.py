@@ -45,30 +45,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--json", action="store_true", help="print the raw JSON responses")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # --json is also accepted after the command (``faceflow groups --json``)
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the raw JSON responses")
 
-    detect = sub.add_parser("detect", help="detect faces in a photo")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[output], help=text)
+
+
+    detect = command("detect", "detect faces in a photo")
     detect.add_argument("photo", type=Path)
     detect.add_argument("--fields", default="", help="extras: mesh,age,gender,emotion,pose,quality")
     detect.add_argument("--max-faces", type=int)
     detect.add_argument("--min-face-size", type=int)
 
-    verify = sub.add_parser("verify", help="compare the faces of two photos")
+    verify = command("verify", "compare the faces of two photos")
     verify.add_argument("photo_a", type=Path)
     verify.add_argument("photo_b", type=Path)
 
-    verify_user = sub.add_parser("verify-user", help="compare a photo with an enrolled user")
+    verify_user = command("verify-user", "compare a photo with an enrolled user")
     verify_user.add_argument("photo", type=Path)
     verify_user.add_argument("group")
     verify_user.add_argument("user")
 
-    enroll = sub.add_parser("enroll", help="enroll one photo's face for a user")
+    enroll = command("enroll", "enroll one photo's face for a user")
     enroll.add_argument("group")
     enroll.add_argument("user")
     enroll.add_argument("photo", type=Path)
     enroll.add_argument("--user-info", help="free text stored with the user")
     enroll.add_argument("--quality", choices=("NONE", "LOW", "NORMAL", "HIGH"))
 
-    folder = sub.add_parser("enroll-folder", help="enroll FOLDER/<user>/*.jpg (resumable)")
+    folder = command("enroll-folder", "enroll FOLDER/<user>/*.jpg (resumable)")
     folder.add_argument("group")
     folder.add_argument("folder", type=Path)
     folder.add_argument("--state", type=Path,
@@ -76,21 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     folder.add_argument("--quality", choices=("NONE", "LOW", "NORMAL", "HIGH"))
     folder.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    search = sub.add_parser("search", help="find the people of a photo in a group")
+    search = command("search", "find the people of a photo in a group")
     search.add_argument("group", help="a group id, or several separated by commas")
     search.add_argument("photo", type=Path)
     search.add_argument("--top-k", type=int)
     search.add_argument("--threshold", type=float, help="minimum score 0-100")
 
-    groups = sub.add_parser("groups", help="list, create or delete groups")
+    groups = command("groups", "list, create or delete groups")
     groups.add_argument("action", nargs="?", choices=("list", "create", "delete"), default="list")
     groups.add_argument("group", nargs="?")
 
-    users = sub.add_parser("users", help="a group's users, or one user's faces")
+    users = command("users", "a group's users, or one user's faces")
     users.add_argument("group")
     users.add_argument("user", nargs="?")
 
-    liveness = sub.add_parser("liveness", help="passive liveness check of a photo")
+    liveness = command("liveness", "passive liveness check of a photo")
     liveness.add_argument("photo", type=Path)
 
     tenants = sub.add_parser(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the browser tests need when it is missing: Debian's chromium (Playwright's own
-# browser download does not work here) and the pinned npm packages of tests/browser and
-# miniprogram (npm ci, from their lock files). Safe to run repeatedly; does nothing when present.
+# browser download does not work here) and tests/browser's pinned playwright-core (npm ci, from
+# its lock file). The mini-program tests need node only. Safe to run repeatedly; does nothing
+# when everything is present. Called by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

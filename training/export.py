@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import keras
 import tensorflow as tf
 
 from services.shared.model_store.local import register_local_model
@@ -26,12 +27,15 @@ def default_manifest_dir() -> Path:
 
 
 def to_tflite(model: Any, output_name: str = "output") -> bytes:
-    """Convert a Keras model (batch fixed to 1, one named output) to float32 TFLite bytes."""
-    shape = [1, *model.inputs[0].shape[1:]]
-    function = tf.function(lambda x: {output_name: model(x, training=False)})
-    concrete = function.get_concrete_function(tf.TensorSpec(shape, tf.float32, name="image"))
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
-    result: bytes = converter.convert()
+    """Convert a Keras model (batch fixed to 1, one named output) to float32 TFLite bytes.
+
+    The model is wrapped in a batch-1 functional model with a dict output, which names the
+    signature's output; ``from_concrete_functions`` with a loaded checkpoint as trackable
+    produced NaN outputs here (TF 2.21), ``from_keras_model`` does not.
+    """
+    image = keras.Input(tuple(model.inputs[0].shape[1:]), batch_size=1, name="image")
+    wrapped = keras.Model(image, {output_name: model(image)})
+    result: bytes = tf.lite.TFLiteConverter.from_keras_model(wrapped).convert()
     return result
 
 

@@ -199,6 +199,8 @@ def test_verify_user_groups_and_users_commands(stack: Stack, tmp_path: Path) -> 
     assert one.stdout.startswith("eileen (Eileen): 1 face(s)"), one.stdout
     listed = faceflow("groups", stack=stack)
     assert group in listed.stdout.split()
+    as_json = faceflow("groups", "--json", stack=stack)  # --json after the command too
+    assert group in {g["group_id"] for g in json.loads(as_json.stdout)["groups"]}
     missing_name = faceflow("groups", "delete", stack=stack)
     assert missing_name.returncode == 1 and "INVALID_ARGUMENT" in missing_name.stderr
     assert faceflow("groups", "delete", group, stack=stack).returncode == 0

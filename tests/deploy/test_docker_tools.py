@@ -169,3 +169,12 @@ def test_staging_links_the_verified_models(tmp_path: Path, model_store: ModelSto
     assert staged == ["yunet-2023mar.tflite", "facemesh-mediapipe-2022.tflite"]
     assert stage_models(Component(GATEWAY), model_store, tmp_path / "gateway") == []
     assert (tmp_path / "gateway" / ".none").is_file()
+
+
+def test_bench_reads_docker_timestamps() -> None:
+    from deploy.docker.bench_stack import parse_time, percentile
+
+    started = parse_time("2026-11-28T12:47:32.812345678Z")
+    ready = parse_time("2026-11-28T12:47:34.504Z\n")
+    assert (ready - started).total_seconds() == pytest.approx(1.691655)
+    assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0

@@ -170,7 +170,11 @@ def test_kill_9_mid_stream_loses_no_acknowledged_face(tmp_path: Path) -> None:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         assert child.returncode == -signal.SIGKILL
-        assert len(acknowledged) == start + stop_after, child.stderr.read() if child.stderr else ""
+        # acknowledgements the child wrote before it died but the test had not read yet
+        for line in child.stdout.read().splitlines():
+            number, token = line.split()
+            acknowledged[int(number)] = token
+        assert len(acknowledged) >= start + stop_after, child.stderr.read() if child.stderr else ""
 
         store = SqliteFaissStore(folder, DIMENSION, save_every=25)
         assert not store.report.rebuilt, store.report.rebuild_reason
