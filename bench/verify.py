@@ -59,10 +59,10 @@ print(json.dumps({"times": times, "distance": distance}))
 
 
 def cover(photo: NDArray[np.uint8], width: int = 640, height: int = 480) -> NDArray[np.uint8]:
-    """Scale to cover width x height and centre-crop."""
+    """Scale to cover width x height and crop (near the top: portraits keep the head)."""
     scale = max(width / photo.shape[1], height / photo.shape[0])
     resized = cv2.resize(photo, (round(photo.shape[1] * scale), round(photo.shape[0] * scale)))
-    top, left = (resized.shape[0] - height) // 2, (resized.shape[1] - width) // 2
+    top, left = (resized.shape[0] - height) // 5, (resized.shape[1] - width) // 2
     return np.ascontiguousarray(resized[top : top + height, left : left + width])
 
 

@@ -35,6 +35,39 @@ def _plot(args: argparse.Namespace) -> dict[str, Any]:
     return {"png": str(args.out), "metrics": plot_history(args.history, args.out, args.title)}
 
 
+def _quantize(args: argparse.Namespace) -> dict[str, Any]:
+    from services.shared.model_store import ModelStore
+    from services.shared.model_store.local import register_local_model
+    from services.shared.model_store.manifest import ManifestError
+    from training.compression.calibration import calibration_set
+    from training.compression.quantize import quantize_store_model
+    from training.errors import TrainingError
+
+    store = ModelStore(cache_dir=args.cache_dir)
+    calibration = None
+    if args.calibration is not None:
+        kind = args.calibration_kind or args.model
+        calibration = calibration_set(kind, args.calibration, args.limit)
+    output = quantize_store_model(args.model, args.mode, args.output, calibration, store)
+    result: dict[str, Any] = {"model": args.model, "mode": args.mode, "output": str(output),
+                              "bytes": output.stat().st_size}
+    if args.register:
+        from training.export import default_manifest_dir
+
+        base = store.spec(args.model)
+        try:
+            toml = register_local_model(
+                output, args.register, base.version, base.task,
+                args.manifest_dir or default_manifest_dir(), store.cache_dir,
+                description=f"{args.mode} quantization of {base.key} (python -m training quantize)",
+                license_text=base.license, input_spec=base.input, params=base.params,
+            )
+        except ManifestError as error:
+            raise TrainingError(str(error)) from error
+        result["manifest"] = str(toml)
+    return result
+
+
 def _read_pairs(args: argparse.Namespace) -> Any:
     from training.data.pairs import read_pairs
 
@@ -105,6 +138,21 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
     align.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
     align.add_argument("--quiet", action="store_true")
     align.set_defaults(handler=_align)
+
+    quantize = commands.add_parser("quantize", help="float16/int8 TFLite of a served model")
+    quantize.add_argument("--model", required=True, help="manifest model name (sface, yunet...)")
+    quantize.add_argument("--mode", choices=["float16", "int8", "dynamic"], required=True)
+    quantize.add_argument("--output", type=Path, required=True)
+    quantize.add_argument("--calibration", type=Path, default=None,
+                          help="folder of real images (required for int8)")
+    quantize.add_argument("--calibration-kind", default=None,
+                          help="preprocessing (default: the model name)")
+    quantize.add_argument("--limit", type=int, default=100, help="calibration images")
+    quantize.add_argument("--register", default=None,
+                          help="register the result under this model name")
+    quantize.add_argument("--manifest-dir", type=Path, default=None)
+    quantize.add_argument("--cache-dir", type=Path, default=None)
+    quantize.set_defaults(handler=_quantize)
 
     plot = commands.add_parser("plot", help="training curves of a history.csv as PNG")
     plot.add_argument("--history", type=Path, required=True)

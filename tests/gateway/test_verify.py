@@ -47,6 +47,7 @@ def test_same_person_two_photos(gw: GatewayUnderTest) -> None:
     assert body["score"] >= thresholds["1e-4"]
     assert body["score"] == pytest.approx(100 * max(0.0, body["similarity"]), abs=0.02)
     assert [f["image"] for f in body["faces"]] == ["image_a", "image_b"]
+    assert "user" not in body  # only a comparison with a stored user names one
     assert {"name": "sface", "version": "2021dec"} in body["models"]
     assert {"name": "yunet", "version": "2023mar"} in body["models"]
     assert body["request_id"] and body["took_ms"] >= 0
@@ -129,3 +130,17 @@ def test_embedding_service_down_is_503(
     assert_error(
         verify_two(gw, images.astronaut_jpeg(), astronaut_variant()), 503, "SERVICE_UNAVAILABLE"
     )
+
+
+def test_openapi_documents_the_recognition_endpoints(gw: GatewayUnderTest) -> None:
+    document = gw.client.get("/openapi.json").json()
+    paths = document["paths"]
+    for path in (
+        "/api/v1/verify",
+        "/api/v1/search",
+        "/api/v1/groups/{group_id}/users/{user_id}/faces",
+    ):
+        assert "200" in paths[path]["post"]["responses"], path
+    schemas = document["components"]["schemas"]
+    assert {"same_person", "thresholds", "score"} <= set(schemas["VerifyFacesOut"]["properties"])
+    assert "matches" in schemas["SearchFaceOut"]["properties"]

@@ -8,6 +8,7 @@ from faceflow.embedding.v1 import embedding_pb2
 from fastapi import APIRouter, Request
 
 from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
+from gateway.api.recognition_schemas import SearchOut
 from gateway.api.schemas import ERROR_RESPONSES, image_request_body
 from gateway.core import pipeline, recognition
 from gateway.core.context import envelope
@@ -21,16 +22,23 @@ PARAMS: dict[str, dict[str, Any]] = {
     "group_ids": {"type": "string", "description": "comma list of group ids to search"},
     "top_k": {"type": "integer", "default": 5, "minimum": 1, "maximum": MAX_TOP_K},
     "threshold": {
-        "type": "number", "minimum": 0, "maximum": 100,
+        "type": "number",
+        "minimum": 0,
+        "maximum": 100,
         "description": "minimum score of a match; default: the FAR 1e-4 threshold",
     },
-    "max_faces": {"type": "integer", "default": 10, "minimum": 1,
-                  "maximum": recognition.MAX_SEARCH_FACES},
+    "max_faces": {
+        "type": "integer",
+        "default": 10,
+        "minimum": 1,
+        "maximum": recognition.MAX_SEARCH_FACES,
+    },
 }
 
 
 @router.post(
     "/search",
+    response_model=SearchOut,
     responses=ERROR_RESPONSES,
     openapi_extra=image_request_body(("image",), PARAMS),
     summary="Search the gallery for every face in a photo (1:N)",
@@ -66,8 +74,11 @@ async def search(
         item = pipeline.face_json(image, face)
         item["matches"] = [recognition.match_json(m) for m in found.matches]
         faces.append(item)
-    return envelope(request, {
-        "faces": faces,
-        "threshold": round(result.min_score, 2),
-        "models": pipeline.models_json(detection, result),
-    })
+    return envelope(
+        request,
+        {
+            "faces": faces,
+            "threshold": round(result.min_score, 2),
+            "models": pipeline.models_json(detection, result),
+        },
+    )

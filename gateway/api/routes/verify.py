@@ -9,6 +9,7 @@ from faceflow.embedding.v1 import embedding_pb2
 from fastapi import APIRouter, Request
 
 from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
+from gateway.api.recognition_schemas import VerifyFacesOut
 from gateway.api.schemas import ERROR_RESPONSES, image_request_body
 from gateway.core import pipeline, recognition
 from gateway.core.context import envelope
@@ -26,6 +27,8 @@ PARAMS: dict[str, dict[str, Any]] = {
 
 @router.post(
     "/verify",
+    response_model=VerifyFacesOut,
+    response_model_exclude_none=True,
     responses=ERROR_RESPONSES,
     openapi_extra=image_request_body(("image_a", "image_b"), PARAMS),
     summary="Verify two faces (1:1)",
@@ -47,10 +50,12 @@ async def verify(
         if data.files.get("image"):
             raise ApiError(400, "INVALID_ARGUMENT", "send image_a + image_b, or image + user_id")
         first, second = image("image_a"), image("image_b")
-        detections = list(await asyncio.gather(
-            recognition.detect_with_crops(clients, first, 1),
-            recognition.detect_with_crops(clients, second, 1),
-        ))
+        detections = list(
+            await asyncio.gather(
+                recognition.detect_with_crops(clients, first, 1),
+                recognition.detect_with_crops(clients, second, 1),
+            )
+        )
         faces = [detections[0].faces[0], detections[1].faces[0]]
         verify_request = embedding_pb2.VerifyRequest(
             tenant=tenant.tenant_id,
@@ -66,7 +71,8 @@ async def verify(
         group_id, user_id = data.text("group_id"), data.text("user_id")
         if not data.files.get("image") or not group_id or not user_id:
             raise ApiError(
-                400, "INVALID_ARGUMENT",
+                400,
+                "INVALID_ARGUMENT",
                 "send image_a and image_b, or image with group_id and user_id",
             )
         photo = image("image")

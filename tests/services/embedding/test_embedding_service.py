@@ -16,9 +16,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from numpy.typing import NDArray
 
 from services.embedding.model import similarity_to_score
+from services.embedding.server import create_app
+from services.embedding.settings import EmbeddingSettings
 from services.shared.alignment import ALIGNED_SIZE, align_face
 from services.shared.errors import ERROR_CODE_METADATA_KEY
+from services.shared.model_store import ModelStore
 from tests.helpers import images
+from tests.services.embedding.store.conftest import postgres_url
 
 ASTRONAUT_LANDMARKS = np.array(
     [[198.0, 110.0], [240.0, 108.0], [220.0, 133.0], [203.0, 155.0], [237.0, 154.0]]
@@ -236,3 +240,40 @@ def test_concurrent_enrolls_and_searches_are_consistent(
     assert {u.user_id: u.faces[0].face_token for u in listing.users} == tokens
     groups = stub.ListGroups(embedding_pb2.ListGroupsRequest(tenant=who)).groups
     assert [(g.group_id, g.user_count, g.face_count) for g in groups] == [(group, 24, 24)]
+
+
+def test_service_on_pgvector_store(model_store: ModelStore) -> None:
+    """The same service over the PostgreSQL + pgvector backend (FACEFLOW_TEST_POSTGRES_URL)."""
+    url = postgres_url()
+    app, servicer = create_app(EmbeddingSettings(port=0, max_workers=4, store_url=url), model_store)
+    port = app.start(0)
+    app.mark_serving()
+    who, group = tenant(), "pg"
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
+            pg = embedding_pb2_grpc.EmbeddingServiceStub(opened)
+            pg.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id=group))
+            token = add_face(pg, who, group, "astro", crop()).face_token
+            reply = pg.Search(
+                embedding_pb2.SearchRequest(
+                    tenant=who,
+                    group_ids=[group],
+                    probes=[embedding_pb2.Probe(crop=aligned(crop(5)))],
+                )
+            )
+            assert [(m.user_id, m.face_token) for m in reply.results[0].matches] == [
+                ("astro", token)
+            ]
+            assert error_of(
+                lambda: pg.Search(
+                    embedding_pb2.SearchRequest(
+                        tenant=tenant(),
+                        group_ids=[group],
+                        probes=[embedding_pb2.Probe(crop=aligned(crop()))],
+                    )
+                )
+            ) == (grpc.StatusCode.NOT_FOUND, "GROUP_NOT_FOUND")
+            pg.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id=group))
+    finally:
+        app.stop(grace=1.0)
+        servicer.store.close()

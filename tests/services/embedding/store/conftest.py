@@ -7,21 +7,18 @@ those tests skip with a reason locally, and fail in CI (CI=true), where skipping
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 import pytest
-from numpy.typing import NDArray
 
 from services.embedding.store import GalleryStore, open_store
+from tests.services.embedding.store.synthetic import DIMENSION, FaceMaker
 
-DIMENSION = 128
 POSTGRES_URL_ENV = "FACEFLOW_TEST_POSTGRES_URL"
 
 StoreFactory = Callable[..., GalleryStore]
@@ -70,30 +67,6 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
 def store(make_store: StoreFactory) -> GalleryStore:
     """A fresh, empty store of the parametrised backend."""
     return make_store()
-
-
-class FaceMaker:
-    """Synthetic embeddings and image hashes for the tests."""
-
-    dimension = DIMENSION
-
-    @staticmethod
-    def unit_vectors(count: int, seed: int) -> NDArray[np.float32]:
-        """Random unit vectors (nearly orthogonal to each other in 128-d)."""
-        vectors = np.random.default_rng(seed).normal(size=(count, DIMENSION)).astype(np.float32)
-        unit: NDArray[np.float32] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-        return unit
-
-    @staticmethod
-    def near(vector: NDArray[np.float32], seed: int, noise: float = 0.3) -> NDArray[np.float32]:
-        """Another photo of the same face: the vector plus some noise (cosine ~0.95)."""
-        jitter = np.random.default_rng(seed).normal(size=vector.shape).astype(np.float32)
-        return (vector + noise * jitter / np.linalg.norm(jitter)).astype(np.float32)
-
-    @staticmethod
-    def sha(value: object) -> str:
-        """A stand-in image sha256."""
-        return hashlib.sha256(repr(value).encode()).hexdigest()
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ from services.embedding.store import (
     UserNotFoundError,
 )
 from services.shared.errors import FaceflowError, InvalidArgumentError
-
-Faces = Any  # conftest.FaceMaker
-MakeStore = Any  # conftest.StoreFactory
+from tests.services.embedding.store.conftest import StoreFactory as MakeStore
+from tests.services.embedding.store.synthetic import FaceMaker as Faces
 
 
 def expect_error(error: FaceflowError, code: str, status: grpc.StatusCode) -> None:

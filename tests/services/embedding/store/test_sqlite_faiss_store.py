@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from services.embedding.store import StoreInconsistentError, StoreLockedError
 from services.embedding.store.faiss_index import FLAT, HNSW
 from services.embedding.store.sqlite_faiss import NewFace, SqliteFaissStore
+from tests.services.embedding.store.gallery_writer import DIMENSION, unit_vector
 
 WRITER = Path(__file__).with_name("gallery_writer.py")
-
-
-def _load_writer() -> object:
-    """The child script as a module, for the embeddings it enrolls."""
-    spec = importlib.util.spec_from_file_location("gallery_writer", WRITER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_writer = _load_writer()
-DIMENSION: int = getattr(_writer, "DIMENSION")  # noqa: B009
-unit_vector: Callable[[int], NDArray[np.float32]] = getattr(_writer, "unit_vector")  # noqa: B009
 
 
 def run_writer(*args: object) -> None:

@@ -1,0 +1,1 @@
+"""Model compression: post-training quantization, magnitude pruning, knowledge distillation."""
