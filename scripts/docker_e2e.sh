@@ -120,8 +120,8 @@ phase "base image"
 "$PY" -m deploy.docker.stage --context "${WORK}/context"
 mapfile -t COMPONENTS < <("$PY" -m deploy.docker.stage --list)
 phase "context staged (${COMPONENTS[*]})"
-# The builder stage gets a tag of its own, so that it is the layer cache of the next build and
-# the prune below (dangling images left by earlier builds) never removes it.
+# Builder stages get tags of their own, so that they are the layer cache of the next build and
+# the prune below (dangling images left by earlier builds) never removes them.
 docker build -q -f "${WORK}/context/Dockerfile" --build-arg "BASE_IMAGE=${BASE_IMAGE}" \
   --target builder -t "faceflow/build-venv:${TAG}" "${WORK}/context" >/dev/null
 for name in "${COMPONENTS[@]}"; do
@@ -129,11 +129,13 @@ for name in "${COMPONENTS[@]}"; do
   docker build -q -f "${WORK}/context/Dockerfile" --build-arg "BASE_IMAGE=${BASE_IMAGE}" \
     --build-arg "SERVICE=${name}" -t "faceflow/${name}:${TAG}" "${WORK}/context" >/dev/null
 done
+docker build -q --build-arg "BASE_IMAGE=${BASE_IMAGE}" --target pgvector \
+  -t "faceflow/build-pgvector:${TAG}" "${ROOT}/deploy/docker/postgres" >/dev/null
 docker build -q --build-arg "BASE_IMAGE=${BASE_IMAGE}" -t "faceflow/postgres:${TAG}" \
   "${ROOT}/deploy/docker/postgres" >/dev/null
 docker image prune -f >/dev/null
 phase "images built"
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'faceflow/*' >&2
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'faceflow/*' | grep -v /build- >&2
 [[ "$MODE" == build-only ]] && exit 0
 
 # ---------------------------------------------------------------- run

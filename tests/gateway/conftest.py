@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,8 +46,8 @@ def make_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
     """Build gateways: pass service addresses by name (detection=..., embedding=...)."""
     clients: list[TestClient] = []
 
-    def factory(**options: object) -> GatewayUnderTest:
-        addresses = {
+    def factory(**options: Any) -> GatewayUnderTest:
+        addresses: dict[str, Any] = {
             f"{name}_addr": str(options.pop(name, ""))
             for name in ("detection", "embedding", "liveness", "attributes")
         }

@@ -28,7 +28,7 @@ EXPECTED = [
 ]
 
 
-class FakeRpcError(grpc.RpcError):
+class FakeRpcError(grpc.RpcError):  # type: ignore[misc]
     """A failed call's interface (code, details, trailing metadata): data, not a mock service."""
 
     def __init__(self, code: grpc.StatusCode, details: str, metadata: tuple = ()) -> None:  # type: ignore[type-arg]

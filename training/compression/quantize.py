@@ -30,18 +30,23 @@ from training.errors import TrainingError
 MODES = ("float16", "int8", "dynamic")
 
 
+def check_mode(mode: str, calibration: NDArray[np.float32] | None) -> None:
+    """TrainingError for an unknown mode or an int8 request without calibration images."""
+    if mode not in MODES:
+        raise TrainingError(f"unknown quantization mode {mode!r}; choose one of {MODES}")
+    if mode == "int8" and (calibration is None or len(calibration) == 0):
+        raise TrainingError("int8 quantization needs a calibration set (--calibration)")
+
+
 def apply_mode(converter: Any, mode: str, calibration: NDArray[np.float32] | None) -> None:
     """Set the converter options for one quantization mode."""
     import tensorflow as tf
 
-    if mode not in MODES:
-        raise TrainingError(f"unknown quantization mode {mode!r}; choose one of {MODES}")
+    check_mode(mode, calibration)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    elif mode == "int8":
-        if calibration is None or len(calibration) == 0:
-            raise TrainingError("int8 quantization needs a calibration set (--calibration)")
+    elif mode == "int8" and calibration is not None:
 
         def representative() -> Iterator[list[NDArray[np.float32]]]:
             for sample in calibration:
@@ -80,30 +85,39 @@ def float_converter(spec: ModelSpec, workdir: Path, downloads: Path) -> Any:
         if method == "keras":
             model = keras.models.load_model(source, compile=False)
             return tf.lite.TFLiteConverter.from_keras_model(model)
-        produced = convert(spec, source, workdir)
+        saved = workdir.parent / "float" / "saved_model"
+        if not (saved / "saved_model.pb").is_file():
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved = convert(spec, source, saved.parent).parent
     except ModelUnavailableError as error:
         raise TrainingError(str(error)) from error
-    return tf.lite.TFLiteConverter.from_saved_model(str(produced.parent))
+    return tf.lite.TFLiteConverter.from_saved_model(str(saved))
 
 
 def quantize_store_model(
     name: str,
-    mode: str,
-    output: Path,
+    modes: list[str],
+    output_dir: Path,
     calibration: NDArray[np.float32] | None = None,
     store: ModelStore | None = None,
-) -> Path:
-    """Write the quantized TFLite of a manifest model to output."""
+) -> dict[str, Path]:
+    """Write ``<output_dir>/<name>-<mode>.tflite`` for each mode (one float conversion)."""
     store = store or ModelStore()
     try:
         spec = store.spec(name)
     except ModelUnavailableError as error:
         raise TrainingError(str(error)) from error
+    for mode in modes:
+        check_mode(mode, calibration)
     downloads = store.cache_dir.parent / "downloads"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix=f"faceflow-quantize-{name}-") as folder:
-        converter = float_converter(spec, Path(folder), downloads)
-        apply_mode(converter, mode, calibration)
-        data = converter.convert()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
-    return output
+        for mode in modes:
+            converter = float_converter(spec, Path(folder) / mode, downloads)
+            apply_mode(converter, mode, calibration)
+            output = output_dir / f"{name}-{mode}.tflite"
+            output.write_bytes(converter.convert())
+            written[mode] = output
+    return written
+

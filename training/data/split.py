@@ -38,7 +38,7 @@ def split_identities(
             if not link.exists():
                 link.symlink_to(path.resolve())
             linked += 1
-    kept = 0
+    kept = same_kept = 0
     base = pairs_out.parent
     pairs_out.parent.mkdir(parents=True, exist_ok=True)
     with pairs_out.open("w", newline="") as handle:
@@ -51,12 +51,12 @@ def split_identities(
                 _relative(first, base), _relative(second, base), "1" if same else "0"
             ])
             kept += 1
+            same_kept += int(same)
     return {
         "train_identities": len(chosen),
         "train_images": linked,
         "eval_pairs": kept,
-        "eval_same": int(sum(1 for f, s, m in zip(pairs.first, pairs.second, pairs.same, strict=True)
-                             if m and f.parent.name not in chosen and s.parent.name not in chosen)),
+        "eval_same": same_kept,
     }
 
 

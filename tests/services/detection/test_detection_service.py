@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import numpy as np
 import pytest
@@ -21,11 +23,11 @@ def stub(detection_address: str) -> detection_pb2_grpc.DetectionServiceStub:
 
 
 def detect(
-    stub: detection_pb2_grpc.DetectionServiceStub, data: bytes, **options: object
+    stub: detection_pb2_grpc.DetectionServiceStub, data: bytes, **options: Any
 ) -> detection_pb2.DetectResponse:
-    return stub.Detect(
-        detection_pb2.DetectRequest(image=common_pb2.Image(data=data), **options), timeout=10
-    )
+    request = detection_pb2.DetectRequest(image=common_pb2.Image(data=data), **options)
+    response: detection_pb2.DetectResponse = stub.Detect(request, timeout=10)
+    return response
 
 
 def error_code(error: grpc.RpcError) -> str:

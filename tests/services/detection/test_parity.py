@@ -40,7 +40,9 @@ def photos(shared: Path | None) -> list[NDArray[np.uint8]]:
     result = [images.astronaut(), images.group_photo(6)]
     if shared is not None:
         for path in sorted((shared / "photos" / "groups").glob("*.jpg"))[:3]:
-            result.append(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+            bgr = cv2.imread(str(path))
+            if bgr is not None:
+                result.append(np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8))
     return result
 
 
@@ -52,8 +54,8 @@ def test_photos() -> list[NDArray[np.uint8]]:
 
 
 def test_raw_outputs_match_onnxruntime(
-    onnx_path: Path, detector: YuNetDetector, test_photos: list
-) -> None:  # type: ignore[type-arg]
+    onnx_path: Path, detector: YuNetDetector, test_photos: list[NDArray[np.uint8]]
+) -> None:
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
     names = [o.name for o in session.get_outputs()]
@@ -71,8 +73,8 @@ def test_raw_outputs_match_onnxruntime(
 
 
 def test_decoded_faces_match_onnxruntime(
-    onnx_path: Path, detector: YuNetDetector, test_photos: list
-) -> None:  # type: ignore[type-arg]
+    onnx_path: Path, detector: YuNetDetector, test_photos: list[NDArray[np.uint8]]
+) -> None:
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
     names = [o.name for o in session.get_outputs()]
@@ -89,8 +91,8 @@ def test_decoded_faces_match_onnxruntime(
 
 
 def test_faces_match_opencv_face_detector_yn(
-    onnx_path: Path, detector: YuNetDetector, test_photos: list
-) -> None:  # type: ignore[type-arg]
+    onnx_path: Path, detector: YuNetDetector, test_photos: list[NDArray[np.uint8]]
+) -> None:
     for photo in test_photos:
         letterbox = letterbox_bgr(photo)
         canvas = letterbox.tensor[0].astype(np.uint8)
