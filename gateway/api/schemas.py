@@ -47,8 +47,50 @@ class ModelRef(BaseModel):
     version: str
 
 
+class AgeOut(BaseModel):
+    """Estimated age in years with a plausible range."""
+
+    value: float
+    range: list[float] = Field(description="[low, high] in years")
+
+
+class GenderOut(BaseModel):
+    """Estimated gender and the model's probability for it."""
+
+    label: str = Field(examples=["female"])
+    probability: float
+
+
+class EmotionOut(BaseModel):
+    """Probabilities over the 7 FER classes."""
+
+    dominant: str = Field(examples=["happy"])
+    probabilities: dict[str, float]
+
+
+class PoseOut(BaseModel):
+    """Head pose in degrees and the landmarks it came from (mesh or 5 points)."""
+
+    yaw: float
+    pitch: float
+    roll: float
+    source: str
+
+
+class QualityOut(BaseModel):
+    """Image quality of the face: a 0-1 score and its parts."""
+
+    score: float
+    blur: float
+    brightness: float
+    face_size: float
+    eyes_open: float | None = None
+    mouth_open: float | None = None
+
+
 class DetectedFaceOut(BaseModel):
-    """One face. Extra fields appear when requested with ``fields``."""
+    """One face. Optional fields appear when requested with ``fields``; an attribute that could
+    not be computed is null and its reason is in ``unavailable``."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -57,6 +99,14 @@ class DetectedFaceOut(BaseModel):
     score: float
     landmarks: Landmarks
     mesh: list[list[float]] | None = Field(default=None, description="468 [x, y, z] points")
+    age: AgeOut | None = None
+    gender: GenderOut | None = None
+    emotion: EmotionOut | None = None
+    pose: PoseOut | None = None
+    quality: QualityOut | None = None
+    unavailable: dict[str, str] | None = Field(
+        default=None, description="attribute -> reason it could not be computed"
+    )
 
 
 class ImageInfo(BaseModel):

@@ -46,6 +46,7 @@ def parse_fields(values: list[str]) -> set[str]:
 @router.post(
     "/detect",
     response_model=DetectOut,
+    response_model_exclude_unset=True,
     responses=ERROR_RESPONSES,
     openapi_extra=image_request_body(("image",), PARAMS),
     summary="Detect faces",

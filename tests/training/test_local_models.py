@@ -1,0 +1,64 @@
+"""Registering a locally trained model in the model store (``local`` source kind)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.shared.errors import ModelUnavailableError
+from services.shared.model_store import ModelStore
+from services.shared.model_store.__main__ import prepare_one
+from services.shared.model_store.local import register_local_model
+from services.shared.model_store.manifest import ManifestError, load_manifest, parse_spec
+
+
+def test_register_open_and_reprepare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_file = tmp_path / "trained.tflite"
+    model_file.write_bytes(b"TFL3 not really a model but bytes with a hash")
+    manifests, cache = tmp_path / "manifests", tmp_path / "cache"
+    toml = register_local_model(
+        model_file, "my-embedder", "7", "embedding", manifests, cache,
+        input_spec={"shape": [1, 112, 112, 3], "range": "0-255"}, params={"threshold": 0.3},
+    )
+    assert toml == manifests / "my-embedder.toml"
+    monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
+    store = ModelStore(cache_dir=cache)
+    prepared = store.open("my-embedder")
+    assert prepared.path.read_bytes() == model_file.read_bytes()
+    assert prepared.spec.input["shape"] == [1, 112, 112, 3]
+    assert prepared.spec.params["threshold"] == 0.3
+    assert "yunet" in store.manifest  # the shipped models are still there
+
+    prepared.path.unlink()  # `prepare` restores the cache copy from the local source
+    prepare_one(store, store.spec("my-embedder"), 1, 1)
+    assert store.open("my-embedder").path.is_file()
+
+    prepared.path.unlink()
+    model_file.unlink()
+    with pytest.raises(ModelUnavailableError, match="export the model again"):
+        prepare_one(store, store.spec("my-embedder"), 1, 1)
+
+
+def test_extra_manifests_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FACEFLOW_EXTRA_MANIFESTS", raising=False)
+    assert all(spec.source.kind != "local" for spec in load_manifest().values())
+
+
+def test_shipped_name_refused(tmp_path: Path) -> None:
+    model_file = tmp_path / "m.tflite"
+    model_file.write_bytes(b"x")
+    with pytest.raises(ManifestError, match="already in the manifest"):
+        register_local_model(model_file, "sface", "1", "embedding", tmp_path, tmp_path)
+    with pytest.raises(ManifestError, match="must match"):
+        register_local_model(model_file, "Bad Name", "1", "embedding", tmp_path, tmp_path)
+
+
+def test_local_source_needs_path() -> None:
+    document = {
+        "name": "x", "version": "1", "task": "t", "license": "l",
+        "source": {"kind": "local", "sha256": "0" * 64},
+        "convert": {"method": "copy", "output": "x.tflite", "sha256": "0" * 64},
+    }
+    with pytest.raises(ManifestError, match="missing field 'path'"):
+        parse_spec(document, "x.toml")
