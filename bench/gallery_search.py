@@ -95,7 +95,6 @@ def bench_size(size: int, args: argparse.Namespace, workdir: Path) -> None:
         save_every=10**9,
         hnsw_m=args.m,
         hnsw_ef_construction=args.ef_construction,
-        hnsw_ef_search=args.ef_search,
         search_threads=args.search_threads,
     )
     store.create_group(TENANT, GROUP)
@@ -138,13 +137,15 @@ def bench_size(size: int, args: argparse.Namespace, workdir: Path) -> None:
         f"HNSW build     {build:9.1f} s  (M={args.m}, efConstruction={args.ef_construction})",
         flush=True,
     )
-    latencies, hnsw_best = timed_searches(store, queries)
-    agree = np.mean([a == b for a, b in zip(hnsw_best, exact_best, strict=True)])
-    print(
-        f"HNSW search    {percentiles(latencies)}  (efSearch={args.ef_search}, "
-        f"recall@1 vs exact: {agree:.3f})",
-        flush=True,
-    )
+    for ef_search in [int(v) for v in args.ef_search_sweep.split(",")]:
+        store.set_ef_search(ef_search)
+        latencies, hnsw_best = timed_searches(store, queries)
+        agree = np.mean([a == b for a, b in zip(hnsw_best, exact_best, strict=True)])
+        print(
+            f"HNSW search    {percentiles(latencies)}  (efSearch={ef_search}, "
+            f"recall@1 vs exact: {agree:.3f})",
+            flush=True,
+        )
 
     start = time.perf_counter()
     store.close()
@@ -185,7 +186,11 @@ def main() -> None:
     )
     parser.add_argument("--m", type=int, default=32)
     parser.add_argument("--ef-construction", type=int, default=40)
-    parser.add_argument("--ef-search", type=int, default=128)
+    parser.add_argument(
+        "--ef-search-sweep",
+        default="128,256,512",
+        help="comma list of HNSW efSearch values to measure",
+    )
     parser.add_argument(
         "--search-threads",
         type=int,

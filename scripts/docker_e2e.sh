@@ -138,6 +138,20 @@ phase "images built"
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'faceflow/*' | grep -v /build- >&2
 [[ "$MODE" == build-only ]] && exit 0
 
+# A tampered model must stop a service at start-up (the model store checks every sha256).
+MODEL_FILE="$("$PY" -c 'from services.shared.model_store import ModelStore as S; s = S()
+print(s.path_for(s.spec("yunet")).name)')"
+head -c 4096 /dev/urandom > "${WORK}/tampered.tflite"
+chmod 644 "${WORK}/tampered.tflite"
+if tampered="$(timeout 120 docker run --rm \
+    -v "${WORK}/tampered.tflite:/opt/faceflow/cache/faceflow/models/${MODEL_FILE}:ro" \
+    "faceflow/detection:${TAG}" 2>&1)"; then
+  say "the detection image started with a tampered model"; exit 1
+fi
+grep -q "${MODEL_FILE%.tflite} .* is corrupt: sha256" <<<"$tampered" \
+  || { say "no corrupt-model error from the tampered image:"; tail -n 5 <<<"$tampered" >&2; exit 1; }
+phase "tampered model refused at start-up"
+
 # ---------------------------------------------------------------- run
 find_compose
 export FACEFLOW_HTTP_PORT="$HTTP_PORT" FACEFLOW_HTTP_BIND=127.0.0.1 FACEFLOW_IMAGE_TAG="$TAG"

@@ -121,7 +121,7 @@ def _train_embedding(args: argparse.Namespace) -> dict[str, Any]:
         batch_size=args.batch_size, identities_per_batch=args.identities_per_batch,
         learning_rate=args.lr, scale=args.scale, margin=args.margin,
         min_images=args.min_images, pairs=_read_pairs(args), resume=args.resume,
-        seed=args.seed, progress=not args.quiet,
+        seed=args.seed, progress=not args.quiet, teacher=args.teacher,
     )
     return train(config)
 
@@ -242,6 +242,8 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
     embedding.add_argument("--scale", type=float, default=32.0, help="margin-loss scale s")
     embedding.add_argument("--margin", type=float, default=None)
     embedding.add_argument("--min-images", type=int, default=2, help="per identity")
+    embedding.add_argument("--teacher", default=None,
+                           help="for --loss distill: a model name (sface) or a .tflite file")
     _pairs_options(embedding)
     embedding.set_defaults(handler=_train_embedding)
 

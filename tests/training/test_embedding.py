@@ -134,3 +134,17 @@ def test_missing_pair_images(identities: Path, tmp_path: Path,
                  "--pairs", str(tmp_path / "pairs.csv")])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_distill_from_a_tflite_teacher(identities: Path, tmp_path: Path) -> None:
+    from training.export import to_tflite
+    from training.recipes.embedding import build_embedder
+
+    teacher = tmp_path / "teacher.tflite"
+    teacher.write_bytes(to_tflite(build_embedder(SIZE, 16, 0.25), "embedding"))
+    result = train(_config(identities, tmp_path / "student", "distill", teacher=str(teacher),
+                           epochs=3))
+    losses = [epoch["loss"] for epoch in result["history"]]
+    assert losses[-1] < losses[0], losses
+    with pytest.raises(TrainingError, match="needs --teacher"):
+        train(_config(identities, tmp_path / "nope", "distill"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ def test_register_open_and_reprepare(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     prepared.path.unlink()
     model_file.unlink()
+    shutil.rmtree(cache.parent / "downloads")  # the fetched-source cache of the first prepare
     with pytest.raises(ModelUnavailableError, match="export the model again"):
         prepare_one(store, store.spec("my-embedder"), 1, 1)
 

@@ -37,7 +37,7 @@ def prune_cifar(
     )
     pruning = MagnitudePruning(sparsity, steps * epochs)
     history = model.fit(
-        make_dataset(train, batch_size, True, True, 0), epochs=epochs, verbose=0,
+        make_dataset(train, batch_size, True, True, 0), epochs=epochs, verbose=0, shuffle=False,
         callbacks=[pruning, TqdmProgress(steps, epochs, disable=not progress)],
     )
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +71,7 @@ def distill_cifar(
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps * epochs)
     distiller.compile(optimizer=keras.optimizers.Adam(schedule))
     history = distiller.fit(
-        make_dataset(train, batch_size, True, True, 0), epochs=epochs, verbose=0,
+        make_dataset(train, batch_size, True, True, 0), epochs=epochs, verbose=0, shuffle=False,
         callbacks=[TqdmProgress(steps, epochs, disable=not progress)],
     )
     output.parent.mkdir(parents=True, exist_ok=True)

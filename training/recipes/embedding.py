@@ -30,7 +30,7 @@ from training.verification import VerificationReport, evaluate_scores
 
 log = logging.getLogger(__name__)
 
-LOSSES = ("arcface", "cosface", "triplet")
+LOSSES = ("arcface", "cosface", "triplet", "distill")
 EMBEDDER_NAME = "embedder"
 
 
@@ -55,6 +55,7 @@ class EmbeddingConfig:
     resume: bool = False
     seed: int = 0
     progress: bool = True
+    teacher: str | None = None
 
 
 def build_embedder(input_size: int, embedding_size: int, width: float) -> Any:
@@ -68,10 +69,14 @@ def build_embedder(input_size: int, embedding_size: int, width: float) -> Any:
 def build_training_model(config: EmbeddingConfig, num_classes: int) -> Any:
     """The model fit() trains: margin head on top of the embedder, or the embedder alone."""
     embedder = build_embedder(config.input_size, config.embedding_size, config.width)
-    if config.loss == "triplet":
+    if config.loss == "distill":
+        outputs = L2Normalize(name="l2")(embedder.output)
+        model = keras.Model(embedder.input, outputs, name="distill_model")
+        loss: Any = keras.losses.CosineSimilarity()
+    elif config.loss == "triplet":
         outputs = L2Normalize(name="l2")(embedder.output)
         model = keras.Model(embedder.input, outputs, name="triplet_model")
-        loss: Any = BatchHardTripletLoss(margin=config.margin if config.margin is not None else 0.3)
+        loss = BatchHardTripletLoss(margin=config.margin if config.margin is not None else 0.3)
     else:
         default_margin = 0.5 if config.loss == "arcface" else 0.35
         labels = keras.Input((), dtype="int32", name="label")
@@ -132,6 +137,12 @@ def make_dataset(
 ) -> tuple[Any, int]:
     """(tf.data pipeline, steps per epoch) for the configured loss."""
     steps = max(1, len(labels) // config.batch_size)
+    if config.loss == "distill":
+        targets = teacher_embeddings(config, images)
+        ds = tf.data.Dataset.from_tensor_slices((images, targets))
+        ds = ds.shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True).repeat()
+        ds = ds.batch(config.batch_size, drop_remainder=True)
+        return ds.map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(2), steps
     if config.loss == "triplet":
         per_identity = max(2, config.batch_size // config.identities_per_batch)
         batches = pk_batches(labels, config.identities_per_batch, per_identity, config.seed)
@@ -149,6 +160,25 @@ def make_dataset(
     ds = ds.batch(config.batch_size, drop_remainder=True)
     ds = ds.map(lambda x, y: ((augment(tf.cast(x, tf.float32)), tf.cast(y, tf.int32)), y))
     return ds.prefetch(2), steps
+
+
+def teacher_embeddings(config: EmbeddingConfig, images: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """Unit embeddings of the training images by the teacher (a store model name or .tflite).
+
+    Knowledge distillation for embeddings: the student learns to reproduce the teacher's
+    vectors (cosine loss), no identity labels needed.
+    """
+    from training.evaluate_embedding import resolve_embedder
+
+    if not config.teacher:
+        raise TrainingError("--loss distill needs --teacher (a model name such as sface)")
+    teacher = resolve_embedder(config.teacher, None)
+    vectors: NDArray[np.float32] = teacher(images)
+    if vectors.shape[1] != config.embedding_size:
+        raise TrainingError(
+            f"teacher gives {vectors.shape[1]}-d embeddings; set --embedding-size to match"
+        )
+    return vectors
 
 
 def embed(embedder: Any, images: NDArray[np.uint8], batch_size: int = 64) -> NDArray[np.float32]:

@@ -124,8 +124,12 @@ class PgvectorStore:
             with first.transaction():
                 first.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
                 first.execute(
-                    DDL.format(schema=schema, dimension=dimension, m=hnsw_m,
-                               ef_construction=hnsw_ef_construction)
+                    DDL.format(
+                        schema=schema,
+                        dimension=dimension,
+                        m=hnsw_m,
+                        ef_construction=hnsw_ef_construction,
+                    )
                 )
                 row = first.execute(
                     f"SELECT value FROM {schema}.meta WHERE key = 'dimension'"
@@ -274,7 +278,7 @@ class PgvectorStore:
             ).fetchone()
             rows = db.execute(
                 f"SELECT id, user_id, user_info FROM {s}.users WHERE group_pk = %s"
-                " ORDER BY user_id COLLATE \"C\" LIMIT %s OFFSET %s",
+                ' ORDER BY user_id COLLATE "C" LIMIT %s OFFSET %s',
                 (pk, limit, offset),
             ).fetchall()
             faces = self._faces_of(db, group_id, [(int(r[0]), str(r[1])) for r in rows])
@@ -305,8 +309,7 @@ class PgvectorStore:
             pk = self._group_pk(db, tenant, group_id)
             user_pk = self._user_pk(db, pk, user_id)
             rows = db.execute(
-                f"SELECT embedding::real[] FROM {self.schema}.faces WHERE user_pk = %s"
-                " ORDER BY id",
+                f"SELECT embedding::real[] FROM {self.schema}.faces WHERE user_pk = %s ORDER BY id",
                 (user_pk,),
             ).fetchall()
         if not rows:
@@ -343,10 +346,12 @@ class PgvectorStore:
                     key = (int(group_pk), str(user_id))
                     if key not in best:  # rows are best first
                         similarity = min(1.0, max(-1.0, 1.0 - float(distance)))
-                        best[key] = Match(names[int(group_pk)], str(user_id), str(info),
-                                          str(token), similarity)
-                matches = sorted(best.values(), key=lambda m: (-m.similarity, m.group_id,
-                                                               m.user_id))
+                        best[key] = Match(
+                            names[int(group_pk)], str(user_id), str(info), str(token), similarity
+                        )
+                matches = sorted(
+                    best.values(), key=lambda m: (-m.similarity, m.group_id, m.user_id)
+                )
                 if len(matches) >= top_k or len(rows) < fetch:
                     return matches[:top_k]
                 fetch *= 4
@@ -382,8 +387,9 @@ class PgvectorStore:
     # --------------------------------------------------------------- helpers
 
     def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.url, autocommit=True,
-                               connect_timeout=int(self._connect_timeout))
+        return psycopg.connect(
+            self.url, autocommit=True, connect_timeout=int(self._connect_timeout)
+        )
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -204,7 +204,9 @@ class SqliteFaissStore:
     ) -> FaceRecord:
         """Enroll one face (creating the user); ``FaceExistsError`` for the same image twice."""
         records = self.add_faces(
-            tenant, group_id, [NewFace(user_id, embedding, image_sha256, user_info)],
+            tenant,
+            group_id,
+            [NewFace(user_id, embedding, image_sha256, user_info)],
             images=[image],
         )
         return records[0]
@@ -243,8 +245,14 @@ class SqliteFaissStore:
                         cursor = self._db.execute(
                             "INSERT INTO faces (face_token, user_pk, group_pk, image_sha256,"
                             " embedding, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            (token, user_pk, pk, face.image_sha256, vectors[row].tobytes(),
-                             created),
+                            (
+                                token,
+                                user_pk,
+                                pk,
+                                face.image_sha256,
+                                vectors[row].tobytes(),
+                                created,
+                            ),
                         )
                     except sqlite3.IntegrityError as exc:
                         raise FaceExistsError(
@@ -300,8 +308,9 @@ class SqliteFaissStore:
         with self._lock:
             pk = self._group_pk(tenant, group_id)
             total = int(
-                self._db.execute("SELECT COUNT(*) FROM users WHERE group_pk = ?", (pk,))
-                .fetchone()[0]
+                self._db.execute("SELECT COUNT(*) FROM users WHERE group_pk = ?", (pk,)).fetchone()[
+                    0
+                ]
             )
             rows = self._db.execute(
                 "SELECT id, user_id, user_info FROM users WHERE group_pk = ?"
@@ -397,8 +406,9 @@ class SqliteFaissStore:
             key = (int(group_pk), str(user_id))
             current = best.get(key)
             if current is None or similarity > current.similarity:
-                best[key] = Match(names[int(group_pk)], str(user_id), str(info), str(token),
-                                  similarity)
+                best[key] = Match(
+                    names[int(group_pk)], str(user_id), str(info), str(token), similarity
+                )
         return sorted(best.values(), key=lambda m: (-m.similarity, m.group_id, m.user_id))
 
     # ------------------------------------------------------- index upkeep
@@ -450,8 +460,9 @@ class SqliteFaissStore:
                     name = f"g{pk}-{generation}.faiss"
                     index.save(self._files.temp_path(name))
                     size = self._files.commit_file(name)
-                    saved = SavedGroup(name, index.kind, int(index.index.ntotal), size,
-                                       sorted(index.tombstones))
+                    saved = SavedGroup(
+                        name, index.kind, int(index.index.ntotal), size, sorted(index.tombstones)
+                    )
                 manifest.groups[pk] = saved
             self._files.write_manifest(manifest)
             self._files.remove_unreferenced(manifest)
@@ -468,16 +479,25 @@ class SqliteFaissStore:
         for pk, index in list(self._groups.items()):
             grow = index.kind == FLAT and index.live_count > self.hnsw_threshold
             purge = (
-                index.kind == HNSW
-                and index.tombstone_fraction > self.rebuild_tombstone_fraction
+                index.kind == HNSW and index.tombstone_fraction > self.rebuild_tombstone_fraction
             )
             if grow or purge:
                 ids, vectors = index.live_vectors()
                 kind = HNSW if len(ids) > self.hnsw_threshold else FLAT
                 log.info("rebuilding index of group %d as %s (%d faces)", pk, kind, len(ids))
-                self._groups[pk] = GroupIndex.build(self.dimension, ids, vectors, kind, self.hnsw,
-                                                    self.build_threads)
+                self._groups[pk] = GroupIndex.build(
+                    self.dimension, ids, vectors, kind, self.hnsw, self.build_threads
+                )
                 self._dirty.add(pk)
+
+    def set_ef_search(self, ef_search: int) -> None:
+        """Change the HNSW search beam width (recall against latency) without a rebuild."""
+        if ef_search < 1:
+            raise ValueError("ef_search must be positive")
+        with self._lock:
+            self.hnsw = HnswParams(self.hnsw.m, self.hnsw.ef_construction, ef_search)
+            for index in self._groups.values():
+                index.hnsw = self.hnsw
 
     def index_stats(self, tenant: str, group_id: str) -> IndexStats:
         """Kind and size of a group's index (for operators and tests)."""
@@ -517,8 +537,9 @@ class SqliteFaissStore:
                 raise IndexFileError("change log was trimmed past the saved index")
             for pk, saved in manifest.groups.items():
                 path = self._files.path(saved.file)
-                self._groups[pk] = GroupIndex.load(path, saved.kind, self.hnsw,
-                                                   set(saved.tombstones))
+                self._groups[pk] = GroupIndex.load(
+                    path, saved.kind, self.hnsw, set(saved.tombstones)
+                )
                 if self._groups[pk].dimension != self.dimension:
                     raise IndexFileError(f"{saved.file} has the wrong dimension")
             self._manifest = manifest
@@ -576,8 +597,9 @@ class SqliteFaissStore:
         for (pk,) in self._db.execute("SELECT id FROM groups").fetchall():
             ids, vectors = self._group_embeddings(int(pk))
             kind = HNSW if len(ids) > self.hnsw_threshold else FLAT
-            self._groups[int(pk)] = GroupIndex.build(self.dimension, ids, vectors, kind,
-                                                     self.hnsw, self.build_threads)
+            self._groups[int(pk)] = GroupIndex.build(
+                self.dimension, ids, vectors, kind, self.hnsw, self.build_threads
+            )
         self.report.rebuilt = True
         self.report.rebuild_reason = reason
         self.save_index()
@@ -652,9 +674,7 @@ class SqliteFaissStore:
             self._db.execute("UPDATE users SET user_info = ? WHERE id = ?", (user_info, row[0]))
         return int(row[0])
 
-    def _faces_of(
-        self, group_id: str, users: list[tuple[int, str]]
-    ) -> dict[int, list[FaceRecord]]:
+    def _faces_of(self, group_id: str, users: list[tuple[int, str]]) -> dict[int, list[FaceRecord]]:
         faces: dict[int, list[FaceRecord]] = {pk: [] for pk, _ in users}
         if not users:
             return faces

@@ -29,19 +29,22 @@ def expect_error(error: FaceflowError, code: str, status: grpc.StatusCode) -> No
     assert error.status == status
 
 
-def enroll(store: GalleryStore, faces: Faces, tenant: str, group: str, user: str, seed: int,
-           **kwargs: Any) -> tuple[str, np.ndarray]:
+def enroll(
+    store: GalleryStore, faces: Faces, tenant: str, group: str, user: str, seed: int, **kwargs: Any
+) -> tuple[str, np.ndarray]:
     vector = faces.unit_vectors(1, seed)[0]
-    record = store.add_face(tenant, group, user, vector, faces.sha((tenant, group, user, seed)),
-                            **kwargs)
+    record = store.add_face(
+        tenant, group, user, vector, faces.sha((tenant, group, user, seed)), **kwargs
+    )
     return record.face_token, vector
 
 
 # ------------------------------------------------------------------- groups
 
 
-def test_groups_are_created_listed_with_counts_and_deleted(store: GalleryStore,
-                                                           faces: Faces) -> None:
+def test_groups_are_created_listed_with_counts_and_deleted(
+    store: GalleryStore, faces: Faces
+) -> None:
     created = store.create_group("t1", "staff")
     assert (created.group_id, created.user_count, created.face_count) == ("staff", 0, 0)
     store.create_group("t1", "alumni")
@@ -50,7 +53,9 @@ def test_groups_are_created_listed_with_counts_and_deleted(store: GalleryStore,
     enroll(store, faces, "t1", "staff", "bob", 3)
     groups = store.list_groups("t1")
     assert [(g.group_id, g.user_count, g.face_count) for g in groups] == [
-        ("alumni", 0, 0), ("staff", 2, 3)]
+        ("alumni", 0, 0),
+        ("staff", 2, 3),
+    ]
     store.delete_group("t1", "staff")
     assert [g.group_id for g in store.list_groups("t1")] == ["alumni"]
 
@@ -85,13 +90,17 @@ def test_unknown_group_is_group_not_found_everywhere(store: GalleryStore, faces:
 # ------------------------------------------------------------ users, faces
 
 
-def test_add_face_creates_the_user_and_keeps_or_updates_user_info(store: GalleryStore,
-                                                                  faces: Faces) -> None:
+def test_add_face_creates_the_user_and_keeps_or_updates_user_info(
+    store: GalleryStore, faces: Faces
+) -> None:
     store.create_group("t1", "staff")
     token, _ = enroll(store, faces, "t1", "staff", "ann", 1, user_info="Ann, floor 2")
     user = store.get_user("t1", "staff", "ann")
     assert (user.user_id, user.user_info, [f.face_token for f in user.faces]) == (
-        "ann", "Ann, floor 2", [token])
+        "ann",
+        "Ann, floor 2",
+        [token],
+    )
     assert user.faces[0].group_id == "staff" and user.faces[0].user_id == "ann"
     second, _ = enroll(store, faces, "t1", "staff", "ann", 2)
     user = store.get_user("t1", "staff", "ann")
@@ -102,8 +111,7 @@ def test_add_face_creates_the_user_and_keeps_or_updates_user_info(store: Gallery
     assert len({token, second}) == 2 and len(token) == 32
 
 
-def test_same_image_twice_for_a_user_is_already_exists(store: GalleryStore,
-                                                       faces: Faces) -> None:
+def test_same_image_twice_for_a_user_is_already_exists(store: GalleryStore, faces: Faces) -> None:
     store.create_group("t1", "staff")
     vector = faces.unit_vectors(1, 1)[0]
     store.add_face("t1", "staff", "ann", vector, faces.sha("photo"))
@@ -159,8 +167,7 @@ def test_unknown_user_and_face_are_not_found(store: GalleryStore, faces: Faces) 
     assert [f.face_token for f in store.get_user("t1", "staff", "ann").faces] == [ann_token]
 
 
-def test_user_embeddings_are_the_unit_vectors_enrolled(store: GalleryStore,
-                                                       faces: Faces) -> None:
+def test_user_embeddings_are_the_unit_vectors_enrolled(store: GalleryStore, faces: Faces) -> None:
     store.create_group("t1", "staff")
     raw = faces.unit_vectors(2, 5) * np.float32(3.0)  # not unit length on input
     for index, vector in enumerate(raw):
@@ -185,12 +192,16 @@ def test_user_embeddings_are_the_unit_vectors_enrolled(store: GalleryStore,
         {"user_info": "x" * 5000},
     ],
 )
-def test_bad_enroll_input_is_invalid_argument(store: GalleryStore, faces: Faces,
-                                              bad: dict[str, Any]) -> None:
+def test_bad_enroll_input_is_invalid_argument(
+    store: GalleryStore, faces: Faces, bad: dict[str, Any]
+) -> None:
     store.create_group("t1", "staff")
     arguments: dict[str, Any] = {
-        "tenant": "t1", "group_id": "staff", "user_id": "ann",
-        "embedding": faces.unit_vectors(1, 0)[0], "image_sha256": faces.sha(0),
+        "tenant": "t1",
+        "group_id": "staff",
+        "user_id": "ann",
+        "embedding": faces.unit_vectors(1, 0)[0],
+        "image_sha256": faces.sha(0),
     }
     arguments.update(bad)
     with pytest.raises(InvalidArgumentError) as caught:
@@ -202,11 +213,16 @@ def test_bad_enroll_input_is_invalid_argument(store: GalleryStore, faces: Faces,
 @pytest.mark.parametrize(
     "bad", [{"top_k": 0}, {"top_k": 101}, {"group_ids": []}, {"embedding": np.ones(3)}]
 )
-def test_bad_search_input_is_invalid_argument(store: GalleryStore, faces: Faces,
-                                              bad: dict[str, Any]) -> None:
+def test_bad_search_input_is_invalid_argument(
+    store: GalleryStore, faces: Faces, bad: dict[str, Any]
+) -> None:
     store.create_group("t1", "staff")
-    arguments: dict[str, Any] = {"tenant": "t1", "group_ids": ["staff"],
-                                 "embedding": faces.unit_vectors(1, 0)[0], "top_k": 5}
+    arguments: dict[str, Any] = {
+        "tenant": "t1",
+        "group_ids": ["staff"],
+        "embedding": faces.unit_vectors(1, 0)[0],
+        "top_k": 5,
+    }
     arguments.update(bad)
     with pytest.raises(InvalidArgumentError) as caught:
         store.search(**arguments)
@@ -217,8 +233,14 @@ def test_raw_images_are_stored_only_when_asked(make_store: MakeStore, faces: Fac
     for store_images, expected in ((False, None), (True, b"\xff\xd8jpeg bytes")):
         store = make_store(store_images=store_images)
         store.create_group("t1", "staff")
-        record = store.add_face("t1", "staff", "ann", faces.unit_vectors(1, 0)[0],
-                                faces.sha(0), image=b"\xff\xd8jpeg bytes")
+        record = store.add_face(
+            "t1",
+            "staff",
+            "ann",
+            faces.unit_vectors(1, 0)[0],
+            faces.sha(0),
+            image=b"\xff\xd8jpeg bytes",
+        )
         assert store.face_image("t1", "staff", record.face_token) == expected
 
 
@@ -233,20 +255,25 @@ def test_search_finds_the_person_best_first_with_one_match_per_user(
     tokens = {}
     for index, vector in enumerate(people):
         name = f"p{index}"
-        tokens[name] = store.add_face("t1", "staff", name, vector, faces.sha(index),
-                                      user_info=f"info {index}").face_token
-        store.add_face("t1", "staff", name, faces.near(vector, 100 + index, noise=0.8),
-                       faces.sha((index, "b")))
+        tokens[name] = store.add_face(
+            "t1", "staff", name, vector, faces.sha(index), user_info=f"info {index}"
+        ).face_token
+        store.add_face(
+            "t1", "staff", name, faces.near(vector, 100 + index, noise=0.8), faces.sha((index, "b"))
+        )
     probe = faces.near(people[3], 1)
     matches = store.search("t1", ["staff"], probe, 5)
     assert len(matches) == 5
     assert len({m.user_id for m in matches}) == 5
     best = matches[0]
     assert (best.group_id, best.user_id, best.user_info, best.face_token) == (
-        "staff", "p3", "info 3", tokens["p3"])
+        "staff",
+        "p3",
+        "info 3",
+        tokens["p3"],
+    )
     assert best.similarity > 0.9 > matches[1].similarity
-    assert [m.similarity for m in matches] == sorted((m.similarity for m in matches),
-                                                     reverse=True)
+    assert [m.similarity for m in matches] == sorted((m.similarity for m in matches), reverse=True)
     exact = store.search("t1", ["staff"], people[3], 1)
     assert exact[0].user_id == "p3" and exact[0].similarity == pytest.approx(1.0, abs=1e-5)
 
@@ -256,8 +283,7 @@ def test_search_in_an_empty_group_has_no_matches(store: GalleryStore, faces: Fac
     assert store.search("t1", ["staff"], faces.unit_vectors(1, 0)[0], 5) == []
 
 
-def test_search_covers_several_groups_and_names_them(store: GalleryStore,
-                                                     faces: Faces) -> None:
+def test_search_covers_several_groups_and_names_them(store: GalleryStore, faces: Faces) -> None:
     store.create_group("t1", "a")
     store.create_group("t1", "b")
     store.create_group("t1", "c")
@@ -293,16 +319,23 @@ def test_deletes_leave_search_at_once(store: GalleryStore, faces: Faces) -> None
     assert store.list_users("t1", "staff", 0, 10) == ([], 0)
 
 
-def test_top_k_users_even_when_one_user_has_many_close_faces(store: GalleryStore,
-                                                             faces: Faces) -> None:
+def test_top_k_users_even_when_one_user_has_many_close_faces(
+    store: GalleryStore, faces: Faces
+) -> None:
     store.create_group("t1", "staff")
     base = faces.unit_vectors(1, 11)[0]
     for index in range(30):  # 30 faces of ann all closer to the probe than anyone else
-        store.add_face("t1", "staff", "ann", faces.near(base, index, noise=0.1),
-                       faces.sha(("ann", index)))
+        store.add_face(
+            "t1", "staff", "ann", faces.near(base, index, noise=0.1), faces.sha(("ann", index))
+        )
     for index in range(3):
-        store.add_face("t1", "staff", f"other{index}", faces.near(base, 50 + index, noise=1.5),
-                       faces.sha(("other", index)))
+        store.add_face(
+            "t1",
+            "staff",
+            f"other{index}",
+            faces.near(base, 50 + index, noise=1.5),
+            faces.sha(("other", index)),
+        )
     matches = store.search("t1", ["staff"], base, 4)
     assert matches[0].user_id == "ann"
     assert sorted(m.user_id for m in matches[1:]) == ["other0", "other1", "other2"]
@@ -341,8 +374,7 @@ def test_tenants_never_see_each_others_data(store: GalleryStore, faces: Faces) -
 # -------------------------------------------------------------- concurrency
 
 
-def test_concurrent_enrolls_and_searches_are_consistent(store: GalleryStore,
-                                                        faces: Faces) -> None:
+def test_concurrent_enrolls_and_searches_are_consistent(store: GalleryStore, faces: Faces) -> None:
     store.create_group("t1", "crowd")
     workers, per_worker = 4, 15
     errors: list[BaseException] = []
@@ -353,8 +385,9 @@ def test_concurrent_enrolls_and_searches_are_consistent(store: GalleryStore,
             for step in range(per_worker):
                 index = worker * per_worker + step
                 name = f"w{worker}-{step}"
-                token = store.add_face("t1", "crowd", name, vectors[index],
-                                       faces.sha(index)).face_token
+                token = store.add_face(
+                    "t1", "crowd", name, vectors[index], faces.sha(index)
+                ).face_token
                 # what this thread just enrolled is found at once, whatever the others do
                 match = store.search("t1", ["crowd"], vectors[index], 1)[0]
                 assert (match.user_id, match.face_token) == (name, token)

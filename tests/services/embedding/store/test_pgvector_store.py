@@ -19,8 +19,9 @@ def open_pg(make_store: StoreFactory) -> PgvectorStore:
     return store
 
 
-def test_search_is_scoped_to_groups_inside_a_large_table(make_store: StoreFactory,
-                                                         faces: FaceMaker) -> None:
+def test_search_is_scoped_to_groups_inside_a_large_table(
+    make_store: StoreFactory, faces: FaceMaker
+) -> None:
     store = open_pg(make_store)
     store.create_group("t", "big")
     store.create_group("t", "small")

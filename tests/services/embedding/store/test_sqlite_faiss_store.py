@@ -22,8 +22,13 @@ WRITER = Path(__file__).with_name("gallery_writer.py")
 
 def run_writer(*args: object) -> None:
     """Run the writer child to completion (it exits without saving the index)."""
-    result = subprocess.run([sys.executable, str(WRITER), *map(str, args)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, str(WRITER), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "done"
 
@@ -48,7 +53,10 @@ def test_saved_index_is_loaded_and_caught_up_from_newer_rows(tmp_path: Path) -> 
 
     store = SqliteFaissStore(folder, DIMENSION)
     assert (store.report.rebuilt, store.report.replayed_adds, store.report.replayed_deletes) == (
-        False, 40, 0)
+        False,
+        40,
+        0,
+    )
     for index in range(40):
         assert_found(store, index)
     store.close()  # saves the index and trims the change log
@@ -68,7 +76,10 @@ def test_saved_index_is_loaded_and_caught_up_from_newer_rows(tmp_path: Path) -> 
 
     store = SqliteFaissStore(folder, DIMENSION)  # nothing new: nothing replayed
     assert (store.report.rebuilt, store.report.replayed_adds, store.report.replayed_deletes) == (
-        False, 0, 0)
+        False,
+        0,
+        0,
+    )
     store.close()
 
 
@@ -101,8 +112,9 @@ def test_stale_index_files_are_detected_and_rebuilt(tmp_path: Path) -> None:
     make_gallery(folder, 10).close()
     shutil.copytree(folder / "index", tmp_path / "old-index")
     store = SqliteFaissStore(folder, DIMENSION)
-    store.add_faces("t", "g", [NewFace(f"u{i}", unit_vector(i), f"{i:064x}")
-                               for i in range(10, 15)])
+    store.add_faces(
+        "t", "g", [NewFace(f"u{i}", unit_vector(i), f"{i:064x}") for i in range(10, 15)]
+    )
     store.close()  # newer index saved, change log trimmed past the old one
     shutil.rmtree(folder / "index")
     shutil.copytree(tmp_path / "old-index", folder / "index")
@@ -141,8 +153,12 @@ def test_kill_9_mid_stream_loses_no_acknowledged_face(tmp_path: Path) -> None:
     acknowledged: dict[int, str] = {}
     for stop_after in (120, 90):  # killed twice; the second run continues the same gallery
         start = len(acknowledged)
-        child = subprocess.Popen([sys.executable, str(WRITER), "stream", str(folder), "25"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, str(WRITER), "stream", str(folder), "25"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert child.stdout is not None
         deadline = time.monotonic() + 120
         while len(acknowledged) < start + stop_after and time.monotonic() < deadline:
