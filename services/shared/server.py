@@ -46,6 +46,10 @@ class ServiceApp:
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
             ("grpc.so_reuseport", 0),
+            # Close client connections after a while so that clients re-resolve DNS and spread
+            # over replicas a Kubernetes autoscaler added (client-side round_robin).
+            ("grpc.max_connection_age_ms", settings.max_connection_age_seconds * 1000),
+            ("grpc.max_connection_age_grace_ms", 30_000),
         ]
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.max_workers),

@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     max_message_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_connection_age_seconds: int = Field(
+        default=300, ge=1, description="clients reconnect (and re-resolve) after this long"
+    )
     data_dir: Path = Field(
         default=Path("var/data"), description="where a service keeps its files (databases)"
     )
