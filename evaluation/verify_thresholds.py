@@ -63,7 +63,7 @@ class LocalPipeline:
     def embed_image(self, data: bytes) -> NDArray[np.float32] | None:
         """The embedding of the largest face, or None when no face is found."""
         image = decode_image(data)
-        faces = self.detector.detect(image)
+        faces = self.detector.detect(image, upscale=False)  # as recognition asks
         if not faces:
             return None
         face = max(faces, key=lambda f: f.area)

@@ -144,12 +144,21 @@ def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
 
     embedder = embedder_of(load_checkpoint(args.checkpoint))
     size = int(embedder.inputs[0].shape[1])
+    params: dict[str, Any] = {"embedding_size": int(embedder.output.shape[-1])}
+    if args.thresholds_images is not None:
+        from training.data.folders import load_images, scan_image_folder
+        from training.recipes.embedding import embed
+        from training.thresholds import far_thresholds
+
+        folder = scan_image_folder(args.thresholds_images, min_per_class=1)
+        vectors = embed(embedder, load_images(folder.paths, size=(size, size)))
+        params.update(far_thresholds(vectors, folder.labels))
     return export_model(
         embedder, args.output, args.name, args.version, "embedding",
         description=f"MobileFaceNet-style embedding trained with python -m training "
         f"({args.checkpoint})",
         input_spec={**SFACE_INPUT, "shape": [1, size, size, 3]},
-        params={"embedding_size": int(embedder.output.shape[-1])},
+        params=params,
         manifest_dir=args.manifest_dir, cache_dir=args.cache_dir, output_name="embedding",
     )
 
@@ -263,6 +272,9 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
     emb_export.add_argument("--name", required=True, help="model name for the manifest")
     emb_export.add_argument("--version", default="1")
     emb_export.add_argument("--output", type=Path, required=True, help="the .tflite to keep")
+    emb_export.add_argument("--thresholds-images", type=Path, default=None,
+                            help="aligned faces, folder per identity: measures the FAR 1e-3/1e-4/"
+                            "1e-5 thresholds the embedding service requires")
     emb_export.add_argument("--manifest-dir", type=Path, default=None)
     emb_export.add_argument("--cache-dir", type=Path, default=None)
     emb_export.set_defaults(handler=_export_embedding)

@@ -8,7 +8,9 @@ setting names it and ``FACEFLOW_EXTRA_MANIFESTS`` includes that folder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import io
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,16 @@ def to_tflite(model: Any, output_name: str = "output") -> bytes:
     """
     image = keras.Input(tuple(model.inputs[0].shape[1:]), batch_size=1, name="image")
     wrapped = keras.Model(image, {output_name: model(image)})
-    result: bytes = tf.lite.TFLiteConverter.from_keras_model(wrapped).convert()
+    with quiet_stdout():
+        result: bytes = tf.lite.TFLiteConverter.from_keras_model(wrapped).convert()
     return result
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Keras' SavedModel export prints its signature to stdout; the CLI's stdout is JSON."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
 
 
 def export_model(

@@ -21,6 +21,7 @@ async def detect(
     min_face_size: int = 0,
     include_mesh: bool = False,
     include_aligned_crops: bool = False,
+    keep_native_scale: bool = False,
 ) -> detection_pb2.DetectResponse:
     """Call the detection service."""
     stub = detection_pb2_grpc.DetectionServiceStub(clients.channel("detection"))
@@ -30,6 +31,7 @@ async def detect(
         min_face_size=min_face_size,
         include_mesh=include_mesh,
         include_aligned_crops=include_aligned_crops,
+        keep_native_scale=keep_native_scale,
     )
     response: detection_pb2.DetectResponse = await clients.call("detection", stub.Detect, request)
     return response

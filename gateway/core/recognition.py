@@ -42,7 +42,7 @@ async def detect_with_crops(
 ) -> detection_pb2.DetectResponse:
     """Faces largest first, each with its aligned crop; NO_FACE when there is none."""
     detection = await pipeline.detect(
-        clients, image, max_faces=max_faces, include_aligned_crops=True
+        clients, image, max_faces=max_faces, include_aligned_crops=True, keep_native_scale=True
     )
     if not detection.faces:
         raise no_face()
@@ -55,7 +55,8 @@ def pick_face(
     """The face at face_index in largest-first order (0 = the largest)."""
     if face_index >= len(detection.faces):
         raise ApiError(
-            400, "INVALID_ARGUMENT",
+            400,
+            "INVALID_ARGUMENT",
             f"face_index {face_index} is out of range: "
             f"'{field}' has {len(detection.faces)} face(s)",
         )
@@ -80,7 +81,8 @@ def parse_quality_control(value: str | None) -> embedding_pb2.QualityControl:
     level = QUALITY_CONTROL.get(value.strip().upper())
     if level is None:
         raise ApiError(
-            400, "INVALID_ARGUMENT",
+            400,
+            "INVALID_ARGUMENT",
             f"quality_control must be one of {', '.join(QUALITY_CONTROL)}, got {value!r}",
         )
     return level

@@ -80,7 +80,9 @@ class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: i
         threshold = request.score_threshold or None
         faces = [
             face
-            for face in self.detector.detect(image, threshold)
+            for face in self.detector.detect(
+                image, threshold, upscale=not request.keep_native_scale
+            )
             if min(face.box[2], face.box[3]) >= request.min_face_size
         ]
         faces.sort(key=lambda face: face.area, reverse=True)

@@ -1,4 +1,9 @@
-"""Small building blocks shared by the architectures (conv + BN + activation)."""
+"""Small building blocks shared by the architectures (conv + BN + activation).
+
+BatchNorm uses momentum 0.9 rather than Keras' 0.99: the short runs this toolkit is used for
+(a few hundred steps) otherwise evaluate with moving statistics still close to their
+initial values, which made inference-mode embeddings near useless in our first runs.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from typing import Any
 
 import keras
 from keras import layers
+
+BN_MOMENTUM = 0.9
 
 
 def conv_bn(
@@ -23,7 +30,7 @@ def conv_bn(
         filters, kernel, strides=strides, padding="same", use_bias=False,
         kernel_regularizer=reg, name=f"{name}_conv",
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if activation == "prelu":
         x = layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
     elif activation:
@@ -43,7 +50,7 @@ def dw_bn(
     x = layers.DepthwiseConv2D(
         kernel, strides=strides, padding=padding, use_bias=False, name=f"{name}_dw"
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_dwbn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_dwbn")(x)
     if activation == "prelu":
         x = layers.PReLU(shared_axes=[1, 2], name=f"{name}_dwprelu")(x)
     elif activation:

@@ -13,7 +13,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from training.architectures.layers import conv_bn, dw_bn
+from training.architectures.layers import BN_MOMENTUM, conv_bn, dw_bn
 from training.architectures.mobilenetv2 import inverted_residual
 
 # (expansion, channels, repeats, first stride), table 1 of the paper
@@ -47,5 +47,5 @@ def mobilefacenet(
     x = dw_bn(x, int(x.shape[1]), 1, activation=None, name="gdconv", padding="valid")
     x = layers.Conv2D(embedding_size, 1, use_bias=False, name="linear_conv")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.BatchNormalization(name="embedding_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="embedding_bn")(x)
     return keras.Model(inputs, x, name="mobilefacenet")

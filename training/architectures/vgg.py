@@ -11,7 +11,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from training.architectures.layers import conv_bn
+from training.architectures.layers import BN_MOMENTUM, conv_bn
 
 DEFAULT_STAGES = ((64, 2), (128, 2), (256, 2))
 
@@ -34,7 +34,7 @@ def vgg_small(
         x = layers.Dropout(dropout * stage / len(stages), name=f"s{stage}_drop")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(max(16, int(dense_units * width)), name="fc1")(x)
-    x = layers.BatchNormalization(name="fc1_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="fc1_bn")(x)
     x = layers.Activation("relu", name="fc1_relu")(x)
     x = layers.Dropout(dropout, name="fc1_drop")(x)
     outputs = layers.Dense(num_classes, name="logits")(x)

@@ -26,6 +26,7 @@ from services.shared.model_store.convert import convert
 from services.shared.model_store.fetch import fetch_source
 from services.shared.model_store.manifest import ModelSpec
 from training.errors import TrainingError
+from training.export import quiet_stdout
 
 MODES = ("float16", "int8", "dynamic")
 
@@ -65,7 +66,8 @@ def quantize_keras(model: Any, mode: str, calibration: NDArray[np.float32] | Non
     wrapped = keras.Model(image, {output_name: model(image)})
     converter = tf.lite.TFLiteConverter.from_keras_model(wrapped)
     apply_mode(converter, mode, calibration)
-    result: bytes = converter.convert()
+    with quiet_stdout():
+        result: bytes = converter.convert()
     return result
 
 
@@ -117,7 +119,8 @@ def quantize_store_model(
             converter = float_converter(spec, Path(folder) / mode, downloads)
             apply_mode(converter, mode, calibration)
             output = output_dir / f"{name}-{mode}.tflite"
-            output.write_bytes(converter.convert())
+            with quiet_stdout():
+                output.write_bytes(converter.convert())
             written[mode] = output
     return written
 

@@ -50,7 +50,7 @@ def to_float(images: Any) -> Any:
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
-def augment_batch(images: Any, seed: int) -> Any:
+def augment_batch(images: Any) -> Any:
     """Reflect-pad by 4, random 32x32 crop, random horizontal flip (per image)."""
     padded = tf.pad(images, [[0, 0], [4, 4], [4, 4], [0, 0]], mode="REFLECT")
     batch = tf.shape(images)[0]
@@ -71,7 +71,7 @@ def make_dataset(
         ds = ds.shuffle(len(data.labels), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda x, y: (to_float(x), y))
     if training and augment:
-        ds = ds.map(lambda x, y: (augment_batch(x, seed), y))
+        ds = ds.map(lambda x, y: (augment_batch(x), y))
     return ds.prefetch(2)
 
 

@@ -103,3 +103,16 @@ def test_service_survives_bad_input(stub: detection_pb2_grpc.DetectionServiceStu
         with pytest.raises(grpc.RpcError):
             detect(stub, data)
     assert len(detect(stub, images.astronaut_jpeg()).faces) == 1
+
+
+def test_keep_native_scale_pads_small_photos(stub: detection_pb2_grpc.DetectionServiceStub) -> None:
+    """A 512x512 photo is enlarged to 640 by default and only padded with keep_native_scale:
+    both see the one face, in the same place (coordinates are always original pixels)."""
+    enlarged = detect(stub, images.astronaut_jpeg()).faces
+    native = detect(stub, images.astronaut_jpeg(), keep_native_scale=True).faces
+    assert len(enlarged) == len(native) == 1
+    a, b = enlarged[0].landmarks, native[0].landmarks
+    tolerance = 0.08 * enlarged[0].box.width  # the two input scales see different pixels
+    for name in ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right"):
+        pa, pb = getattr(a, name), getattr(b, name)
+        assert abs(pa.x - pb.x) < tolerance and abs(pa.y - pb.y) < tolerance, name

@@ -90,11 +90,12 @@ def test_decoded_faces_match_onnxruntime(
         assert np.abs(ref_marks[confident] - our_marks[confident]).max(initial=0) < BOX_TOLERANCE_PX
 
 
+@pytest.mark.parametrize("upscale", [True, False], ids=["enlarged", "native"])
 def test_faces_match_opencv_face_detector_yn(
-    onnx_path: Path, detector: YuNetDetector, test_photos: list[NDArray[np.uint8]]
+    upscale: bool, onnx_path: Path, detector: YuNetDetector, test_photos: list[NDArray[np.uint8]]
 ) -> None:
     for photo in test_photos:
-        letterbox = letterbox_bgr(photo)
+        letterbox = letterbox_bgr(photo, upscale=upscale)
         canvas = letterbox.tensor[0].astype(np.uint8)
         yn = cv2.FaceDetectorYN.create(str(onnx_path), "", (640, 640), 0.6, 0.3, 5000)
         _, found = yn.detect(canvas)
@@ -104,7 +105,7 @@ def test_faces_match_opencv_face_detector_yn(
                 np.concatenate(
                     [f.box * letterbox.scale, f.landmarks.reshape(-1) * letterbox.scale, [f.score]]
                 )
-                for f in detector.detect(photo)
+                for f in detector.detect(photo, upscale=upscale)
             ),
             key=lambda f: (f[0], f[1]),
         )

@@ -8,20 +8,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DetectRequest(_message.Message):
-    __slots__ = ("image", "max_faces", "min_face_size", "score_threshold", "include_mesh", "include_aligned_crops")
+    __slots__ = ("image", "max_faces", "min_face_size", "score_threshold", "include_mesh", "include_aligned_crops", "keep_native_scale")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     MAX_FACES_FIELD_NUMBER: _ClassVar[int]
     MIN_FACE_SIZE_FIELD_NUMBER: _ClassVar[int]
     SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_MESH_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_ALIGNED_CROPS_FIELD_NUMBER: _ClassVar[int]
+    KEEP_NATIVE_SCALE_FIELD_NUMBER: _ClassVar[int]
     image: _common_pb2.Image
     max_faces: int
     min_face_size: int
     score_threshold: float
     include_mesh: bool
     include_aligned_crops: bool
-    def __init__(self, image: _Optional[_Union[_common_pb2.Image, _Mapping]] = ..., max_faces: _Optional[int] = ..., min_face_size: _Optional[int] = ..., score_threshold: _Optional[float] = ..., include_mesh: _Optional[bool] = ..., include_aligned_crops: _Optional[bool] = ...) -> None: ...
+    keep_native_scale: bool
+    def __init__(self, image: _Optional[_Union[_common_pb2.Image, _Mapping]] = ..., max_faces: _Optional[int] = ..., min_face_size: _Optional[int] = ..., score_threshold: _Optional[float] = ..., include_mesh: _Optional[bool] = ..., include_aligned_crops: _Optional[bool] = ..., keep_native_scale: _Optional[bool] = ...) -> None: ...
 
 class DetectResponse(_message.Message):
     __slots__ = ("faces", "image_width", "image_height", "models")
