@@ -138,10 +138,17 @@ def _evaluate_embedding(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
+    from services.shared.model_store.local import check_local_name
+    from services.shared.model_store.manifest import ManifestError
     from training.checkpoints import load_checkpoint
+    from training.errors import TrainingError
     from training.export import export_model
     from training.recipes.embedding import embedder_of
 
+    try:
+        check_local_name(args.name, args.version)  # before the slow part
+    except ManifestError as error:
+        raise TrainingError(str(error)) from error
     embedder = embedder_of(load_checkpoint(args.checkpoint))
     size = int(embedder.inputs[0].shape[1])
     params: dict[str, Any] = {"embedding_size": int(embedder.output.shape[-1])}

@@ -213,9 +213,14 @@ class PairsValidation(keras.callbacks.Callback):  # type: ignore[misc]
         super().__init__()
         self.pairs = pairs
         self.input_size = input_size
+        self.embedder: Any = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        # one embedder (sharing the weights) for the whole run: predict is traced once
+        self.embedder = embedder_of(self.model)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        embedder = embedder_of(self.model)
+        embedder = self.embedder
         _, report = score_pairs(lambda x: embed(embedder, x), self.pairs, self.input_size)
         if logs is not None:
             logs["val_pair_accuracy"] = report.accuracy

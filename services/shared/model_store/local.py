@@ -38,6 +38,14 @@ def _table(name: str, values: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_local_name(name: str, version: str = "1") -> None:
+    """ManifestError unless name/version are valid and name shadows no manifest model."""
+    if not NAME_PATTERN.match(name) or not NAME_PATTERN.match(version):
+        raise ManifestError(f"model name/version must match {NAME_PATTERN.pattern}: {name!r}")
+    if name in load_manifest():
+        raise ManifestError(f"model name {name!r} is already in the manifest; choose another")
+
+
 def register_local_model(
     model_file: Path,
     name: str,
@@ -54,10 +62,7 @@ def register_local_model(
 
     The name must not shadow a model of ``models/`` (a ManifestError says so).
     """
-    if not NAME_PATTERN.match(name) or not NAME_PATTERN.match(version):
-        raise ManifestError(f"model name/version must match {NAME_PATTERN.pattern}: {name!r}")
-    if name in load_manifest():
-        raise ManifestError(f"model name {name!r} is already in the manifest; choose another")
+    check_local_name(name, version)
     model_file = Path(model_file).resolve()
     digest = sha256_file(model_file)
     output = f"{name}_{version}{model_file.suffix or '.tflite'}"
