@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import random
-import socket
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -75,31 +72,3 @@ def jpeg(image: NDArray[np.uint8], quality: int = 92) -> bytes:
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return data.tobytes()
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def local_stack(data_dir: Path) -> Iterator[tuple[str, str]]:
-    """The real processes, started by the same launcher as `make run`; yields (url, api key)."""
-    from deploy.local.launcher import Launcher
-    from deploy.local.run import ensure_demo_key
-
-    launcher = Launcher(
-        data_dir=data_dir,
-        gateway_port=free_port(),
-        port_offset=random.randint(20000, 30000),
-        log_dir=data_dir / "logs",
-        startup_timeout=240,
-    )
-    key = ensure_demo_key(launcher)
-    launcher.start()
-    try:
-        yield launcher.base_url, key
-    finally:
-        launcher.stop()

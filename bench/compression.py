@@ -54,7 +54,8 @@ def _runner(path: Path) -> Callable[[NDArray[np.float32]], NDArray[np.float32]]:
 
 
 def _latency(
-    run: Callable[[NDArray[np.float32]], NDArray[np.float32]], sample: NDArray[np.float32],
+    run: Callable[[NDArray[np.float32]], NDArray[np.float32]],
+    sample: NDArray[np.float32],
     runs: int,
 ) -> list[float]:
     return measure(lambda: run(sample), runs)
@@ -120,8 +121,10 @@ def main() -> int:
         sys.stderr.write(f"{SHARED} is missing: the table needs the real photos\n")
         return 1
     store = ModelStore()
-    lines = ["| model | variant | size | p50 latency (batch 1, 2 threads) | accuracy / agreement |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "| model | variant | size | p50 latency (batch 1, 2 threads) | accuracy / agreement |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     if "sface" in args.models:
         lines += bench_sface(args.quant_dir, args.aligned, store, args.runs)
     if "emotion" in args.models:

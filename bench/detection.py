@@ -20,7 +20,8 @@ import numpy as np
 from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 
-from bench.common import jpeg, local_stack, measure, percentile, photo_at, summary
+from bench.common import jpeg, measure, percentile, photo_at, summary
+from deploy.local.stack import running_stack
 from services.detection.model import letterbox_bgr
 from services.detection.server import create_app
 from services.detection.servicer import DetectionServicer
@@ -38,6 +39,7 @@ def bench_size(
     runs: int,
     servicer: DetectionServicer,
     stub: detection_pb2_grpc.DetectionServiceStub,
+    process_stub: detection_pb2_grpc.DetectionServiceStub,
     http: httpx.Client,
     onnx: Path,
 ) -> None:
@@ -65,7 +67,12 @@ def bench_size(
         "in-process incl. JPEG decode": measure(
             lambda: servicer.detector.detect(decode_image(data)), runs
         ),
-        "over gRPC": measure(lambda: stub.Detect(request, timeout=10), runs),
+        "over gRPC, server in this process": measure(
+            lambda: stub.Detect(request, timeout=10), runs
+        ),
+        "over gRPC to the launched process": measure(
+            lambda: process_stub.Detect(request, timeout=10), runs
+        ),
         "over HTTP (gateway -> gRPC)": measure(over_http, runs),
         "OpenCV YN native size, decoded": measure(lambda: yn_native.detect(bgr), runs),
         "OpenCV YN native size incl. decode": measure(opencv_with_decode, runs),
@@ -77,9 +84,11 @@ def bench_size(
         out.write(f"  {name:38s} {summary(values)}\n")
     base = percentile(results["in-process incl. JPEG decode"], 50)
     http_p50 = percentile(results["over HTTP (gateway -> gRPC)"], 50)
+    process_p50 = percentile(results["over gRPC to the launched process"], 50)
     opencv_p50 = percentile(results["OpenCV YN native size incl. decode"], 50)
     out.write(
         f"  ratio HTTP p50 / in-process p50: {http_p50 / base:.2f} (target <= 1.5)\n"
+        f"  ratio HTTP p50 / gRPC to the same process p50: {http_p50 / process_p50:.2f}\n"
         f"  ratio in-process / OpenCV native incl. decode (p50): {base / opencv_p50:.2f} "
         "(target <= 1.0)\n"
     )
@@ -99,10 +108,13 @@ def main() -> int:
     sys.stdout.write(
         f"cv2 threads: {cv2.getNumThreads()}, TFLite threads: {servicer.settings.model_threads}\n"
     )
-    with tempfile.TemporaryDirectory() as tmp, local_stack(Path(tmp)) as (url, key):
-        http = httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=30)
-        for width, height in SIZES:
-            bench_size(width, height, options.runs, servicer, stub, http, onnx)
+    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
+        http = httpx.Client(base_url=stack.url, headers={"x-api-key": stack.api_key}, timeout=30)
+        address = stack.launcher.service_address("detection")
+        with grpc.insecure_channel(address) as process_channel:
+            process_stub = detection_pb2_grpc.DetectionServiceStub(process_channel)
+            for width, height in SIZES:
+                bench_size(width, height, options.runs, servicer, stub, process_stub, http, onnx)
         http.close()
     channel.close()
     app.stop(grace=1)

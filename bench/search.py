@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from bench.common import measure, percentile
 from bench.verify import photo_pair
-from evaluation.lfw_accuracy import free_port
+from deploy.local.stack import free_port
 from evaluation.verify_thresholds import LocalPipeline
 from services.embedding.store.sqlite_faiss import NewFace, SqliteFaissStore
 

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.common import SHARED_DATA, jpeg, measure, summary
-from evaluation.lfw_accuracy import local_stack
+from deploy.local.stack import running_stack
 from evaluation.verify_thresholds import LocalPipeline
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
@@ -139,8 +139,9 @@ def main() -> int:
 
     opencv = opencv_verify(onnx_detector, onnx_sface, a, b)
     with (
-        local_stack() as (url, key),
-        httpx.Client(base_url=url, headers={"x-api-key": key}) as http,
+        tempfile.TemporaryDirectory(prefix="faceflow-verify-") as folder,
+        running_stack(Path(folder), services=("detection", "embedding")) as stack,
+        httpx.Client(base_url=stack.url, headers={"x-api-key": stack.api_key}) as http,
     ):
 
         def over_http() -> dict[str, Any]:

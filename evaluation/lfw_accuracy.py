@@ -21,53 +21,20 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import random
-import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 from numpy.typing import NDArray
 
+from deploy.local.stack import running_stack
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lfw-devtest"
 FOLDS = 10
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def local_stack() -> Iterator[tuple[str, str]]:
-    """Detection + embedding + gateway as real processes in a temporary data folder."""
-    from deploy.local.launcher import Launcher
-    from deploy.local.run import ensure_demo_key
-    from deploy.local.services import SERVICES
-
-    with tempfile.TemporaryDirectory(prefix="faceflow-lfw-") as folder:
-        launcher = Launcher(
-            data_dir=Path(folder),
-            gateway_port=free_port(),
-            port_offset=random.randint(2000, 9000),
-            services=[s for s in SERVICES if s.name in ("detection", "embedding")],
-            log_dir=Path(folder) / "logs",
-            startup_timeout=180,
-        )
-        key = ensure_demo_key(launcher)
-        launcher.start()
-        try:
-            yield launcher.base_url, key
-        finally:
-            launcher.stop()
 
 
 def read_pairs(data: Path) -> list[tuple[str, str, bool]]:
@@ -155,8 +122,11 @@ def main() -> int:
     if options.url:
         figures = measure(options.url, options.key or "", options.data)
     else:
-        with local_stack() as (url, key):
-            figures = measure(url, key, options.data)
+        with (
+            tempfile.TemporaryDirectory(prefix="faceflow-lfw-") as folder,
+            running_stack(Path(folder), services=("detection", "embedding")) as stack,
+        ):
+            figures = measure(stack.url, stack.api_key, options.data)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     sys.stdout.write(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -121,6 +121,11 @@ class Launcher:
         if child.poll() is not None:
             raise LaunchError(f"{name} exited with code {child.returncode} during start-up")
 
+    def service_address(self, name: str) -> str:
+        """host:port of a started service."""
+        service = next(s for s in self.services if s.name == name)
+        return f"{self.host}:{self._port(service)}"
+
     @property
     def base_url(self) -> str:
         """The gateway's URL."""

@@ -4,7 +4,6 @@ health check (against a real gRPC server and a real HTTP server), and context st
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,15 +21,9 @@ from deploy.docker.components import (
     settings_class,
 )
 from deploy.docker.stage import models_of, stage_code, stage_models
+from deploy.local.stack import free_port
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on (bound then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_model_services_are_the_folders_with_a_server(tmp_path: Path) -> None:
@@ -146,8 +139,13 @@ def test_http_probe(http_server: str) -> None:
 def test_staged_code_has_what_the_images_import_and_nothing_else(tmp_path: Path) -> None:
     stage_code(tmp_path / "app")
     app = tmp_path / "app"
-    for needed in ("services/shared/server.py", "services/detection/server.py",
-                   "gateway/main.py", "deploy/docker/healthcheck.py", "models/yunet.toml"):
+    for needed in (
+        "services/shared/server.py",
+        "services/detection/server.py",
+        "gateway/main.py",
+        "deploy/docker/healthcheck.py",
+        "models/yunet.toml",
+    ):
         assert (app / needed).is_file(), needed
     assert list(app.glob("protos/gen/faceflow/**/*_pb2.py"))
     assert not list(app.rglob("__pycache__"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,15 +12,10 @@ import pytest
 
 from deploy.local.launcher import Launcher
 from deploy.local.run import ensure_demo_key
+from deploy.local.stack import free_port
 from tests.helpers import images
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from deploy.local.stack import free_port
 from tests.helpers import images
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_serving(address: str, timeout: float = 90.0) -> None:

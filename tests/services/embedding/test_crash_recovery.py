@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from numpy.typing import NDArray
 
+from deploy.local.stack import free_port
 from services.embedding.model import EMBEDDING_SIZE
 from services.embedding.store.base import open_store
 from services.shared.alignment import ALIGNED_SIZE, align_face
@@ -45,12 +45,6 @@ STARTUP_SECONDS = 90.0
 ASTRONAUT_LANDMARKS = np.array(
     [[198.0, 110.0], [240.0, 108.0], [220.0, 133.0], [203.0, 155.0], [237.0, 154.0]]
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_service(store_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
