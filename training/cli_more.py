@@ -285,3 +285,7 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
     emb_export.add_argument("--manifest-dir", type=Path, default=None)
     emb_export.add_argument("--cache-dir", type=Path, default=None)
     emb_export.set_defaults(handler=_export_embedding)
+
+    from training.cli_faces import add_face_recipes
+
+    add_face_recipes(train, evaluate, export)

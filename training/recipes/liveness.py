@@ -1,4 +1,4 @@
-"""Passive liveness: MiniFASNet with the Fourier-spectrum auxiliary loss (Silent-Face-Anti-Spoofing).
+"""Passive liveness: MiniFASNet with the Fourier-spectrum auxiliary loss (Silent-Face).
 
 Data: ``<root>/real/*.jpg`` and ``<root>/spoof/*.jpg`` face crops (anything else is a one-line
 layout error). Crops are resized to the input size and fed as **BGR 0-255**, exactly what the
