@@ -14,7 +14,8 @@ def _train_liveness(args: argparse.Namespace) -> dict[str, Any]:
         data_dir=args.data, run_dir=args.run_dir, variant=args.variant,
         input_size=args.input_size, pretrained=args.pretrained, val_dir=args.val,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-        ft_weight=args.ft_weight, resume=args.resume, seed=args.seed, progress=not args.quiet,
+        ft_weight=args.ft_weight, train_bn=args.train_bn, resume=args.resume, seed=args.seed,
+        progress=not args.quiet,
     ))
 
 
@@ -121,6 +122,8 @@ def add_face_recipes(train: Any, evaluate: Any, export: Any) -> None:
                       help="minifasnet_v2, minifasnet_v1se (store sources) or a .pth path")
     live.add_argument("--val", type=Path, default=None, help="held-out real/spoof folder")
     live.add_argument("--ft-weight", type=float, default=1.0, help="weight of the Fourier MSE")
+    live.add_argument("--train-bn", action="store_true",
+                      help="with --pretrained: update BatchNorm statistics (frozen by default)")
     live.set_defaults(handler=_train_liveness)
 
     live_eval = evaluate.add_parser("liveness", help="APCER / BPCER / ACER on real/spoof crops")

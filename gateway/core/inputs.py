@@ -163,6 +163,6 @@ async def read_input(
         raise ApiError(
             400,
             "INVALID_ARGUMENT",
-            "send images as multipart/form-data or as base64 in an application/json body",
+            "send a multipart/form-data or an application/json body (images as files or base64)",
         )
     return result

@@ -124,6 +124,9 @@ def test_pretrained_start_keeps_the_published_network(tmp_path: Path) -> None:
     crop = np.random.default_rng(2).integers(0, 255, (1, 80, 80, 3)).astype(np.float32)
     published = keras_model_from_pth(source, "MiniFASNetV2")(crop).numpy()
     assert np.max(np.abs(classifier_of(model)(crop).numpy() - published)) < 1e-4
+    inner = model.get_layer("minifasnet")
+    norms = [layer for layer in inner.layers if "bn" in layer.name]
+    assert norms and not any(layer.trainable for layer in norms)  # published statistics kept
 
 
 @pytest.mark.parametrize(("layout", "message"), [
