@@ -4,17 +4,28 @@ For each model and variant (the served float32 file, and the float16 / int8 file
 ``python -m training quantize``): file size, batch-1 LiteRT latency (2 threads, p50), and
 - SFace: mean cosine between float32 and quantized embeddings of the same aligned faces, and
   LFW-devtest 10-fold accuracy / TAR@FAR=1e-2 on the 1,000 View-1 pairs (aligned by YuNet);
-- emotion: top-1 agreement with the float32 model on the FER2013 sample crops.
-Variants that are missing are listed as such.
+- emotion: top-1 agreement with the float32 model on the FER2013 sample crops;
+- YuNet: on the group photos and ``--lfw-count`` LFW-devtest photos, the share of photos with
+  the same face count as float32, and for faces matched to float32's (greedy, IoU >= 0.5) the
+  mean box IoU and mean landmark distance in pixels; recall on the LFW photos (a face whose
+  box holds the photo's centre, where LFW puts its subject);
+- age / gender: on the UTKFace sample, faces found by float32 YuNet and cut by the attribute
+  service's own chip code; age MAE against the labels and mean |age - float32 age|, gender
+  accuracy against the labels and agreement with float32.
+Variants that are missing are not listed. MiniFASNet (a ``python:`` importer source) and
+FaceMesh (a TFLite-only source) cannot be re-quantized by ``python -m training quantize``.
 
-    .venv/bin/python bench/compression.py --quant-dir DIR --aligned DIR [--runs 30]
-(``--aligned``: ``python -m training align --src ../shared/data/lfw-devtest/images
---dst DIR/images``; ``--quant-dir``: the ``--output-dir`` of ``python -m training quantize``.)
+    .venv/bin/python bench/compression.py --quant-dir DIR [--aligned DIR] [--runs 30]
+        [--models sface emotion yunet age gender] [--lfw-count 300]
+(``--aligned``, needed for sface: ``python -m training align --src
+../shared/data/lfw-devtest/images --dst DIR/images``; ``--quant-dir``: the ``--output-dir`` of
+``python -m training quantize``.)
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +34,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.common import measure, percentile
+from services.attributes.chips import extract_face_chip
+from services.attributes.model import (
+    AGE_CHIP_SIZE,
+    GENDER_CHIP_SIZE,
+    age_from_probabilities,
+    dlib_tensor,
+)
+from services.detection.model import DetectedFace, YuNetDetector, letterbox_bgr
+from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
 from training.compression.calibration import emotion_input
@@ -110,12 +130,178 @@ def bench_emotion(quant_dir: Path, store: ModelStore, runs: int) -> list[str]:
     return rows
 
 
+class _RenamedYuNet(YuNetDetector):
+    """YuNet whose outputs are named back from their shapes.
+
+    The quantized files lose onnx2tf's output names (they come out as ``output_0..11``), so
+    each head is recognised by its shape: anchors per stride (6400/1600/400 for 8/16/32) and
+    width (1: cls then obj, 4: bbox, 10: kps). cls and obj have the same shape, but the score
+    is sqrt(cls * obj), so which is which does not change the result.
+    """
+
+    def raw_outputs(self, tensor: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
+        outputs = super().raw_outputs(tensor)
+        if "cls_8" in outputs:
+            return outputs
+        heads = {1: ("cls", "obj"), 4: ("bbox",), 10: ("kps",)}
+        renamed: dict[str, NDArray[np.float32]] = {}
+        for key in sorted(outputs, key=lambda k: int(k.rsplit("_", 1)[-1])):
+            value = outputs[key]
+            stride = round((640 * 640 / value.shape[1]) ** 0.5)
+            name = next(
+                f"{h}_{stride}" for h in heads[value.shape[-1]] if f"{h}_{stride}" not in renamed
+            )
+            renamed[name] = value
+        return renamed
+
+
+def _detector(path: Path, store: ModelStore) -> YuNetDetector:
+    params = store.spec("yunet").params
+    return _RenamedYuNet(
+        LiteModel(path, 2),
+        score_threshold=float(params["score_threshold"]),
+        nms_threshold=float(params["nms_threshold"]),
+    )
+
+
+def _iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _match(
+    faces: list[DetectedFace], reference: list[DetectedFace]
+) -> list[tuple[DetectedFace, DetectedFace, float]]:
+    """Greedy one-to-one matching by IoU (>= 0.5), highest IoU first."""
+    pairs = sorted(
+        ((_iou(f.box, r.box), i, j) for i, f in enumerate(faces) for j, r in enumerate(reference)),
+        reverse=True,
+    )
+    used_f: set[int] = set()
+    used_r: set[int] = set()
+    matched = []
+    for iou, i, j in pairs:
+        if iou < 0.5 or i in used_f or j in used_r:
+            continue
+        used_f.add(i)
+        used_r.add(j)
+        matched.append((faces[i], reference[j], iou))
+    return matched
+
+
+def _holds_centre(faces: list[DetectedFace], image: NDArray[np.uint8]) -> bool:
+    cy, cx = image.shape[0] / 2.0, image.shape[1] / 2.0
+    return any(
+        f.box[0] <= cx <= f.box[0] + f.box[2] and f.box[1] <= cy <= f.box[1] + f.box[3]
+        for f in faces
+    )
+
+
+def _detector_latency(detector: YuNetDetector, image: NDArray[np.uint8], runs: int) -> list[float]:
+    """The network alone on one letterboxed photo (decode + NMS excluded)."""
+    tensor = letterbox_bgr(image).tensor
+    return measure(lambda: detector.raw_outputs(tensor), runs)
+
+
+def bench_yunet(quant_dir: Path, store: ModelStore, runs: int, lfw_count: int) -> list[str]:
+    groups = sorted((SHARED / "photos" / "groups").glob("*.jpg"))
+    lfw_all = sorted((SHARED / "lfw-devtest" / "images").rglob("*.jpg"))
+    lfw = lfw_all[:: max(1, len(lfw_all) // lfw_count)][:lfw_count]
+    images = [decode_image(p.read_bytes()) for p in groups + lfw]
+    rows: list[str] = []
+    reference: list[list[DetectedFace]] | None = None
+    for mode, path in _variants("yunet", quant_dir, store).items():
+        detector = _detector(path, store)
+        found = [detector.detect(image) for image in images]
+        if reference is None:
+            reference = found
+        same_count = np.mean([len(f) == len(r) for f, r in zip(found, reference, strict=True)])
+        matched = [m for f, r in zip(found, reference, strict=True) for m in _match(f, r)]
+        total = sum(len(r) for r in reference)
+        ious = [iou for _, _, iou in matched]
+        points = [
+            float(np.mean(np.linalg.norm(f.landmarks - r.landmarks, axis=1))) for f, r, _ in matched
+        ]
+        recall = np.mean(
+            [
+                _holds_centre(f, im)
+                for f, im in zip(found[len(groups) :], images[len(groups) :], strict=True)
+            ]
+        )
+        faces_group = sum(len(f) for f in found[: len(groups)])
+        quality = (
+            f"same face count as float32 on {100 * same_count:.1f}% of {len(images)} photos "
+            f"({len(groups)} group photos: {faces_group} faces), {len(matched)}/{total} float32 "
+            f"faces matched, box IoU {np.mean(ious):.4f}, landmarks {np.mean(points):.2f} px; "
+            f"LFW-devtest recall {100 * recall:.1f}% ({len(lfw)} photos)"
+        )
+        rows.append(
+            _row("yunet", mode, path, _detector_latency(detector, images[0], runs), quality)
+        )
+    return rows
+
+
+def bench_attributes(quant_dir: Path, store: ModelStore, runs: int, models: list[str]) -> list[str]:
+    folder = SHARED / "attributes-sample"
+    detector = _detector(store.open("yunet").path, store)
+    with (folder / "labels.csv").open() as handle:
+        labels = [r for r in csv.DictReader(handle) if r["image"].startswith("utk/")]
+    chips: dict[int, list[NDArray[np.float32]]] = {AGE_CHIP_SIZE: [], GENDER_CHIP_SIZE: []}
+    ages, genders = [], []
+    for row in labels:
+        image = decode_image((folder / row["image"]).read_bytes())
+        faces = detector.detect(image)
+        if not faces:
+            continue
+        face = max(faces, key=lambda f: f.area)
+        for size, tensors in chips.items():
+            tensors.append(dlib_tensor(extract_face_chip(image, face.landmarks, size))[0])
+        ages.append(float(row["age"]))
+        genders.append(row["gender"])
+    true_age = np.array(ages)
+    rows: list[str] = []
+    for name, size in (("age", AGE_CHIP_SIZE), ("gender", GENDER_CHIP_SIZE)):
+        if name not in models:
+            continue
+        samples = chips[size]
+        reference = None
+        for mode, path in _variants(name, quant_dir, store).items():
+            run = _runner(path)
+            outputs = [run(s) for s in samples]
+            if name == "age":
+                values = np.array([age_from_probabilities(o).value for o in outputs])
+                reference = values if reference is None else reference
+                quality = (
+                    f"age MAE {np.mean(np.abs(values - true_age)):.2f} y, "
+                    f"mean abs diff vs float32 {np.mean(np.abs(values - reference)):.3f} y "
+                    f"({len(samples)} of {len(labels)} UTKFace crops with a face)"
+                )
+            else:
+                predicted = np.array(["male" if o[1] > o[0] else "female" for o in outputs])
+                reference = predicted if reference is None else reference
+                quality = (
+                    f"gender accuracy {100 * np.mean(predicted == np.array(genders)):.1f}%, "
+                    f"agreement with float32 {100 * np.mean(predicted == reference):.1f}% "
+                    f"({len(samples)} of {len(labels)} UTKFace crops with a face)"
+                )
+            rows.append(_row(name, mode, path, _latency(run, samples[0], runs), quality))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quant-dir", type=Path, required=True)
-    parser.add_argument("--aligned", type=Path, required=True, help="aligned lfw-devtest root")
+    parser.add_argument(
+        "--aligned", type=Path, default=None, help="aligned lfw-devtest root (for sface)"
+    )
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--models", nargs="*", default=["sface", "emotion"])
+    parser.add_argument(
+        "--models", nargs="*", default=["sface", "emotion", "yunet", "age", "gender"]
+    )
+    parser.add_argument("--lfw-count", type=int, default=300, help="LFW photos for YuNet")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.stderr.write(f"{SHARED} is missing: the table needs the real photos\n")
@@ -126,9 +312,15 @@ def main() -> int:
         "| --- | --- | --- | --- | --- |",
     ]
     if "sface" in args.models:
+        if args.aligned is None:
+            parser.error("--aligned is required to measure sface")
         lines += bench_sface(args.quant_dir, args.aligned, store, args.runs)
     if "emotion" in args.models:
         lines += bench_emotion(args.quant_dir, store, args.runs)
+    if "yunet" in args.models:
+        lines += bench_yunet(args.quant_dir, store, args.runs, args.lfw_count)
+    if {"age", "gender"} & set(args.models):
+        lines += bench_attributes(args.quant_dir, store, args.runs, args.models)
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
