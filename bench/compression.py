@@ -131,12 +131,13 @@ def bench_emotion(quant_dir: Path, store: ModelStore, runs: int) -> list[str]:
 
 
 class _RenamedYuNet(YuNetDetector):
-    """YuNet whose outputs are named back from their shapes.
+    """YuNet whose outputs are named back from their shapes when they lack the ONNX names.
 
-    The quantized files lose onnx2tf's output names (they come out as ``output_0..11``), so
-    each head is recognised by its shape: anchors per stride (6400/1600/400 for 8/16/32) and
-    width (1: cls then obj, 4: bbox, 10: kps). cls and obj have the same shape, but the score
-    is sqrt(cls * obj), so which is which does not change the result.
+    ``python -m training quantize`` now keeps onnx2tf's output names (``cls_8``...), and such
+    files pass through unchanged; files quantized before that fix come out as ``output_0..11``,
+    and for them each head is recognised by its shape: anchors per stride (6400/1600/400 for
+    8/16/32) and width (1: cls then obj, 4: bbox, 10: kps). cls and obj have the same shape,
+    but the score is sqrt(cls * obj), so which is which does not change the result.
     """
 
     def raw_outputs(self, tensor: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:

@@ -47,7 +47,7 @@ def _quantize(args: argparse.Namespace) -> dict[str, Any]:
     calibration = None
     if args.calibration is not None:
         kind = args.calibration_kind or args.model
-        calibration = calibration_set(kind, args.calibration, args.limit)
+        calibration = calibration_set(kind, args.calibration, args.limit, args.cache_dir)
     written = quantize_store_model(args.model, args.mode, args.output_dir, calibration, store)
     result: dict[str, Any] = {
         mode: {"output": str(path), "bytes": path.stat().st_size} for mode, path in written.items()

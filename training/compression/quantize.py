@@ -8,6 +8,12 @@ float graph to start from and are reported as not convertible.
 - ``float16``: weights stored as float16, computed in float32 (half the size, same accuracy);
 - ``int8``: weights and activations int8, ranges calibrated on real images; the model keeps a
   float32 input and output (quantize/dequantize inside), so services feed it unchanged.
+
+onnx2tf's SavedModel names its signature outputs ``output_0``..``output_N`` (in the order of the
+ONNX graph's outputs), while the TFLite file onnx2tf writes itself, the one the model store
+serves, uses the ONNX names (``cls_8``, ``bbox_16``...). The quantizer therefore converts a
+wrapper function that returns the same tensors keyed by the ONNX names, so a quantized model is
+read by name exactly like the float one.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from services.shared.model_store import ModelStore
 from services.shared.model_store.convert import convert
 from services.shared.model_store.fetch import fetch_source
 from services.shared.model_store.manifest import ModelSpec
+from training.compression.naming import onnx_named_converter
 from training.errors import TrainingError
 from training.export import quiet_stdout
 
@@ -93,7 +100,7 @@ def float_converter(spec: ModelSpec, workdir: Path, downloads: Path) -> Any:
             saved = convert(spec, source, saved.parent).parent
     except ModelUnavailableError as error:
         raise TrainingError(str(error)) from error
-    return tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    return onnx_named_converter(saved, source)
 
 
 def quantize_store_model(
