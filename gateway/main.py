@@ -7,9 +7,7 @@ Run with ``python -m gateway`` (uvicorn) or build with ``create_app(settings)`` 
 from __future__ import annotations
 
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api.routes import detect, groups, health, liveness, search, verify
@@ -25,6 +22,7 @@ from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.context import request_id
 from gateway.core.errors import ApiError
+from gateway.core.middleware import RequestContextMiddleware
 from gateway.core.ratelimit import RateLimiter
 from gateway.core.tenants import TenantStore
 
@@ -32,16 +30,6 @@ log = logging.getLogger("faceflow.gateway")
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-HTTP_LATENCY = Histogram(
-    "faceflow_http_request_seconds",
-    "HTTP request latency",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-HTTP_RESPONSES = Counter(
-    "faceflow_http_responses_total", "HTTP responses by status", ["method", "route", "status"]
-)
 
 HTTP_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "IMAGE_TOO_LARGE"}
 
@@ -78,30 +66,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.started = time.perf_counter()
-        request.state.request_id = uuid.uuid4().hex
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_request_bytes:
-            response: Response = error_response(
-                request,
-                413,
-                "IMAGE_TOO_LARGE",
-                f"the request body is over {settings.max_request_bytes} bytes",
-            )
-        else:
-            response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_LATENCY.labels(request.method, path).observe(
-            time.perf_counter() - request.state.started
+    def too_large(request: Request, limit: int) -> Response:
+        return error_response(
+            request, 413, "IMAGE_TOO_LARGE", f"the request body is over {limit} bytes"
         )
-        HTTP_RESPONSES.labels(request.method, path, str(response.status_code)).inc()
-        response.headers["x-request-id"] = request.state.request_id
-        return response
+
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_request_bytes=settings.max_request_bytes,
+        too_large=too_large,
+    )
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:

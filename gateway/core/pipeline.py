@@ -22,6 +22,7 @@ async def detect(
     include_mesh: bool = False,
     include_aligned_crops: bool = False,
     keep_native_scale: bool = False,
+    order: detection_pb2.FaceOrder = detection_pb2.FACE_ORDER_LARGEST,
 ) -> detection_pb2.DetectResponse:
     """Call the detection service."""
     stub = detection_pb2_grpc.DetectionServiceStub(clients.channel("detection"))
@@ -32,6 +33,7 @@ async def detect(
         include_mesh=include_mesh,
         include_aligned_crops=include_aligned_crops,
         keep_native_scale=keep_native_scale,
+        order=order,
     )
     response: detection_pb2.DetectResponse = await clients.call("detection", stub.Detect, request)
     return response

@@ -24,6 +24,17 @@ QUALITY_CONTROL: dict[str, embedding_pb2.QualityControl] = {
     "HIGH": embedding_pb2.QUALITY_CONTROL_HIGH,
 }
 MAX_SEARCH_FACES = 20
+FACE_SELECTION: dict[str, detection_pb2.FaceOrder] = {
+    "largest": detection_pb2.FACE_ORDER_LARGEST,
+    "center": detection_pb2.FACE_ORDER_CENTER,
+}
+FACE_SELECTION_PARAM: dict[str, Any] = {
+    "type": "string",
+    "enum": list(FACE_SELECTION),
+    "default": "largest",
+    "description": "which face of a photo is used: the largest, or the one nearest the "
+    "photo's centre (for photos framed around their subject, as LFW's are)",
+}
 
 
 def embedding_stub(clients: ServiceClients) -> embedding_pb2_grpc.EmbeddingServiceStub:
@@ -37,12 +48,35 @@ async def call_embedding(clients: ServiceClients, method_name: str, request: Any
     return await clients.call("embedding", getattr(stub, method_name), request)
 
 
+def parse_face_selection(value: str | None) -> detection_pb2.FaceOrder:
+    """largest|center (any case; default largest) -> the detection service's face order."""
+    if value is None or value == "":
+        return detection_pb2.FACE_ORDER_LARGEST
+    order = FACE_SELECTION.get(value.strip().lower())
+    if order is None:
+        raise ApiError(
+            400,
+            "INVALID_ARGUMENT",
+            f"face_selection must be one of {', '.join(FACE_SELECTION)}, got {value!r}",
+        )
+    return order
+
+
 async def detect_with_crops(
-    clients: ServiceClients, image: bytes, max_faces: int
+    clients: ServiceClients,
+    image: bytes,
+    max_faces: int,
+    order: detection_pb2.FaceOrder = detection_pb2.FACE_ORDER_LARGEST,
 ) -> detection_pb2.DetectResponse:
-    """Faces largest first, each with its aligned crop; NO_FACE when there is none."""
+    """Faces in ``order`` (largest first by default), each with its aligned crop; NO_FACE
+    when there is none."""
     detection = await pipeline.detect(
-        clients, image, max_faces=max_faces, include_aligned_crops=True, keep_native_scale=True
+        clients,
+        image,
+        max_faces=max_faces,
+        include_aligned_crops=True,
+        keep_native_scale=True,
+        order=order,
     )
     if not detection.faces:
         raise no_face()
@@ -52,7 +86,7 @@ async def detect_with_crops(
 def pick_face(
     detection: detection_pb2.DetectResponse, face_index: int, field: str = "image"
 ) -> common_pb2.Face:
-    """The face at face_index in largest-first order (0 = the largest)."""
+    """The face at face_index in the detection's order (0 = the first: by default the largest)."""
     if face_index >= len(detection.faces):
         raise ApiError(
             400,

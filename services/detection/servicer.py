@@ -19,6 +19,21 @@ def _point(xy: NDArray[np.float64]) -> common_pb2.Point:
     return common_pb2.Point(x=float(xy[0]), y=float(xy[1]))
 
 
+def order_faces(
+    faces: list[DetectedFace], order: int, width: int, height: int
+) -> list[DetectedFace]:
+    """Faces largest box first, or box centre nearest the image centre first."""
+    if order == detection_pb2.FACE_ORDER_CENTER:
+        centre = np.array([width / 2.0, height / 2.0])
+
+        def distance(face: DetectedFace) -> float:
+            x, y, w, h = face.box
+            return float(np.hypot(*(np.array([x + w / 2.0, y + h / 2.0]) - centre)))
+
+        return sorted(faces, key=distance)
+    return sorted(faces, key=lambda face: face.area, reverse=True)
+
+
 def face_to_proto(
     face: DetectedFace, image_rgb: NDArray[np.uint8], with_crop: bool
 ) -> common_pb2.Face:
@@ -70,6 +85,8 @@ class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: i
             raise InvalidArgumentError("min_face_size must not be negative")
         if not 0.0 <= request.score_threshold < 1.0:
             raise InvalidArgumentError("score_threshold must be in [0, 1)")
+        if request.order not in detection_pb2.FaceOrder.values():
+            raise InvalidArgumentError(f"unknown face order {request.order}")
         return request.max_faces or self.settings.default_max_faces
 
     def Detect(  # noqa: N802 (gRPC method name)
@@ -85,8 +102,7 @@ class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: i
             )
             if min(face.box[2], face.box[3]) >= request.min_face_size
         ]
-        faces.sort(key=lambda face: face.area, reverse=True)
-        faces = faces[:max_faces]
+        faces = order_faces(faces, request.order, image.shape[1], image.shape[0])[:max_faces]
         models = list(self.models[:1])
         if request.include_mesh:
             for face in faces:

@@ -210,3 +210,24 @@ def test_several_faces_take_the_largest_unless_face_index(gw: GatewayUnderTest) 
     other = enroll(gw, group, "small", photo, face_index=1)
     assert other.status_code == 200, other.text
     assert other.json()["face"]["box"]["x"] > 600
+
+
+def test_face_selection_center_enrolls_the_face_nearest_the_centre(gw: GatewayUnderTest) -> None:
+    photo, (cx, cy) = images.big_corner_small_centre()
+    data = images.encode(photo, "JPEG", quality=95)
+    group = unique("centre")
+    create_group(gw, group)
+    centred = enroll(gw, group, "c", data, face_selection="center")
+    assert centred.status_code == 200, centred.text
+    box = centred.json()["face"]["box"]
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    assert abs(x - cx) < 30 and abs(y - cy) < 40
+    # face_index counts in the same order: index 1 is the large corner face
+    corner = enroll(gw, group, "k", data, face_selection="center", face_index=1)
+    assert corner.status_code == 200, corner.text
+    corner_box = corner.json()["face"]["box"]
+    assert corner_box["x"] < 200 and corner_box["width"] > 1.5 * box["width"]
+    wrong = enroll(gw, group, "w", data, face_selection="random")
+    assert_error(wrong, 400, "INVALID_ARGUMENT")
+    users = gw.client.get(f"{API}/groups/{group}/users", headers=gw.headers).json()
+    assert sorted(u["user_id"] for u in users["users"]) == ["c", "k"]  # nothing half-stored

@@ -90,6 +90,40 @@ def test_photo_against_other_stored_user(gw: GatewayUnderTest, shared_data: Path
     assert body["same_person"] is False
 
 
+def centre_of(face: dict) -> tuple[float, float]:  # type: ignore[type-arg]
+    box = face["box"]
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def test_face_selection_center_uses_the_face_nearest_the_centre(gw: GatewayUnderTest) -> None:
+    photo, (cx, cy) = images.big_corner_small_centre()
+    data = images.encode(photo)
+    files = {"image_a": ("a.jpg", data), "image_b": ("b.jpg", images.astronaut_jpeg())}
+    default = gw.client.post(f"{API}/verify", files=files, headers=gw.headers)
+    centred = gw.client.post(
+        f"{API}/verify", files=files, data={"face_selection": "center"}, headers=gw.headers
+    )
+    assert default.status_code == 200 and centred.status_code == 200, centred.text
+    largest_face, centre_face = default.json()["faces"][0], centred.json()["faces"][0]
+    assert largest_face["box"]["width"] > 1.5 * centre_face["box"]["width"]
+    x, y = centre_of(centre_face)
+    assert abs(x - cx) < 30 and abs(y - cy) < 40
+    # the same person either way (the astronaut twice), so both still match
+    assert default.json()["same_person"] and centred.json()["same_person"]
+
+
+def test_unknown_face_selection_is_invalid_argument(gw: GatewayUnderTest) -> None:
+    photo = images.astronaut_jpeg()
+    response = gw.client.post(
+        f"{API}/verify",
+        files={"image_a": ("a.jpg", photo), "image_b": ("b.jpg", photo)},
+        data={"face_selection": "leftmost"},
+        headers=gw.headers,
+    )
+    body = assert_error(response, 400, "INVALID_ARGUMENT")
+    assert "face_selection must be one of largest, center" in body["error"]["message"]
+
+
 def test_errors(gw: GatewayUnderTest) -> None:
     photo = images.astronaut_jpeg()
     assert_error(gw.client.post(f"{API}/verify", headers=gw.headers), 400, "INVALID_ARGUMENT")

@@ -49,6 +49,18 @@ def group_photo(count: int) -> NDArray[np.uint8]:
     return canvas
 
 
+def big_corner_small_centre() -> tuple[NDArray[np.uint8], tuple[int, int]]:
+    """The astronaut's head large in the top-left corner and small in the middle of a
+    900x900 canvas; also returns the centre of the small head."""
+    head = Image.fromarray(astronaut()[20:250, 130:330])
+    canvas = np.full((900, 900, 3), 128, dtype=np.uint8)
+    large = np.asarray(head.resize((400, 460)))
+    small = np.asarray(head.resize((200, 230)))
+    canvas[:460, :400] = large
+    canvas[335:565, 350:550] = small
+    return canvas, (450, 450)
+
+
 def exif_rotated_jpeg(array: NDArray[np.uint8], orientation: int = 6) -> bytes:
     """Stored pixels are the image rotated so that applying EXIF orientation restores array.
 

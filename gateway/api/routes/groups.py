@@ -44,8 +44,9 @@ ENROLL_PARAMS: dict[str, dict[str, Any]] = {
         "default": 0,
         "minimum": 0,
         "maximum": MAX_FACE_INDEX,
-        "description": "which face to enroll, largest first (0 = the largest)",
+        "description": "which face to enroll, in face_selection order (0 = the first)",
     },
+    "face_selection": recognition.FACE_SELECTION_PARAM,
 }
 GROUP_BODY = {
     "requestBody": {
@@ -129,8 +130,9 @@ async def enroll_face(
     clients: ClientsDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    """Enroll the largest face (or ``face_index``) of the photo for the user, creating the
-    user. LOW_QUALITY (400) names the failed checks; the same photo twice for a user is
+    """Enroll the largest face (or ``face_index``; ``face_selection=center`` orders the faces
+    by distance from the photo's centre) of the photo for the user, creating the user.
+    LOW_QUALITY (400) names the failed checks; the same photo twice for a user is
     ALREADY_EXISTS (409)."""
     data = await read_input(request, ("image",), settings.max_image_bytes)
     image = check_image(
@@ -138,8 +140,9 @@ async def enroll_face(
     )
     quality = recognition.parse_quality_control(data.text("quality_control"))
     face_index = data.integer("face_index", 0, 0, MAX_FACE_INDEX)
+    order = recognition.parse_face_selection(data.text("face_selection"))
     user_info = data.text("user_info")
-    detection = await recognition.detect_with_crops(clients, image, face_index + 1)
+    detection = await recognition.detect_with_crops(clients, image, face_index + 1, order)
     face = recognition.pick_face(detection, face_index)
     add = embedding_pb2.AddFaceRequest(
         tenant=tenant.tenant_id,

@@ -22,6 +22,7 @@ IMAGE_FIELDS = ("image_a", "image_b", "image")
 PARAMS: dict[str, dict[str, Any]] = {
     "group_id": {"type": "string", "description": "with image + user_id: the user's group"},
     "user_id": {"type": "string", "description": "with image + group_id: the stored user"},
+    "face_selection": recognition.FACE_SELECTION_PARAM,
 }
 
 
@@ -37,9 +38,11 @@ async def verify(
     request: Request, tenant: TenantDep, clients: ClientsDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Compare the largest face of image_a with that of image_b, or the largest face of
-    image with the stored user (group_id, user_id). Scores are 0-100 (100 * cosine, clipped);
+    image with the stored user (group_id, user_id); ``face_selection=center`` uses the face
+    nearest each photo's centre instead. Scores are 0-100 (100 * cosine, clipped);
     ``same_person`` applies the FAR 1e-4 threshold."""
     data = await read_input(request, IMAGE_FIELDS, settings.max_image_bytes)
+    order = recognition.parse_face_selection(data.text("face_selection"))
 
     def image(name: str) -> bytes:
         raw = data.image(name) or b""
@@ -52,8 +55,8 @@ async def verify(
         first, second = image("image_a"), image("image_b")
         detections = list(
             await asyncio.gather(
-                recognition.detect_with_crops(clients, first, 1),
-                recognition.detect_with_crops(clients, second, 1),
+                recognition.detect_with_crops(clients, first, 1, order),
+                recognition.detect_with_crops(clients, second, 1, order),
             )
         )
         faces = [detections[0].faces[0], detections[1].faces[0]]
@@ -76,7 +79,7 @@ async def verify(
                 "send image_a and image_b, or image with group_id and user_id",
             )
         photo = image("image")
-        detection = await recognition.detect_with_crops(clients, photo, 1)
+        detection = await recognition.detect_with_crops(clients, photo, 1, order)
         face = detection.faces[0]
         detections = [detection]
         verify_request = embedding_pb2.VerifyRequest(

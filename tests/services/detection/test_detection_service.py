@@ -116,3 +116,29 @@ def test_keep_native_scale_pads_small_photos(stub: detection_pb2_grpc.DetectionS
     for name in ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right"):
         pa, pb = getattr(a, name), getattr(b, name)
         assert abs(pa.x - pb.x) < tolerance and abs(pa.y - pb.y) < tolerance, name
+
+
+def test_order_center_puts_the_face_nearest_the_centre_first(
+    stub: detection_pb2_grpc.DetectionServiceStub,
+) -> None:
+    photo, (cx, cy) = images.big_corner_small_centre()
+    data = images.encode(photo)
+    largest = detect(stub, data).faces
+    explicit = detect(stub, data, order=detection_pb2.FACE_ORDER_LARGEST).faces
+    centred = detect(stub, data, order=detection_pb2.FACE_ORDER_CENTER).faces
+    assert len(largest) == len(centred) == 2
+    assert largest[0].box.width > 1.5 * largest[1].box.width
+    assert [f.box.x for f in explicit] == [f.box.x for f in largest]
+    first = centred[0].box
+    assert abs(first.x + first.width / 2 - cx) < 30 and abs(first.y + first.height / 2 - cy) < 40
+    assert first.width < largest[0].box.width
+    # max_faces keeps the first faces of the order asked for.
+    only = detect(stub, data, max_faces=1, order=detection_pb2.FACE_ORDER_CENTER).faces
+    assert len(only) == 1 and only[0].box.x == first.x
+
+
+def test_unknown_order_is_invalid_argument(stub: detection_pb2_grpc.DetectionServiceStub) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        detect(stub, images.astronaut_jpeg(), order=7)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert error_code(caught.value) == "INVALID_ARGUMENT"

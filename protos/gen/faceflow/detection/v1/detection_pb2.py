@@ -25,17 +25,19 @@ _sym_db = _symbol_database.Default()
 from faceflow.common.v1 import common_pb2 as faceflow_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%faceflow/detection/v1/detection.proto\x12\x15\x66\x61\x63\x65\x66low.detection.v1\x1a\x1f\x66\x61\x63\x65\x66low/common/v1/common.proto\"\xcc\x01\n\rDetectRequest\x12(\n\x05image\x18\x01 \x01(\x0b\x32\x19.faceflow.common.v1.Image\x12\x11\n\tmax_faces\x18\x02 \x01(\x05\x12\x15\n\rmin_face_size\x18\x03 \x01(\x05\x12\x17\n\x0fscore_threshold\x18\x04 \x01(\x02\x12\x14\n\x0cinclude_mesh\x18\x05 \x01(\x08\x12\x1d\n\x15include_aligned_crops\x18\x06 \x01(\x08\x12\x19\n\x11keep_native_scale\x18\x07 \x01(\x08\"\x93\x01\n\x0e\x44\x65tectResponse\x12\'\n\x05\x66\x61\x63\x65s\x18\x01 \x03(\x0b\x32\x18.faceflow.common.v1.Face\x12\x13\n\x0bimage_width\x18\x02 \x01(\x05\x12\x14\n\x0cimage_height\x18\x03 \x01(\x05\x12-\n\x06models\x18\x04 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo2i\n\x10\x44\x65tectionService\x12U\n\x06\x44\x65tect\x12$.faceflow.detection.v1.DetectRequest\x1a%.faceflow.detection.v1.DetectResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%faceflow/detection/v1/detection.proto\x12\x15\x66\x61\x63\x65\x66low.detection.v1\x1a\x1f\x66\x61\x63\x65\x66low/common/v1/common.proto\"\xfd\x01\n\rDetectRequest\x12(\n\x05image\x18\x01 \x01(\x0b\x32\x19.faceflow.common.v1.Image\x12\x11\n\tmax_faces\x18\x02 \x01(\x05\x12\x15\n\rmin_face_size\x18\x03 \x01(\x05\x12\x17\n\x0fscore_threshold\x18\x04 \x01(\x02\x12\x14\n\x0cinclude_mesh\x18\x05 \x01(\x08\x12\x1d\n\x15include_aligned_crops\x18\x06 \x01(\x08\x12\x19\n\x11keep_native_scale\x18\x07 \x01(\x08\x12/\n\x05order\x18\x08 \x01(\x0e\x32 .faceflow.detection.v1.FaceOrder\"\x93\x01\n\x0e\x44\x65tectResponse\x12\'\n\x05\x66\x61\x63\x65s\x18\x01 \x03(\x0b\x32\x18.faceflow.common.v1.Face\x12\x13\n\x0bimage_width\x18\x02 \x01(\x05\x12\x14\n\x0cimage_height\x18\x03 \x01(\x05\x12-\n\x06models\x18\x04 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo*V\n\tFaceOrder\x12\x1a\n\x16\x46\x41\x43\x45_ORDER_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46\x41\x43\x45_ORDER_LARGEST\x10\x01\x12\x15\n\x11\x46\x41\x43\x45_ORDER_CENTER\x10\x02\x32i\n\x10\x44\x65tectionService\x12U\n\x06\x44\x65tect\x12$.faceflow.detection.v1.DetectRequest\x1a%.faceflow.detection.v1.DetectResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'faceflow.detection.v1.detection_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_FACEORDER']._serialized_start=503
+  _globals['_FACEORDER']._serialized_end=589
   _globals['_DETECTREQUEST']._serialized_start=98
-  _globals['_DETECTREQUEST']._serialized_end=302
-  _globals['_DETECTRESPONSE']._serialized_start=305
-  _globals['_DETECTRESPONSE']._serialized_end=452
-  _globals['_DETECTIONSERVICE']._serialized_start=454
-  _globals['_DETECTIONSERVICE']._serialized_end=559
+  _globals['_DETECTREQUEST']._serialized_end=351
+  _globals['_DETECTRESPONSE']._serialized_start=354
+  _globals['_DETECTRESPONSE']._serialized_end=501
+  _globals['_DETECTIONSERVICE']._serialized_start=591
+  _globals['_DETECTIONSERVICE']._serialized_end=696
 # @@protoc_insertion_point(module_scope)

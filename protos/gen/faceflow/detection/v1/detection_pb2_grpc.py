@@ -47,7 +47,7 @@ class DetectionServiceServicer:
     """
 
     def Detect(self, request, context):
-        """Detects faces, largest first. INVALID_ARGUMENT for an undecodable or oversized image.
+        """Detects faces, largest first (or in the order asked for). INVALID_ARGUMENT for an undecodable or oversized image.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,72 @@
+"""Per-request context as a plain ASGI middleware: request id, start time, the body-size
+limit, the ``x-request-id`` header and the HTTP metrics.
+
+A plain ASGI class instead of ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs
+the endpoint in a separate task and streams the response through a memory channel, which cost
+a measurable share of the gateway's CPU per request (docs/detection.md).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from prometheus_client import Counter, Histogram
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HTTP_LATENCY = Histogram(
+    "faceflow_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_RESPONSES = Counter(
+    "faceflow_http_responses_total", "HTTP responses by status", ["method", "route", "status"]
+)
+
+TooLargeResponse = Callable[[Request, int], Response]
+
+
+class RequestContextMiddleware:
+    """Sets ``request.state.started`` / ``request_id``, answers an over-limit
+    ``content-length`` with ``too_large`` before reading the body, and records metrics."""
+
+    def __init__(self, app: ASGIApp, max_request_bytes: int, too_large: TooLargeResponse) -> None:
+        self.app = app
+        self.max_request_bytes = max_request_bytes
+        self.too_large = too_large
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["started"], state["request_id"] = started, request_id
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            length = Request(scope).headers.get("content-length", "")
+            if length.isdigit() and int(length) > self.max_request_bytes:
+                response = self.too_large(Request(scope), self.max_request_bytes)
+                await response(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            HTTP_RESPONSES.labels(method, route, str(status)).inc()
