@@ -12,11 +12,19 @@ For each model and variant (the served float32 file, and the float16 / int8 file
 - age / gender: on the UTKFace sample, faces found by float32 YuNet and cut by the attribute
   service's own chip code; age MAE against the labels and mean |age - float32 age|, gender
   accuracy against the labels and agreement with float32.
-Variants that are missing are not listed. MiniFASNet (a ``python:`` importer source) and
-FaceMesh (a TFLite-only source) cannot be re-quantized by ``python -m training quantize``.
+- MiniFASNet V2 / V1SE: on the liveness samples and ``--lfw-count`` LFW-devtest photos (every
+  n-th file from the second, so none of the files ``quantize --calibration`` takes from the same
+  folder), the largest YuNet face cut by the liveness service's own code; agreement of the
+  live/spoof decision (real-class probability >= 0.5) with float32 and mean |real-class
+  probability - float32's|;
+- FaceMesh: on the same LFW photos, the largest face cut by the detection service's FaceMesh
+  code; mean distance of the 468 landmarks (x, y in 192x192 crop pixels) from float32's.
+Variants that are missing are not listed. Quantized MiniFASNet files are made from the Keras
+rebuild of the .pth, FaceMesh from the graph ``training.importers.tflite_graph`` replays.
 
     .venv/bin/python bench/compression.py --quant-dir DIR [--aligned DIR] [--runs 30]
-        [--models sface emotion yunet age gender] [--lfw-count 300]
+        [--models sface emotion yunet age gender minifasnet_v2 minifasnet_v1se facemesh]
+        [--lfw-count 300]
 (``--aligned``, needed for sface: ``python -m training align --src
 ../shared/data/lfw-devtest/images --dst DIR/images``; ``--quant-dir``: the ``--output-dir`` of
 ``python -m training quantize``.)
@@ -42,16 +50,18 @@ from services.attributes.model import (
     dlib_tensor,
 )
 from services.detection.model import DetectedFace, YuNetDetector, letterbox_bgr
+from services.liveness.model import REAL_CLASS, softmax
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
-from training.compression.calibration import emotion_input
+from training.compression.calibration import LIVENESS_MODELS, emotion_input, service_inputs
 from training.data.folders import load_images
 from training.data.pairs import read_pairs
 from training.verification import evaluate_scores
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODES = ("float32", "float16", "int8")
+MODELS = ("sface", "emotion", "yunet", "age", "gender", *LIVENESS_MODELS, "facemesh")
 
 
 def _variants(name: str, quant_dir: Path, store: ModelStore) -> dict[str, Path]:
@@ -63,9 +73,12 @@ def _variants(name: str, quant_dir: Path, store: ModelStore) -> dict[str, Path]:
     return found
 
 
-def _runner(path: Path) -> Callable[[NDArray[np.float32]], NDArray[np.float32]]:
+def _runner(
+    path: Path, output: str | None = None
+) -> Callable[[NDArray[np.float32]], NDArray[np.float32]]:
+    """Batch-1 run of one sample, returning one output (by name; default the first) flattened."""
     lite = LiteModel(path, 2)
-    output = lite.output_names[0]
+    output = output or lite.output_names[0]
 
     def run(sample: NDArray[np.float32]) -> NDArray[np.float32]:
         return lite.run(**{lite.input_name: sample[np.newaxis]})[output].reshape(-1)
@@ -292,6 +305,59 @@ def bench_attributes(quant_dir: Path, store: ModelStore, runs: int, models: list
     return rows
 
 
+def _lfw_photos(count: int, offset: int) -> list[Path]:
+    """Every n-th LFW-devtest photo from offset (offset 1 avoids the files calibration takes)."""
+    files = sorted((SHARED / "lfw-devtest" / "images").rglob("*.jpg"))
+    return files[offset :: max(1, len(files) // count)][:count]
+
+
+def bench_liveness(quant_dir: Path, store: ModelStore, runs: int, lfw_count: int,
+                   models: list[str]) -> list[str]:
+    """MiniFASNet: live/spoof decision agreement and mean |real probability diff| vs float32."""
+    samples = sorted((SHARED / "liveness-samples").glob("*.jpg"))
+    lfw = _lfw_photos(lfw_count, 1)
+    detector = _detector(store.open("yunet").path, store)
+    rows: list[str] = []
+    for name in (m for m in LIVENESS_MODELS if m in models):
+        own = service_inputs(name, samples, detector, store)
+        crops = np.concatenate([own, service_inputs(name, lfw, detector, store)])
+        reference = None
+        for mode, path in _variants(name, quant_dir, store).items():
+            run = _runner(path, "logits")
+            real = softmax(np.stack([run(c) for c in crops]))[:, REAL_CLASS]
+            reference = real if reference is None else reference
+            agreement = np.mean((real >= 0.5) == (reference >= 0.5))
+            quality = (
+                f"live/spoof decision agreement with float32 {100 * agreement:.1f}%, real-class "
+                f"probability mean abs diff {np.mean(np.abs(real - reference)):.4f} "
+                f"({len(crops)} crops: "
+                f"{len(own)} of {len(samples)} liveness samples, {len(crops) - len(own)} of "
+                f"{len(lfw)} LFW photos)"
+            )
+            rows.append(_row(name, mode, path, _latency(run, crops[0], runs), quality))
+    return rows
+
+
+def bench_facemesh(quant_dir: Path, store: ModelStore, runs: int, lfw_count: int) -> list[str]:
+    """FaceMesh: mean landmark distance (x, y in 192x192 crop pixels) vs float32."""
+    detector = _detector(store.open("yunet").path, store)
+    crops = service_inputs("facemesh", _lfw_photos(lfw_count, 1), detector, store)
+    rows: list[str] = []
+    reference = None
+    for mode, path in _variants("facemesh", quant_dir, store).items():
+        run = _runner(path, "conv2d_20")
+        points = np.stack([run(c).reshape(-1, 3)[:, :2] for c in crops])
+        reference = points if reference is None else reference
+        distance = np.linalg.norm(points - reference, axis=-1)
+        quality = (
+            f"landmarks vs float32 {np.mean(distance):.3f} px mean, "
+            f"{np.percentile(distance.mean(axis=1), 95):.3f} px p95 per face "
+            f"(192x192 crop pixels, {len(crops)} LFW faces)"
+        )
+        rows.append(_row("facemesh", mode, path, _latency(run, crops[0], runs), quality))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quant-dir", type=Path, required=True)
@@ -299,10 +365,10 @@ def main() -> int:
         "--aligned", type=Path, default=None, help="aligned lfw-devtest root (for sface)"
     )
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument(
-        "--models", nargs="*", default=["sface", "emotion", "yunet", "age", "gender"]
+        "--lfw-count", type=int, default=300, help="LFW photos for YuNet, MiniFASNet, FaceMesh"
     )
-    parser.add_argument("--lfw-count", type=int, default=300, help="LFW photos for YuNet")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.stderr.write(f"{SHARED} is missing: the table needs the real photos\n")
@@ -322,6 +388,10 @@ def main() -> int:
         lines += bench_yunet(args.quant_dir, store, args.runs, args.lfw_count)
     if {"age", "gender"} & set(args.models):
         lines += bench_attributes(args.quant_dir, store, args.runs, args.models)
+    if set(LIVENESS_MODELS) & set(args.models):
+        lines += bench_liveness(args.quant_dir, store, args.runs, args.lfw_count, args.models)
+    if "facemesh" in args.models:
+        lines += bench_facemesh(args.quant_dir, store, args.runs, args.lfw_count)
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

@@ -197,11 +197,12 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
     quantize.add_argument("--mode", choices=["float16", "int8", "dynamic"], action="append",
                           required=True, help="repeat for several modes")
     quantize.add_argument("--output-dir", type=Path, required=True)
-    quantize.add_argument("--calibration", type=Path, default=None,
-                          help="folder of real images (required for int8)")
+    quantize.add_argument("--calibration", type=Path, nargs="+", default=None,
+                          help="folder(s) of real images (required for int8)")
     quantize.add_argument("--calibration-kind", default=None,
                           help="preprocessing (default: the model name)")
-    quantize.add_argument("--limit", type=int, default=100, help="calibration images")
+    quantize.add_argument("--limit", type=int, default=100,
+                          help="calibration images per folder")
     quantize.add_argument("--register", action="store_true",
                           help="register each result as <model>-<mode> in the model store")
     quantize.add_argument("--manifest-dir", type=Path, default=None)

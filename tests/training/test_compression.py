@@ -60,10 +60,10 @@ def test_quantize_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
                  "--output-dir", str(tmp_path)])
     assert code == 2
     assert "not in the manifest" in capsys.readouterr().err
-    code = main(["quantize", "--model", "facemesh", "--mode", "float16",
-                 "--output-dir", str(tmp_path)])
+    code = main(["quantize", "--model", "facemesh", "--mode", "int8", "--calibration",
+                 str(tmp_path), "--calibration-kind", "nope", "--output-dir", str(tmp_path)])
     assert code == 2
-    assert "no float graph" in capsys.readouterr().err
+    assert "no calibration preprocessing" in capsys.readouterr().err
     code = main(["quantize", "--model", "sface", "--mode", "int8", "--output-dir", str(tmp_path)])
     assert code == 2
     assert "calibration" in capsys.readouterr().err

@@ -2,8 +2,10 @@
 
 The float graph is rebuilt from the model's source: onnx2tf models are converted again (the
 same command the model store runs) and quantized from the SavedModel onnx2tf writes; Keras
-models are loaded from their .h5. Files that exist only as TFLite (MediaPipe FaceMesh) have no
-float graph to start from and are reported as not convertible.
+models are loaded from their .h5; ``python:`` importers (MiniFASNet: PyTorch weights rebuilt in
+Keras) give their named Keras model through ``float_model``; files that exist only as TFLite
+(MediaPipe FaceMesh) are replayed as TensorFlow ops by ``training.importers.tflite_graph``.
+Every route keeps the served file's input and output names, so a quantized file is a drop-in.
 
 - ``float16``: weights stored as float16, computed in float32 (half the size, same accuracy);
 - ``int8``: weights and activations int8, ranges calibrated on real images; the model keeps a
@@ -18,6 +20,7 @@ read by name exactly like the float one.
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +37,7 @@ from services.shared.model_store.manifest import ModelSpec
 from training.compression.naming import onnx_named_converter
 from training.errors import TrainingError
 from training.export import quiet_stdout
+from training.importers.tflite_graph import tflite_converter
 
 MODES = ("float16", "int8", "dynamic")
 
@@ -78,29 +82,70 @@ def quantize_keras(model: Any, mode: str, calibration: NDArray[np.float32] | Non
     return result
 
 
-def float_converter(spec: ModelSpec, workdir: Path, downloads: Path) -> Any:
-    """A TFLiteConverter over the model's float graph (SavedModel or Keras)."""
+def _keras_converter(source: Path) -> Any:
+    """``keras`` sources: the .h5/.keras model loaded with Keras 3."""
     import keras
     import tensorflow as tf
 
-    method = spec.conversion.method
-    if method not in ("onnx2tf", "keras"):
+    return tf.lite.TFLiteConverter.from_keras_model(keras.models.load_model(source, compile=False))
+
+
+def _onnx2tf_converter(spec: ModelSpec, source: Path, workdir: Path) -> Any:
+    """``onnx2tf`` sources: onnx2tf's SavedModel (made once per run), ONNX output names kept."""
+    saved = workdir.parent / "float" / "saved_model"
+    if not (saved / "saved_model.pb").is_file():
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved = convert(spec, source, saved.parent).parent
+    return onnx_named_converter(saved, source)
+
+
+def _importer_converter(spec: ModelSpec, source: Path) -> Any:
+    """``python:<module>:<function>`` sources: the module's ``float_model(function, source)``."""
+    import tensorflow as tf
+
+    _, module_name, function = spec.conversion.method.split(":", 2)
+    builder = getattr(importlib.import_module(module_name), "float_model", None)
+    if builder is None:
         raise TrainingError(
-            f"{spec.name}: its source is a {method!r} file, there is no float graph to "
-            "quantize from (only onnx2tf and keras sources can be re-quantized)"
+            f"{spec.name}: {module_name} has no float_model(); there is no float graph to "
+            "quantize from"
         )
+    try:
+        model = builder(function, source)
+    except KeyError as error:
+        message = f"{spec.name}: {module_name} has no float model for {function}"
+        raise TrainingError(message) from error
+    return tf.lite.TFLiteConverter.from_keras_model(model)
+
+
+def _tflite_converter(spec: ModelSpec, source: Path) -> Any:
+    """``copy`` sources that are TFLite files: the float graph replayed from the flatbuffer."""
+    if source.suffix != ".tflite":
+        raise TrainingError(f"{spec.name}: its copied source {source.name} is not a .tflite file")
+    return tflite_converter(source)
+
+
+def float_converter(spec: ModelSpec, workdir: Path, downloads: Path) -> Any:
+    """A TFLiteConverter over the model's float graph, rebuilt from the manifest's source.
+
+    onnx2tf: the SavedModel onnx2tf writes (ONNX output names kept); keras: the .h5/.keras;
+    ``python:`` importers: their ``float_model``; ``copy`` of a .tflite: the graph replayed by
+    ``training.importers.tflite_graph``.
+    """
+    method = spec.conversion.method
+    if method not in ("onnx2tf", "keras", "copy") and not method.startswith("python:"):
+        raise TrainingError(f"{spec.name}: no float graph can be rebuilt from a {method!r} source")
     try:
         source = fetch_source(spec.source, downloads)
         if method == "keras":
-            model = keras.models.load_model(source, compile=False)
-            return tf.lite.TFLiteConverter.from_keras_model(model)
-        saved = workdir.parent / "float" / "saved_model"
-        if not (saved / "saved_model.pb").is_file():
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            saved = convert(spec, source, saved.parent).parent
+            return _keras_converter(source)
+        if method == "onnx2tf":
+            return _onnx2tf_converter(spec, source, workdir)
     except ModelUnavailableError as error:
         raise TrainingError(str(error)) from error
-    return onnx_named_converter(saved, source)
+    if method == "copy":
+        return _tflite_converter(spec, source)
+    return _importer_converter(spec, source)
 
 
 def quantize_store_model(
