@@ -29,6 +29,30 @@ def measure(function: Callable[[], object], runs: int, warmup: int = 3) -> list[
     return timings
 
 
+def measure_interleaved(
+    functions: dict[str, Callable[[], object]], runs: int, warmup: int = 3, block: int = 1
+) -> dict[str, list[float]]:
+    """Milliseconds per call of each function: ``runs`` calls each, taken in turns of
+    ``block`` consecutive calls per function.
+
+    On a shared machine whose speed drifts, timing one path after another lets the drift land
+    on one path; taking turns spreads it over all of them, so their ratios stay meaningful.
+    Turns of several calls keep one path's leftovers (an inference thread pool that spins for a
+    while after its last job, in another process) from landing on the next path's first call.
+    """
+    for function in functions.values():
+        for _ in range(warmup):
+            function()
+    timings: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(max(1, runs // block)):
+        for name, function in functions.items():
+            for _ in range(block):
+                started = time.perf_counter()
+                function()
+                timings[name].append((time.perf_counter() - started) * 1000.0)
+    return timings
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100) of values."""
     return float(np.percentile(np.asarray(values), q))

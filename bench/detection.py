@@ -1,7 +1,9 @@
 """Detection latency: in-process, over gRPC, over HTTP, and OpenCV's FaceDetectorYN (same ONNX).
 
 Prints p50/p95 for 640x480 and 1920x1080 JPEG photos and the ratios the project tracks:
-HTTP p50 / in-process p50 (target <= 1.5) and in-process / OpenCV (target <= 1.0).
+HTTP p50 / in-process p50 (target <= 1.5) and in-process / OpenCV (target <= 1.0). The paths
+are timed in turns of 10 calls each, so a drift in the machine's speed (a shared 2-core VM)
+falls on all of them alike.
 
     .venv/bin/python bench/detection.py [--runs 50]
 """
@@ -22,7 +24,7 @@ import psutil
 from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 
-from bench.common import jpeg, measure, percentile, photo_at, summary
+from bench.common import jpeg, measure_interleaved, percentile, photo_at, summary
 from deploy.local.stack import running_stack
 from services.detection.model import letterbox_bgr
 from services.detection.server import create_app
@@ -33,6 +35,7 @@ from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
 
 SIZES = ((640, 480), (1920, 1080))
+BLOCK = 10  # calls per turn (bench.common.measure_interleaved)
 
 
 def gateway_cpu_ms(gateway: psutil.Process, request: Callable[[], object], runs: int) -> float:
@@ -78,22 +81,20 @@ def bench_size(
         assert image is not None  # our own JPEG; a failure here is a bug in this script
         return yn_native.detect(image)
 
-    results = {
-        "in-process model (decoded image)": measure(lambda: servicer.detector.detect(photo), runs),
-        "in-process incl. JPEG decode": measure(
-            lambda: servicer.detector.detect(decode_image(data)), runs
-        ),
-        "over gRPC, server in this process": measure(
-            lambda: stub.Detect(request, timeout=10), runs
-        ),
-        "over gRPC to the launched process": measure(
-            lambda: process_stub.Detect(request, timeout=10), runs
-        ),
-        "over HTTP (gateway -> gRPC)": measure(over_http, runs),
-        "OpenCV YN native size, decoded": measure(lambda: yn_native.detect(bgr), runs),
-        "OpenCV YN native size incl. decode": measure(opencv_with_decode, runs),
-        "OpenCV YN 640x640 letterboxed": measure(lambda: yn_640.detect(letterboxed), runs),
-    }
+    results = measure_interleaved(
+        {
+            "in-process model (decoded image)": lambda: servicer.detector.detect(photo),
+            "in-process incl. JPEG decode": lambda: servicer.detector.detect(decode_image(data)),
+            "over gRPC, server in this process": lambda: stub.Detect(request, timeout=10),
+            "over gRPC to the launched process": lambda: process_stub.Detect(request, timeout=10),
+            "over HTTP (gateway -> gRPC)": over_http,
+            "OpenCV YN native size, decoded": lambda: yn_native.detect(bgr),
+            "OpenCV YN native size incl. decode": opencv_with_decode,
+            "OpenCV YN 640x640 letterboxed": lambda: yn_640.detect(letterboxed),
+        },
+        runs,
+        block=BLOCK,
+    )
     gateway_cpu = gateway_cpu_ms(gateway, over_http, runs)
     out = sys.stdout
     out.write(f"\n{width}x{height} JPEG ({len(data)} bytes), {runs} runs\n")

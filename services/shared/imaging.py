@@ -50,7 +50,8 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> NDArray[np.u
             if width < MIN_SIDE or height < MIN_SIDE:
                 raise InvalidImageError(f"the image is {width}x{height} pixels: too small")
             image.load()
-            image = ImageOps.exif_transpose(image) or image
+            # in place: without an orientation tag, the copying form duplicates every pixel
+            ImageOps.exif_transpose(image, in_place=True)
             rgb = _to_rgb(image)
     except (ImageTooLargeError, InvalidImageError):
         raise

@@ -45,3 +45,41 @@ def test_demo_page_is_served(gateway: GatewayUnderTest) -> None:
     page = gateway.client.get("/")
     assert page.status_code == 200 and "FaceFlow" in page.text
     assert gateway.client.get("/static/app.js").status_code == 200
+
+
+def test_every_response_carries_its_request_id(gateway: GatewayUnderTest) -> None:
+    ok = gateway.client.get("/healthz")
+    denied = gateway.client.post("/api/v1/detect")  # no API key
+    assert len(ok.headers["x-request-id"]) == 32
+    assert denied.status_code == 401
+    assert denied.headers["x-request-id"] == denied.json()["error"]["request_id"]
+    assert ok.headers["x-request-id"] != denied.headers["x-request-id"]
+
+
+def test_metrics_count_responses_by_route_and_status(gateway: GatewayUnderTest) -> None:
+    gateway.client.post("/api/v1/detect")  # 401
+    text = gateway.client.get("/metrics").text
+    line = next(
+        row
+        for row in text.splitlines()
+        if row.startswith("faceflow_http_responses_total{")
+        and 'route="/api/v1/detect"' in row
+        and 'status="401"' in row
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 1
+
+
+def test_body_over_the_request_limit_is_413_before_it_is_read(
+    make_gateway: GatewayFactory, detection_address: str
+) -> None:
+    gw = make_gateway(detection=detection_address, max_request_bytes=1000)
+    response = gw.client.post(
+        "/api/v1/detect",
+        content=b"x" * 5000,
+        headers={**gw.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    body = response.json()
+    assert body["error"]["code"] == "IMAGE_TOO_LARGE"
+    assert "over 1000 bytes" in body["error"]["message"]
+    assert response.headers["x-request-id"] == body["error"]["request_id"]
