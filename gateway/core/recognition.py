@@ -7,7 +7,7 @@ call passes ``tenant.tenant_id``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2
@@ -23,6 +23,8 @@ QUALITY_CONTROL: dict[str, embedding_pb2.QualityControl] = {
     "NORMAL": embedding_pb2.QUALITY_CONTROL_NORMAL,
     "HIGH": embedding_pb2.QUALITY_CONTROL_HIGH,
 }
+T = TypeVar("T")
+
 MAX_SEARCH_FACES = 20
 FACE_SELECTION: dict[str, detection_pb2.FaceOrder] = {
     "largest": detection_pb2.FACE_ORDER_LARGEST,
@@ -48,18 +50,24 @@ async def call_embedding(clients: ServiceClients, method_name: str, request: Any
     return await clients.call("embedding", getattr(stub, method_name), request)
 
 
-def parse_face_selection(value: str | None) -> detection_pb2.FaceOrder:
-    """largest|center (any case; default largest) -> the detection service's face order."""
+def parse_choice(name: str, value: str | None, choices: dict[str, T], default: T) -> T:
+    """One of ``choices`` by its name (any case; empty: ``default``); INVALID_ARGUMENT else."""
     if value is None or value == "":
-        return detection_pb2.FACE_ORDER_LARGEST
-    order = FACE_SELECTION.get(value.strip().lower())
-    if order is None:
+        return default
+    by_name = {key.lower(): choice for key, choice in choices.items()}
+    chosen = by_name.get(value.strip().lower())
+    if chosen is None:
         raise ApiError(
             400,
             "INVALID_ARGUMENT",
-            f"face_selection must be one of {', '.join(FACE_SELECTION)}, got {value!r}",
+            f"{name} must be one of {', '.join(choices)}, got {value!r}",
         )
-    return order
+    return chosen
+
+
+def parse_face_selection(value: str | None) -> detection_pb2.FaceOrder:
+    """largest|center (default largest) -> the detection service's face order."""
+    return parse_choice("face_selection", value, FACE_SELECTION, detection_pb2.FACE_ORDER_LARGEST)
 
 
 async def detect_with_crops(
@@ -109,17 +117,10 @@ def user_probe(group_id: str, user_id: str) -> embedding_pb2.Probe:
 
 
 def parse_quality_control(value: str | None) -> embedding_pb2.QualityControl:
-    """NONE|LOW|NORMAL|HIGH (any case; default NONE) -> the proto enum."""
-    if value is None or value == "":
-        return embedding_pb2.QUALITY_CONTROL_NONE
-    level = QUALITY_CONTROL.get(value.strip().upper())
-    if level is None:
-        raise ApiError(
-            400,
-            "INVALID_ARGUMENT",
-            f"quality_control must be one of {', '.join(QUALITY_CONTROL)}, got {value!r}",
-        )
-    return level
+    """NONE|LOW|NORMAL|HIGH (default NONE) -> the proto enum."""
+    return parse_choice(
+        "quality_control", value, QUALITY_CONTROL, embedding_pb2.QUALITY_CONTROL_NONE
+    )
 
 
 def thresholds_json(thresholds: embedding_pb2.Thresholds) -> dict[str, float]:

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from services.detection.model import YuNetDetector
-from services.shared.errors import ModelUnavailableError
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
+from tests.training.store import prepared_store
 from training.compression.calibration import calibration_set
 from training.compression.naming import output_mapping
 from training.compression.quantize import quantize_store_model
@@ -25,12 +25,7 @@ PEOPLE = Path("/work/shared/data/photos/people")
 
 
 def _store(*names: str) -> ModelStore:
-    store = ModelStore()
-    for name in names:
-        try:
-            store.open(name)
-        except ModelUnavailableError as error:
-            pytest.skip(f"model {name} not prepared: {error}")
+    store = prepared_store(*names)
     if not PEOPLE.is_dir():
         pytest.skip(f"{PEOPLE} absent (sample photos)")
     return store

@@ -16,11 +16,10 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from services.liveness.model import REAL_CLASS, softmax
-from services.shared.errors import ModelUnavailableError
-from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
 from tests.conftest import SHARED_DATA
 from tests.helpers import images
+from tests.training.store import prepared_store
 from training.compression.calibration import calibration_set
 from training.compression.quantize import quantize_store_model
 
@@ -31,14 +30,6 @@ LIVENESS_BOUNDS = {"float16": (0.02, 0.01), "int8": (0.25, 0.12)}
 MESH_BOUNDS = {"float16": (0.2, 0.05), "int8": (12.0, 3.0)}
 
 
-def _store(*names: str) -> ModelStore:
-    store = ModelStore()
-    for name in names:
-        try:
-            store.open(name)
-        except ModelUnavailableError as error:
-            pytest.skip(f"model {name} not prepared: {error}")
-    return store
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +56,7 @@ def _outputs(model: LiteModel, samples: NDArray[np.float32], name: str) -> NDArr
 def test_minifasnet_quantized_from_the_keras_rebuild(
     name: str, photo_folders: list[Path], tmp_path: Path
 ) -> None:
-    store = _store(name, "yunet")
+    store = prepared_store(name, "yunet")
     crops = calibration_set(name, photo_folders, limit=4, cache_dir=store.cache_dir)
     assert crops.shape[1:] == (80, 80, 3) and len(crops) >= 1
     assert crops.max() > 100  # BGR 0-255, unnormalised, as the service feeds it
@@ -86,7 +77,7 @@ def test_minifasnet_quantized_from_the_keras_rebuild(
 def test_facemesh_quantized_from_the_replayed_graph(
     photo_folders: list[Path], tmp_path: Path
 ) -> None:
-    store = _store("facemesh", "yunet")
+    store = prepared_store("facemesh", "yunet")
     crops = calibration_set("facemesh", photo_folders, limit=4, cache_dir=store.cache_dir)
     assert crops.shape[1:] == (192, 192, 3) and 0.0 <= crops.min() < crops.max() <= 1.0
     written = quantize_store_model("facemesh", ["float16", "int8"], tmp_path, crops, store)

@@ -16,11 +16,10 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from services.shared.errors import ModelUnavailableError
-from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
 from tests.conftest import SHARED_DATA
 from tests.helpers import images
+from tests.training.store import prepared_store
 from training.compression.calibration import calibration_set
 from training.compression.quantize import quantize_store_model
 from training.errors import TrainingError
@@ -30,20 +29,12 @@ MAX_LANDMARK_DIFF = 1e-3  # crop pixels
 MAX_SCORE_DIFF = 1e-3  # face-presence logit
 
 
-def _store(*names: str) -> ModelStore:
-    store = ModelStore()
-    for name in names:
-        try:
-            store.open(name)
-        except ModelUnavailableError as error:
-            pytest.skip(f"model {name} not prepared: {error}")
-    return store
 
 
 @pytest.fixture(scope="module")
 def mesh_inputs(tmp_path_factory: pytest.TempPathFactory) -> NDArray[np.float32]:
     """Real face crops (service code) and generated 192x192 inputs in [0, 1]."""
-    store = _store("facemesh", "yunet")
+    store = prepared_store("facemesh", "yunet")
     folder = tmp_path_factory.mktemp("faces")
     Image.fromarray(images.astronaut()).save(folder / "astronaut.png")
     folders = [folder]
@@ -85,7 +76,7 @@ def _check(worst: dict[str, float], points: str) -> None:
 
 
 def test_replayed_facemesh_matches_the_tflite_file(mesh_inputs: NDArray[np.float32]) -> None:
-    store = _store("facemesh")
+    store = prepared_store("facemesh")
     worst = _compare(store.open("facemesh").path, mesh_inputs)
     print(f"facemesh replay, {len(mesh_inputs)} inputs, max |diff|: {worst}")
     assert set(worst) == {"conv2d_20", "conv2d_30"}
@@ -96,7 +87,7 @@ def test_float16_weights_are_dequantized(
     mesh_inputs: NDArray[np.float32], tmp_path: Path
 ) -> None:
     """A float16 file (DEQUANTIZE of float16 weights, one signature) replays as well."""
-    store = _store("facemesh")
+    store = prepared_store("facemesh")
     path = quantize_store_model("facemesh", ["float16"], tmp_path, None, store)["float16"]
     ops = {op.name for op in read_graph(path).operators}
     assert "DEQUANTIZE" in ops
