@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from services.shared.interceptors import ServiceInterceptor
+from services.shared.memory import MallocTuning, tune_malloc
 from services.shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ class ServiceApp:
         self._stopped.set()
 
     def serve_forever(self, warm_up: Callable[[], None] | None = None) -> None:
-        """Start, warm up, report SERVING, and block until SIGTERM/SIGINT."""
+        """Tune malloc, start, warm up, report SERVING, and block until SIGTERM/SIGINT."""
+        if self.settings.malloc_tuning:
+            tune_malloc(MallocTuning())  # before the gRPC worker threads exist
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("signal %d: shutting down", signum)

@@ -36,3 +36,7 @@ class ServiceSettings(BaseSettings):
         default=Path("var/data"), description="where a service keeps its files (databases)"
     )
     log_level: str = "INFO"
+    malloc_tuning: bool = Field(
+        default=True,
+        description="keep large per-request buffers in the heap (services/shared/memory.py)",
+    )
