@@ -35,6 +35,10 @@ class GatewaySettings(BaseSettings):
     data_dir: Path = REPO_ROOT / "var" / "gateway"
     demo_tenant: str = "demo"
     rate_limit_per_minute: int = Field(default=600, ge=0, description="per API key, 0 = off")
+    malloc_tuning: bool = Field(
+        default=True,
+        description="keep request bodies' buffers in the heap (services/shared/memory.py)",
+    )
     access_log: bool = Field(
         default=False,
         description="uvicorn's line per request (off: it cost ~8% of the gateway's CPU per "
