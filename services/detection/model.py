@@ -65,12 +65,14 @@ def letterbox_bgr(
     new_w = max(1, min(size, round(width * scale)))
     new_h = max(1, min(size, round(height * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
-    bgr = cv2.cvtColor(resized, cv2.COLOR_RGB2BGR)
-    padded = cv2.copyMakeBorder(
-        bgr, 0, size - new_h, 0, size - new_w, cv2.BORDER_CONSTANT, value=(0, 0, 0)
+    resized = (
+        image_rgb
+        if (new_w, new_h) == (width, height)
+        else cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
     )
-    return Letterbox(scale=scale, tensor=padded.astype(np.float32)[np.newaxis])
+    tensor = np.zeros((1, size, size, 3), dtype=np.float32)
+    tensor[0, :new_h, :new_w] = resized[:, :, ::-1]  # RGB -> BGR, to float, padded: one pass
+    return Letterbox(scale=scale, tensor=tensor)
 
 
 def decode_yunet(
