@@ -88,7 +88,8 @@ def test_tuned_service_reuses_its_buffers(
     default, default_gateway = faults_per_photo(tmp_path, monkeypatch, tuning=False)
     # a 1080p decode alone is ~2,000 pages. Measured here: 2,300-4,500 faults per Detect with
     # glibc's defaults; tuned, 0-20 in most runs and 430-480 in some (one buffer of ~1.8 MB
-    # still mapped afresh); the gateway 0-280 per /detect with the defaults (layout-dependent), 0 tuned
+    # still mapped afresh); the gateway 0-280 per /detect with the defaults (layout-dependent),
+    # 0 tuned
     print(
         f"minor faults per 1080p photo: service {tuned:.1f} tuned / {default:.1f} default, "
         f"gateway {tuned_gateway:.1f} tuned / {default_gateway:.1f} default"
