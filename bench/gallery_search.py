@@ -29,7 +29,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from services.embedding.store.faiss_index import HNSW
+from services.embedding.store.faiss_index import HNSW, HnswParams
 from services.embedding.store.sqlite_faiss import NewFace, SqliteFaissStore
 
 DIMENSION = 128
@@ -185,7 +185,7 @@ def main() -> None:
         help="probe noise (0.9 gives cosine ~0.75 to the source face)",
     )
     parser.add_argument("--m", type=int, default=32)
-    parser.add_argument("--ef-construction", type=int, default=40)
+    parser.add_argument("--ef-construction", type=int, default=HnswParams.ef_construction)
     parser.add_argument(
         "--ef-search-sweep",
         default="128,256,512",
