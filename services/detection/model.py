@@ -70,9 +70,13 @@ def letterbox_bgr(
         if (new_w, new_h) == (width, height)
         else cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
     )
-    tensor = np.zeros((1, size, size, 3), dtype=np.float32)
-    tensor[0, :new_h, :new_w] = resized[:, :, ::-1]  # RGB -> BGR, to float, padded: one pass
-    return Letterbox(scale=scale, tensor=tensor)
+    # cvtColor + copyMakeBorder + astype: 0.7 ms at 640x480 here, against 4 ms for one numpy
+    # assignment from the channel-reversed view (a strided cast)
+    bgr = cv2.cvtColor(resized, cv2.COLOR_RGB2BGR)
+    padded = cv2.copyMakeBorder(
+        bgr, 0, size - new_h, 0, size - new_w, cv2.BORDER_CONSTANT, value=(0, 0, 0)
+    )
+    return Letterbox(scale=scale, tensor=padded.astype(np.float32)[np.newaxis])
 
 
 def decode_yunet(
