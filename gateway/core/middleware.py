@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,7 +60,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            length = Request(scope).headers.get("content-length", "")
+            length = Headers(scope=scope).get("content-length", "")
             if length.isdigit() and int(length) > self.max_request_bytes:
                 response = self.too_large(Request(scope), self.max_request_bytes)
                 await response(scope, receive, send_with_id)

@@ -1,14 +1,12 @@
 """Keep a service's large per-request buffers in the heap instead of fresh mmaps.
 
 A model service allocates the same big buffers on every request: a decoded 1080p photo is an
-8 MB Pillow image and a 6 MB array. glibc serves allocations at or above its mmap threshold
-with a fresh ``mmap`` and unmaps them on ``free``; its dynamic threshold only rises above a
-size after a *larger* block was freed, so same-sized buffers are mapped anew, and every page of
-them faulted in and zeroed, on every request: ~3,100 minor faults per 1080p ``Detect`` in the
-launched detection process, ~10 ms on a 2-core VM, against none when the dynamic threshold had
-already risen (docs/detection.md). Raising the mmap and trim thresholds keeps those buffers in
-the heap for reuse, and capping the number of malloc arenas stops each gRPC worker thread from
-trimming a heap of its own.
+8 MB Pillow image and a 6 MB array. With glibc's defaults the launched detection process took
+~3,100 minor page faults per 1080p ``Detect`` (~10 ms on a 2-core VM): those buffers were mapped
+and faulted in afresh each time, while the same servicer inside a longer-lived benchmark
+process took almost none. Fixed mmap and trim thresholds keep such buffers in the heap for
+reuse (18 faults per call left in that measurement), and one malloc arena for all threads took
+it to ~2 (docs/decisions.md; ``tests/e2e/test_service_memory.py`` counts them).
 
 ``mallopt`` is glibc's; elsewhere (musl, macOS) ``tune_malloc`` logs and changes nothing.
 """
