@@ -31,6 +31,7 @@ from services.detection.server import create_app
 from services.detection.servicer import DetectionServicer
 from services.detection.settings import DetectionSettings
 from services.shared.imaging import decode_image
+from services.shared.memory import minor_page_faults
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
 
@@ -51,6 +52,14 @@ def gateway_cpu_ms(gateway: psutil.Process, request: Callable[[], object], runs:
     return float(seconds) * 1000.0 / runs
 
 
+def faults_per_call(pid: int, call: Callable[[], object], runs: int) -> float:
+    """Mean minor page faults process ``pid`` takes per ``call`` (after the timed runs)."""
+    before = minor_page_faults(pid)
+    for _ in range(runs):
+        call()
+    return (minor_page_faults(pid) - before) / runs
+
+
 def bench_size(
     width: int,
     height: int,
@@ -58,6 +67,7 @@ def bench_size(
     servicer: DetectionServicer,
     stub: detection_pb2_grpc.DetectionServiceStub,
     process_stub: detection_pb2_grpc.DetectionServiceStub,
+    service_pid: int,
     gateway: psutil.Process,
     http: httpx.Client,
     onnx: Path,
@@ -96,11 +106,19 @@ def bench_size(
         block=BLOCK,
     )
     gateway_cpu = gateway_cpu_ms(gateway, over_http, runs)
+    service_faults = faults_per_call(
+        service_pid, lambda: process_stub.Detect(request, timeout=10), runs
+    )
+    gateway_faults = faults_per_call(gateway.pid, over_http, runs)
     out = sys.stdout
     out.write(f"\n{width}x{height} JPEG ({len(data)} bytes), {runs} runs\n")
     for name, values in results.items():
         out.write(f"  {name:38s} {summary(values)}\n")
     out.write(f"  {'gateway process CPU per HTTP request':38s} mean {gateway_cpu:7.2f} ms\n")
+    out.write(
+        f"  {'minor page faults per call':38s} launched service {service_faults:.0f}, "
+        f"gateway {gateway_faults:.0f}\n"
+    )
     base = percentile(results["in-process incl. JPEG decode"], 50)
     http_p50 = percentile(results["over HTTP (gateway -> gRPC)"], 50)
     process_p50 = percentile(results["over gRPC to the launched process"], 50)
@@ -135,7 +153,16 @@ def main() -> int:
             gateway = psutil.Process(stack.launcher.children["gateway"].pid)
             for width, height in SIZES:
                 bench_size(
-                    width, height, options.runs, servicer, stub, process_stub, gateway, http, onnx
+                    width,
+                    height,
+                    options.runs,
+                    servicer,
+                    stub,
+                    process_stub,
+                    stack.launcher.children["detection"].pid,
+                    gateway,
+                    http,
+                    onnx,
                 )
         http.close()
     channel.close()

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.detection.model import YuNetDetector
+from services.detection.model import DetectedFace, YuNetDetector
 from services.embedding.model import SFace, similarity_to_score
 from services.shared.alignment import align_face
 from services.shared.imaging import decode_image
@@ -66,7 +66,10 @@ class LocalPipeline:
         faces = self.detector.detect(image, upscale=False)  # as recognition asks
         if not faces:
             return None
-        face = max(faces, key=lambda f: f.area)
+        return self.embed_face(image, max(faces, key=lambda f: f.area))
+
+    def embed_face(self, image: NDArray[np.uint8], face: DetectedFace) -> NDArray[np.float32]:
+        """The embedding of one detected face of the decoded image."""
         crop = align_face(image, face.landmarks)
         vector: NDArray[np.float32] = self.embedder.embed(crop[np.newaxis])[0]
         return vector

@@ -5,8 +5,9 @@ A model service allocates the same big buffers on every request: a decoded 1080p
 ~3,100 minor page faults per 1080p ``Detect`` (~10 ms on a 2-core VM): those buffers were mapped
 and faulted in afresh each time, while the same servicer inside a longer-lived benchmark
 process took almost none. Fixed mmap and trim thresholds keep such buffers in the heap for
-reuse (18 faults per call left in that measurement), and one malloc arena for all threads took
-it to ~2 (docs/decisions.md; ``tests/e2e/test_service_memory.py`` counts them).
+reuse, and one malloc arena for all threads removes most of the faults the thresholds alone
+leave (docs/decisions.md; ``bench/detection.py`` and ``tests/e2e/test_service_memory.py``
+count them with ``minor_page_faults``).
 
 ``mallopt`` is glibc's; elsewhere (musl, macOS) ``tune_malloc`` logs and changes nothing.
 """
@@ -16,7 +17,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +60,9 @@ def tune_malloc(tuning: MallocTuning) -> bool:
     if not accepted:
         log.warning("mallopt refused part of %s", tuning)
     return accepted
+
+
+def minor_page_faults(pid: int | None = None) -> int:
+    """The minor page faults process ``pid`` (default: this one) has taken so far (Linux)."""
+    stat = Path(f"/proc/{pid or os.getpid()}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[7])  # field 10, counted after "pid (comm)"

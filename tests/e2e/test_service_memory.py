@@ -22,7 +22,7 @@ from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 
 from deploy.local.stack import running_stack
-from services.shared.memory import MallocTuning, tune_malloc
+from services.shared.memory import MallocTuning, minor_page_faults, tune_malloc
 from tests.helpers import images
 
 pytestmark = [
@@ -32,20 +32,14 @@ pytestmark = [
 CALLS = 12
 
 
-def minor_faults(pid: int) -> int:
-    """The process's minor page faults so far (field 10 of /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[7])
-
-
 def per_call(pid: int, call: Callable[[], object]) -> float:
     """Minor faults of process ``pid`` per ``call``, after 8 warm-up calls (they size the heap)."""
     for _ in range(8):
         call()
-    before = minor_faults(pid)
+    before = minor_page_faults(pid)
     for _ in range(CALLS):
         call()
-    return (minor_faults(pid) - before) / CALLS
+    return (minor_page_faults(pid) - before) / CALLS
 
 
 def faults_per_photo(
