@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from bench.common import measure, percentile
 from bench.verify import photo_pair
 from deploy.local.stack import free_port
-from evaluation.verify_thresholds import LocalPipeline
+from evaluation.local_pipeline import LocalPipeline
 from services.embedding.store.sqlite_faiss import NewFace, SqliteFaissStore
 
 TENANT, GROUP, DIMENSION, BATCH = "demo", "crowd", 128, 10_000

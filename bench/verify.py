@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from bench.common import SHARED_DATA, jpeg, measure, summary
 from deploy.local.stack import running_stack
-from evaluation.verify_thresholds import LocalPipeline
+from evaluation.local_pipeline import LocalPipeline
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
 from tests.helpers import images

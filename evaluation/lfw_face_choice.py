@@ -1,6 +1,6 @@
 """Which face of each lfw-devtest photo verification uses, and what the choice costs.
 
-In-process, with the services' own code (``evaluation.verify_thresholds.LocalPipeline``:
+In-process, with the services' own code (``evaluation.local_pipeline.LocalPipeline``:
 decode, YuNet at native scale, alignment, SFace) and the detection service's own ordering
 (``order_faces``: largest box first, or box centre nearest the photo's centre first, the
 ``face_selection`` of /verify). Prints JSON:
@@ -27,7 +27,8 @@ from faceflow.detection.v1 import detection_pb2
 from numpy.typing import NDArray
 
 from evaluation.lfw_accuracy import DEFAULT_DATA, read_pairs, ten_fold_accuracy
-from evaluation.verify_thresholds import LocalPipeline
+from evaluation.local_pipeline import LocalPipeline
+from services.embedding.thresholds import FarTable
 from services.detection.servicer import order_faces
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
@@ -79,7 +80,8 @@ def main() -> int:
         )
         for choice, vectors in embeddings.items()
     }
-    threshold = float(store.spec("sface").params["similarity_far_1e3"])
+    spec = store.spec("sface")
+    threshold = FarTable.from_params(spec.params, spec.name).verify_thresholds()["1e-3"]
     rescued = [
         {"a": a, "b": b, "largest": round(float(largest), 3), "center": round(float(centre), 3)}
         for (a, b, s), largest, centre in zip(

@@ -155,11 +155,11 @@ def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
     if args.thresholds_images is not None:
         from training.data.folders import load_images, scan_image_folder
         from training.recipes.embedding import embed
-        from training.thresholds import far_thresholds
+        from training.thresholds import far_table_params
 
         folder = scan_image_folder(args.thresholds_images, min_per_class=1)
         vectors = embed(embedder, load_images(folder.paths, size=(size, size)))
-        params.update(far_thresholds(vectors, folder.labels))
+        params.update(far_table_params(vectors, folder.labels))
     return export_model(
         embedder, args.output, args.name, args.version, "embedding",
         description=f"MobileFaceNet-style embedding trained with python -m training "

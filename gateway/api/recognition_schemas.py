@@ -69,6 +69,11 @@ class SearchOut(BaseModel):
 
     faces: list[SearchFaceOut]
     threshold: float = Field(description="the score threshold applied")
+    fpir: float = Field(
+        description="expected share of strangers matched to someone at that threshold, for "
+        "this gallery size (the target asked for, or what an explicit threshold gives)"
+    )
+    gallery_size: int = Field(description="users searched (a user is one candidate)")
     models: list[ModelRef]
     request_id: str
     took_ms: float

@@ -17,7 +17,7 @@ from services.embedding.model import EMBEDDING_SIZE, SFace
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore, open_store
-from services.embedding.thresholds import Thresholds
+from services.embedding.thresholds import FarTable
 from services.shared.alignment import ALIGNED_SIZE
 from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
@@ -45,14 +45,14 @@ def open_gallery(settings: EmbeddingSettings) -> GalleryStore:
 def build_servicer(
     settings: EmbeddingSettings, store: ModelStore | None = None
 ) -> EmbeddingServicer:
-    """Load the verified model and its thresholds, open the gallery; build the servicer."""
+    """Load the verified model and its impostor table, open the gallery; build the servicer."""
     store = store or ModelStore(settings.model_cache_dir)
     prepared = store.open(settings.embedding_model)
-    thresholds = Thresholds.from_params(prepared.spec.params, prepared.spec.name)
+    far_table = FarTable.from_params(prepared.spec.params, prepared.spec.name)
     model = SFace(LiteModel(prepared.path, settings.model_threads))
     models = [common_pb2.ModelInfo(name=prepared.spec.name, version=prepared.spec.version)]
     gallery = open_gallery(settings)
-    return EmbeddingServicer(settings, model, gallery, thresholds, models)
+    return EmbeddingServicer(settings, model, gallery, far_table, models)
 
 
 def warm_up(servicer: EmbeddingServicer) -> None:

@@ -33,8 +33,9 @@ from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore
 from services.embedding.store.errors import FaceNotFoundError
 from services.embedding.store.validation import check_id
-from services.embedding.thresholds import Thresholds
+from services.embedding.thresholds import Decision, FarTable
 from services.shared.errors import InvalidArgumentError
+from services.shared.open_set import MAX_FPIR, MIN_FPIR
 from services.shared.quality import assess_quality, quality_failures
 
 
@@ -54,22 +55,47 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         settings: EmbeddingSettings,
         model: SFace,
         store: GalleryStore,
-        thresholds: Thresholds,
+        far_table: FarTable,
         models: list[common_pb2.ModelInfo],
     ) -> None:
         self.settings = settings
         self.model = model
         self.store = store
-        self.thresholds = thresholds
+        self.far_table = far_table
+        self.verify_thresholds = far_table.verify_thresholds()
+        self.verify_default = far_table.verify_default
         self.models = models
 
     # ------------------------------------------------------------ helpers
 
     def _thresholds_message(self) -> embedding_pb2.Thresholds:
-        scores = self.thresholds.scores()
+        scores = {key: similarity_to_score(v) for key, v in self.verify_thresholds.items()}
         return embedding_pb2.Thresholds(
             far_1e3=scores["1e-3"], far_1e4=scores["1e-4"], far_1e5=scores["1e-5"]
         )
+
+    def _search_target(self, request: embedding_pb2.SearchRequest) -> tuple[float | None, float]:
+        """The caller's threshold (a cosine, or None) and target FPIR, validated."""
+        similarity = None
+        if request.HasField("min_score"):
+            if not 0.0 <= request.min_score <= 100.0:
+                raise InvalidArgumentError("min_score must be between 0 and 100")
+            similarity = score_to_similarity(float(request.min_score))
+        fpir = self.settings.search_fpir
+        if request.HasField("fpir"):
+            fpir = float(request.fpir)
+            if not MIN_FPIR <= fpir <= MAX_FPIR:
+                raise InvalidArgumentError(f"fpir must be between {MIN_FPIR:g} and {MAX_FPIR:g}")
+        return similarity, fpir
+
+    def _search_decision(self, request: embedding_pb2.SearchRequest) -> Decision:
+        """The threshold of a search: the caller's min_score, else the one for its FPIR over
+        the users of the requested groups."""
+        similarity, fpir = self._search_target(request)
+        gallery_size = self.store.count_users(request.tenant, list(request.group_ids))
+        if similarity is not None:
+            return self.far_table.explicit_decision(similarity, gallery_size)
+        return self.far_table.search_decision(fpir, gallery_size)
 
     def _embed_crops(self, crops: list[common_pb2.AlignedCrop], field: str) -> NDArray[np.float32]:
         if len(crops) > self.settings.max_batch:
@@ -128,7 +154,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         return embedding_pb2.VerifyResponse(
             similarity=similarity,
             score=similarity_to_score(similarity),
-            same_person=similarity >= self.thresholds.default,
+            same_person=similarity >= self.verify_default,
             thresholds=self._thresholds_message(),
             face_token=token,
             models=self.models,
@@ -145,14 +171,8 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         if request.top_k < 0:
             raise InvalidArgumentError("top_k must not be negative")
         top_k = request.top_k or self.settings.default_top_k
-        if request.HasField("min_score"):
-            if not 0.0 <= request.min_score <= 100.0:
-                raise InvalidArgumentError("min_score must be between 0 and 100")
-            min_score = float(request.min_score)
-        else:
-            min_score = similarity_to_score(self.thresholds.default)
-        minimum = score_to_similarity(min_score)
         group_ids = list(request.group_ids)
+        decision = self._search_decision(request)
         results = []
         for index, probe in enumerate(request.probes):
             if probe.WhichOneof("kind") == "user":
@@ -164,12 +184,17 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
                     matches=[
                         match_message(m, similarity_to_score(m.similarity))
                         for m in matches
-                        if m.similarity >= minimum
+                        if m.similarity >= decision.similarity
                     ]
                 )
             )
         return embedding_pb2.SearchResponse(
-            results=results, min_score=min_score, models=self.models
+            results=results,
+            min_score=decision.score,
+            models=self.models,
+            fpir=decision.fpir,
+            gallery_size=decision.gallery_size,
+            far=decision.far,
         )
 
     def CreateGroup(  # noqa: N802

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.shared.open_set import DEFAULT_FPIR, MAX_FPIR, MIN_FPIR
 from services.shared.settings import ServiceSettings
 
 
@@ -23,6 +24,13 @@ class EmbeddingSettings(ServiceSettings):
     store_images: bool = Field(default=False, description="also keep the enrolled raw images")
     max_batch: int = Field(default=64, ge=1, description="most crops in one Embed/Search call")
     default_top_k: int = Field(default=5, ge=1)
+    search_fpir: float = Field(
+        default=DEFAULT_FPIR,
+        ge=MIN_FPIR,
+        le=MAX_FPIR,
+        description="target false-positive identification rate of /search when a request "
+        "names none: the share of strangers that may match someone",
+    )
     default_page_size: int = Field(default=100, ge=1)
 
     def resolved_store_url(self) -> str:

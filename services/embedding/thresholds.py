@@ -1,53 +1,197 @@
-"""Decision thresholds published with the model (manifest ``[params]``), as cosine and score.
+"""Decision thresholds of the served embedding model, from its measured impostor-score table.
 
-``evaluation/verify_thresholds.py`` measures the cosine similarity at false-accept rates 1e-3,
-1e-4 and 1e-5 on real LFW View-1 faces and writes them to ``models/sface.toml``; the service
-refuses to start without them (no guessed fallback).
+The manifest ``[params]`` of an embedding model holds a table measured on real impostor pairs
+(``evaluation/impostor_table.py``): the cosine similarity that at most a given share of impostor
+pairs reach, for false-accept rates from 1e-1 down to as far as the measurement allows (1e-8 for
+SFace, on ~290 million pairs). The service refuses to start without it (no guessed fallback).
+
+Two decisions read it:
+- 1:1 ``Verify`` publishes the per-pair thresholds at FAR 1e-3 / 1e-4 / 1e-5 (``same_person``
+  at 1e-4);
+- 1:N ``Search`` holds the false-positive identification rate (FPIR) of the search: for N
+  candidates each comparison may have FAR ``1 - (1 - FPIR)^(1/N)`` (``services.shared.open_set``),
+  and the table gives the similarity at that FAR, interpolated linearly in log(FAR).
 """
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from services.embedding.model import similarity_to_score
 from services.shared.errors import ModelUnavailableError
+from services.shared.open_set import far_for_fpir, fpir_for_far
 
-PARAM_NAMES = {
-    "1e-3": "similarity_far_1e3",
-    "1e-4": "similarity_far_1e4",
-    "1e-5": "similarity_far_1e5",
-}
+log = logging.getLogger("faceflow.embedding")
+
+PARAM_FARS = "far_table_far"
+PARAM_SIMILARITIES = "far_table_similarity"
+PARAM_PAIRS = "far_table_impostor_pairs"
+
+VERIFY_FARS = {"1e-3": 1e-3, "1e-4": 1e-4, "1e-5": 1e-5}
+"""The per-pair thresholds /verify publishes, keyed as in its response."""
+
+DEFAULT_VERIFY_FAR = "1e-4"
+"""The FAR of ``same_person``."""
+
+STEPS_PER_DECADE = 10
+
+
+def table_fars(largest: float = 1e-1, smallest: float = 1e-8) -> list[float]:
+    """The FARs a table is measured at: 10 per decade from ``largest`` down to ``smallest``."""
+    decades = round(math.log10(largest / smallest))
+    count = decades * STEPS_PER_DECADE + 1
+    top = math.log10(largest)
+    return [float(f"{10 ** (top - i / STEPS_PER_DECADE):.3g}") for i in range(count)]
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """Cosine similarity at each false-accept rate."""
+class Decision:
+    """A search's threshold and what it means for the gallery searched."""
 
-    far_1e3: float
-    far_1e4: float
-    far_1e5: float
+    similarity: float
+    """The cosine a match must reach."""
+    fpir: float
+    """The expected share of strangers matched to someone at this threshold."""
+    gallery_size: int
+    """Candidates (users) searched."""
+    far: float
+    """The per-comparison false-accept rate used."""
+
+    @property
+    def score(self) -> float:
+        """The threshold as a 0-100 score."""
+        return similarity_to_score(self.similarity)
+
+
+@dataclass(frozen=True)
+class FarTable:
+    """Cosine similarity at each false-accept rate, FARs strictly decreasing."""
+
+    fars: tuple[float, ...]
+    similarities: tuple[float, ...]
+    impostor_pairs: int
+
+    def __post_init__(self) -> None:
+        if len(self.fars) != len(self.similarities) or len(self.fars) < 2:
+            raise ValueError("a FAR table needs two or more (far, similarity) rows of equal count")
+        if any(not 0.0 < far < 1.0 for far in self.fars):
+            raise ValueError("table FARs must lie in (0, 1)")
+        if any(b >= a for a, b in zip(self.fars, self.fars[1:], strict=False)):
+            raise ValueError("table FARs must decrease strictly")
+        if any(b < a for a, b in zip(self.similarities, self.similarities[1:], strict=False)):
+            raise ValueError("table similarities must not decrease as the FAR falls")
+
+    # ------------------------------------------------------------- building
 
     @classmethod
-    def from_params(cls, params: dict[str, Any], model: str) -> Thresholds:
-        """Read them from a manifest's params; ModelUnavailableError when absent."""
-        missing = [name for name in PARAM_NAMES.values() if name not in params]
+    def measure(
+        cls, top_scores: NDArray[np.floating], impostor_pairs: int, fars: Sequence[float]
+    ) -> FarTable:
+        """The table from the highest impostor similarities of ``impostor_pairs`` pairs.
+
+        ``top_scores`` must hold at least the ``max(fars) x impostor_pairs`` highest scores
+        (more is fine). The threshold at FAR f lets at most ``floor(f x pairs)`` impostors
+        through; a FAR with no impostor to spare (``f x pairs < 1``) cannot be measured and is
+        left out of the table.
+        """
+        ordered = np.sort(np.asarray(top_scores, dtype=np.float64))[::-1]
+        rows_far, rows_similarity = [], []
+        for far in sorted(fars, reverse=True):
+            allowed = math.floor(far * impostor_pairs)
+            if allowed < 1:
+                continue
+            if allowed >= len(ordered):
+                raise ValueError(
+                    f"FAR {far:g} needs the top {allowed + 1} impostor scores, got {len(ordered)}"
+                )
+            rows_far.append(float(far))
+            rows_similarity.append(round(float(ordered[allowed]) + 1e-6, 6))
+        return cls(tuple(rows_far), tuple(rows_similarity), int(impostor_pairs))
+
+    def params(self) -> dict[str, Any]:
+        """The manifest params holding this table."""
+        return {
+            PARAM_FARS: list(self.fars),
+            PARAM_SIMILARITIES: list(self.similarities),
+            PARAM_PAIRS: self.impostor_pairs,
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], model: str) -> FarTable:
+        """Read it from a manifest's params; ModelUnavailableError when absent or unusable."""
+        missing = [name for name in (PARAM_FARS, PARAM_SIMILARITIES, PARAM_PAIRS)
+                   if name not in params]
         if missing:
             raise ModelUnavailableError(
                 f"models/{model}.toml [params] lacks {', '.join(missing)}: run "
-                "evaluation/verify_thresholds.py"
+                "evaluation/impostor_table.py --write"
             )
-        return cls(*(float(params[name]) for name in PARAM_NAMES.values()))
+        try:
+            table = cls(
+                tuple(float(v) for v in params[PARAM_FARS]),
+                tuple(float(v) for v in params[PARAM_SIMILARITIES]),
+                int(params[PARAM_PAIRS]),
+            )
+        except (TypeError, ValueError) as error:
+            raise ModelUnavailableError(f"models/{model}.toml far table: {error}") from None
+        uncovered = [key for key, far in VERIFY_FARS.items() if far < table.fars[-1]]
+        if uncovered:
+            raise ModelUnavailableError(
+                f"models/{model}.toml far table stops at FAR {table.fars[-1]:g}: the /verify "
+                f"thresholds at {', '.join(uncovered)} need more impostor pairs"
+            )
+        return table
+
+    # -------------------------------------------------------------- lookups
+
+    def similarity_at_far(self, far: float) -> float:
+        """The cosine at a FAR, interpolated in log(FAR); clamped to the table's ends."""
+        logs = np.log10(np.asarray(self.fars[::-1]))
+        values = np.asarray(self.similarities[::-1])
+        return float(np.interp(math.log10(far), logs, values))
+
+    def far_at_similarity(self, similarity: float) -> float:
+        """The FAR of a cosine threshold (inverse lookup); clamped to the table's ends."""
+        values = np.asarray(self.similarities)
+        logs = np.log10(np.asarray(self.fars))
+        # np.interp needs increasing x: similarities rise as the FAR falls; on a tie the
+        # larger FAR (first row) is the honest one.
+        unique, first = np.unique(values, return_index=True)
+        return float(10 ** np.interp(similarity, unique, logs[first]))
+
+    def verify_thresholds(self) -> dict[str, float]:
+        """The published per-pair cosine thresholds keyed "1e-3", "1e-4", "1e-5"."""
+        return {key: self.similarity_at_far(far) for key, far in VERIFY_FARS.items()}
 
     @property
-    def default(self) -> float:
-        """The decision threshold of /verify and /search: FAR 1e-4."""
-        return self.far_1e4
+    def verify_default(self) -> float:
+        """The cosine of ``same_person`` (FAR 1e-4)."""
+        return self.similarity_at_far(VERIFY_FARS[DEFAULT_VERIFY_FAR])
 
-    def scores(self) -> dict[str, float]:
-        """The thresholds as 0-100 scores keyed "1e-3", "1e-4", "1e-5"."""
-        return {
-            "1e-3": similarity_to_score(self.far_1e3),
-            "1e-4": similarity_to_score(self.far_1e4),
-            "1e-5": similarity_to_score(self.far_1e5),
-        }
+    def search_decision(self, fpir: float, gallery_size: int) -> Decision:
+        """The threshold that holds ``fpir`` over ``gallery_size`` candidates.
+
+        Past the table's strictest FAR (a gallery too large for the measured tail) the strictest
+        measured threshold is used and the decision's ``fpir`` says what it gives instead.
+        """
+        far = far_for_fpir(fpir, gallery_size)
+        if far < self.fars[-1]:
+            log.warning(
+                "FPIR %g over %d candidates needs FAR %.2g, below the table's %g: using the "
+                "strictest measured threshold", fpir, gallery_size, far, self.fars[-1],
+            )
+            far = self.fars[-1]
+            fpir = fpir_for_far(far, gallery_size)
+        return Decision(self.similarity_at_far(far), fpir, gallery_size, far)
+
+    def explicit_decision(self, similarity: float, gallery_size: int) -> Decision:
+        """What a caller's own threshold means for ``gallery_size`` candidates."""
+        far = self.far_at_similarity(similarity)
+        return Decision(similarity, fpir_for_far(far, gallery_size), gallery_size, far)

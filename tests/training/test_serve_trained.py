@@ -36,8 +36,10 @@ def test_trained_embedder_served_by_the_embedding_service(
     export_model(
         embedder, tmp_path / "fresh.tflite", "fresh-cosface", "1", "embedding", "test model",
         {"shape": [1, 112, 112, 3], "range": "0-255", "color": "RGB"},
-        params={  # this set is too small to measure them (see test_thresholds)
-            "similarity_far_1e3": 0.5, "similarity_far_1e4": 0.6, "similarity_far_1e5": 0.7,
+        params={  # this set is too small to measure a table (see test_thresholds)
+            "far_table_far": [1e-3, 1e-4, 1e-5],
+            "far_table_similarity": [0.5, 0.6, 0.7],
+            "far_table_impostor_pairs": 100_000,
         },
         manifest_dir=manifests, cache_dir=cache, output_name="embedding",
     )

@@ -14,6 +14,7 @@ from gateway.core import pipeline, recognition
 from gateway.core.context import envelope
 from gateway.core.errors import ApiError
 from gateway.core.inputs import check_image, read_input
+from services.shared.open_set import DEFAULT_FPIR, MAX_FPIR, MIN_FPIR
 
 router = APIRouter(tags=["recognition"])
 
@@ -25,7 +26,16 @@ PARAMS: dict[str, dict[str, Any]] = {
         "type": "number",
         "minimum": 0,
         "maximum": 100,
-        "description": "minimum score of a match; default: the FAR 1e-4 threshold",
+        "description": "minimum score of a match; overrides fpir. Default: the threshold "
+        "that holds fpir for the number of users searched",
+    },
+    "fpir": {
+        "type": "number",
+        "minimum": MIN_FPIR,
+        "maximum": MAX_FPIR,
+        "description": "target false-positive identification rate: the share of strangers "
+        f"(people not enrolled) that may match someone. Default: the service's setting "
+        f"({DEFAULT_FPIR:g})",
     },
     "max_faces": {
         "type": "integer",
@@ -56,6 +66,7 @@ async def search(
         raise ApiError(400, "INVALID_ARGUMENT", "group_ids must name at least one group")
     top_k = data.integer("top_k", 5, 1, MAX_TOP_K)
     threshold = data.number("threshold", None, 0.0, 100.0)
+    fpir = data.number("fpir", None, MIN_FPIR, MAX_FPIR)
     max_faces = data.integer("max_faces", 10, 1, recognition.MAX_SEARCH_FACES)
     detection = await recognition.detect_with_crops(clients, image, max_faces)
     search_request = embedding_pb2.SearchRequest(
@@ -66,6 +77,8 @@ async def search(
     )
     if threshold is not None:
         search_request.min_score = threshold
+    if fpir is not None:
+        search_request.fpir = fpir
     result: embedding_pb2.SearchResponse = await recognition.call_embedding(
         clients, "Search", search_request
     )
@@ -79,6 +92,8 @@ async def search(
         {
             "faces": faces,
             "threshold": round(result.min_score, 2),
+            "fpir": float(f"{result.fpir:.3g}"),
+            "gallery_size": result.gallery_size,
             "models": pipeline.models_json(detection, result),
         },
     )

@@ -116,6 +116,10 @@ class GalleryStore(Protocol):
         """Best face per user over the groups, most similar first, at most ``top_k`` users."""
         ...
 
+    def count_users(self, tenant: str, group_ids: list[str]) -> int:
+        """The users of the groups: the candidates a search over them compares against."""
+        ...
+
     def check_consistency(self) -> None:
         """Raise ``StoreInconsistentError`` when the index and the database disagree."""
         ...

@@ -356,6 +356,16 @@ class PgvectorStore:
                     return matches[:top_k]
                 fetch *= 4
 
+    def count_users(self, tenant: str, group_ids: list[str]) -> int:
+        """The users of the tenant's groups (GroupNotFoundError for an unknown one)."""
+        wanted = check_group_ids(group_ids)
+        with self._connection() as db:
+            pks = [self._group_pk(db, tenant, g) for g in wanted]
+            row = db.execute(
+                f"SELECT COUNT(*) FROM {self.schema}.users WHERE group_pk = ANY(%s)", (pks,)
+            ).fetchone()
+        return int(row[0]) if row is not None else 0
+
     # ---------------------------------------------------------------- upkeep
 
     def check_consistency(self) -> None:

@@ -389,6 +389,17 @@ class SqliteFaissStore:
                     return matches[:top_k]
                 fetch *= 4
 
+    def count_users(self, tenant: str, group_ids: list[str]) -> int:
+        """The users of the tenant's groups (GroupNotFoundError for an unknown one)."""
+        wanted = check_group_ids(group_ids)
+        with self._lock:
+            pks = self._group_pks(tenant, wanted)
+            marks = ",".join("?" * len(pks))
+            row = self._db.execute(
+                f"SELECT COUNT(*) FROM users WHERE group_pk IN ({marks})", pks
+            ).fetchone()
+        return int(row[0])
+
     def _best_per_user(self, hits: dict[int, float], names: dict[int, str]) -> list[Match]:
         if not hits:
             return []

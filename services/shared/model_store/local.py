@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,31 @@ def _toml_value(value: Any) -> str:
 def _table(name: str, values: Mapping[str, Any]) -> str:
     lines = [f"[{name}]"] + [f"{key} = {_toml_value(v)}" for key, v in values.items()]
     return "\n".join(lines) + "\n"
+
+
+def replace_params(
+    toml_path: Path, params: Mapping[str, Any], drop: Sequence[str] = (), note: str = ""
+) -> None:
+    """Rewrite the ``[params]`` table (the last table) of a manifest TOML.
+
+    Keys in ``params`` are set, keys starting with a prefix in ``drop`` are removed, the others
+    kept; ``note`` becomes the comment above the new keys. A manifest whose ``[params]`` is not
+    its last table is refused rather than reordered.
+    """
+    text = toml_path.read_text()
+    match = re.search(r"^\[params\]\n", text, flags=re.MULTILINE)
+    head, rest = (text[: match.start()], text[match.end() :]) if match else (text, "")
+    if re.search(r"^\[", rest, flags=re.MULTILINE):
+        raise ManifestError(f"{toml_path}: [params] must be the last table to be rewritten")
+    existing = dict(tomllib.loads(text).get("params", {}))
+    kept = {
+        key: value for key, value in existing.items()
+        if key not in params and not key.startswith(tuple(drop))
+    }
+    lines = [f"{key} = {_toml_value(value)}" for key, value in kept.items()]
+    lines += [f"# {line}" for line in note.splitlines()]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in params.items()]
+    toml_path.write_text(head.rstrip("\n") + "\n\n[params]\n" + "\n".join(lines) + "\n")
 
 
 def check_local_name(name: str, version: str = "1") -> None:

@@ -8,34 +8,46 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation import lfw_accuracy, verify_thresholds
+from evaluation import impostor_table, lfw_accuracy
+from services.shared.model_store.local import replace_params
+from services.shared.model_store.manifest import ManifestError
 
 
-def test_threshold_at_far_accepts_at_most_that_fraction() -> None:
-    impostor = np.linspace(-0.2, 0.6, 100_001).astype(np.float32)
-    for far in (1e-3, 1e-4, 1e-5):
-        threshold = verify_thresholds.threshold_at_far(impostor, far)
-        assert np.mean(impostor >= threshold) <= far
-        # One step lower would accept more than far: the threshold is the smallest such value.
-        assert np.mean(impostor >= threshold - 1e-5) > far
+def test_measured_table_matches_a_brute_force_count() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(1500), 2)  # 3000 photos, pairs of one person
+    vectors = rng.normal(size=(len(labels), 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    table = impostor_table.measure_table(vectors, labels)
+    scores = vectors @ vectors.T
+    impostor = scores[np.triu(np.ones(scores.shape, bool), k=1) & (labels[:, None] != labels)]
+    assert table.impostor_pairs == len(impostor) == 3000 * 2999 // 2 - 1500
+    for far, similarity in zip(table.fars, table.similarities, strict=True):
+        assert np.mean(impostor >= similarity) <= far
+        # The threshold is the lowest that holds the FAR: one impostor more gets through below.
+        assert np.sum(impostor >= similarity - 2e-6) > np.floor(far * len(impostor))
+    subset = np.arange(len(labels)) < 1000
+    assert impostor_table.measure_table(vectors, labels, subset).impostor_pairs == (
+        1000 * 999 // 2 - 500
+    )
 
 
-def test_write_params_is_idempotent_and_keeps_the_manifest_valid(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_replace_params_is_idempotent_and_keeps_the_manifest_valid(tmp_path: Path) -> None:
     manifest = tmp_path / "sface.toml"
     manifest.write_text('name = "sface"\n\n[convert]\nsha256 = "x"\n')
-    monkeypatch.setattr(verify_thresholds, "MANIFEST", manifest)
-    verify_thresholds.write_params({"1e3": 0.1, "1e4": 0.2, "1e5": 0.3}, "first")
-    verify_thresholds.write_params({"1e3": 0.4, "1e4": 0.5, "1e5": 0.6}, "second")
+    replace_params(manifest, {"far_table_far": [0.1, 0.01]}, note="first")
+    replace_params(
+        manifest, {"far_table_far": [0.01, 0.001], "far_table_impostor_pairs": 5},
+        drop=("similarity_far_",), note="second\nline",
+    )
     data = tomllib.loads(manifest.read_text())
-    assert data["params"] == {
-        "similarity_far_1e3": 0.4,
-        "similarity_far_1e4": 0.5,
-        "similarity_far_1e5": 0.6,
-    }
-    assert manifest.read_text().count("similarity_far_1e4") == 1
-    assert "first" not in manifest.read_text() and data["convert"]["sha256"] == "x"
+    assert data["params"] == {"far_table_far": [0.01, 0.001], "far_table_impostor_pairs": 5}
+    assert manifest.read_text().count("far_table_far") == 1
+    assert "first" not in manifest.read_text() and "# line" in manifest.read_text()
+    assert data["convert"]["sha256"] == "x"
+    manifest.write_text('[params]\nsimilarity_far_1e3 = 0.3\nkeep = 1\n\n[input]\nshape = 1\n')
+    with pytest.raises(ManifestError, match="last table"):
+        replace_params(manifest, {"x": 1}, drop=("similarity_far_",))
 
 
 def test_best_threshold_and_ten_fold_accuracy() -> None:

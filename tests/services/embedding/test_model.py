@@ -14,7 +14,7 @@ from services.embedding.model import (
     similarity_to_score,
 )
 from services.embedding.settings import EmbeddingSettings
-from services.embedding.thresholds import Thresholds
+from services.embedding.thresholds import FarTable
 from services.shared.errors import InvalidArgumentError, ModelUnavailableError
 from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
@@ -32,17 +32,33 @@ def test_score_round_trip() -> None:
         assert score_to_similarity(similarity_to_score(cosine)) == pytest.approx(cosine, abs=1e-4)
 
 
-def test_thresholds_come_from_the_manifest(model_store: ModelStore) -> None:
+def test_thresholds_come_from_the_manifest_table(model_store: ModelStore) -> None:
     spec = model_store.spec("sface")
-    thresholds = Thresholds.from_params(spec.params, spec.name)
-    assert 0.0 < thresholds.far_1e3 < thresholds.far_1e4 < thresholds.far_1e5 < 1.0
-    assert thresholds.default == thresholds.far_1e4
-    assert list(thresholds.scores()) == ["1e-3", "1e-4", "1e-5"]
+    table = FarTable.from_params(spec.params, spec.name)
+    verify = table.verify_thresholds()
+    assert list(verify) == ["1e-3", "1e-4", "1e-5"]
+    assert 0.0 < verify["1e-3"] < verify["1e-4"] < verify["1e-5"] < 1.0
+    assert table.verify_default == verify["1e-4"]
+    assert table.fars[-1] <= 1e-7 and table.impostor_pairs > 100_000_000
 
 
-def test_missing_thresholds_are_a_start_up_error() -> None:
-    with pytest.raises(ModelUnavailableError, match="verify_thresholds"):
-        Thresholds.from_params({"similarity_far_1e3": 0.3}, "sface")
+def test_missing_table_is_a_start_up_error() -> None:
+    with pytest.raises(ModelUnavailableError, match="impostor_table"):
+        FarTable.from_params({"similarity_far_1e3": 0.3}, "sface")
+
+
+def test_table_too_short_for_verify_is_a_start_up_error() -> None:
+    params = {"far_table_far": [1e-2, 1e-3], "far_table_similarity": [0.2, 0.3],
+              "far_table_impostor_pairs": 5000}
+    with pytest.raises(ModelUnavailableError, match="1e-4, 1e-5"):
+        FarTable.from_params(params, "sface")
+
+
+def test_unordered_table_is_a_start_up_error() -> None:
+    params = {"far_table_far": [1e-3, 1e-4, 1e-5], "far_table_similarity": [0.4, 0.3, 0.5],
+              "far_table_impostor_pairs": 10**6}
+    with pytest.raises(ModelUnavailableError, match="must not decrease"):
+        FarTable.from_params(params, "sface")
 
 
 def test_sface_rejects_wrong_crops(model_store: ModelStore) -> None:

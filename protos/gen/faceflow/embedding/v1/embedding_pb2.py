@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from faceflow.common.v1 import common_pb2 as faceflow_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%faceflow/embedding/v1/embedding.proto\x12\x15\x66\x61\x63\x65\x66low.embedding.v1\x1a\x1f\x66\x61\x63\x65\x66low/common/v1/common.proto\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\",\n\x07UserRef\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\xa7\x01\n\x05Probe\x12/\n\x04\x63rop\x18\x01 \x01(\x0b\x32\x1f.faceflow.common.v1.AlignedCropH\x00\x12\x35\n\tembedding\x18\x02 \x01(\x0b\x32 .faceflow.embedding.v1.EmbeddingH\x00\x12.\n\x04user\x18\x03 \x01(\x0b\x32\x1e.faceflow.embedding.v1.UserRefH\x00\x42\x06\n\x04kind\"N\n\x0c\x45mbedRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12.\n\x05\x63rops\x18\x02 \x03(\x0b\x32\x1f.faceflow.common.v1.AlignedCrop\"t\n\rEmbedResponse\x12\x34\n\nembeddings\x18\x01 \x03(\x0b\x32 .faceflow.embedding.v1.Embedding\x12-\n\x06models\x18\x02 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\"?\n\nThresholds\x12\x0f\n\x07\x66\x61r_1e3\x18\x01 \x01(\x02\x12\x0f\n\x07\x66\x61r_1e4\x18\x02 \x01(\x02\x12\x0f\n\x07\x66\x61r_1e5\x18\x03 \x01(\x02\"q\n\rVerifyRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\'\n\x01\x61\x18\x02 \x01(\x0b\x32\x1c.faceflow.embedding.v1.Probe\x12\'\n\x01\x62\x18\x03 \x01(\x0b\x32\x1c.faceflow.embedding.v1.Probe\"\xc2\x01\n\x0eVerifyResponse\x12\x12\n\nsimilarity\x18\x01 \x01(\x02\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x13\n\x0bsame_person\x18\x03 \x01(\x08\x12\x35\n\nthresholds\x18\x04 \x01(\x0b\x32!.faceflow.embedding.v1.Thresholds\x12\x12\n\nface_token\x18\x05 \x01(\t\x12-\n\x06models\x18\x06 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\"\x95\x01\n\rSearchRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12,\n\x06probes\x18\x02 \x03(\x0b\x32\x1c.faceflow.embedding.v1.Probe\x12\x11\n\tgroup_ids\x18\x03 \x03(\t\x12\r\n\x05top_k\x18\x04 \x01(\x05\x12\x16\n\tmin_score\x18\x05 \x01(\x02H\x00\x88\x01\x01\x42\x0c\n\n_min_score\"t\n\x05Match\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\tuser_info\x18\x03 \x01(\t\x12\x12\n\nface_token\x18\x04 \x01(\t\x12\x12\n\nsimilarity\x18\x05 \x01(\x02\x12\r\n\x05score\x18\x06 \x01(\x02\"=\n\x0cProbeMatches\x12-\n\x07matches\x18\x01 \x03(\x0b\x32\x1c.faceflow.embedding.v1.Match\"\x88\x01\n\x0eSearchResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.faceflow.embedding.v1.ProbeMatches\x12\x11\n\tmin_score\x18\x02 \x01(\x02\x12-\n\x06models\x18\x03 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\"6\n\x12\x43reateGroupRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\"U\n\x05Group\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x12\n\ncreated_at\x18\x02 \x01(\x01\x12\x12\n\nuser_count\x18\x03 \x01(\x05\x12\x12\n\nface_count\x18\x04 \x01(\x05\"#\n\x11ListGroupsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"B\n\x12ListGroupsResponse\x12,\n\x06groups\x18\x01 \x03(\x0b\x32\x1c.faceflow.embedding.v1.Group\"6\n\x12\x44\x65leteGroupRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\"\x10\n\x0e\x44\x65leteResponse\"\xf6\x01\n\x0e\x41\x64\x64\x46\x61\x63\x65Request\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x16\n\tuser_info\x18\x04 \x01(\tH\x00\x88\x01\x01\x12&\n\x04\x66\x61\x63\x65\x18\x05 \x01(\x0b\x32\x18.faceflow.common.v1.Face\x12\x14\n\x0cimage_sha256\x18\x06 \x01(\t\x12>\n\x0fquality_control\x18\x07 \x01(\x0e\x32%.faceflow.embedding.v1.QualityControl\x12\r\n\x05image\x18\x08 \x01(\x0c\x42\x0c\n\n_user_info\"d\n\x07Quality\x12\r\n\x05score\x18\x01 \x01(\x02\x12\x0c\n\x04\x62lur\x18\x02 \x01(\x02\x12\x12\n\nbrightness\x18\x03 \x01(\x02\x12\x0b\n\x03yaw\x18\x04 \x01(\x02\x12\r\n\x05pitch\x18\x05 \x01(\x02\x12\x0c\n\x04roll\x18\x06 \x01(\x02\"\xa8\x01\n\x0f\x41\x64\x64\x46\x61\x63\x65Response\x12\x12\n\nface_token\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12/\n\x07quality\x18\x04 \x01(\x0b\x32\x1e.faceflow.embedding.v1.Quality\x12-\n\x06models\x18\x05 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\"S\n\x10ListUsersRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\r\n\x05limit\x18\x04 \x01(\x05\"4\n\nFaceRecord\x12\x12\n\nface_token\x18\x01 \x01(\t\x12\x12\n\ncreated_at\x18\x02 \x01(\x01\"n\n\x04User\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\tuser_info\x18\x03 \x01(\t\x12\x30\n\x05\x66\x61\x63\x65s\x18\x04 \x03(\x0b\x32!.faceflow.embedding.v1.FaceRecord\"N\n\x11ListUsersResponse\x12*\n\x05users\x18\x01 \x03(\x0b\x32\x1b.faceflow.embedding.v1.User\x12\r\n\x05total\x18\x02 \x01(\x05\"C\n\x0eGetUserRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"F\n\x11\x44\x65leteUserRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"Z\n\x11\x44\x65leteFaceRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nface_token\x18\x04 \x01(\t*\x9a\x01\n\x0eQualityControl\x12\x1f\n\x1bQUALITY_CONTROL_UNSPECIFIED\x10\x00\x12\x18\n\x14QUALITY_CONTROL_NONE\x10\x01\x12\x17\n\x13QUALITY_CONTROL_LOW\x10\x02\x12\x1a\n\x16QUALITY_CONTROL_NORMAL\x10\x03\x12\x18\n\x14QUALITY_CONTROL_HIGH\x10\x04\x32\xf7\x07\n\x10\x45mbeddingService\x12R\n\x05\x45mbed\x12#.faceflow.embedding.v1.EmbedRequest\x1a$.faceflow.embedding.v1.EmbedResponse\x12U\n\x06Verify\x12$.faceflow.embedding.v1.VerifyRequest\x1a%.faceflow.embedding.v1.VerifyResponse\x12U\n\x06Search\x12$.faceflow.embedding.v1.SearchRequest\x1a%.faceflow.embedding.v1.SearchResponse\x12V\n\x0b\x43reateGroup\x12).faceflow.embedding.v1.CreateGroupRequest\x1a\x1c.faceflow.embedding.v1.Group\x12\x61\n\nListGroups\x12(.faceflow.embedding.v1.ListGroupsRequest\x1a).faceflow.embedding.v1.ListGroupsResponse\x12_\n\x0b\x44\x65leteGroup\x12).faceflow.embedding.v1.DeleteGroupRequest\x1a%.faceflow.embedding.v1.DeleteResponse\x12X\n\x07\x41\x64\x64\x46\x61\x63\x65\x12%.faceflow.embedding.v1.AddFaceRequest\x1a&.faceflow.embedding.v1.AddFaceResponse\x12^\n\tListUsers\x12\'.faceflow.embedding.v1.ListUsersRequest\x1a(.faceflow.embedding.v1.ListUsersResponse\x12M\n\x07GetUser\x12%.faceflow.embedding.v1.GetUserRequest\x1a\x1b.faceflow.embedding.v1.User\x12]\n\nDeleteUser\x12(.faceflow.embedding.v1.DeleteUserRequest\x1a%.faceflow.embedding.v1.DeleteResponse\x12]\n\nDeleteFace\x12(.faceflow.embedding.v1.DeleteFaceRequest\x1a%.faceflow.embedding.v1.DeleteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%faceflow/embedding/v1/embedding.proto\x12\x15\x66\x61\x63\x65\x66low.embedding.v1\x1a\x1f\x66\x61\x63\x65\x66low/common/v1/common.proto\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\",\n\x07UserRef\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\xa7\x01\n\x05Probe\x12/\n\x04\x63rop\x18\x01 \x01(\x0b\x32\x1f.faceflow.common.v1.AlignedCropH\x00\x12\x35\n\tembedding\x18\x02 \x01(\x0b\x32 .faceflow.embedding.v1.EmbeddingH\x00\x12.\n\x04user\x18\x03 \x01(\x0b\x32\x1e.faceflow.embedding.v1.UserRefH\x00\x42\x06\n\x04kind\"N\n\x0c\x45mbedRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12.\n\x05\x63rops\x18\x02 \x03(\x0b\x32\x1f.faceflow.common.v1.AlignedCrop\"t\n\rEmbedResponse\x12\x34\n\nembeddings\x18\x01 \x03(\x0b\x32 .faceflow.embedding.v1.Embedding\x12-\n\x06models\x18\x02 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\"?\n\nThresholds\x12\x0f\n\x07\x66\x61r_1e3\x18\x01 \x01(\x02\x12\x0f\n\x07\x66\x61r_1e4\x18\x02 \x01(\x02\x12\x0f\n\x07\x66\x61r_1e5\x18\x03 \x01(\x02\"q\n\rVerifyRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\'\n\x01\x61\x18\x02 \x01(\x0b\x32\x1c.faceflow.embedding.v1.Probe\x12\'\n\x01\x62\x18\x03 \x01(\x0b\x32\x1c.faceflow.embedding.v1.Probe\"\xc2\x01\n\x0eVerifyResponse\x12\x12\n\nsimilarity\x18\x01 \x01(\x02\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x13\n\x0bsame_person\x18\x03 \x01(\x08\x12\x35\n\nthresholds\x18\x04 \x01(\x0b\x32!.faceflow.embedding.v1.Thresholds\x12\x12\n\nface_token\x18\x05 \x01(\t\x12-\n\x06models\x18\x06 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\"\xb1\x01\n\rSearchRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12,\n\x06probes\x18\x02 \x03(\x0b\x32\x1c.faceflow.embedding.v1.Probe\x12\x11\n\tgroup_ids\x18\x03 \x03(\t\x12\r\n\x05top_k\x18\x04 \x01(\x05\x12\x16\n\tmin_score\x18\x05 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04\x66pir\x18\x06 \x01(\x01H\x01\x88\x01\x01\x42\x0c\n\n_min_scoreB\x07\n\x05_fpir\"t\n\x05Match\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\tuser_info\x18\x03 \x01(\t\x12\x12\n\nface_token\x18\x04 \x01(\t\x12\x12\n\nsimilarity\x18\x05 \x01(\x02\x12\r\n\x05score\x18\x06 \x01(\x02\"=\n\x0cProbeMatches\x12-\n\x07matches\x18\x01 \x03(\x0b\x32\x1c.faceflow.embedding.v1.Match\"\xb9\x01\n\x0eSearchResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.faceflow.embedding.v1.ProbeMatches\x12\x11\n\tmin_score\x18\x02 \x01(\x02\x12-\n\x06models\x18\x03 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\x12\x0c\n\x04\x66pir\x18\x04 \x01(\x01\x12\x14\n\x0cgallery_size\x18\x05 \x01(\x05\x12\x0b\n\x03\x66\x61r\x18\x06 \x01(\x01\"6\n\x12\x43reateGroupRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\"U\n\x05Group\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x12\n\ncreated_at\x18\x02 \x01(\x01\x12\x12\n\nuser_count\x18\x03 \x01(\x05\x12\x12\n\nface_count\x18\x04 \x01(\x05\"#\n\x11ListGroupsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"B\n\x12ListGroupsResponse\x12,\n\x06groups\x18\x01 \x03(\x0b\x32\x1c.faceflow.embedding.v1.Group\"6\n\x12\x44\x65leteGroupRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\"\x10\n\x0e\x44\x65leteResponse\"\xf6\x01\n\x0e\x41\x64\x64\x46\x61\x63\x65Request\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x16\n\tuser_info\x18\x04 \x01(\tH\x00\x88\x01\x01\x12&\n\x04\x66\x61\x63\x65\x18\x05 \x01(\x0b\x32\x18.faceflow.common.v1.Face\x12\x14\n\x0cimage_sha256\x18\x06 \x01(\t\x12>\n\x0fquality_control\x18\x07 \x01(\x0e\x32%.faceflow.embedding.v1.QualityControl\x12\r\n\x05image\x18\x08 \x01(\x0c\x42\x0c\n\n_user_info\"d\n\x07Quality\x12\r\n\x05score\x18\x01 \x01(\x02\x12\x0c\n\x04\x62lur\x18\x02 \x01(\x02\x12\x12\n\nbrightness\x18\x03 \x01(\x02\x12\x0b\n\x03yaw\x18\x04 \x01(\x02\x12\r\n\x05pitch\x18\x05 \x01(\x02\x12\x0c\n\x04roll\x18\x06 \x01(\x02\"\xa8\x01\n\x0f\x41\x64\x64\x46\x61\x63\x65Response\x12\x12\n\nface_token\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12/\n\x07quality\x18\x04 \x01(\x0b\x32\x1e.faceflow.embedding.v1.Quality\x12-\n\x06models\x18\x05 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo\"S\n\x10ListUsersRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\r\n\x05limit\x18\x04 \x01(\x05\"4\n\nFaceRecord\x12\x12\n\nface_token\x18\x01 \x01(\t\x12\x12\n\ncreated_at\x18\x02 \x01(\x01\"n\n\x04User\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\tuser_info\x18\x03 \x01(\t\x12\x30\n\x05\x66\x61\x63\x65s\x18\x04 \x03(\x0b\x32!.faceflow.embedding.v1.FaceRecord\"N\n\x11ListUsersResponse\x12*\n\x05users\x18\x01 \x03(\x0b\x32\x1b.faceflow.embedding.v1.User\x12\r\n\x05total\x18\x02 \x01(\x05\"C\n\x0eGetUserRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"F\n\x11\x44\x65leteUserRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"Z\n\x11\x44\x65leteFaceRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nface_token\x18\x04 \x01(\t*\x9a\x01\n\x0eQualityControl\x12\x1f\n\x1bQUALITY_CONTROL_UNSPECIFIED\x10\x00\x12\x18\n\x14QUALITY_CONTROL_NONE\x10\x01\x12\x17\n\x13QUALITY_CONTROL_LOW\x10\x02\x12\x1a\n\x16QUALITY_CONTROL_NORMAL\x10\x03\x12\x18\n\x14QUALITY_CONTROL_HIGH\x10\x04\x32\xf7\x07\n\x10\x45mbeddingService\x12R\n\x05\x45mbed\x12#.faceflow.embedding.v1.EmbedRequest\x1a$.faceflow.embedding.v1.EmbedResponse\x12U\n\x06Verify\x12$.faceflow.embedding.v1.VerifyRequest\x1a%.faceflow.embedding.v1.VerifyResponse\x12U\n\x06Search\x12$.faceflow.embedding.v1.SearchRequest\x1a%.faceflow.embedding.v1.SearchResponse\x12V\n\x0b\x43reateGroup\x12).faceflow.embedding.v1.CreateGroupRequest\x1a\x1c.faceflow.embedding.v1.Group\x12\x61\n\nListGroups\x12(.faceflow.embedding.v1.ListGroupsRequest\x1a).faceflow.embedding.v1.ListGroupsResponse\x12_\n\x0b\x44\x65leteGroup\x12).faceflow.embedding.v1.DeleteGroupRequest\x1a%.faceflow.embedding.v1.DeleteResponse\x12X\n\x07\x41\x64\x64\x46\x61\x63\x65\x12%.faceflow.embedding.v1.AddFaceRequest\x1a&.faceflow.embedding.v1.AddFaceResponse\x12^\n\tListUsers\x12\'.faceflow.embedding.v1.ListUsersRequest\x1a(.faceflow.embedding.v1.ListUsersResponse\x12M\n\x07GetUser\x12%.faceflow.embedding.v1.GetUserRequest\x1a\x1b.faceflow.embedding.v1.User\x12]\n\nDeleteUser\x12(.faceflow.embedding.v1.DeleteUserRequest\x1a%.faceflow.embedding.v1.DeleteResponse\x12]\n\nDeleteFace\x12(.faceflow.embedding.v1.DeleteFaceRequest\x1a%.faceflow.embedding.v1.DeleteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'faceflow.embedding.v1.embedding_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUALITYCONTROL']._serialized_start=2798
-  _globals['_QUALITYCONTROL']._serialized_end=2952
+  _globals['_QUALITYCONTROL']._serialized_start=2875
+  _globals['_QUALITYCONTROL']._serialized_end=3029
   _globals['_EMBEDDING']._serialized_start=97
   _globals['_EMBEDDING']._serialized_end=124
   _globals['_USERREF']._serialized_start=126
@@ -51,45 +51,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYRESPONSE']._serialized_start=721
   _globals['_VERIFYRESPONSE']._serialized_end=915
   _globals['_SEARCHREQUEST']._serialized_start=918
-  _globals['_SEARCHREQUEST']._serialized_end=1067
-  _globals['_MATCH']._serialized_start=1069
-  _globals['_MATCH']._serialized_end=1185
-  _globals['_PROBEMATCHES']._serialized_start=1187
-  _globals['_PROBEMATCHES']._serialized_end=1248
-  _globals['_SEARCHRESPONSE']._serialized_start=1251
-  _globals['_SEARCHRESPONSE']._serialized_end=1387
-  _globals['_CREATEGROUPREQUEST']._serialized_start=1389
-  _globals['_CREATEGROUPREQUEST']._serialized_end=1443
-  _globals['_GROUP']._serialized_start=1445
-  _globals['_GROUP']._serialized_end=1530
-  _globals['_LISTGROUPSREQUEST']._serialized_start=1532
-  _globals['_LISTGROUPSREQUEST']._serialized_end=1567
-  _globals['_LISTGROUPSRESPONSE']._serialized_start=1569
-  _globals['_LISTGROUPSRESPONSE']._serialized_end=1635
-  _globals['_DELETEGROUPREQUEST']._serialized_start=1637
-  _globals['_DELETEGROUPREQUEST']._serialized_end=1691
-  _globals['_DELETERESPONSE']._serialized_start=1693
-  _globals['_DELETERESPONSE']._serialized_end=1709
-  _globals['_ADDFACEREQUEST']._serialized_start=1712
-  _globals['_ADDFACEREQUEST']._serialized_end=1958
-  _globals['_QUALITY']._serialized_start=1960
-  _globals['_QUALITY']._serialized_end=2060
-  _globals['_ADDFACERESPONSE']._serialized_start=2063
-  _globals['_ADDFACERESPONSE']._serialized_end=2231
-  _globals['_LISTUSERSREQUEST']._serialized_start=2233
-  _globals['_LISTUSERSREQUEST']._serialized_end=2316
-  _globals['_FACERECORD']._serialized_start=2318
-  _globals['_FACERECORD']._serialized_end=2370
-  _globals['_USER']._serialized_start=2372
-  _globals['_USER']._serialized_end=2482
-  _globals['_LISTUSERSRESPONSE']._serialized_start=2484
-  _globals['_LISTUSERSRESPONSE']._serialized_end=2562
-  _globals['_GETUSERREQUEST']._serialized_start=2564
-  _globals['_GETUSERREQUEST']._serialized_end=2631
-  _globals['_DELETEUSERREQUEST']._serialized_start=2633
-  _globals['_DELETEUSERREQUEST']._serialized_end=2703
-  _globals['_DELETEFACEREQUEST']._serialized_start=2705
-  _globals['_DELETEFACEREQUEST']._serialized_end=2795
-  _globals['_EMBEDDINGSERVICE']._serialized_start=2955
-  _globals['_EMBEDDINGSERVICE']._serialized_end=3970
+  _globals['_SEARCHREQUEST']._serialized_end=1095
+  _globals['_MATCH']._serialized_start=1097
+  _globals['_MATCH']._serialized_end=1213
+  _globals['_PROBEMATCHES']._serialized_start=1215
+  _globals['_PROBEMATCHES']._serialized_end=1276
+  _globals['_SEARCHRESPONSE']._serialized_start=1279
+  _globals['_SEARCHRESPONSE']._serialized_end=1464
+  _globals['_CREATEGROUPREQUEST']._serialized_start=1466
+  _globals['_CREATEGROUPREQUEST']._serialized_end=1520
+  _globals['_GROUP']._serialized_start=1522
+  _globals['_GROUP']._serialized_end=1607
+  _globals['_LISTGROUPSREQUEST']._serialized_start=1609
+  _globals['_LISTGROUPSREQUEST']._serialized_end=1644
+  _globals['_LISTGROUPSRESPONSE']._serialized_start=1646
+  _globals['_LISTGROUPSRESPONSE']._serialized_end=1712
+  _globals['_DELETEGROUPREQUEST']._serialized_start=1714
+  _globals['_DELETEGROUPREQUEST']._serialized_end=1768
+  _globals['_DELETERESPONSE']._serialized_start=1770
+  _globals['_DELETERESPONSE']._serialized_end=1786
+  _globals['_ADDFACEREQUEST']._serialized_start=1789
+  _globals['_ADDFACEREQUEST']._serialized_end=2035
+  _globals['_QUALITY']._serialized_start=2037
+  _globals['_QUALITY']._serialized_end=2137
+  _globals['_ADDFACERESPONSE']._serialized_start=2140
+  _globals['_ADDFACERESPONSE']._serialized_end=2308
+  _globals['_LISTUSERSREQUEST']._serialized_start=2310
+  _globals['_LISTUSERSREQUEST']._serialized_end=2393
+  _globals['_FACERECORD']._serialized_start=2395
+  _globals['_FACERECORD']._serialized_end=2447
+  _globals['_USER']._serialized_start=2449
+  _globals['_USER']._serialized_end=2559
+  _globals['_LISTUSERSRESPONSE']._serialized_start=2561
+  _globals['_LISTUSERSRESPONSE']._serialized_end=2639
+  _globals['_GETUSERREQUEST']._serialized_start=2641
+  _globals['_GETUSERREQUEST']._serialized_end=2708
+  _globals['_DELETEUSERREQUEST']._serialized_start=2710
+  _globals['_DELETEUSERREQUEST']._serialized_end=2780
+  _globals['_DELETEFACEREQUEST']._serialized_start=2782
+  _globals['_DELETEFACEREQUEST']._serialized_end=2872
+  _globals['_EMBEDDINGSERVICE']._serialized_start=3032
+  _globals['_EMBEDDINGSERVICE']._serialized_end=4047
 # @@protoc_insertion_point(module_scope)

@@ -98,18 +98,20 @@ class VerifyResponse(_message.Message):
     def __init__(self, similarity: _Optional[float] = ..., score: _Optional[float] = ..., same_person: _Optional[bool] = ..., thresholds: _Optional[_Union[Thresholds, _Mapping]] = ..., face_token: _Optional[str] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("tenant", "probes", "group_ids", "top_k", "min_score")
+    __slots__ = ("tenant", "probes", "group_ids", "top_k", "min_score", "fpir")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     PROBES_FIELD_NUMBER: _ClassVar[int]
     GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    FPIR_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     probes: _containers.RepeatedCompositeFieldContainer[Probe]
     group_ids: _containers.RepeatedScalarFieldContainer[str]
     top_k: int
     min_score: float
-    def __init__(self, tenant: _Optional[str] = ..., probes: _Optional[_Iterable[_Union[Probe, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ...) -> None: ...
+    fpir: float
+    def __init__(self, tenant: _Optional[str] = ..., probes: _Optional[_Iterable[_Union[Probe, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ..., fpir: _Optional[float] = ...) -> None: ...
 
 class Match(_message.Message):
     __slots__ = ("group_id", "user_id", "user_info", "face_token", "similarity", "score")
@@ -134,14 +136,20 @@ class ProbeMatches(_message.Message):
     def __init__(self, matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("results", "min_score", "models")
+    __slots__ = ("results", "min_score", "models", "fpir", "gallery_size", "far")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
+    FPIR_FIELD_NUMBER: _ClassVar[int]
+    GALLERY_SIZE_FIELD_NUMBER: _ClassVar[int]
+    FAR_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[ProbeMatches]
     min_score: float
     models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
-    def __init__(self, results: _Optional[_Iterable[_Union[ProbeMatches, _Mapping]]] = ..., min_score: _Optional[float] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
+    fpir: float
+    gallery_size: int
+    far: float
+    def __init__(self, results: _Optional[_Iterable[_Union[ProbeMatches, _Mapping]]] = ..., min_score: _Optional[float] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ..., fpir: _Optional[float] = ..., gallery_size: _Optional[int] = ..., far: _Optional[float] = ...) -> None: ...
 
 class CreateGroupRequest(_message.Message):
     __slots__ = ("tenant", "group_id")
