@@ -29,7 +29,7 @@ def prepare_one(store: ModelStore, spec: ModelSpec, index: int, total: int) -> N
     """Make sure spec's converted file is in the cache and matches the manifest."""
     prefix = f"[{index}/{total}] {spec.key}"
     target = store.path_for(spec)
-    if target.is_file() and sha256_file(target) == spec.conversion.sha256:
+    if target.is_file() and spec.conversion.accepts(sha256_file(target)):
         log.info("%s: ready (%s)", prefix, target)
         return
     started = time.monotonic()
@@ -39,7 +39,7 @@ def prepare_one(store: ModelStore, spec: ModelSpec, index: int, total: int) -> N
     with tempfile.TemporaryDirectory(prefix=f"faceflow-{spec.name}-") as tmp:
         produced = convert(spec, source, Path(tmp))
         actual = sha256_file(produced)
-        if actual != spec.conversion.sha256:
+        if not spec.conversion.accepts(actual):
             raise ModelUnavailableError(
                 f"{spec.key}: converted file sha256 {actual} differs from the manifest's "
                 f"{spec.conversion.sha256} (a different converter version?)"

@@ -47,6 +47,14 @@ class Conversion:
     output: str
     sha256: str
     args: tuple[str, ...] = ()
+    also_sha256: tuple[str, ...] = ()
+    """Hashes of the same conversion made on other machines with the same pinned toolchain
+    (TensorFlow's converters give byte-identical files on one machine, not across CPUs and
+    dependency builds); each one was checked by the parity tests before it was added."""
+
+    def accepts(self, digest: str) -> bool:
+        """Whether a converted file with this sha256 is the manifest's model."""
+        return digest == self.sha256 or digest in self.also_sha256
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ def parse_spec(data: dict[str, Any], where: str) -> ModelSpec:
         output=str(_require(convert_table, "output", f"{where} [convert]")),
         sha256=str(_require(convert_table, "sha256", f"{where} [convert]")),
         args=tuple(str(a) for a in convert_table.get("args", [])),
+        also_sha256=tuple(str(h) for h in convert_table.get("also_sha256", [])),
     )
     return ModelSpec(
         name=str(_require(data, "name", where)),

@@ -51,7 +51,7 @@ class ModelStore:
                 f"model {spec.key} is not prepared: {path} is missing. Run `make models`."
             )
         actual = sha256_file(path)
-        if actual != spec.conversion.sha256:
+        if not spec.conversion.accepts(actual):
             raise ModelUnavailableError(
                 f"model {spec.key} at {path} is corrupt: sha256 {actual} does not match the "
                 f"manifest's {spec.conversion.sha256}. Delete it and run `make models`."
