@@ -154,7 +154,7 @@ def measure_table(
     vectors: NDArray[np.float32], labels: NDArray[np.int64], rows: NDArray[np.bool_] | None = None
 ) -> FarTable:
     """The FAR table of all impostor pairs: a histogram finds the floor, then exact scores."""
-    counts = np.zeros(int(round(2 / BIN)) + 2, dtype=np.int64)
+    counts = np.zeros(round(2 / BIN) + 2, dtype=np.int64)
     pairs = 0
     for scores in impostor_blocks(vectors, labels, rows):
         pairs += len(scores)

@@ -28,8 +28,8 @@ from numpy.typing import NDArray
 
 from evaluation.lfw_accuracy import DEFAULT_DATA, read_pairs, ten_fold_accuracy
 from evaluation.local_pipeline import LocalPipeline
-from services.embedding.thresholds import FarTable
 from services.detection.servicer import order_faces
+from services.embedding.thresholds import FarTable
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 

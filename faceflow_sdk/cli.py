@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("group", help="a group id, or several separated by commas")
     search.add_argument("photo", type=Path)
     search.add_argument("--top-k", type=int)
-    search.add_argument("--threshold", type=float, help="minimum score 0-100")
+    search.add_argument("--threshold", type=float, help="minimum score 0-100 (overrides --fpir)")
+    search.add_argument(
+        "--fpir", type=float, help="share of strangers that may match someone (default 0.001)"
+    )
 
     groups = command("groups", "list, create or delete groups")
     groups.add_argument("action", nargs="?", choices=("list", "create", "delete"), default="list")
@@ -161,6 +164,9 @@ def show_search(result: dict[str, Any]) -> None:
     """Each face and its matches."""
     if not result["faces"]:
         _write("no face in the photo")
+    elif "gallery_size" in result:
+        _write(f"threshold {result['threshold']:.2f} (FPIR {result['fpir']:g} over "
+               f"{result['gallery_size']} users)")
     for number, face in enumerate(result["faces"], 1):
         matches = face["matches"]
         if not matches:
@@ -256,7 +262,8 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
             f"enrolled {r['user_id']} in {r['group_id']}: face_token {r['face_token']}")
     elif command == "search":
         result = dict(client.search(options.photo, options.group.split(","),
-                                    top_k=options.top_k, threshold=options.threshold))
+                                    top_k=options.top_k, threshold=options.threshold,
+                                    fpir=options.fpir))
         shower = show_search
     elif command == "groups":
         result, shower = _groups(options, client)

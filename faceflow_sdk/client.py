@@ -257,10 +257,16 @@ class FaceflowClient:
         *,
         top_k: int | None = None,
         threshold: float | None = None,
+        fpir: float | None = None,
     ) -> SearchResult:
-        """1:N for every face in the photo; matches above threshold only, best first."""
+        """1:N for every face in the photo; matches above the threshold only, best first.
+
+        The threshold follows from ``fpir`` (the share of strangers that may match someone;
+        the server's default 1e-3) and the number of users searched, unless ``threshold``
+        (a score) is given.
+        """
         groups = [group_ids] if isinstance(group_ids, str) else list(group_ids)
-        form = _params(group_ids=groups, top_k=top_k, threshold=threshold)
+        form = _params(group_ids=groups, top_k=top_k, threshold=threshold, fpir=fpir)
         body = self._request("POST", "/search", data=form, files=[("image", read_image(image))])
         return cast(SearchResult, body)
 

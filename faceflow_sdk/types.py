@@ -150,6 +150,9 @@ class SearchResult(TypedDict):
     """``POST /search``."""
 
     faces: list[SearchFace]
+    threshold: float
+    fpir: float
+    gallery_size: int
     models: list[ModelRef]
     request_id: str
     took_ms: float

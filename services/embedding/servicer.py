@@ -170,13 +170,13 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             raise InvalidArgumentError(f"at most {self.settings.max_batch} probes per call")
         if request.top_k < 0:
             raise InvalidArgumentError("top_k must not be negative")
+        if any(probe.WhichOneof("kind") == "user" for probe in request.probes):
+            raise InvalidArgumentError("search probes must be crops or embeddings")
         top_k = request.top_k or self.settings.default_top_k
         group_ids = list(request.group_ids)
         decision = self._search_decision(request)
         results = []
         for index, probe in enumerate(request.probes):
-            if probe.WhichOneof("kind") == "user":
-                raise InvalidArgumentError("search probes must be crops or embeddings")
             vector = self._resolve(request.tenant, probe, f"probes[{index}]").vectors[0]
             matches = self.store.search(request.tenant, group_ids, vector, top_k)
             results.append(

@@ -121,3 +121,95 @@ def test_errors(gw: GatewayUnderTest) -> None:
     for params in ({"top_k": 0}, {"top_k": 1000}, {"threshold": 150}, {"threshold": "x"}):
         assert_error(search(gw, images.astronaut_jpeg(), group, **params), 400, "INVALID_ARGUMENT")
     assert_error(search(gw, images.astronaut_jpeg(), "bad group!"), 400, "INVALID_ARGUMENT")
+
+
+# ------------------------------------------------- open-set decision (FPIR)
+
+
+def published(gw: GatewayUnderTest, shared_data: Path) -> dict[str, float]:
+    """The per-pair thresholds /verify publishes (scores at FAR 1e-3, 1e-4, 1e-5)."""
+    photo = person_photo(shared_data, "obama/obama.jpg")
+    response = gw.client.post(
+        "/api/v1/verify",
+        files={
+            "image_a": ("a.jpg", photo, "image/jpeg"),
+            "image_b": ("b.jpg", photo, "image/jpeg"),
+        },
+        headers={"x-api-key": gw.key},
+    )
+    assert response.status_code == 200, response.text
+    thresholds: dict[str, float] = response.json()["thresholds"]
+    return thresholds
+
+
+def test_search_reports_its_fpir_decision(
+    gw: GatewayUnderTest, people_group: str, shared_data: Path
+) -> None:
+    body = search(gw, person_photo(shared_data, "obama/obama2.jpg"), people_group).json()
+    assert body["fpir"] == 0.001 and body["gallery_size"] == 4
+    # 4 candidates at FPIR 1e-3: each comparison gets FAR 2.5e-4, between the 1:1 thresholds.
+    per_pair = published(gw, shared_data)
+    assert per_pair["1e-3"] < body["threshold"] < per_pair["1e-4"]
+    looser = search(gw, person_photo(shared_data, "obama/obama2.jpg"), people_group, fpir=0.01)
+    assert looser.json()["fpir"] == 0.01 and looser.json()["threshold"] < body["threshold"]
+    stricter = search(gw, person_photo(shared_data, "obama/obama2.jpg"), people_group, fpir=1e-5)
+    assert stricter.json()["threshold"] > per_pair["1e-5"]
+
+
+def test_threshold_grows_with_the_users_searched(
+    gw: GatewayUnderTest, people_group: str, shared_data: Path
+) -> None:
+    single = unique("one")
+    create_group(gw, single)
+    enroll(gw, single, "obama", person_photo(shared_data, "obama/obama.jpg"))
+    probe = person_photo(shared_data, "obama/obama2.jpg")
+    alone = search(gw, probe, single).json()
+    both = search(gw, probe, f"{single},{people_group}").json()
+    assert (alone["gallery_size"], both["gallery_size"]) == (1, 5)
+    assert alone["threshold"] < both["threshold"]
+    assert [m["group_id"] for m in both["faces"][0]["matches"]] == sorted([single, people_group])
+
+
+def test_explicit_threshold_wins_and_reports_its_fpir(
+    gw: GatewayUnderTest, people_group: str, shared_data: Path
+) -> None:
+    body = search(
+        gw, person_photo(shared_data, "obama/obama2.jpg"), people_group, threshold=30, fpir=1e-5
+    ).json()
+    assert body["threshold"] == 30.0 and body["gallery_size"] == 4
+    assert 1e-5 < body["fpir"] < 0.1  # what a score of 30 lets through over 4 users
+
+
+def test_a_user_with_five_faces_is_one_candidate(gw: GatewayUnderTest, shared_data: Path) -> None:
+    import cv2
+
+    group = unique("five")
+    create_group(gw, group)
+    photos = [person_photo(shared_data, f"obama/{n}") for n in ("obama.jpg", "obama1.jpg")]
+    decoded = [np.asarray(cv2.imdecode(np.frombuffer(p, np.uint8), 1)) for p in photos]
+    variants = [
+        *photos,
+        images.encode(np.ascontiguousarray(decoded[0][:, ::-1, ::-1]), "JPEG", quality=90),
+        images.encode(np.ascontiguousarray(decoded[1][:, ::-1, ::-1]), "JPEG", quality=90),
+        images.encode(np.ascontiguousarray(decoded[0][..., ::-1]), "JPEG", quality=70),
+    ]
+    for photo in variants:
+        assert enroll(gw, group, "obama", photo).status_code == 200
+    enroll(gw, group, "biden", person_photo(shared_data, "biden/biden.jpg"))
+    listed = gw.client.get(f"/api/v1/groups/{group}/users/obama", headers={"x-api-key": gw.key})
+    assert len(listed.json()["faces"]) == 5
+    body = search(
+        gw, person_photo(shared_data, "obama/obama2.jpg"), group, threshold=0, top_k=5
+    ).json()
+    assert body["gallery_size"] == 2
+    assert [m["user_id"] for m in body["faces"][0]["matches"]] == ["obama", "biden"]
+
+
+@pytest.mark.parametrize("fpir", ["0", "1e-7", "0.5", "x", "-0.001"])
+def test_fpir_out_of_range_is_invalid_argument(
+    gw: GatewayUnderTest, people_group: str, fpir: str
+) -> None:
+    body = assert_error(
+        search(gw, images.astronaut_jpeg(), people_group, fpir=fpir), 400, "INVALID_ARGUMENT"
+    )
+    assert "fpir" in body["error"]["message"]

@@ -166,6 +166,21 @@ def test_bad_requests_have_codes(stub: embedding_pb2_grpc.EmbeddingServiceStub) 
             )
         ),
         lambda: stub.AddFace(embedding_pb2.AddFaceRequest(tenant="t", group_id="g", user_id="u")),
+        *[
+            lambda value=value: stub.Search(  # type: ignore[misc]
+                embedding_pb2.SearchRequest(
+                    tenant="t", group_ids=["g"], fpir=value,
+                    probes=[embedding_pb2.Probe(crop=aligned(crop()))],
+                )
+            )
+            for value in (0.0, 1e-7, 0.2, -1.0)
+        ],
+        lambda: stub.Search(
+            embedding_pb2.SearchRequest(
+                tenant="t", group_ids=["g"], min_score=101.0,
+                probes=[embedding_pb2.Probe(crop=aligned(crop()))],
+            )
+        ),
     ]
     for call in cases:
         assert error_of(call) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
@@ -196,6 +211,33 @@ def test_low_quality_code(stub: embedding_pb2_grpc.EmbeddingServiceStub) -> None
     )
     assert code == (grpc.StatusCode.INVALID_ARGUMENT, "LOW_QUALITY")
     assert add_face(stub, who, "g", "u", dark).face_token  # NONE (the default) accepts it
+
+
+def test_search_holds_the_fpir_over_the_users_searched(
+    stub: embedding_pb2_grpc.EmbeddingServiceStub, model_store: ModelStore
+) -> None:
+    from services.embedding.thresholds import FarTable
+
+    spec = model_store.spec("sface")
+    table = FarTable.from_params(spec.params, spec.name)
+    who = tenant()
+    stub.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id="g"))
+    for user, seeds in (("ann", (1, 2, 3)), ("bob", (4,)), ("cy", (5,))):
+        for seed in seeds:
+            add_face(stub, who, "g", user, crop(seed))
+    probe = [embedding_pb2.Probe(crop=aligned(crop(9)))]
+    reply = stub.Search(embedding_pb2.SearchRequest(tenant=who, group_ids=["g"], probes=probe))
+    assert reply.gallery_size == 3 and reply.fpir == pytest.approx(1e-3)
+    assert reply.far == pytest.approx(1e-3 / 3, rel=1e-3)
+    expected = table.similarity_at_far(reply.far)
+    assert reply.min_score == pytest.approx(similarity_to_score(expected), abs=0.01)
+    explicit = stub.Search(
+        embedding_pb2.SearchRequest(
+            tenant=who, group_ids=["g"], probes=probe, min_score=50.0, fpir=1e-2
+        )
+    )
+    assert explicit.min_score == 50.0
+    assert explicit.far == pytest.approx(table.far_at_similarity(0.5), rel=1e-6)
 
 
 def test_concurrent_enrolls_and_searches_are_consistent(

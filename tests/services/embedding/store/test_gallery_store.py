@@ -294,6 +294,27 @@ def test_search_covers_several_groups_and_names_them(store: GalleryStore, faces:
     assert [(m.group_id, m.user_id) for m in matches] == [("b", "ann"), ("a", "ann")]
 
 
+def test_candidates_are_counted_once_per_user_and_tenant_scoped(
+    store: GalleryStore, faces: Faces
+) -> None:
+    store.create_group("t1", "a")
+    store.create_group("t1", "b")
+    store.create_group("t2", "a")
+    for seed in range(5):  # one user with five faces is one candidate
+        enroll(store, faces, "t1", "a", "ann", seed)
+    enroll(store, faces, "t1", "a", "bob", 10)
+    enroll(store, faces, "t1", "b", "ann", 11)  # the same id in another group: another user
+    enroll(store, faces, "t2", "a", "zed", 12)
+    assert store.count_users("t1", ["a"]) == 2
+    assert store.count_users("t1", ["a", "b"]) == 3
+    assert store.count_users("t1", ["a", "a"]) == 2
+    assert store.count_users("t2", ["a"]) == 1
+    with pytest.raises(GroupNotFoundError):
+        store.count_users("t1", ["a", "nope"])
+    with pytest.raises(InvalidArgumentError):
+        store.count_users("t1", [])
+
+
 def test_deletes_leave_search_at_once(store: GalleryStore, faces: Faces) -> None:
     store.create_group("t1", "staff")
     ann_1, ann_vector = enroll(store, faces, "t1", "staff", "ann", 1)
