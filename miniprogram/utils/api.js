@@ -118,7 +118,7 @@ function createApi(options) {
     deleteUser(groupId, userId) { return request("DELETE", `/groups/${seg(groupId)}/users/${seg(userId)}`); },
     /** 1:N: every face of the photo with its matches (best first). */
     search(filePath, groupIds, opts = {}) {
-      return upload("/search", filePath, params({ group_ids: groupIds, top_k: opts.topK, threshold: opts.threshold }));
+      return upload("/search", filePath, params({ group_ids: groupIds, top_k: opts.topK, threshold: opts.threshold, fpir: opts.fpir }));
     },
     /** 1:1 against an enrolled user. */
     verifyUser(filePath, groupId, userId) {

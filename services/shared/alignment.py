@@ -62,3 +62,34 @@ def align_face(
     matrix = similarity_transform(points, template)
     crop = cv2.warpAffine(image_rgb, matrix, (size, size), flags=cv2.INTER_LINEAR)
     return np.asarray(crop, dtype=np.uint8)
+
+
+# dlib's 150x150 face chip (get_face_chip(image, shape, 150, 0.25), what dlib's ResNet face
+# descriptor takes) for YuNet's five points, in the order above. dlib places its chip from its
+# own 5-point shape predictor (eye corners, nose base), so this is measured: the mean of
+# YuNet's points mapped into dlib's chip frame over 257 lfw-devtest photos
+# (bench/dlib_resnet.py template), averaged with its mirror image so it is left-right
+# symmetric about x = 74.5.
+DLIB_CHIP_SIZE = 150
+DLIB_CHIP_TEMPLATE_150 = np.array(
+    [
+        [46.668, 45.4576],
+        [102.332, 45.4576],
+        [74.5, 78.529],
+        [50.6757, 103.3209],
+        [98.3243, 103.3209],
+    ],
+    dtype=np.float64,
+)
+
+
+def align_dlib_chip(
+    image_rgb: NDArray[np.uint8], landmarks: NDArray[np.float64]
+) -> NDArray[np.uint8]:
+    """Warp the face with these five (YuNet) landmarks onto dlib's 150x150 chip; RGB uint8."""
+    points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+    matrix = similarity_transform(points, DLIB_CHIP_TEMPLATE_150)
+    crop = cv2.warpAffine(
+        image_rgb, matrix, (DLIB_CHIP_SIZE, DLIB_CHIP_SIZE), flags=cv2.INTER_LINEAR
+    )
+    return np.asarray(crop, dtype=np.uint8)

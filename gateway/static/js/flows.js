@@ -81,7 +81,8 @@ export async function search() {
     raw("search", result);
     const known = result.faces.filter((face) => face.matches.length).length;
     status("search", result.faces.length === 0 ? "No face found in this photo."
-      : `${plural(result.faces.length, "face")}, ${known} recognised.`, "ok");
+      : `${plural(result.faces.length, "face")}, ${known} recognised (threshold ${result.threshold.toFixed(1)}: `
+        + `at most ${result.fpir} of strangers matched among ${plural(result.gallery_size, "user")}).`, "ok");
   } catch (error) {
     fail("search", error);
   }

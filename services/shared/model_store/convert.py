@@ -9,7 +9,8 @@ Methods (named in each manifest's ``[convert] method``):
 - ``copy``: the source is already a TFLite file.
 - ``keras``: a Keras .h5/.keras file loaded with Keras 3 and converted with TFLiteConverter.
 - ``python:<module>:<function>``: a project function ``(source, workdir) -> Path`` (e.g. the
-  MiniFASNet PyTorch-state-dict importer in training/).
+  MiniFASNet PyTorch-state-dict importer in training/, or the dlib ResNet one, which reads
+  dlib's .dat serialization without dlib).
 """
 
 from __future__ import annotations
