@@ -28,6 +28,7 @@ import hashlib
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -72,7 +73,8 @@ def reference_chips() -> NDArray[np.uint8]:
 def cosine(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    products = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return np.asarray(products, dtype=np.float64)
 
 
 def _fetch(model_store: ModelStore, member: str = "", sha256: str = "") -> Path:
@@ -101,7 +103,7 @@ def network(source: Path) -> DlibResNet:
 
 
 @pytest.fixture(scope="module")
-def keras_raw(source: Path):  # type: ignore[no-untyped-def]
+def keras_raw(source: Path) -> Any:
     """The Keras rebuild without the final L2 normalisation (dlib's raw vector)."""
     return keras_model_from_dat(source, normalize=False)
 
@@ -111,7 +113,7 @@ def lite(model_store: ModelStore) -> LiteModel:
     return LiteModel(model_store.open("dlib_resnet").path, num_threads=2)
 
 
-def _keras(model, chips: NDArray[np.uint8]) -> NDArray[np.float32]:  # type: ignore[no-untyped-def]
+def _keras(model: Any, chips: NDArray[np.uint8]) -> NDArray[np.float32]:
     batch = chips.astype(np.float32)
     return np.concatenate([np.asarray(model(chip[np.newaxis])) for chip in batch])
 
@@ -122,7 +124,9 @@ def _lite(lite: LiteModel, chips: NDArray[np.uint8]) -> NDArray[np.float32]:
 
 
 def test_stream_decodes_dlib_encodings() -> None:
-    stream = DlibStream(b"\x01\x00\x81\x05\x02\x00\x01\x03\x9a\x99\x99\x81\x18" + b"1" + b"\x01\x03abc")
+    stream = DlibStream(
+        b"\x01\x00\x81\x05\x02\x00\x01\x03\x9a\x99\x99\x81\x18" + b"1" + b"\x01\x03abc"
+    )
     assert stream.integer("zero") == 0
     assert stream.integer("minus five") == -5
     assert stream.integer("256") == 256
@@ -177,7 +181,7 @@ def test_rejects_truncated_and_altered_files(source: Path) -> None:
         parse(altered)
 
 
-def test_matches_dlib_on_reference_chips(keras_raw, lite: LiteModel) -> None:  # type: ignore[no-untyped-def]
+def test_matches_dlib_on_reference_chips(keras_raw: Any, lite: LiteModel) -> None:
     chips = reference_chips()
     digest = hashlib.sha256(chips.tobytes()).hexdigest()
     assert digest == REFERENCE_CHIPS_SHA256, "the astronaut chips changed: regenerate REFERENCE"
@@ -207,7 +211,7 @@ def test_matches_dlib_on_lfw_faces(
     shared_data: Path,
     model_store: ModelStore,
     source: Path,
-    keras_raw,  # type: ignore[no-untyped-def]
+    keras_raw: Any,
     lite: LiteModel,
     tmp_path: Path,
 ) -> None:
