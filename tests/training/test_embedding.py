@@ -50,11 +50,18 @@ def _config(root: Path, run: Path, loss: str, **overrides: object) -> EmbeddingC
     return EmbeddingConfig(**options)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("loss", ["cosface", "triplet"])
-def test_loss_falls(loss: str, identities: Path, tmp_path: Path) -> None:
-    result = train(_config(identities, tmp_path / loss, loss, epochs=4))
+# Triplet loss on 36 tiny images is noisy epoch to epoch (on one machine 0.64, 0.71, 0.59, 0.74
+# at lr 3e-3): a gentler rate, two more epochs, and the first two epochs against the last two.
+@pytest.mark.parametrize(
+    ("loss", "overrides"),
+    [("cosface", {"epochs": 4}), ("triplet", {"epochs": 6, "learning_rate": 1e-3})],
+)
+def test_loss_falls(
+    loss: str, overrides: dict[str, object], identities: Path, tmp_path: Path
+) -> None:
+    result = train(_config(identities, tmp_path / loss, loss, **overrides))
     losses = [epoch["loss"] for epoch in result["history"]]
-    assert losses[-1] < losses[0], losses
+    assert np.mean(losses[-2:]) < np.mean(losses[:2]), losses
     assert result["identities"] == 6
 
 
