@@ -9,8 +9,7 @@ detection (``Detect`` with aligned crops, native scale, the face nearest the cen
   (``--sets lfw``, the default; 1.2 million impostor pairs, FAR down to ~1e-6);
 - with ``--sets lfw,utk`` also ``../shared/data/train/utkface-22k`` (22,629 chips, each taken as
   its own identity). Measured 2026-12-02 this is NOT usable as an impostor set: it holds
-  duplicates (pairs at cosine 1.00 under different labels; 4,874 pairs above 0.7 among 4,331
-  chips), people who are also in LFW (the LFW x UTKFace tail reaches 0.70 at FAR 1e-6), and its
+  duplicates (its top impostor pairs are one picture under two names, cosine 1.00), and its
   low-resolution chips score higher against each other (0.51 at FAR 1e-3 vs LFW's 0.36). A
   table from it puts the threshold at cosine 1.0 below FAR 1e-6 (docs/embedding.md).
 

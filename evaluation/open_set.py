@@ -30,7 +30,6 @@ import json
 import os
 import re
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ import httpx
 import numpy as np
 
 from deploy.local.stack import running_stack
+from evaluation.impostor_table import unpacked_utk, utk_photos
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -73,15 +73,6 @@ def lfw_people(folder: Path) -> dict[str, list[Path]]:
     for path in sorted((folder / "images").rglob("*.jpg")):
         people.setdefault(path.parent.name, []).append(path)
     return people
-
-
-def utk_chips(source: Path, scratch: Path) -> list[Path]:
-    """The UTKFace chips, unpacking the tarball under scratch when given one."""
-    if not source.is_dir():
-        with tarfile.open(source) as archive:
-            archive.extractall(scratch, filter="data")
-        source = scratch
-    return sorted(source.rglob("*.jpg"))
 
 
 def user_id_of(name: str, prefix: str) -> str:
@@ -227,7 +218,8 @@ def main() -> int:
     strangers = [Probe(photos[0], None) for photos in people.values() if len(photos) == 1]
     figures: dict[str, object] = {"sizes": {}}
     with tempfile.TemporaryDirectory(prefix="faceflow-open-set-") as scratch:
-        chips = utk_chips(options.utk, Path(scratch) / "utk")
+        utk = unpacked_utk(options.utk, Path(scratch) / "utk")
+        chips = [photo.path for photo in utk_photos(utk)]
         if options.utk_limit:
             chips = chips[: options.utk_limit]
         with running_stack(Path(scratch) / "stack", services=("detection", "embedding")) as stack:

@@ -57,8 +57,17 @@ def align_face(
     image_rgb: NDArray[np.uint8], landmarks: NDArray[np.float64], size: int = ALIGNED_SIZE
 ) -> NDArray[np.uint8]:
     """Warp the face with these five landmarks onto the template; returns (size, size, 3) RGB."""
+    return warp_to_template(image_rgb, landmarks, TEMPLATE_112 * (size / ALIGNED_SIZE), size)
+
+
+def warp_to_template(
+    image_rgb: NDArray[np.uint8],
+    landmarks: NDArray[np.float64],
+    template: NDArray[np.float64],
+    size: int,
+) -> NDArray[np.uint8]:
+    """The (size, size, 3) crop that puts the five landmarks on a template's points."""
     points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    template = TEMPLATE_112 * (size / ALIGNED_SIZE)
     matrix = similarity_transform(points, template)
     crop = cv2.warpAffine(image_rgb, matrix, (size, size), flags=cv2.INTER_LINEAR)
     return np.asarray(crop, dtype=np.uint8)
@@ -87,9 +96,4 @@ def align_dlib_chip(
     image_rgb: NDArray[np.uint8], landmarks: NDArray[np.float64]
 ) -> NDArray[np.uint8]:
     """Warp the face with these five (YuNet) landmarks onto dlib's 150x150 chip; RGB uint8."""
-    points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    matrix = similarity_transform(points, DLIB_CHIP_TEMPLATE_150)
-    crop = cv2.warpAffine(
-        image_rgb, matrix, (DLIB_CHIP_SIZE, DLIB_CHIP_SIZE), flags=cv2.INTER_LINEAR
-    )
-    return np.asarray(crop, dtype=np.uint8)
+    return warp_to_template(image_rgb, landmarks, DLIB_CHIP_TEMPLATE_150, DLIB_CHIP_SIZE)
