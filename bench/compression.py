@@ -311,8 +311,9 @@ def _lfw_photos(count: int, offset: int) -> list[Path]:
     return files[offset :: max(1, len(files) // count)][:count]
 
 
-def bench_liveness(quant_dir: Path, store: ModelStore, runs: int, lfw_count: int,
-                   models: list[str]) -> list[str]:
+def bench_liveness(
+    quant_dir: Path, store: ModelStore, runs: int, lfw_count: int, models: list[str]
+) -> list[str]:
     """MiniFASNet: live/spoof decision agreement and mean |real probability diff| vs float32."""
     samples = sorted((SHARED / "liveness-samples").glob("*.jpg"))
     lfw = _lfw_photos(lfw_count, 1)

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from bench.common import measure, percentile
 from bench.verify import photo_pair
-from deploy.local.stack import free_port
+from deploy.local.stack import free_port, free_port_offset
 from evaluation.local_pipeline import LocalPipeline
 from services.embedding.store.sqlite_faiss import NewFace, SqliteFaissStore
 
@@ -83,11 +83,12 @@ def bench_size(
         data_dir = Path(tmp)
         gallery = data_dir / "embedding" / "gallery"
         seconds = fill(gallery, size, person)
+        services = [s for s in SERVICES if s.name in ("detection", "embedding")]
         launcher = Launcher(
             data_dir=data_dir,
             gateway_port=free_port(),
-            port_offset=np.random.default_rng().integers(2000, 9000).item(),
-            services=[s for s in SERVICES if s.name in ("detection", "embedding")],
+            port_offset=free_port_offset([s.port for s in services]),
+            services=services,
             log_dir=data_dir / "logs",
             startup_timeout=600,
         )

@@ -251,7 +251,10 @@ def main() -> int:
                 models = embedder.models
             if options.embeddings:
                 np.savez(
-                    options.embeddings, vectors=vectors, kept=kept, models=models,
+                    options.embeddings,
+                    vectors=vectors,
+                    kept=kept,
+                    models=models,
                     photos=len(photos),
                 )
     if any(model.split()[0] != options.model for model in models):
@@ -270,10 +273,14 @@ def main() -> int:
         "no_face": len(photos) - len(kept),
         "embed_seconds": round(embed_seconds, 1),
         "all": summary(table, genuine_scores(vectors[is_lfw], labels[is_lfw])),
-        **({
-            "lfw_only": summary(measure_table(vectors, labels, is_lfw)),
-            "utk_only": summary(measure_table(vectors, labels, ~is_lfw)),
-        } if (~is_lfw).any() else {}),
+        **(
+            {
+                "lfw_only": summary(measure_table(vectors, labels, is_lfw)),
+                "utk_only": summary(measure_table(vectors, labels, ~is_lfw)),
+            }
+            if (~is_lfw).any()
+            else {}
+        ),
         "top_impostors": top_impostors(vectors, labels, names),
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -285,8 +292,7 @@ def main() -> int:
             f"evaluation/impostor_table.py --sets {options.sets} through the served services:\n"
             f"{len(kept)} photos, {table.impostor_pairs} impostor pairs"
         )
-        replace_params(manifest, table.params(), drop=("similarity_far_", "far_table_"),
-                       note=note)
+        replace_params(manifest, table.params(), drop=("similarity_far_", "far_table_"), note=note)
         sys.stdout.write(f"table written to {manifest}\n")
     return 0
 

@@ -103,9 +103,12 @@ class Client:
         response = self.http.post(
             "/search",
             files={"image": (photo.name, photo.read_bytes(), "image/jpeg")},
-            data={"group_ids": GROUP, "top_k": "1", "max_faces": "1", **{
-                k: str(v) for k, v in params.items()
-            }},
+            data={
+                "group_ids": GROUP,
+                "top_k": "1",
+                "max_faces": "1",
+                **{k: str(v) for k, v in params.items()},
+            },
         )
         if response.status_code == 400 and response.json()["error"]["code"] == "NO_FACE":
             return None, {}
@@ -176,8 +179,11 @@ def evaluate_size(client: Client, probes: list[Probe]) -> dict[str, object]:
         for dr, fp in [rates(top, float(t))]
     ]
     mated = sum(p.user_id is not None for p in probes)
-    figures["probes"] = {"mated": mated, "strangers": len(probes) - mated, "no_face": len(
-        probes) - len(default)}
+    figures["probes"] = {
+        "mated": mated,
+        "strangers": len(probes) - mated,
+        "no_face": len(probes) - len(default),
+    }
     return figures
 
 
@@ -191,8 +197,9 @@ def enroll_up_to(
             steps = [step for _, step in zip(range(size - len(enrolled)), plan, strict=False)]
             if not steps:
                 break
-            for (user_id, _), ok in zip(steps, pool.map(lambda s: client.enroll(*s), steps),
-                                        strict=True):
+            for (user_id, _), ok in zip(
+                steps, pool.map(lambda s: client.enroll(*s), steps), strict=True
+            ):
                 if ok:
                     enrolled.append(user_id)
                 else:

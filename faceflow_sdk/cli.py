@@ -47,12 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # --json is also accepted after the command (``faceflow groups --json``)
     output = argparse.ArgumentParser(add_help=False)
-    output.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print the raw JSON responses")
+    output.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the raw JSON responses",
+    )
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[output], help=text)
-
 
     detect = command("detect", "detect faces in a photo")
     detect.add_argument("photo", type=Path)
@@ -79,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     folder = command("enroll-folder", "enroll FOLDER/<user>/*.jpg (resumable)")
     folder.add_argument("group")
     folder.add_argument("folder", type=Path)
-    folder.add_argument("--state", type=Path,
-                        help="state file (default FOLDER/.faceflow-enroll-GROUP.json)")
+    folder.add_argument(
+        "--state", type=Path, help="state file (default FOLDER/.faceflow-enroll-GROUP.json)"
+    )
     folder.add_argument("--quality", choices=("NONE", "LOW", "NORMAL", "HIGH"))
     folder.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -133,8 +137,7 @@ def attribute_text(name: str, value: Any) -> str:
 def _attributes(face: dict[str, Any]) -> str:
     known = ("age", "gender", "emotion", "pose", "quality")
     parts = [
-        f"{name}={attribute_text(name, face[name])}"
-        for name in known if face.get(name) is not None
+        f"{name}={attribute_text(name, face[name])}" for name in known if face.get(name) is not None
     ]
     if face.get("mesh"):
         parts.append(f"mesh={len(face['mesh'])} points")
@@ -145,19 +148,25 @@ def show_detect(result: dict[str, Any]) -> None:
     """Faces, one line each."""
     image = result["image"]
     count = len(result["faces"])
-    _write(f"{count} face{'s' if count != 1 else ''} in {image['width']}x{image['height']} "
-           f"({result['took_ms']:.0f} ms)")
+    _write(
+        f"{count} face{'s' if count != 1 else ''} in {image['width']}x{image['height']} "
+        f"({result['took_ms']:.0f} ms)"
+    )
     for number, face in enumerate(result["faces"], 1):
-        _write(f"  {number}. {_box(face['box'])} score={face['score']:.3f} "
-               f"token={face['face_token']}{_attributes(face)}")
+        _write(
+            f"  {number}. {_box(face['box'])} score={face['score']:.3f} "
+            f"token={face['face_token']}{_attributes(face)}"
+        )
 
 
 def show_verify(result: dict[str, Any]) -> None:
     """The verdict and the score against the published thresholds."""
     verdict = "SAME person" if result["same_person"] else "DIFFERENT people"
     thresholds = ", ".join(f"FAR {k}: {v}" for k, v in result.get("thresholds", {}).items())
-    _write(f"{verdict}: score {result['score']:.1f}/100 (cosine {result['similarity']:.3f}); "
-           f"thresholds {thresholds}")
+    _write(
+        f"{verdict}: score {result['score']:.1f}/100 (cosine {result['similarity']:.3f}); "
+        f"thresholds {thresholds}"
+    )
 
 
 def show_search(result: dict[str, Any]) -> None:
@@ -165,8 +174,10 @@ def show_search(result: dict[str, Any]) -> None:
     if not result["faces"]:
         _write("no face in the photo")
     elif "gallery_size" in result:
-        _write(f"threshold {result['threshold']:.2f} (FPIR {result['fpir']:g} over "
-               f"{result['gallery_size']} users)")
+        _write(
+            f"threshold {result['threshold']:.2f} (FPIR {result['fpir']:g} over "
+            f"{result['gallery_size']} users)"
+        )
     for number, face in enumerate(result["faces"], 1):
         matches = face["matches"]
         if not matches:
@@ -194,8 +205,10 @@ def show_users(page: dict[str, Any]) -> None:
 
 def show_summary(summary: EnrollSummary) -> None:
     """The enroll-folder report."""
-    _write(f"{summary.enrolled} enrolled now, {summary.already_done} done before, "
-           f"{len(summary.failures)} failed, of {summary.total} photos")
+    _write(
+        f"{summary.enrolled} enrolled now, {summary.already_done} done before, "
+        f"{len(summary.failures)} failed, of {summary.total} photos"
+    )
     for failure in summary.failures:
         _write(f"  FAILED {failure.key}: {failure.code}: {failure.message}")
     if summary.ignored:
@@ -207,13 +220,17 @@ def show_summary(summary: EnrollSummary) -> None:
 def summary_json(summary: EnrollSummary) -> dict[str, Any]:
     """The enroll-folder report as JSON."""
     return {
-        "total": summary.total, "enrolled": summary.enrolled,
-        "already_done": summary.already_done, "complete": summary.complete,
-        "failures": [{"photo": f.key, "code": f.code, "message": f.message}
-                     for f in summary.failures],
+        "total": summary.total,
+        "enrolled": summary.enrolled,
+        "already_done": summary.already_done,
+        "complete": summary.complete,
+        "failures": [
+            {"photo": f.key, "code": f.code, "message": f.message} for f in summary.failures
+        ],
         "ignored": summary.ignored,
-        "stopped_by": None if summary.stopped_by is None else {
-            "code": summary.stopped_by.code, "message": summary.stopped_by.message},
+        "stopped_by": None
+        if summary.stopped_by is None
+        else {"code": summary.stopped_by.code, "message": summary.stopped_by.message},
     }
 
 
@@ -235,7 +252,10 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
     command = options.command
     if command == "enroll-folder":
         summary = enroll_folder(
-            client, options.group, options.folder, state_path=options.state,
+            client,
+            options.group,
+            options.folder,
+            state_path=options.state,
             quality_control=options.quality,
             progress=sys.stderr if show_progress(options.no_progress or as_json) else None,
         )
@@ -246,8 +266,14 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
         return 0 if summary.complete else 1
     if command == "detect":
         fields = [f for f in options.fields.split(",") if f.strip()]
-        result = dict(client.detect(options.photo, fields=fields, max_faces=options.max_faces,
-                                    min_face_size=options.min_face_size))
+        result = dict(
+            client.detect(
+                options.photo,
+                fields=fields,
+                max_faces=options.max_faces,
+                min_face_size=options.min_face_size,
+            )
+        )
         shower = show_detect
     elif command == "verify":
         result = dict(client.verify(options.photo_a, options.photo_b))
@@ -256,14 +282,28 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
         result = dict(client.verify_user(options.photo, options.group, options.user))
         shower = show_verify
     elif command == "enroll":
-        result = dict(client.enroll(options.group, options.user, options.photo,
-                                    user_info=options.user_info, quality_control=options.quality))
+        result = dict(
+            client.enroll(
+                options.group,
+                options.user,
+                options.photo,
+                user_info=options.user_info,
+                quality_control=options.quality,
+            )
+        )
         shower = lambda r: _write(  # noqa: E731
-            f"enrolled {r['user_id']} in {r['group_id']}: face_token {r['face_token']}")
+            f"enrolled {r['user_id']} in {r['group_id']}: face_token {r['face_token']}"
+        )
     elif command == "search":
-        result = dict(client.search(options.photo, options.group.split(","),
-                                    top_k=options.top_k, threshold=options.threshold,
-                                    fpir=options.fpir))
+        result = dict(
+            client.search(
+                options.photo,
+                options.group.split(","),
+                top_k=options.top_k,
+                threshold=options.threshold,
+                fpir=options.fpir,
+            )
+        )
         shower = show_search
     elif command == "groups":
         result, shower = _groups(options, client)
@@ -278,7 +318,8 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
         result = dict(client.liveness_check(options.photo))
         shower = lambda r: _write(  # noqa: E731
             f"{'LIVE' if r['live'] else 'SPOOF'}: score {r['score']:.3f} "
-            f"(threshold {r['threshold']:.3f})")
+            f"(threshold {r['threshold']:.3f})"
+        )
     if as_json:
         _write(json.dumps(result, indent=2, ensure_ascii=False))
     else:

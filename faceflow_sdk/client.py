@@ -40,8 +40,14 @@ FileTuple: TypeAlias = tuple[str, tuple[str, bytes, str]]
 API_PREFIX = "/api/v1"
 QUALITY_LEVELS = ("NONE", "LOW", "NORMAL", "HIGH")
 CONTENT_TYPES = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
-    ".bmp": "image/bmp", ".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".mov": "video/quicktime",
 }
 
 
@@ -96,7 +102,9 @@ class FaceflowClient:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
         self.close()
@@ -134,18 +142,22 @@ class FaceflowClient:
             if not isinstance(body, dict):
                 raise FaceflowError(
                     f"the server answered HTTP {response.status_code} without a JSON object",
-                    status=response.status_code, code="BAD_RESPONSE",
+                    status=response.status_code,
+                    code="BAD_RESPONSE",
                 )
             return body
         envelope = body.get("error") if isinstance(body, dict) else None
         if isinstance(envelope, dict) and "code" in envelope:
             raise error_for(
-                response.status_code, str(envelope["code"]), str(envelope.get("message", "")),
+                response.status_code,
+                str(envelope["code"]),
+                str(envelope.get("message", "")),
                 str(envelope.get("request_id", "")),
             )
         raise FaceflowError(
             f"HTTP {response.status_code}: {response.text[:200]}",
-            status=response.status_code, code=f"HTTP_{response.status_code}",
+            status=response.status_code,
+            code=f"HTTP_{response.status_code}",
         )
 
     # -- operations --------------------------------------------------------------------------
@@ -181,7 +193,8 @@ class FaceflowClient:
     def verify(self, image_a: ImageInput, image_b: ImageInput) -> VerifyResult:
         """1:1 — are the main faces of two photos the same person?"""
         files = [
-            ("image_a", read_image(image_a, "a.jpg")), ("image_b", read_image(image_b, "b.jpg"))
+            ("image_a", read_image(image_a, "a.jpg")),
+            ("image_b", read_image(image_b, "b.jpg")),
         ]
         return cast(VerifyResult, self._request("POST", "/verify", files=files))
 
@@ -222,17 +235,23 @@ class FaceflowClient:
             quality_control=quality_control.upper() if quality_control else None,
         )
         body = self._request(
-            "POST", f"/groups/{_segment(group_id)}/users/{_segment(user_id)}/faces",
-            data=form, files=[("image", read_image(image))],
+            "POST",
+            f"/groups/{_segment(group_id)}/users/{_segment(user_id)}/faces",
+            data=form,
+            files=[("image", read_image(image))],
         )
         return cast(EnrollResult, body)
 
     def list_users(self, group_id: str, *, offset: int = 0, limit: int = 100) -> UserList:
         """``GET /groups/{group_id}/users``, one page."""
-        return cast(UserList, self._request(
-            "GET", f"/groups/{_segment(group_id)}/users",
-            params=_params(offset=offset, limit=limit),
-        ))
+        return cast(
+            UserList,
+            self._request(
+                "GET",
+                f"/groups/{_segment(group_id)}/users",
+                params=_params(offset=offset, limit=limit),
+            ),
+        )
 
     def get_user(self, group_id: str, user_id: str) -> User:
         """A user and its faces."""
@@ -304,8 +323,7 @@ class FaceflowClient:
             files = [("video", read_image(video, "video.mp4"))]
         else:
             files = [
-                ("frames", read_image(frame, f"frame{i:03d}.jpg"))
-                for i, frame in enumerate(frames)
+                ("frames", read_image(frame, f"frame{i:03d}.jpg")) for i, frame in enumerate(frames)
             ]
         form = _params(
             frame_times_ms=list(frame_times_ms) if frame_times_ms else None,

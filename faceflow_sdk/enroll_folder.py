@@ -110,8 +110,12 @@ class EnrollState:
 
     def save(self) -> None:
         """Write atomically (a crash never leaves half a file)."""
-        payload = {"version": STATE_VERSION, "group_id": self.group_id,
-                   "done": self.done, "failed": self.failed}
+        payload = {
+            "version": STATE_VERSION,
+            "group_id": self.group_id,
+            "done": self.done,
+            "failed": self.failed,
+        }
         temporary = self.path.with_name(self.path.name + ".tmp")
         temporary.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
         os.replace(temporary, self.path)
@@ -132,8 +136,10 @@ class ProgressBar:
             return
         filled = int(self.width * done / self.total)
         rate = done / max(time.monotonic() - self.started, 1e-6)
-        line = (f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} "
-                f"{rate:4.1f}/s {label[:40]:<40}")
+        line = (
+            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} "
+            f"{rate:4.1f}/s {label[:40]:<40}"
+        )
         self.stream.write(line)
         self.stream.flush()
 
@@ -211,17 +217,21 @@ def enroll_folder(
 
 
 def _enroll_one(
-    client: FaceflowClient, group_id: str, photo: Photo, quality_control: str | None,
+    client: FaceflowClient,
+    group_id: str,
+    photo: Photo,
+    quality_control: str | None,
     sleep: Callable[[float], None],
 ) -> str:
     """Enroll one photo, waiting and retrying while the key is rate limited."""
     attempt = 0
     while True:
         try:
-            return client.enroll(group_id, photo.user_id, photo.path,
-                                 quality_control=quality_control)["face_token"]
+            return client.enroll(
+                group_id, photo.user_id, photo.path, quality_control=quality_control
+            )["face_token"]
         except RateLimitedError:
             if attempt >= RATE_LIMIT_RETRIES:
                 raise
-            sleep(min(2.0 ** attempt, 30.0))
+            sleep(min(2.0**attempt, 30.0))
             attempt += 1

@@ -155,11 +155,24 @@ class InternalError(FaceflowError):
 ERROR_CLASSES: dict[str, type[FaceflowError]] = {
     cls.code: cls
     for cls in (
-        InvalidImageError, ImageTooLargeError, NoFaceError, TooManyFacesError, LowQualityError,
-        GroupNotFoundError, UserNotFoundError, FaceNotFoundError, AlreadyExistsError,
-        UnauthenticatedError, RateLimitedError, SessionNotFoundError, SessionExpiredError,
+        InvalidImageError,
+        ImageTooLargeError,
+        NoFaceError,
+        TooManyFacesError,
+        LowQualityError,
+        GroupNotFoundError,
+        UserNotFoundError,
+        FaceNotFoundError,
+        AlreadyExistsError,
+        UnauthenticatedError,
+        RateLimitedError,
+        SessionNotFoundError,
+        SessionExpiredError,
         SessionAlreadyUsedError,
-        ServiceUnavailableError, DeadlineExceededError, InvalidArgumentError, NotFoundError,
+        ServiceUnavailableError,
+        DeadlineExceededError,
+        InvalidArgumentError,
+        NotFoundError,
         InternalError,
     )
 }

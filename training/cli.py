@@ -35,10 +35,19 @@ def _train_cifar10(args: argparse.Namespace) -> dict[str, Any]:
     if args.depth is not None:
         options["depth"] = args.depth
     config = CifarConfig(
-        data_dir=args.data, run_dir=args.run_dir, architecture=args.arch, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.lr, train_per_class=args.train_per_class,
-        test_per_class=args.test_per_class, augment=not args.no_augment, resume=args.resume,
-        seed=args.seed, progress=not args.quiet, arch_options=options,
+        data_dir=args.data,
+        run_dir=args.run_dir,
+        architecture=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        train_per_class=args.train_per_class,
+        test_per_class=args.test_per_class,
+        augment=not args.no_augment,
+        resume=args.resume,
+        seed=args.seed,
+        progress=not args.quiet,
+        arch_options=options,
     )
     result = train(config)
     result.pop("confusion", None)
@@ -65,11 +74,18 @@ def _flops(args: argparse.Namespace) -> dict[str, Any]:
             model = build(name, (32, 32, 3), 10)
         count = count_model(model)
         tf_flops = tensorflow_flops(model)
-        rows.append({
-            "model": name, "params_formula": count.params, "params_keras": count.keras_params,
-            "params_match": count.params_match, "macs": count.macs, "flops": count.flops,
-            "flops_tensorflow": tf_flops, "flops_match": tf_flops == count.flops,
-        })
+        rows.append(
+            {
+                "model": name,
+                "params_formula": count.params,
+                "params_keras": count.keras_params,
+                "params_match": count.params_match,
+                "macs": count.macs,
+                "flops": count.flops,
+                "flops_tensorflow": tf_flops,
+                "flops_match": tf_flops == count.flops,
+            }
+        )
         if args.per_layer:
             for layer in count.layers:
                 if layer.params or layer.macs:

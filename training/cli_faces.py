@@ -10,13 +10,24 @@ from typing import Any
 def _train_liveness(args: argparse.Namespace) -> dict[str, Any]:
     from training.recipes.liveness import LivenessConfig, train
 
-    return train(LivenessConfig(
-        data_dir=args.data, run_dir=args.run_dir, variant=args.variant,
-        input_size=args.input_size, pretrained=args.pretrained, val_dir=args.val,
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-        ft_weight=args.ft_weight, train_bn=args.train_bn, resume=args.resume, seed=args.seed,
-        progress=not args.quiet,
-    ))
+    return train(
+        LivenessConfig(
+            data_dir=args.data,
+            run_dir=args.run_dir,
+            variant=args.variant,
+            input_size=args.input_size,
+            pretrained=args.pretrained,
+            val_dir=args.val,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            ft_weight=args.ft_weight,
+            train_bn=args.train_bn,
+            resume=args.resume,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
 
 
 def _evaluate_liveness(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,19 +58,35 @@ def _export_liveness(args: argparse.Namespace) -> dict[str, Any]:
 
     _check_name(args.name, args.version)
     return export_liveness(
-        args.checkpoint, args.output, args.name, args.version, args.variant, args.crop_scale,
-        args.manifest_dir, args.cache_dir,
+        args.checkpoint,
+        args.output,
+        args.name,
+        args.version,
+        args.variant,
+        args.crop_scale,
+        args.manifest_dir,
+        args.cache_dir,
     )
 
 
 def _train_attributes(args: argparse.Namespace) -> dict[str, Any]:
     from training.recipes.attributes import AttributesConfig, train
 
-    return train(AttributesConfig(
-        data_dir=args.data, run_dir=args.run_dir, input_size=args.input_size, width=args.width,
-        val_dir=args.val, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, resume=args.resume, seed=args.seed, progress=not args.quiet,
-    ))
+    return train(
+        AttributesConfig(
+            data_dir=args.data,
+            run_dir=args.run_dir,
+            input_size=args.input_size,
+            width=args.width,
+            val_dir=args.val,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            resume=args.resume,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
 
 
 def _evaluate_attributes(args: argparse.Namespace) -> dict[str, Any]:
@@ -118,12 +145,18 @@ def add_face_recipes(train: Any, evaluate: Any, export: Any) -> None:
     live.set_defaults(batch_size=16)
     live.add_argument("--variant", choices=sorted(ARCHITECTURES), default="MiniFASNetV2")
     live.add_argument("--input-size", type=int, default=80)
-    live.add_argument("--pretrained", default=None,
-                      help="minifasnet_v2, minifasnet_v1se (store sources) or a .pth path")
+    live.add_argument(
+        "--pretrained",
+        default=None,
+        help="minifasnet_v2, minifasnet_v1se (store sources) or a .pth path",
+    )
     live.add_argument("--val", type=Path, default=None, help="held-out real/spoof folder")
     live.add_argument("--ft-weight", type=float, default=1.0, help="weight of the Fourier MSE")
-    live.add_argument("--train-bn", action="store_true",
-                      help="with --pretrained: update BatchNorm statistics (frozen by default)")
+    live.add_argument(
+        "--train-bn",
+        action="store_true",
+        help="with --pretrained: update BatchNorm statistics (frozen by default)",
+    )
     live.set_defaults(handler=_train_liveness)
 
     live_eval = evaluate.add_parser("liveness", help="APCER / BPCER / ACER on real/spoof crops")
@@ -136,8 +169,12 @@ def add_face_recipes(train: Any, evaluate: Any, export: Any) -> None:
     live_export = export.add_parser("liveness", help="the classifier of a liveness run")
     _export_options(live_export)
     live_export.add_argument("--variant", choices=sorted(ARCHITECTURES), default="MiniFASNetV2")
-    live_export.add_argument("--crop-scale", type=float, default=None,
-                             help="face-box scale of the crops (default: 2.7 V2, 4.0 V1SE)")
+    live_export.add_argument(
+        "--crop-scale",
+        type=float,
+        default=None,
+        help="face-box scale of the crops (default: 2.7 V2, 4.0 V1SE)",
+    )
     live_export.set_defaults(handler=_export_liveness)
 
     attrs = train.add_parser("attributes", help="age regression + gender (UTKFace names)")

@@ -6,16 +6,25 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-SFACE_INPUT = {"name": "image", "shape": [1, 112, 112, 3], "dtype": "float32", "color": "RGB",
-               "range": "0-255"}
+SFACE_INPUT = {
+    "name": "image",
+    "shape": [1, 112, 112, 3],
+    "dtype": "float32",
+    "color": "RGB",
+    "range": "0-255",
+}
 
 
 def _align(args: argparse.Namespace) -> dict[str, Any]:
     from training.data.align import align_tree, open_detector
 
     report = align_tree(args.src, args.dst, open_detector(args.cache_dir), not args.quiet)
-    return {"aligned": report.aligned, "skipped_existing": report.skipped_existing,
-            "no_face": len(report.no_face), "no_face_files": report.no_face[:50]}
+    return {
+        "aligned": report.aligned,
+        "skipped_existing": report.skipped_existing,
+        "no_face": len(report.no_face),
+        "no_face_files": report.no_face[:50],
+    }
 
 
 def _split(args: argparse.Namespace) -> dict[str, Any]:
@@ -24,8 +33,13 @@ def _split(args: argparse.Namespace) -> dict[str, Any]:
 
     pairs = read_pairs(args.pairs, args.pairs_root, args.pairs_suffix)
     return split_identities(
-        args.images, pairs, args.train_dir, args.pairs_out, args.train_fraction,
-        args.min_images, args.seed,
+        args.images,
+        pairs,
+        args.train_dir,
+        args.pairs_out,
+        args.train_fraction,
+        args.min_images,
+        args.seed,
     )
 
 
@@ -59,10 +73,16 @@ def _quantize(args: argparse.Namespace) -> dict[str, Any]:
         for mode, path in written.items():
             try:
                 toml = register_local_model(
-                    path, f"{args.model}-{mode}", base.version, base.task,
-                    args.manifest_dir or default_manifest_dir(), store.cache_dir,
+                    path,
+                    f"{args.model}-{mode}",
+                    base.version,
+                    base.task,
+                    args.manifest_dir or default_manifest_dir(),
+                    store.cache_dir,
                     description=f"{mode} quantization of {base.key} (python -m training quantize)",
-                    license_text=base.license, input_spec=base.input, params=base.params,
+                    license_text=base.license,
+                    input_spec=base.input,
+                    params=base.params,
                 )
             except ManifestError as error:
                 raise TrainingError(str(error)) from error
@@ -74,8 +94,16 @@ def _prune(args: argparse.Namespace) -> dict[str, Any]:
     from training.compression.cifar import prune_cifar
 
     return prune_cifar(
-        args.checkpoint, args.data, args.output, args.sparsity, args.epochs,
-        args.train_per_class, args.test_per_class, args.lr, args.batch_size, not args.quiet,
+        args.checkpoint,
+        args.data,
+        args.output,
+        args.sparsity,
+        args.epochs,
+        args.train_per_class,
+        args.test_per_class,
+        args.lr,
+        args.batch_size,
+        not args.quiet,
     )
 
 
@@ -88,9 +116,19 @@ def _distill(args: argparse.Namespace) -> dict[str, Any]:
     if args.student_depth is not None:
         options["depth"] = args.student_depth
     return distill_cifar(
-        args.teacher, args.data, args.output, args.student_arch, options, args.epochs,
-        args.temperature, args.alpha, args.train_per_class, args.test_per_class, args.lr,
-        args.batch_size, not args.quiet,
+        args.teacher,
+        args.data,
+        args.output,
+        args.student_arch,
+        options,
+        args.epochs,
+        args.temperature,
+        args.alpha,
+        args.train_per_class,
+        args.test_per_class,
+        args.lr,
+        args.batch_size,
+        not args.quiet,
     )
 
 
@@ -116,12 +154,24 @@ def _train_embedding(args: argparse.Namespace) -> dict[str, Any]:
     from training.recipes.embedding import EmbeddingConfig, train
 
     config = EmbeddingConfig(
-        data_dir=args.data, run_dir=args.run_dir, loss=args.loss, input_size=args.input_size,
-        embedding_size=args.embedding_size, width=args.width, epochs=args.epochs,
-        batch_size=args.batch_size, identities_per_batch=args.identities_per_batch,
-        learning_rate=args.lr, scale=args.scale, margin=args.margin,
-        min_images=args.min_images, pairs=_read_pairs(args), resume=args.resume,
-        seed=args.seed, progress=not args.quiet, teacher=args.teacher,
+        data_dir=args.data,
+        run_dir=args.run_dir,
+        loss=args.loss,
+        input_size=args.input_size,
+        embedding_size=args.embedding_size,
+        width=args.width,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        identities_per_batch=args.identities_per_batch,
+        learning_rate=args.lr,
+        scale=args.scale,
+        margin=args.margin,
+        min_images=args.min_images,
+        pairs=_read_pairs(args),
+        resume=args.resume,
+        seed=args.seed,
+        progress=not args.quiet,
+        teacher=args.teacher,
     )
     return train(config)
 
@@ -161,22 +211,37 @@ def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
         vectors = embed(embedder, load_images(folder.paths, size=(size, size)))
         params.update(far_table_params(vectors, folder.labels))
     return export_model(
-        embedder, args.output, args.name, args.version, "embedding",
+        embedder,
+        args.output,
+        args.name,
+        args.version,
+        "embedding",
         description=f"MobileFaceNet-style embedding trained with python -m training "
         f"({args.checkpoint})",
         input_spec={**SFACE_INPUT, "shape": [1, size, size, 3]},
         params=params,
-        manifest_dir=args.manifest_dir, cache_dir=args.cache_dir, output_name="embedding",
+        manifest_dir=args.manifest_dir,
+        cache_dir=args.cache_dir,
+        output_name="embedding",
     )
 
 
 def _pairs_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--pairs", type=Path, required=required,
-                        help="LFW-format pairs (CSV img_a,img_b,same or classic pairs.txt)")
-    parser.add_argument("--pairs-root", type=Path, default=None,
-                        help="folder the pair paths are relative to (default: the file's)")
-    parser.add_argument("--pairs-suffix", default=None,
-                        help="replace image suffixes, e.g. .png for aligned crops")
+    parser.add_argument(
+        "--pairs",
+        type=Path,
+        required=required,
+        help="LFW-format pairs (CSV img_a,img_b,same or classic pairs.txt)",
+    )
+    parser.add_argument(
+        "--pairs-root",
+        type=Path,
+        default=None,
+        help="folder the pair paths are relative to (default: the file's)",
+    )
+    parser.add_argument(
+        "--pairs-suffix", default=None, help="replace image suffixes, e.g. .png for aligned crops"
+    )
 
 
 def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
@@ -194,17 +259,30 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
 
     quantize = commands.add_parser("quantize", help="float16/int8 TFLite of a served model")
     quantize.add_argument("--model", required=True, help="manifest model name (sface, yunet...)")
-    quantize.add_argument("--mode", choices=["float16", "int8", "dynamic"], action="append",
-                          required=True, help="repeat for several modes")
+    quantize.add_argument(
+        "--mode",
+        choices=["float16", "int8", "dynamic"],
+        action="append",
+        required=True,
+        help="repeat for several modes",
+    )
     quantize.add_argument("--output-dir", type=Path, required=True)
-    quantize.add_argument("--calibration", type=Path, nargs="+", default=None,
-                          help="folder(s) of real images (required for int8)")
-    quantize.add_argument("--calibration-kind", default=None,
-                          help="preprocessing (default: the model name)")
-    quantize.add_argument("--limit", type=int, default=100,
-                          help="calibration images per folder")
-    quantize.add_argument("--register", action="store_true",
-                          help="register each result as <model>-<mode> in the model store")
+    quantize.add_argument(
+        "--calibration",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="folder(s) of real images (required for int8)",
+    )
+    quantize.add_argument(
+        "--calibration-kind", default=None, help="preprocessing (default: the model name)"
+    )
+    quantize.add_argument("--limit", type=int, default=100, help="calibration images per folder")
+    quantize.add_argument(
+        "--register",
+        action="store_true",
+        help="register each result as <model>-<mode> in the model store",
+    )
     quantize.add_argument("--manifest-dir", type=Path, default=None)
     quantize.add_argument("--cache-dir", type=Path, default=None)
     quantize.set_defaults(handler=_quantize)
@@ -259,14 +337,18 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
     embedding.add_argument("--scale", type=float, default=32.0, help="margin-loss scale s")
     embedding.add_argument("--margin", type=float, default=None)
     embedding.add_argument("--min-images", type=int, default=2, help="per identity")
-    embedding.add_argument("--teacher", default=None,
-                           help="for --loss distill: a model name (sface) or a .tflite file")
+    embedding.add_argument(
+        "--teacher", default=None, help="for --loss distill: a model name (sface) or a .tflite file"
+    )
     _pairs_options(embedding)
     embedding.set_defaults(handler=_train_embedding)
 
     emb_eval = evaluate.add_parser("embedding", help="LFW-format pair verification")
-    emb_eval.add_argument("--model", required=True,
-                          help="a .keras checkpoint, a run folder, a .tflite file or a model name")
+    emb_eval.add_argument(
+        "--model",
+        required=True,
+        help="a .keras checkpoint, a run folder, a .tflite file or a model name",
+    )
     emb_eval.add_argument("--input-size", type=int, default=112)
     emb_eval.add_argument("--cache-dir", type=Path, default=None)
     _pairs_options(emb_eval, required=True)
@@ -280,9 +362,13 @@ def add_commands(commands: Any, train: Any, evaluate: Any) -> None:
     emb_export.add_argument("--name", required=True, help="model name for the manifest")
     emb_export.add_argument("--version", default="1")
     emb_export.add_argument("--output", type=Path, required=True, help="the .tflite to keep")
-    emb_export.add_argument("--thresholds-images", type=Path, default=None,
-                            help="aligned faces, folder per identity: measures the FAR 1e-3/1e-4/"
-                            "1e-5 thresholds the embedding service requires")
+    emb_export.add_argument(
+        "--thresholds-images",
+        type=Path,
+        default=None,
+        help="aligned faces, folder per identity: measures the FAR 1e-3/1e-4/"
+        "1e-5 thresholds the embedding service requires",
+    )
     emb_export.add_argument("--manifest-dir", type=Path, default=None)
     emb_export.add_argument("--cache-dir", type=Path, default=None)
     emb_export.set_defaults(handler=_export_embedding)

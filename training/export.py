@@ -70,8 +70,15 @@ def export_model(
     cache_dir = cache_dir or default_cache_dir() / "models"
     try:
         toml_path = register_local_model(
-            output, name, version, task, manifest_dir, cache_dir,
-            description=description, input_spec=input_spec, params=params,
+            output,
+            name,
+            version,
+            task,
+            manifest_dir,
+            cache_dir,
+            description=description,
+            input_spec=input_spec,
+            params=params,
         )
     except ManifestError as error:
         raise TrainingError(str(error)) from error

@@ -20,8 +20,12 @@ class TqdmProgress(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._bar = tqdm(
-            total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
-            leave=True, disable=self.disable, dynamic_ncols=True,
+            total=self.steps,
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            unit="step",
+            leave=True,
+            disable=self.disable,
+            dynamic_ncols=True,
         )
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:

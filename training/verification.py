@@ -62,9 +62,7 @@ def ten_fold_accuracy(
     return float(np.mean(accuracies)), float(np.std(accuracies)), best_threshold(scores, same)
 
 
-def tar_at_far(
-    scores: NDArray[np.floating], same: NDArray[np.bool_], far: float
-) -> float | None:
+def tar_at_far(scores: NDArray[np.floating], same: NDArray[np.bool_], far: float) -> float | None:
     """True-accept rate at the threshold that lets through at most ``far`` of impostors."""
     impostors = np.sort(np.asarray(scores)[~np.asarray(same)])[::-1]
     genuine = np.asarray(scores)[np.asarray(same)]

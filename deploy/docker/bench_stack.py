@@ -47,7 +47,7 @@ def parse_time(stamp: str) -> datetime:
     if "." in stamp:
         head, rest = stamp.split(".", 1)
         digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits):]
+        zone = rest[len(digits) :]
         stamp = f"{head}.{digits[:6]}{zone}"
     return datetime.fromisoformat(stamp)
 
@@ -55,8 +55,9 @@ def parse_time(stamp: str) -> datetime:
 def startup_seconds(container: str) -> float | None:
     """Seconds from the container's start to its last start's ready line."""
     started = parse_time(docker("inspect", "--format", "{{.State.StartedAt}}", container))
-    logs = subprocess.run(["docker", "logs", "-t", container], capture_output=True, text=True,
-                          check=True)
+    logs = subprocess.run(
+        ["docker", "logs", "-t", container], capture_output=True, text=True, check=True
+    )
     for line in (logs.stdout + logs.stderr).splitlines():
         stamp, _, text = line.partition(" ")
         if any(marker in text for marker in READY_MARKERS):
@@ -68,8 +69,9 @@ def startup_seconds(container: str) -> float | None:
 
 def containers(project: str) -> list[str]:
     """Names of the project's running containers."""
-    names = docker("ps", "--filter", f"label=com.docker.compose.project={project}",
-                   "--format", "{{.Names}}")
+    names = docker(
+        "ps", "--filter", f"label=com.docker.compose.project={project}", "--format", "{{.Names}}"
+    )
     return sorted(names.split())
 
 
@@ -99,8 +101,17 @@ def photo_jpeg() -> tuple[bytes, str]:
     return buffer.getvalue(), f"{image.width}x{image.height}"
 
 
-def measure(url: str, key: str, path: str, body: bytes, fields: dict[str, str], requests: int,
-            clients: int, seconds: float, project: str) -> None:
+def measure(
+    url: str,
+    key: str,
+    path: str,
+    body: bytes,
+    fields: dict[str, str],
+    requests: int,
+    clients: int,
+    seconds: float,
+    project: str,
+) -> None:
     """Sequential latency, then concurrent throughput with a CPU sample."""
     headers = {"x-api-key": key}
     files = {"image": ("photo.jpg", body, "image/jpeg")}
@@ -114,9 +125,11 @@ def measure(url: str, key: str, path: str, body: bytes, fields: dict[str, str], 
     with httpx.Client(base_url=url, timeout=60.0) as client:
         call(client)
         latencies = [call(client) for _ in range(requests)]
-    out(f"{path}: sequential {requests} requests: p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+    out(
+        f"{path}: sequential {requests} requests: p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
         f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
-        f"mean {statistics.mean(latencies) * 1000:.1f} ms")
+        f"mean {statistics.mean(latencies) * 1000:.1f} ms"
+    )
 
     done: list[int] = []
     deadline = time.monotonic() + seconds
@@ -138,11 +151,17 @@ def measure(url: str, key: str, path: str, body: bytes, fields: dict[str, str], 
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    out(f"{path}: {clients} concurrent clients for {elapsed:.0f} s: "
-        f"{sum(done) / elapsed:.1f} requests/s")
-    out(f"{path}: CPU during that run (100% = one core): "
-        + ", ".join(f"{name.split('_')[-2] if '_' in name else name} {share}"
-                    for name, share in sorted(shares.items())))
+    out(
+        f"{path}: {clients} concurrent clients for {elapsed:.0f} s: "
+        f"{sum(done) / elapsed:.1f} requests/s"
+    )
+    out(
+        f"{path}: CPU during that run (100% = one core): "
+        + ", ".join(
+            f"{name.split('_')[-2] if '_' in name else name} {share}"
+            for name, share in sorted(shares.items())
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

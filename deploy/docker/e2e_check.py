@@ -125,16 +125,20 @@ def before(checker: Checker, photo: Image.Image) -> None:
     if len(faces) != 1 or "landmarks" not in faces[0]:
         raise CheckFailedError(f"detect: want one face with landmarks, got {faces}")
     files = {"image": ("photo.jpg", jpeg(photo), "image/jpeg")}
-    checker.expect("detect without key", client.post(f"{API}/detect", files=files), 401,
-                   "UNAUTHENTICATED")
-    checker.expect("detect broken image", checker.post_image("/detect", b"not an image"), 400,
-                   "INVALID_IMAGE")
+    checker.expect(
+        "detect without key", client.post(f"{API}/detect", files=files), 401, "UNAUTHENTICATED"
+    )
+    checker.expect(
+        "detect broken image", checker.post_image("/detect", b"not an image"), 400, "INVALID_IMAGE"
+    )
     if not has_gallery(client):
         sys.stdout.write("e2e_check: no gallery endpoints in this gateway: enroll/search skipped\n")
         return
-    checker.expect("create group",
-                   client.post(f"{API}/groups", json={"group_id": GROUP}, headers=checker.headers),
-                   (200, 201))
+    checker.expect(
+        "create group",
+        client.post(f"{API}/groups", json={"group_id": GROUP}, headers=checker.headers),
+        (200, 201),
+    )
     enroll = checker.post_image(f"/groups/{GROUP}/users/{USER}/faces", jpeg(photo))
     checker.expect("enroll", enroll, (200, 201))
     search_finds_user(checker, photo, "search")

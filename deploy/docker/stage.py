@@ -35,9 +35,12 @@ from services.shared.model_store import ModelStore
 log = logging.getLogger("faceflow.docker.stage")
 
 DEFAULT_CONTEXT = REPO_ROOT / "var" / "docker" / "context"
-DEFAULT_WHEELS = Path(
-    os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-) / "faceflow" / "docker" / "wheels"
+DEFAULT_WHEELS = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "faceflow"
+    / "docker"
+    / "wheels"
+)
 REQUIREMENTS = REPO_ROOT / "requirements" / "serve.txt"
 APP_PARTS = ("services", "gateway", "protos/gen", "deploy/__init__.py", "deploy/docker")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", "*.egg-info")
@@ -77,8 +80,17 @@ def download_wheels(cache: Path) -> None:
     check_host_python()
     cache.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pip", "download", "-qq", "--disable-pip-version-check",
-        "--only-binary=:all:", "-r", str(REQUIREMENTS), "-d", str(cache),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "-qq",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "-r",
+        str(REQUIREMENTS),
+        "-d",
+        str(cache),
     ]
     log.info("pip download -r %s -d %s", REQUIREMENTS.relative_to(REPO_ROOT), cache)
     if subprocess.run(command, check=False).returncode != 0:
@@ -144,8 +156,11 @@ def stage(context: Path, wheels: Path, components: list[str], download: bool = T
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.docker.stage", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.docker.stage",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--context", type=Path, default=DEFAULT_CONTEXT)
     parser.add_argument("--wheels", type=Path, default=DEFAULT_WHEELS)
     parser.add_argument("--no-download", action="store_true", help="use the cached wheels as is")

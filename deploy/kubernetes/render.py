@@ -77,8 +77,9 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # Action-challenge sessions live in a local SQLite file: one replica until they move.
     "liveness": {
         "stateful": True,
-        "sizing": Sizing(memory_request="512Mi", memory_limit="1536Mi", min_replicas=1,
-                         max_replicas=1),
+        "sizing": Sizing(
+            memory_request="512Mi", memory_limit="1536Mi", min_replicas=1, max_replicas=1
+        ),
     },
 }
 
@@ -203,8 +204,10 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
             "strategy": (
                 {"type": "Recreate"}
                 if spec.stateful
-                else {"type": "RollingUpdate",
-                      "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+                else {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                }
             ),
             "template": {
                 "metadata": {
@@ -218,24 +221,28 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
                     "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 20,
                     "securityContext": pod_security(),
-                    "containers": [{
-                        "name": spec.name,
-                        "image": f"{IMAGE_PREFIX}/{spec.name}:{IMAGE_TAG}",
-                        "imagePullPolicy": "IfNotPresent",
-                        "ports": [
-                            {"name": "grpc", "containerPort": spec.port},
-                            {"name": "metrics", "containerPort": METRICS_PORT},
-                        ],
-                        "env": env,
-                        "resources": resources(spec.sizing),
-                        "securityContext": container_security(),
-                        # Loading and verifying models, then one warm-up pass: up to ~2 min
-                        # on a slow node before readiness and liveness take over.
-                        "startupProbe": grpc_probe(spec.port, period=2, failures=60),
-                        "readinessProbe": grpc_probe(spec.port, period=5, failures=2),
-                        "livenessProbe": grpc_probe(spec.port, period=10, failures=3, timeout=3),
-                        "volumeMounts": MOUNTS,
-                    }],
+                    "containers": [
+                        {
+                            "name": spec.name,
+                            "image": f"{IMAGE_PREFIX}/{spec.name}:{IMAGE_TAG}",
+                            "imagePullPolicy": "IfNotPresent",
+                            "ports": [
+                                {"name": "grpc", "containerPort": spec.port},
+                                {"name": "metrics", "containerPort": METRICS_PORT},
+                            ],
+                            "env": env,
+                            "resources": resources(spec.sizing),
+                            "securityContext": container_security(),
+                            # Loading and verifying models, then one warm-up pass: up to ~2 min
+                            # on a slow node before readiness and liveness take over.
+                            "startupProbe": grpc_probe(spec.port, period=2, failures=60),
+                            "readinessProbe": grpc_probe(spec.port, period=5, failures=2),
+                            "livenessProbe": grpc_probe(
+                                spec.port, period=10, failures=3, timeout=3
+                            ),
+                            "volumeMounts": MOUNTS,
+                        }
+                    ],
                     "volumes": scratch_volumes(claim),
                 },
             },
@@ -248,8 +255,9 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
         "spec": {
             "clusterIP": "None",
             "selector": selector,
-            "ports": [{"name": "grpc", "port": spec.port, "targetPort": "grpc",
-                       "appProtocol": "grpc"}],
+            "ports": [
+                {"name": "grpc", "port": spec.port, "targetPort": "grpc", "appProtocol": "grpc"}
+            ],
         },
     }
     policy: Manifest = {
@@ -272,28 +280,40 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
     if spec.stateful:
         manifests.append(volume_claim(claim or "", "model-service", "1Gi"))
         return manifests
-    manifests.append({
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": metadata(spec.name, "model-service"),
-        "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
-    })
-    manifests.append({
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": metadata(spec.name, "model-service"),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
-            "minReplicas": spec.sizing.min_replicas,
-            "maxReplicas": spec.sizing.max_replicas,
-            "metrics": [{
-                "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization",
-                                                       "averageUtilization": 70}},
-            }],
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
-        },
-    })
+    manifests.append(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": metadata(spec.name, "model-service"),
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
+        }
+    )
+    manifests.append(
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata(spec.name, "model-service"),
+            "spec": {
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": spec.name,
+                },
+                "minReplicas": spec.sizing.min_replicas,
+                "maxReplicas": spec.sizing.max_replicas,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 70},
+                        },
+                    }
+                ],
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+            },
+        }
+    )
     return manifests
 
 
@@ -338,23 +358,40 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
                     "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 20,
                     "securityContext": pod_security(),
-                    "containers": [{
-                        "name": "gateway",
-                        "image": f"{IMAGE_PREFIX}/gateway:{IMAGE_TAG}",
-                        "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": GATEWAY_PORT}],
-                        "env": env,
-                        "resources": resources(Sizing(cpu_request="250m", memory_request="256Mi",
-                                                      cpu_limit="2", memory_limit="768Mi")),
-                        "securityContext": container_security(),
-                        "startupProbe": {"httpGet": {**http_probe, "path": "/healthz"},
-                                         "periodSeconds": 2, "failureThreshold": 30},
-                        "readinessProbe": {"httpGet": {**http_probe, "path": "/readyz"},
-                                           "periodSeconds": 5, "failureThreshold": 2},
-                        "livenessProbe": {"httpGet": {**http_probe, "path": "/healthz"},
-                                          "periodSeconds": 10, "failureThreshold": 3},
-                        "volumeMounts": MOUNTS,
-                    }],
+                    "containers": [
+                        {
+                            "name": "gateway",
+                            "image": f"{IMAGE_PREFIX}/gateway:{IMAGE_TAG}",
+                            "imagePullPolicy": "IfNotPresent",
+                            "ports": [{"name": "http", "containerPort": GATEWAY_PORT}],
+                            "env": env,
+                            "resources": resources(
+                                Sizing(
+                                    cpu_request="250m",
+                                    memory_request="256Mi",
+                                    cpu_limit="2",
+                                    memory_limit="768Mi",
+                                )
+                            ),
+                            "securityContext": container_security(),
+                            "startupProbe": {
+                                "httpGet": {**http_probe, "path": "/healthz"},
+                                "periodSeconds": 2,
+                                "failureThreshold": 30,
+                            },
+                            "readinessProbe": {
+                                "httpGet": {**http_probe, "path": "/readyz"},
+                                "periodSeconds": 5,
+                                "failureThreshold": 2,
+                            },
+                            "livenessProbe": {
+                                "httpGet": {**http_probe, "path": "/healthz"},
+                                "periodSeconds": 10,
+                                "failureThreshold": 3,
+                            },
+                            "volumeMounts": MOUNTS,
+                        }
+                    ],
                     "volumes": scratch_volumes("gateway-data"),
                 },
             },
@@ -373,18 +410,27 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": metadata(
-            "gateway", "gateway",
+            "gateway",
+            "gateway",
             annotations={"nginx.ingress.kubernetes.io/proxy-body-size": "64m"},
         ),
         "spec": {
-            "rules": [{
-                "host": "faceflow.example.com",
-                "http": {"paths": [{
-                    "path": "/",
-                    "pathType": "Prefix",
-                    "backend": {"service": {"name": "gateway", "port": {"name": "http"}}},
-                }]},
-            }],
+            "rules": [
+                {
+                    "host": "faceflow.example.com",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {
+                                    "service": {"name": "gateway", "port": {"name": "http"}}
+                                },
+                            }
+                        ]
+                    },
+                }
+            ],
         },
     }
     return [deployment, service, ingress, volume_claim("gateway-data", "gateway", "1Gi")]
@@ -392,31 +438,35 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
 
 def namespace_manifests() -> list[Manifest]:
     """The namespace, enforcing the restricted Pod Security Standard."""
-    return [{
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": NAMESPACE,
-            "labels": {
-                "app.kubernetes.io/part-of": "faceflow",
-                "pod-security.kubernetes.io/enforce": "restricted",
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": NAMESPACE,
+                "labels": {
+                    "app.kubernetes.io/part-of": "faceflow",
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                },
             },
-        },
-    }]
+        }
+    ]
 
 
 def secret_manifests() -> list[Manifest]:
     """The external PostgreSQL's URL (a placeholder to replace before applying)."""
-    return [{
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata("faceflow-gallery", "gallery"),
-        "type": "Opaque",
-        "stringData": {
-            "store-url": "postgresql://faceflow:CHANGE-ME@postgres.example.internal:5432/"
-                         "faceflow?sslmode=require",
-        },
-    }]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata("faceflow-gallery", "gallery"),
+            "type": "Opaque",
+            "stringData": {
+                "store-url": "postgresql://faceflow:CHANGE-ME@postgres.example.internal:5432/"
+                "faceflow?sslmode=require",
+            },
+        }
+    ]
 
 
 def render_all() -> dict[str, str]:
@@ -446,7 +496,8 @@ def render_all() -> dict[str, str]:
 def stale_files(texts: dict[str, str], directory: Path = OUTPUT_DIR) -> list[str]:
     """Names whose committed text differs from the rendered one (or that are missing)."""
     return [
-        name for name, text in texts.items()
+        name
+        for name, text in texts.items()
         if not (directory / name).is_file() or (directory / name).read_text() != text
     ]
 
@@ -459,8 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     if options.check:
         stale = stale_files(texts)
         if stale:
-            sys.stderr.write("out of date (run python -m deploy.kubernetes.render): "
-                             + ", ".join(stale) + "\n")
+            sys.stderr.write(
+                "out of date (run python -m deploy.kubernetes.render): " + ", ".join(stale) + "\n"
+            )
             return 1
         return 0
     for name, text in texts.items():

@@ -119,7 +119,19 @@ class Launcher:
     def _check_alive(self, name: str) -> None:
         child = self.children[name]
         if child.poll() is not None:
-            raise LaunchError(f"{name} exited with code {child.returncode} during start-up")
+            raise LaunchError(
+                f"{name} exited with code {child.returncode} during start-up{self._log_tail(name)}"
+            )
+
+    def _log_tail(self, name: str, lines: int = 30) -> str:
+        """The end of a child's log, so a start-up failure says why (empty without a log)."""
+        if self.log_dir is None:
+            return ""
+        path = self.log_dir / f"{name}.log"
+        if not path.is_file():
+            return ""
+        tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        return f"; the end of {path}:\n" + "\n".join(tail)
 
     def service_address(self, name: str) -> str:
         """host:port of a started service."""

@@ -245,8 +245,12 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             group_id=record.group_id,
             user_id=record.user_id,
             quality=embedding_pb2.Quality(
-                score=report.score, blur=report.blur, brightness=report.brightness,
-                yaw=report.yaw, pitch=report.pitch, roll=report.roll,
+                score=report.score,
+                blur=report.blur,
+                brightness=report.brightness,
+                yaw=report.yaw,
+                pitch=report.pitch,
+                roll=report.roll,
             ),
             models=self.models,
         )

@@ -128,8 +128,9 @@ class FarTable:
     @classmethod
     def from_params(cls, params: Mapping[str, Any], model: str) -> FarTable:
         """Read it from a manifest's params; ModelUnavailableError when absent or unusable."""
-        missing = [name for name in (PARAM_FARS, PARAM_SIMILARITIES, PARAM_PAIRS)
-                   if name not in params]
+        missing = [
+            name for name in (PARAM_FARS, PARAM_SIMILARITIES, PARAM_PAIRS) if name not in params
+        ]
         if missing:
             raise ModelUnavailableError(
                 f"models/{model}.toml [params] lacks {', '.join(missing)}: run "
@@ -187,7 +188,11 @@ class FarTable:
         if far < self.fars[-1]:
             log.warning(
                 "FPIR %g over %d candidates needs FAR %.2g, below the table's %g: using the "
-                "strictest measured threshold", fpir, gallery_size, far, self.fars[-1],
+                "strictest measured threshold",
+                fpir,
+                gallery_size,
+                far,
+                self.fars[-1],
             )
             far = self.fars[-1]
             fpir = fpir_for_far(far, gallery_size)

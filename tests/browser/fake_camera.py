@@ -16,8 +16,10 @@ def letterbox(rgb: NDArray[np.uint8], width: int = 640, height: int = 480) -> ND
     scale = min(width / image.width, height / image.height)
     size = (round(image.width * scale), round(image.height * scale))
     canvas = Image.new("RGB", (width, height), (128, 128, 128))
-    canvas.paste(image.resize(size, Image.Resampling.LANCZOS),
-                 ((width - size[0]) // 2, (height - size[1]) // 2))
+    canvas.paste(
+        image.resize(size, Image.Resampling.LANCZOS),
+        ((width - size[0]) // 2, (height - size[1]) // 2),
+    )
     return np.asarray(canvas, dtype=np.uint8)
 
 

@@ -64,8 +64,13 @@ def test_every_flow_in_headless_chromium(stack: Stack, tmp_path: Path) -> None:
         "FACEFLOW_ARTIFACTS": str(tmp_path / "artifacts"),
     }
     done = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", "web_demo.test.mjs"], cwd=HERE, env=env,
-        capture_output=True, text=True, timeout=600, check=False,
+        ["node", "--test", "--test-reporter=spec", "web_demo.test.mjs"],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     report = done.stdout + done.stderr
     assert done.returncode == 0, report

@@ -21,7 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def faceflow(
-    *args: str | Path, stack: Stack | None = None, env: dict[str, str] | None = None,
+    *args: str | Path,
+    stack: Stack | None = None,
+    env: dict[str, str] | None = None,
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a child process; URL and key come from the environment like a user's."""
@@ -31,8 +33,13 @@ def faceflow(
     child_env.update(env or {})
     child_env["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "faceflow_sdk", *map(str, args)], env=child_env,
-        cwd=cwd or REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
+        [sys.executable, "-m", "faceflow_sdk", *map(str, args)],
+        env=child_env,
+        cwd=cwd or REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -43,8 +50,9 @@ def test_detect_prints_faces(stack: Stack, tmp_path: Path) -> None:
 
 
 def test_detect_json_output(stack: Stack, tmp_path: Path) -> None:
-    done = faceflow("--json", "detect", photos.astronaut(tmp_path / "a.jpg"), "--fields", "mesh",
-                    stack=stack)
+    done = faceflow(
+        "--json", "detect", photos.astronaut(tmp_path / "a.jpg"), "--fields", "mesh", stack=stack
+    )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     assert len(body["faces"]) == 1 and len(body["faces"][0]["mesh"]) == 468
@@ -52,16 +60,24 @@ def test_detect_json_output(stack: Stack, tmp_path: Path) -> None:
 
 def test_url_and_key_options_override_the_environment(stack: Stack, tmp_path: Path) -> None:
     wrong = {"FACEFLOW_URL": f"http://127.0.0.1:{free_port()}", "FACEFLOW_API_KEY": "wrong"}
-    done = faceflow("--url", stack.url, "--api-key", stack.api_key, "detect",
-                    photos.astronaut(tmp_path / "a.jpg"), env=wrong)
+    done = faceflow(
+        "--url",
+        stack.url,
+        "--api-key",
+        stack.api_key,
+        "detect",
+        photos.astronaut(tmp_path / "a.jpg"),
+        env=wrong,
+    )
     assert done.returncode == 0, done.stderr
 
 
 def test_demo_key_file_is_the_default_key(stack: Stack, tmp_path: Path) -> None:
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "demo-api-key.txt").write_text(stack.api_key + "\n")
-    done = faceflow("--url", stack.url, "detect", photos.astronaut(tmp_path / "a.jpg"),
-                    cwd=tmp_path)
+    done = faceflow(
+        "--url", stack.url, "detect", photos.astronaut(tmp_path / "a.jpg"), cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -69,14 +85,25 @@ def test_api_error_is_one_line_with_its_code(stack: Stack, tmp_path: Path) -> No
     done = faceflow("detect", photos.not_an_image(tmp_path / "x.jpg"), stack=stack)
     assert done.returncode == 1
     assert done.stderr.startswith("error: INVALID_IMAGE: ")
-    wrong_key = faceflow("--api-key", "nope", "detect", photos.astronaut(tmp_path / "a.jpg"),
-                         env={"FACEFLOW_URL": stack.url})
+    wrong_key = faceflow(
+        "--api-key",
+        "nope",
+        "detect",
+        photos.astronaut(tmp_path / "a.jpg"),
+        env={"FACEFLOW_URL": stack.url},
+    )
     assert wrong_key.returncode == 1 and "UNAUTHENTICATED" in wrong_key.stderr
 
 
 def test_unreachable_server_and_missing_photo(tmp_path: Path) -> None:
-    down = faceflow("--url", f"http://127.0.0.1:{free_port()}", "--api-key", "k", "detect",
-                    photos.astronaut(tmp_path / "a.jpg"))
+    down = faceflow(
+        "--url",
+        f"http://127.0.0.1:{free_port()}",
+        "--api-key",
+        "k",
+        "detect",
+        photos.astronaut(tmp_path / "a.jpg"),
+    )
     assert down.returncode == 1 and "CONNECTION_FAILED" in down.stderr
     missing = faceflow("--api-key", "k", "detect", tmp_path / "missing.jpg")
     assert missing.returncode == 2 and "missing.jpg" in missing.stderr
@@ -112,8 +139,16 @@ def test_enroll_folder_reports_failures_and_resumes(stack: Stack, tmp_path: Path
     tree = photos.enroll_tree(tmp_path / "people")
     state = tmp_path / "state.json"
 
-    interrupted = faceflow("--url", f"http://127.0.0.1:{free_port()}", "enroll-folder", group,
-                           tree, "--state", state, env={"FACEFLOW_API_KEY": stack.api_key})
+    interrupted = faceflow(
+        "--url",
+        f"http://127.0.0.1:{free_port()}",
+        "enroll-folder",
+        group,
+        tree,
+        "--state",
+        state,
+        env={"FACEFLOW_API_KEY": stack.api_key},
+    )
     assert interrupted.returncode == 1
     assert "STOPPED: CONNECTION_FAILED" in interrupted.stdout
 
@@ -177,8 +212,13 @@ def test_tenants_wraps_the_gateway_admin_command(stack: Stack, tmp_path: Path) -
 def test_detect_with_attributes_prints_them_briefly(stack: Stack, tmp_path: Path) -> None:
     if "attributes" not in stack.service_names:
         pytest.skip("the attributes service is not deployed")
-    done = faceflow("detect", photos.astronaut(tmp_path / "a.jpg"), "--fields",
-                    "age,gender,emotion,pose,quality", stack=stack)
+    done = faceflow(
+        "detect",
+        photos.astronaut(tmp_path / "a.jpg"),
+        "--fields",
+        "age,gender,emotion,pose,quality",
+        stack=stack,
+    )
     assert done.returncode == 0, done.stderr
     line = done.stdout.splitlines()[1]
     for name in ("age=", "gender=", "emotion=", "pose=yaw ", "quality="):
@@ -192,8 +232,9 @@ def test_verify_user_groups_and_users_commands(stack: Stack, tmp_path: Path) -> 
     assert faceflow("groups", "create", group, stack=stack).returncode == 0
     enrolled = faceflow("enroll", group, "eileen", a, "--user-info", "Eileen", stack=stack)
     assert enrolled.returncode == 0, enrolled.stderr
-    same = faceflow("verify-user", photos.astronaut_mirrored(tmp_path / "b.jpg"), group, "eileen",
-                    stack=stack)
+    same = faceflow(
+        "verify-user", photos.astronaut_mirrored(tmp_path / "b.jpg"), group, "eileen", stack=stack
+    )
     assert same.returncode == 0 and same.stdout.startswith("SAME person"), same.stdout + same.stderr
     one = faceflow("users", group, "eileen", stack=stack)
     assert one.stdout.startswith("eileen (Eileen): 1 face(s)"), one.stdout

@@ -23,7 +23,9 @@ def test_photos_are_found_per_user_folder_sorted(tmp_path: Path) -> None:
     (tree / ".hidden").mkdir()
     found, ignored = find_photos(tree)
     assert [(p.user_id, p.key) for p in found] == [
-        ("eileen", "eileen/a.jpg"), ("eileen", "eileen/b.jpg"), ("nobody", "nobody/blank.jpg"),
+        ("eileen", "eileen/a.jpg"),
+        ("eileen", "eileen/b.jpg"),
+        ("nobody", "nobody/blank.jpg"),
     ]
     assert sorted(ignored) == ["eileen/readme.md", "notes.txt"]
 

@@ -20,9 +20,20 @@ from tests.clients.stack import free_port
 
 API_DOC = Path(__file__).resolve().parents[3] / "shared" / "API.md"
 DOCUMENTED_CODES = {
-    "INVALID_IMAGE", "IMAGE_TOO_LARGE", "NO_FACE", "TOO_MANY_FACES", "LOW_QUALITY",
-    "GROUP_NOT_FOUND", "USER_NOT_FOUND", "FACE_NOT_FOUND", "ALREADY_EXISTS", "UNAUTHENTICATED",
-    "RATE_LIMITED", "SESSION_NOT_FOUND", "SESSION_EXPIRED", "SERVICE_UNAVAILABLE",
+    "INVALID_IMAGE",
+    "IMAGE_TOO_LARGE",
+    "NO_FACE",
+    "TOO_MANY_FACES",
+    "LOW_QUALITY",
+    "GROUP_NOT_FOUND",
+    "USER_NOT_FOUND",
+    "FACE_NOT_FOUND",
+    "ALREADY_EXISTS",
+    "UNAUTHENTICATED",
+    "RATE_LIMITED",
+    "SESSION_NOT_FOUND",
+    "SESSION_EXPIRED",
+    "SERVICE_UNAVAILABLE",
     "INVALID_ARGUMENT",
 }
 
@@ -40,7 +51,7 @@ def test_codes_listed_in_the_api_contract_are_all_known() -> None:
     if not API_DOC.is_file():
         pytest.skip(f"{API_DOC} is absent (it lives in ../shared)")
     text = API_DOC.read_text()
-    listed = text[text.index("Codes include"):].split(".")[0]
+    listed = text[text.index("Codes include") :].split(".")[0]
     codes = set(re.findall(r"[A-Z][A-Z_]{3,}", listed))
     assert codes and codes <= set(ERROR_CLASSES), codes - set(ERROR_CLASSES)
 
@@ -58,8 +69,10 @@ def test_unknown_code_is_the_base_class_with_that_code() -> None:
 
 
 def test_closed_port_is_connection_failed() -> None:
-    with FaceflowClient(f"http://127.0.0.1:{free_port()}", "key", timeout=5) as client, \
-            pytest.raises(ConnectionFailedError) as raised:
+    with (
+        FaceflowClient(f"http://127.0.0.1:{free_port()}", "key", timeout=5) as client,
+        pytest.raises(ConnectionFailedError) as raised,
+    ):
         client.healthz()
     assert raised.value.code == "CONNECTION_FAILED"
 

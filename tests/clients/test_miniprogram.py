@@ -31,8 +31,13 @@ def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path:
         "FACEFLOW_NOT_IMAGE": str(photos.not_an_image(tmp_path / "not-an-image.jpg")),
     }
     done = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", "test/"], cwd=MINIPROGRAM, env=env,
-        capture_output=True, text=True, timeout=300, check=False,
+        ["node", "--test", "--test-reporter=spec", "test/"],
+        cwd=MINIPROGRAM,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     report = done.stdout + done.stderr
     assert done.returncode == 0, report

@@ -58,7 +58,9 @@ def test_unknown_field_raises_invalid_argument(client: FaceflowClient, tmp_path:
 
 
 def test_wrong_key_raises_unauthenticated(stack: Stack, tmp_path: Path) -> None:
-    with FaceflowClient(stack.url, "not-a-key") as client, \
-            pytest.raises(UnauthenticatedError) as raised:
+    with (
+        FaceflowClient(stack.url, "not-a-key") as client,
+        pytest.raises(UnauthenticatedError) as raised,
+    ):
         client.detect(photos.astronaut(tmp_path / "a.jpg"))
     assert raised.value.status == 401

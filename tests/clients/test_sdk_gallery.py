@@ -41,8 +41,9 @@ def test_group_lifecycle(client: FaceflowClient, group: str) -> None:
 def test_enroll_then_search_finds_the_user(
     client: FaceflowClient, group: str, tmp_path: Path
 ) -> None:
-    enrolled = client.enroll(group, "eileen", photos.astronaut(tmp_path / "a.jpg"),
-                             user_info="Eileen Collins")
+    enrolled = client.enroll(
+        group, "eileen", photos.astronaut(tmp_path / "a.jpg"), user_info="Eileen Collins"
+    )
     assert enrolled["group_id"] == group and enrolled["user_id"] == "eileen"
     assert enrolled["face_token"]
     result = client.search(photos.astronaut_mirrored(tmp_path / "b.jpg"), group)
@@ -105,8 +106,9 @@ def test_enrolling_a_photo_without_a_face_raises_no_face(
 
 
 def test_verify_two_photos_of_the_same_person(client: FaceflowClient, tmp_path: Path) -> None:
-    result = client.verify(photos.astronaut(tmp_path / "a.jpg"),
-                           photos.astronaut_mirrored(tmp_path / "b.jpg"))
+    result = client.verify(
+        photos.astronaut(tmp_path / "a.jpg"), photos.astronaut_mirrored(tmp_path / "b.jpg")
+    )
     assert result["same_person"] is True
     assert result["score"] >= result["thresholds"]["1e-4"]
     assert set(result["thresholds"]) == {"1e-3", "1e-4", "1e-5"}

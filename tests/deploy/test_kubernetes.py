@@ -104,8 +104,11 @@ def test_stateless_model_services_autoscale(name: str) -> None:
         assert find("PersistentVolumeClaim", f"{name}-data")
         return
     hpa = find("HorizontalPodAutoscaler", name)
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                             "name": name}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": name,
+    }
     assert hpa["spec"]["minReplicas"] >= 2
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
 
@@ -116,7 +119,7 @@ def test_gateway_balances_round_robin_over_headless_services() -> None:
         for e in find("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     for name in model_services():
-        expected = (f"dns:///{name}-headless.{NAMESPACE}.svc.cluster.local:{default_port(name)}")
+        expected = f"dns:///{name}-headless.{NAMESPACE}.svc.cluster.local:{default_port(name)}"
         assert env[f"FACEFLOW_GATEWAY_{name.upper()}_ADDR"] == expected
 
 

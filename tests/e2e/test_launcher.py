@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,8 @@ import pytest
 
 from deploy.local.launcher import Launcher
 from deploy.local.run import ensure_demo_key
-from deploy.local.stack import free_port
+from deploy.local.services import SERVICES
+from deploy.local.stack import free_port, free_port_offset
 from tests.helpers import images
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Launcher, 
     launcher = Launcher(
         data_dir=data_dir,
         gateway_port=free_port(),
-        port_offset=random.randint(2000, 9000),
+        port_offset=free_port_offset([s.port for s in SERVICES]),
         log_dir=data_dir / "logs",
         startup_timeout=180,
     )
@@ -75,7 +75,7 @@ def test_children_stop_cleanly_on_sigterm(tmp_path: Path) -> None:
     launcher = Launcher(
         data_dir=tmp_path,
         gateway_port=free_port(),
-        port_offset=random.randint(9001, 12000),
+        port_offset=free_port_offset([s.port for s in SERVICES]),
         log_dir=tmp_path / "logs",
         startup_timeout=180,
     )

@@ -75,9 +75,7 @@ def test_glibc_accepts_the_tuning() -> None:
     assert tune_malloc(MallocTuning(mmap_threshold=0, trim_threshold=0, arena_max=16))
 
 
-def test_tuned_service_reuses_its_buffers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tuned_service_reuses_its_buffers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tuned, tuned_gateway = faults_per_photo(tmp_path, monkeypatch, tuning=True)
     default, default_gateway = faults_per_photo(tmp_path, monkeypatch, tuning=False)
     # a 1080p decode alone is ~2,000 pages. Measured here: 2,300-4,500 faults per Detect with

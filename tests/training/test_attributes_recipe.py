@@ -48,8 +48,18 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     root = tmp_path_factory.mktemp("attributes")
     data = _write(root / "utk")
     run = root / "run"
-    result = train(AttributesConfig(data, run, input_size=SIZE, width=8, epochs=4, batch_size=8,
-                                    learning_rate=3e-3, progress=False))
+    result = train(
+        AttributesConfig(
+            data,
+            run,
+            input_size=SIZE,
+            width=8,
+            epochs=4,
+            batch_size=8,
+            learning_rate=3e-3,
+            progress=False,
+        )
+    )
     return data, run, result
 
 
@@ -62,7 +72,7 @@ def test_parse_name() -> None:
 
 
 def test_losses_fall_and_bad_names_are_skipped(
-    trained: tuple[Path, Path, dict[str, object]]
+    trained: tuple[Path, Path, dict[str, object]],
 ) -> None:
     _, run, result = trained
     history = result["history"]
@@ -79,16 +89,30 @@ def test_losses_fall_and_bad_names_are_skipped(
 
 
 def test_export_matches_keras_and_loads_by_name(
-    trained: tuple[Path, Path, dict[str, object]], tmp_path: Path,
+    trained: tuple[Path, Path, dict[str, object]],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data, run, _ = trained
     manifests, cache = tmp_path / "manifests", tmp_path / "cache"
-    code = main([
-        "export", "attributes", "--checkpoint", str(run), "--name", "tiny-attributes",
-        "--version", "t1", "--output", str(tmp_path / "attrs.tflite"),
-        "--manifest-dir", str(manifests), "--cache-dir", str(cache),
-    ])
+    code = main(
+        [
+            "export",
+            "attributes",
+            "--checkpoint",
+            str(run),
+            "--name",
+            "tiny-attributes",
+            "--version",
+            "t1",
+            "--output",
+            str(tmp_path / "attrs.tflite"),
+            "--manifest-dir",
+            str(manifests),
+            "--cache-dir",
+            str(cache),
+        ]
+    )
     assert code == 0
     monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
     assert "tiny-attributes" in load_manifest()
@@ -103,8 +127,21 @@ def test_export_matches_keras_and_loads_by_name(
     assert np.max(np.abs(np.array([o["age"].item() for o in outputs]) - ages)) < 1e-2
     assert np.max(np.abs(np.stack([o["gender"][0] for o in outputs]) - logits)) < 1e-3
 
-    assert main(["evaluate", "attributes", "--model", str(tmp_path / "attrs.tflite"),
-                 "--data", str(data), "--input-size", str(SIZE)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "attributes",
+                "--model",
+                str(tmp_path / "attrs.tflite"),
+                "--data",
+                str(data),
+                "--input-size",
+                str(SIZE),
+            ]
+        )
+        == 0
+    )
 
 
 def test_evaluate_reports_mae_and_accuracy() -> None:
@@ -114,18 +151,22 @@ def test_evaluate_reports_mae_and_accuracy() -> None:
 
     from training.recipes.attributes import AttributeData
 
-    data = AttributeData(np.zeros((2, 4, 4, 3), np.uint8), np.array([25.0, 30.0], np.float32),
-                         np.array([0, 1]))
+    data = AttributeData(
+        np.zeros((2, 4, 4, 3), np.uint8), np.array([25.0, 30.0], np.float32), np.array([0, 1])
+    )
     metrics = evaluate_model(Fixed(), data)
     assert metrics["age_mae"] == pytest.approx(7.5)
     assert metrics["gender_accuracy"] == 0.5
 
 
-@pytest.mark.parametrize(("layout", "message"), [
-    ("missing", "does not exist"),
-    ("bad_names", "3 images, none named correctly"),
-    ("empty", "no images"),
-])
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ("missing", "does not exist"),
+        ("bad_names", "3 images, none named correctly"),
+        ("empty", "no images"),
+    ],
+)
 def test_wrong_layout_is_one_error_line(
     layout: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -135,8 +176,9 @@ def test_wrong_layout_is_one_error_line(
     if layout == "bad_names":
         for name in ("a.jpg", "b.jpg", "1_x_0_2017.jpg"):
             Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / name)
-    code = main(["train", "attributes", "--data", str(root), "--run-dir", str(tmp_path / "run"),
-                 "--quiet"])
+    code = main(
+        ["train", "attributes", "--data", str(root), "--run-dir", str(tmp_path / "run"), "--quiet"]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1], err

@@ -15,8 +15,13 @@ from training.recipes.cifar10 import CifarConfig, evaluate, train
 
 def _config(data: Path, run_dir: Path, **overrides: object) -> CifarConfig:
     options: dict[str, object] = {
-        "data_dir": data, "run_dir": run_dir, "architecture": "resnet", "epochs": 3,
-        "batch_size": 12, "learning_rate": 3e-3, "progress": False,
+        "data_dir": data,
+        "run_dir": run_dir,
+        "architecture": "resnet",
+        "epochs": 3,
+        "batch_size": 12,
+        "learning_rate": 3e-3,
+        "progress": False,
         "arch_options": {"depth": 8, "width": 0.5},
     }
     options.update(overrides)
@@ -78,10 +83,16 @@ def test_cli_wrong_layout_is_one_error_line(
 def test_cli_missing_checkpoint(
     cifar_batches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main([
-        "evaluate", "cifar10", "--checkpoint", str(tmp_path / "x.keras"),
-        "--data", str(cifar_batches),
-    ])
+    code = main(
+        [
+            "evaluate",
+            "cifar10",
+            "--checkpoint",
+            str(tmp_path / "x.keras"),
+            "--data",
+            str(cifar_batches),
+        ]
+    )
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
 

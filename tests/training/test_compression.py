@@ -56,12 +56,26 @@ def test_int8_needs_calibration() -> None:
 
 
 def test_quantize_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["quantize", "--model", "no-such-model", "--mode", "float16",
-                 "--output-dir", str(tmp_path)])
+    code = main(
+        ["quantize", "--model", "no-such-model", "--mode", "float16", "--output-dir", str(tmp_path)]
+    )
     assert code == 2
     assert "not in the manifest" in capsys.readouterr().err
-    code = main(["quantize", "--model", "facemesh", "--mode", "int8", "--calibration",
-                 str(tmp_path), "--calibration-kind", "nope", "--output-dir", str(tmp_path)])
+    code = main(
+        [
+            "quantize",
+            "--model",
+            "facemesh",
+            "--mode",
+            "int8",
+            "--calibration",
+            str(tmp_path),
+            "--calibration-kind",
+            "nope",
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "no calibration preprocessing" in capsys.readouterr().err
     code = main(["quantize", "--model", "sface", "--mode", "int8", "--output-dir", str(tmp_path)])
@@ -77,20 +91,40 @@ def test_schedule_is_cubic_ramp() -> None:
 
 def test_prune_and_distill(cifar_batches: Path, tmp_path: Path) -> None:
     run = tmp_path / "teacher"
-    train(CifarConfig(
-        data_dir=cifar_batches, run_dir=run, architecture="resnet", epochs=2, batch_size=12,
-        learning_rate=3e-3, progress=False, arch_options={"depth": 8, "width": 0.5},
-    ))
-    pruned = prune_cifar(run / "checkpoints" / "last.keras", cifar_batches,
-                         tmp_path / "pruned.keras", sparsity=0.6, epochs=1, batch_size=12,
-                         progress=False)
+    train(
+        CifarConfig(
+            data_dir=cifar_batches,
+            run_dir=run,
+            architecture="resnet",
+            epochs=2,
+            batch_size=12,
+            learning_rate=3e-3,
+            progress=False,
+            arch_options={"depth": 8, "width": 0.5},
+        )
+    )
+    pruned = prune_cifar(
+        run / "checkpoints" / "last.keras",
+        cifar_batches,
+        tmp_path / "pruned.keras",
+        sparsity=0.6,
+        epochs=1,
+        batch_size=12,
+        progress=False,
+    )
     assert pruned["sparsity"] == pytest.approx(0.6, abs=0.01)
     assert pruned["gzip_bytes_after"] < pruned["gzip_bytes_before"]
     assert (tmp_path / "pruned.keras").is_file()
 
     distilled = distill_cifar(
-        run / "checkpoints" / "last.keras", cifar_batches, tmp_path / "student.keras",
-        "resnet", {"depth": 8, "width": 0.25}, epochs=3, batch_size=12, progress=False,
+        run / "checkpoints" / "last.keras",
+        cifar_batches,
+        tmp_path / "student.keras",
+        "resnet",
+        {"depth": 8, "width": 0.25},
+        epochs=3,
+        batch_size=12,
+        progress=False,
     )
     assert distilled["loss"][-1] < distilled["loss"][0]
     assert distilled["student_params"] < distilled["teacher_params"]

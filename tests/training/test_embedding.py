@@ -42,9 +42,17 @@ def identities(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _config(root: Path, run: Path, loss: str, **overrides: object) -> EmbeddingConfig:
     options: dict[str, object] = {
-        "data_dir": root / "people", "run_dir": run, "loss": loss, "input_size": SIZE,
-        "embedding_size": 16, "width": 0.25, "epochs": 3, "batch_size": 12,
-        "identities_per_batch": 4, "learning_rate": 3e-3, "progress": False,
+        "data_dir": root / "people",
+        "run_dir": run,
+        "loss": loss,
+        "input_size": SIZE,
+        "embedding_size": 16,
+        "width": 0.25,
+        "epochs": 3,
+        "batch_size": 12,
+        "identities_per_batch": 4,
+        "learning_rate": 3e-3,
+        "progress": False,
     }
     options.update(overrides)
     return EmbeddingConfig(**options)  # type: ignore[arg-type]
@@ -78,11 +86,24 @@ def test_arcface_with_pairs_then_export_and_serve_by_name(
     assert 0.0 <= result["pairs"]["accuracy"] <= 1.0
 
     manifests, cache = tmp_path / "manifests", tmp_path / "cache"
-    code = main([
-        "export", "embedding", "--checkpoint", str(run / "checkpoints" / "last.keras"),
-        "--name", "tiny-arcface", "--version", "t1", "--output", str(tmp_path / "tiny.tflite"),
-        "--manifest-dir", str(manifests), "--cache-dir", str(cache),
-    ])
+    code = main(
+        [
+            "export",
+            "embedding",
+            "--checkpoint",
+            str(run / "checkpoints" / "last.keras"),
+            "--name",
+            "tiny-arcface",
+            "--version",
+            "t1",
+            "--output",
+            str(tmp_path / "tiny.tflite"),
+            "--manifest-dir",
+            str(manifests),
+            "--cache-dir",
+            str(cache),
+        ]
+    )
     assert code == 0
     monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
     assert "tiny-arcface" in load_manifest()
@@ -94,27 +115,47 @@ def test_arcface_with_pairs_then_export_and_serve_by_name(
     assert lite.input_shapes[lite.input_name] == (1, SIZE, SIZE, 3)
     images = load_images(pairs.images()[:4], size=(SIZE, SIZE))
     keras_vectors = embed(embedder_of(load_checkpoint(run / "checkpoints" / "last.keras")), images)
-    lite_vectors = np.stack([
-        lite.run(**{lite.input_name: image[None].astype(np.float32)})["embedding"][0]
-        for image in images
-    ])
+    lite_vectors = np.stack(
+        [
+            lite.run(**{lite.input_name: image[None].astype(np.float32)})["embedding"][0]
+            for image in images
+        ]
+    )
     lite_vectors /= np.linalg.norm(lite_vectors, axis=1, keepdims=True)
     assert np.max(np.abs(lite_vectors - keras_vectors)) < 1e-4
 
-    code = main([
-        "evaluate", "embedding", "--model", str(tmp_path / "tiny.tflite"), "--input-size",
-        str(SIZE), "--pairs", str(identities / "pairs.csv"),
-    ])
+    code = main(
+        [
+            "evaluate",
+            "embedding",
+            "--model",
+            str(tmp_path / "tiny.tflite"),
+            "--input-size",
+            str(SIZE),
+            "--pairs",
+            str(identities / "pairs.csv"),
+        ]
+    )
     assert code == 0
 
 
-def test_export_refuses_a_shipped_name(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([
-        "export", "embedding", "--checkpoint", str(tmp_path / "run"), "--name", "yunet",
-        "--output", str(tmp_path / "x.tflite"), "--manifest-dir", str(tmp_path / "m"),
-        "--cache-dir", str(tmp_path / "c"),
-    ])
+def test_export_refuses_a_shipped_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "export",
+            "embedding",
+            "--checkpoint",
+            str(tmp_path / "run"),
+            "--name",
+            "yunet",
+            "--output",
+            str(tmp_path / "x.tflite"),
+            "--manifest-dir",
+            str(tmp_path / "m"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+    )
     assert code == 2
     assert "already in the manifest" in capsys.readouterr().err
 
@@ -126,17 +167,27 @@ def test_unknown_loss(identities: Path, tmp_path: Path) -> None:
 
 def test_too_few_identities(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_folder(tmp_path / "one", 1, 3, SIZE)
-    code = main(["train", "embedding", "--data", str(tmp_path / "one"),
-                 "--run-dir", str(tmp_path / "r")])
+    code = main(
+        ["train", "embedding", "--data", str(tmp_path / "one"), "--run-dir", str(tmp_path / "r")]
+    )
     assert code == 2
     assert "usable class folders" in capsys.readouterr().err
 
 
-def test_missing_pair_images(identities: Path, tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_pair_images(
+    identities: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "pairs.csv").write_text("img_a,img_b,same\nnope/a.png,nope/b.png,1\n")
-    code = main(["evaluate", "embedding", "--model", str(tmp_path / "m.tflite"),
-                 "--pairs", str(tmp_path / "pairs.csv")])
+    code = main(
+        [
+            "evaluate",
+            "embedding",
+            "--model",
+            str(tmp_path / "m.tflite"),
+            "--pairs",
+            str(tmp_path / "pairs.csv"),
+        ]
+    )
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
 
@@ -147,8 +198,9 @@ def test_distill_from_a_tflite_teacher(identities: Path, tmp_path: Path) -> None
 
     teacher = tmp_path / "teacher.tflite"
     teacher.write_bytes(to_tflite(build_embedder(SIZE, 16, 0.25), "embedding"))
-    result = train(_config(identities, tmp_path / "student", "distill", teacher=str(teacher),
-                           epochs=2))
+    result = train(
+        _config(identities, tmp_path / "student", "distill", teacher=str(teacher), epochs=2)
+    )
     losses = [epoch["loss"] for epoch in result["history"]]
     assert losses[-1] < losses[0], losses
     with pytest.raises(TrainingError, match="needs --teacher"):

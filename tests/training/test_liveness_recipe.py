@@ -47,8 +47,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     root = tmp_path_factory.mktemp("liveness")
     data = _write(root / "data")
     run = root / "run"
-    result = train(LivenessConfig(data, run, input_size=SIZE, epochs=2, batch_size=12,
-                                  progress=False))
+    result = train(
+        LivenessConfig(data, run, input_size=SIZE, epochs=2, batch_size=12, progress=False)
+    )
     return data, run, result
 
 
@@ -65,16 +66,30 @@ def test_both_losses_fall(trained: tuple[Path, Path, dict[str, object]]) -> None
 
 
 def test_export_matches_keras_and_loads_by_name(
-    trained: tuple[Path, Path, dict[str, object]], tmp_path: Path,
+    trained: tuple[Path, Path, dict[str, object]],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data, run, _ = trained
     manifests, cache = tmp_path / "manifests", tmp_path / "cache"
-    code = main([
-        "export", "liveness", "--checkpoint", str(run / "checkpoints" / "last.keras"),
-        "--name", "tiny-liveness", "--version", "t1", "--output", str(tmp_path / "live.tflite"),
-        "--manifest-dir", str(manifests), "--cache-dir", str(cache),
-    ])
+    code = main(
+        [
+            "export",
+            "liveness",
+            "--checkpoint",
+            str(run / "checkpoints" / "last.keras"),
+            "--name",
+            "tiny-liveness",
+            "--version",
+            "t1",
+            "--output",
+            str(tmp_path / "live.tflite"),
+            "--manifest-dir",
+            str(manifests),
+            "--cache-dir",
+            str(cache),
+        ]
+    )
     assert code == 0
     monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
     assert "tiny-liveness" in load_manifest()
@@ -87,12 +102,26 @@ def test_export_matches_keras_and_loads_by_name(
     assert lite.input_shapes[lite.input_name] == (1, SIZE, SIZE, 3)
     crops = load_liveness(data, SIZE).images[:4]
     expected = classifier_of(load_checkpoint(run)).predict(crops.astype(np.float32), verbose=0)
-    got = np.stack([lite.run(**{lite.input_name: c[None].astype(np.float32)})["logits"][0]
-                    for c in crops])
+    got = np.stack(
+        [lite.run(**{lite.input_name: c[None].astype(np.float32)})["logits"][0] for c in crops]
+    )
     assert np.max(np.abs(got - expected)) < 1e-3
 
-    assert main(["evaluate", "liveness", "--model", str(tmp_path / "live.tflite"),
-                 "--data", str(data), "--input-size", str(SIZE)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "liveness",
+                "--model",
+                str(tmp_path / "live.tflite"),
+                "--data",
+                str(data),
+                "--input-size",
+                str(SIZE),
+            ]
+        )
+        == 0
+    )
 
 
 def test_error_rates() -> None:
@@ -114,8 +143,10 @@ def test_fourier_target_is_the_normalised_log_spectrum() -> None:
     assert np.max(np.abs(target - spectrum)) < 1e-3
 
 
-@pytest.mark.skipif(not (PTH / "2.7_80x80_MiniFASNetV2.pth").is_file(),
-                    reason="../shared/models/minifasnet (the published weights) is absent")
+@pytest.mark.skipif(
+    not (PTH / "2.7_80x80_MiniFASNetV2.pth").is_file(),
+    reason="../shared/models/minifasnet (the published weights) is absent",
+)
 def test_pretrained_start_keeps_the_published_network(tmp_path: Path) -> None:
     from training.importers.minifasnet_export import keras_model_from_pth
 
@@ -129,11 +160,14 @@ def test_pretrained_start_keeps_the_published_network(tmp_path: Path) -> None:
     assert norms and not any(layer.trainable for layer in norms)  # published statistics kept
 
 
-@pytest.mark.parametrize(("layout", "message"), [
-    ("missing", "does not exist"),
-    ("no_spoof", "spoof is missing or holds no images"),
-    ("extra", "unexpected folders"),
-])
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ("missing", "does not exist"),
+        ("no_spoof", "spoof is missing or holds no images"),
+        ("extra", "unexpected folders"),
+    ],
+)
 def test_wrong_layout_is_one_error_line(
     layout: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -145,8 +179,9 @@ def test_wrong_layout_is_one_error_line(
             path.unlink()
     if layout == "extra":
         (root / "fake").mkdir()
-    code = main(["train", "liveness", "--data", str(root), "--run-dir", str(tmp_path / "run"),
-                 "--quiet"])
+    code = main(
+        ["train", "liveness", "--data", str(root), "--run-dir", str(tmp_path / "run"), "--quiet"]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1], err
@@ -156,7 +191,18 @@ def test_wrong_layout_is_one_error_line(
 def test_pretrained_must_match_the_variant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["train", "liveness", "--data", str(_write(tmp_path / "d", 1)), "--run-dir",
-                 str(tmp_path / "run"), "--pretrained", "minifasnet_v1se", "--quiet"])
+    code = main(
+        [
+            "train",
+            "liveness",
+            "--data",
+            str(_write(tmp_path / "d", 1)),
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--pretrained",
+            "minifasnet_v1se",
+            "--quiet",
+        ]
+    )
     assert code == 2
     assert "pass --variant MiniFASNetV1SE" in capsys.readouterr().err

@@ -19,8 +19,14 @@ def test_register_open_and_reprepare(tmp_path: Path, monkeypatch: pytest.MonkeyP
     model_file.write_bytes(b"TFL3 not really a model but bytes with a hash")
     manifests, cache = tmp_path / "manifests", tmp_path / "cache"
     toml = register_local_model(
-        model_file, "my-embedder", "7", "embedding", manifests, cache,
-        input_spec={"shape": [1, 112, 112, 3], "range": "0-255"}, params={"threshold": 0.3},
+        model_file,
+        "my-embedder",
+        "7",
+        "embedding",
+        manifests,
+        cache,
+        input_spec={"shape": [1, 112, 112, 3], "range": "0-255"},
+        params={"threshold": 0.3},
     )
     assert toml == manifests / "my-embedder.toml"
     monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
@@ -58,7 +64,10 @@ def test_shipped_name_refused(tmp_path: Path) -> None:
 
 def test_local_source_needs_path() -> None:
     document = {
-        "name": "x", "version": "1", "task": "t", "license": "l",
+        "name": "x",
+        "version": "1",
+        "task": "t",
+        "license": "l",
         "source": {"kind": "local", "sha256": "0" * 64},
         "convert": {"method": "copy", "output": "x.tflite", "sha256": "0" * 64},
     }

@@ -33,7 +33,8 @@ def _store(*names: str) -> ModelStore:
 
 def test_output_mapping_by_position_and_mismatch() -> None:
     assert output_mapping(["output_1", "output_0"], ["cls_8", "obj_8"]) == {
-        "cls_8": "output_0", "obj_8": "output_1",
+        "cls_8": "output_0",
+        "obj_8": "output_1",
     }
     with pytest.raises(TrainingError, match="cannot restore their names"):
         output_mapping(["output_0"], ["cls_8", "obj_8"])
@@ -69,8 +70,11 @@ def test_yunet_float16_keeps_onnx_output_names_and_detects(tmp_path: Path) -> No
     image = decode_image((PEOPLE / "biden" / "biden.jpg").read_bytes())
     params = store.spec("yunet").params
     detectors = [
-        YuNetDetector(model, score_threshold=float(params["score_threshold"]),
-                      nms_threshold=float(params["nms_threshold"]))
+        YuNetDetector(
+            model,
+            score_threshold=float(params["score_threshold"]),
+            nms_threshold=float(params["nms_threshold"]),
+        )
         for model in (served, half)
     ]
     tensor = np.zeros(served.input_shapes[served.input_name], dtype=np.float32)

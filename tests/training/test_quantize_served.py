@@ -30,8 +30,6 @@ LIVENESS_BOUNDS = {"float16": (0.02, 0.01), "int8": (0.25, 0.12)}
 MESH_BOUNDS = {"float16": (0.2, 0.05), "int8": (12.0, 3.0)}
 
 
-
-
 @pytest.fixture(scope="module")
 def photo_folders(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The astronaut, plus the liveness samples and LFW photos when ../shared/data is here."""
@@ -68,8 +66,10 @@ def test_minifasnet_quantized_from_the_keras_rebuild(
         _same_ends(quantized, served)
         got = softmax(_outputs(quantized, crops, "logits"))[:, REAL_CLASS]
         diff = np.abs(got - real)
-        print(f"{name} {mode}: {len(crops)} crops, |p_real diff| max {diff.max():.4f} "
-              f"mean {diff.mean():.4f}, {path.stat().st_size} bytes")
+        print(
+            f"{name} {mode}: {len(crops)} crops, |p_real diff| max {diff.max():.4f} "
+            f"mean {diff.mean():.4f}, {path.stat().st_size} bytes"
+        )
         worst, mean = LIVENESS_BOUNDS[mode]
         assert diff.max() < worst and diff.mean() < mean
 
@@ -91,7 +91,9 @@ def test_facemesh_quantized_from_the_replayed_graph(
         points = _outputs(quantized, crops, "conv2d_20").reshape(len(crops), 468, 3)
         assert np.isfinite(points).all()
         distance = np.linalg.norm(points[..., :2] - reference[..., :2], axis=-1).mean(axis=1)
-        print(f"facemesh {mode}: {len(crops)} crops, landmark distance max {distance.max():.3f} "
-              f"mean {distance.mean():.3f} px, {path.stat().st_size} bytes")
+        print(
+            f"facemesh {mode}: {len(crops)} crops, landmark distance max {distance.max():.3f} "
+            f"mean {distance.mean():.3f} px, {path.stat().st_size} bytes"
+        )
         worst, mean = MESH_BOUNDS[mode]
         assert distance.max() < worst and distance.mean() < mean

@@ -26,22 +26,39 @@ def test_trained_embedder_served_by_the_embedding_service(
 
     data = write_folder(tmp_path / "people", 3, 4, 112, seed=5)
     run = tmp_path / "run"
-    result = train(EmbeddingConfig(
-        data_dir=data, run_dir=run, loss="cosface", input_size=112, embedding_size=128,
-        width=0.125, epochs=2, batch_size=6, learning_rate=3e-3, progress=False,
-    ))
+    result = train(
+        EmbeddingConfig(
+            data_dir=data,
+            run_dir=run,
+            loss="cosface",
+            input_size=112,
+            embedding_size=128,
+            width=0.125,
+            epochs=2,
+            batch_size=6,
+            learning_rate=3e-3,
+            progress=False,
+        )
+    )
     assert result["history"][-1]["loss"] < result["history"][0]["loss"]
     embedder = embedder_of(load_checkpoint(run / "checkpoints" / "last.keras"))
     manifests, cache = tmp_path / "manifests", tmp_path / "cache"
     export_model(
-        embedder, tmp_path / "fresh.tflite", "fresh-cosface", "1", "embedding", "test model",
+        embedder,
+        tmp_path / "fresh.tflite",
+        "fresh-cosface",
+        "1",
+        "embedding",
+        "test model",
         {"shape": [1, 112, 112, 3], "range": "0-255", "color": "RGB"},
         params={  # this set is too small to measure a table (see test_thresholds)
             "far_table_far": [1e-3, 1e-4, 1e-5],
             "far_table_similarity": [0.5, 0.6, 0.7],
             "far_table_impostor_pairs": 100_000,
         },
-        manifest_dir=manifests, cache_dir=cache, output_name="embedding",
+        manifest_dir=manifests,
+        cache_dir=cache,
+        output_name="embedding",
     )
     monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
     monkeypatch.setenv("FACEFLOW_EMBEDDING_EMBEDDING_MODEL", "fresh-cosface")

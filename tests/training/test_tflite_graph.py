@@ -29,8 +29,6 @@ MAX_LANDMARK_DIFF = 1e-3  # crop pixels
 MAX_SCORE_DIFF = 1e-3  # face-presence logit
 
 
-
-
 @pytest.fixture(scope="module")
 def mesh_inputs(tmp_path_factory: pytest.TempPathFactory) -> NDArray[np.float32]:
     """Real face crops (service code) and generated 192x192 inputs in [0, 1]."""
@@ -83,9 +81,7 @@ def test_replayed_facemesh_matches_the_tflite_file(mesh_inputs: NDArray[np.float
     _check(worst, "conv2d_20")
 
 
-def test_float16_weights_are_dequantized(
-    mesh_inputs: NDArray[np.float32], tmp_path: Path
-) -> None:
+def test_float16_weights_are_dequantized(mesh_inputs: NDArray[np.float32], tmp_path: Path) -> None:
     """A float16 file (DEQUANTIZE of float16 weights, one signature) replays as well."""
     store = prepared_store("facemesh")
     path = quantize_store_model("facemesh", ["float16"], tmp_path, None, store)["float16"]

@@ -27,8 +27,13 @@ def conv_bn(
     """Conv2D (no bias, BN follows) + BatchNormalization + optional activation."""
     reg = keras.regularizers.L2(weight_decay) if weight_decay else None
     x = layers.Conv2D(
-        filters, kernel, strides=strides, padding="same", use_bias=False,
-        kernel_regularizer=reg, name=f"{name}_conv",
+        filters,
+        kernel,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_regularizer=reg,
+        name=f"{name}_conv",
     )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if activation == "prelu":

@@ -40,8 +40,12 @@ def mobilefacenet(
     for stage, (t, c, n, s) in enumerate(config, start=1):
         for index in range(n):
             x = inverted_residual(
-                x, t, max(8, int(c * width)), s if index == 0 else 1,
-                name=f"b{stage}_{index}", activation="prelu",
+                x,
+                t,
+                max(8, int(c * width)),
+                s if index == 0 else 1,
+                name=f"b{stage}_{index}",
+                activation="prelu",
             )
     x = conv_bn(x, max(16, int(512 * width)), 1, activation="prelu", name="conv_last")
     x = dw_bn(x, int(x.shape[1]), 1, activation=None, name="gdconv", padding="valid")

@@ -67,9 +67,7 @@ def emotion_input(path: Path) -> NDArray[np.float32]:
     return (grey.astype(np.float32) / 127.5 - 1.0)[..., np.newaxis]
 
 
-def dlib_chip_input(
-    path: Path, size: int, detector: YuNetDetector
-) -> NDArray[np.float32] | None:
+def dlib_chip_input(path: Path, size: int, detector: YuNetDetector) -> NDArray[np.float32] | None:
     """The attribute service's dlib chip of the largest face, as the model's input (or None)."""
     image = load_image(path)
     faces = detector.detect(image)

@@ -19,9 +19,16 @@ from training.recipes.cifar10 import INPUT_SHAPE, evaluate_model, make_dataset
 
 
 def prune_cifar(
-    checkpoint: Path, data_dir: Path, output: Path, sparsity: float = 0.5, epochs: int = 1,
-    train_per_class: int | None = None, test_per_class: int | None = None,
-    learning_rate: float = 3e-4, batch_size: int = 64, progress: bool = True,
+    checkpoint: Path,
+    data_dir: Path,
+    output: Path,
+    sparsity: float = 0.5,
+    epochs: int = 1,
+    train_per_class: int | None = None,
+    test_per_class: int | None = None,
+    learning_rate: float = 3e-4,
+    batch_size: int = 64,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Fine-tune a checkpoint while pruning it; accuracy, sparsity and sizes before/after."""
     model = load_checkpoint(checkpoint)
@@ -37,7 +44,10 @@ def prune_cifar(
     )
     pruning = MagnitudePruning(sparsity, steps * epochs)
     history = model.fit(
-        make_dataset(train, batch_size, True, True, 0), epochs=epochs, verbose=0, shuffle=False,
+        make_dataset(train, batch_size, True, True, 0),
+        epochs=epochs,
+        verbose=0,
+        shuffle=False,
         callbacks=[pruning, TqdmProgress(steps, epochs, disable=not progress)],
     )
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -56,10 +66,19 @@ def prune_cifar(
 
 
 def distill_cifar(
-    teacher_checkpoint: Path, data_dir: Path, output: Path, student_arch: str = "resnet",
-    student_options: dict[str, Any] | None = None, epochs: int = 3, temperature: float = 4.0,
-    alpha: float = 0.3, train_per_class: int | None = None, test_per_class: int | None = None,
-    learning_rate: float = 2e-3, batch_size: int = 64, progress: bool = True,
+    teacher_checkpoint: Path,
+    data_dir: Path,
+    output: Path,
+    student_arch: str = "resnet",
+    student_options: dict[str, Any] | None = None,
+    epochs: int = 3,
+    temperature: float = 4.0,
+    alpha: float = 0.3,
+    train_per_class: int | None = None,
+    test_per_class: int | None = None,
+    learning_rate: float = 2e-3,
+    batch_size: int = 64,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Train a student from a teacher; teacher and student accuracy and parameter counts."""
     teacher = load_checkpoint(teacher_checkpoint)
@@ -71,7 +90,10 @@ def distill_cifar(
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps * epochs)
     distiller.compile(optimizer=keras.optimizers.Adam(schedule))
     history = distiller.fit(
-        make_dataset(train, batch_size, True, True, 0), epochs=epochs, verbose=0, shuffle=False,
+        make_dataset(train, batch_size, True, True, 0),
+        epochs=epochs,
+        verbose=0,
+        shuffle=False,
         callbacks=[TqdmProgress(steps, epochs, disable=not progress)],
     )
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,9 @@ import tensorflow as tf
 class Distiller(keras.Model):  # type: ignore[misc]
     """Wraps a student and a frozen teacher (both output logits)."""
 
-    def __init__(self, student: Any, teacher: Any, temperature: float = 4.0,
-                 alpha: float = 0.3) -> None:
+    def __init__(
+        self, student: Any, teacher: Any, temperature: float = 4.0, alpha: float = 0.3
+    ) -> None:
         super().__init__(name="distiller")
         self.student = student
         self.teacher = teacher

@@ -67,8 +67,12 @@ def apply_mode(converter: Any, mode: str, calibration: NDArray[np.float32] | Non
         converter.representative_dataset = representative
 
 
-def quantize_keras(model: Any, mode: str, calibration: NDArray[np.float32] | None = None,
-                   output_name: str = "output") -> bytes:
+def quantize_keras(
+    model: Any,
+    mode: str,
+    calibration: NDArray[np.float32] | None = None,
+    output_name: str = "output",
+) -> bytes:
     """Quantize a Keras model (batch fixed to 1) to TFLite bytes."""
     import keras
     import tensorflow as tf
@@ -175,4 +179,3 @@ def quantize_store_model(
                 output.write_bytes(converter.convert())
             written[mode] = output
     return written
-

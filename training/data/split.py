@@ -47,9 +47,7 @@ def split_identities(
         for first, second, same in zip(pairs.first, pairs.second, pairs.same, strict=True):
             if first.parent.name in chosen or second.parent.name in chosen:
                 continue
-            writer.writerow([
-                _relative(first, base), _relative(second, base), "1" if same else "0"
-            ])
+            writer.writerow([_relative(first, base), _relative(second, base), "1" if same else "0"])
             kept += 1
             same_kept += int(same)
     return {

@@ -83,8 +83,11 @@ def _conv_2d(op: Operator, args: list[Tensor]) -> Tensor:
         raise TrainingError(f"grouped CONV_2D (kernel {kernel.shape}, input {x.shape})")
     o = op.options
     y = tf.nn.conv2d(
-        x, tf.transpose(kernel, (1, 2, 3, 0)), strides=(1, o.strideH, o.strideW, 1),
-        padding=_padding(o.padding), dilations=(1, o.dilationHFactor, o.dilationWFactor, 1),
+        x,
+        tf.transpose(kernel, (1, 2, 3, 0)),
+        strides=(1, o.strideH, o.strideW, 1),
+        padding=_padding(o.padding),
+        dilations=(1, o.dilationHFactor, o.dilationWFactor, 1),
     )
     if len(args) > 2 and args[2] is not None:
         y = y + args[2]
@@ -100,8 +103,10 @@ def _depthwise_conv_2d(op: Operator, args: list[Tensor]) -> Tensor:
     height, width, total = (int(v) for v in kernel.shape[1:])
     o = op.options
     y = tf.nn.depthwise_conv2d(
-        x, tf.reshape(kernel, (height, width, channels, total // channels)),
-        strides=(1, o.strideH, o.strideW, 1), padding=_padding(o.padding),
+        x,
+        tf.reshape(kernel, (height, width, channels, total // channels)),
+        strides=(1, o.strideH, o.strideW, 1),
+        padding=_padding(o.padding),
         dilations=(o.dilationHFactor, o.dilationWFactor),
     )
     if len(args) > 2 and args[2] is not None:
@@ -126,7 +131,9 @@ def _max_pool_2d(op: Operator, args: list[Tensor]) -> Tensor:
 
     o = op.options
     y = tf.nn.max_pool2d(
-        args[0], ksize=(o.filterHeight, o.filterWidth), strides=(o.strideH, o.strideW),
+        args[0],
+        ksize=(o.filterHeight, o.filterWidth),
+        strides=(o.strideH, o.strideW),
         padding=_padding(o.padding),
     )
     return _activation(y, o.fusedActivationFunction)

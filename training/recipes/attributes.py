@@ -89,8 +89,9 @@ def scan_attributes(root: Path) -> tuple[list[Path], list[tuple[int, int]], list
             paths.append(path)
             targets.append(parsed)
     if skipped:
-        log.warning("skipped %d files with names that do not parse (first: %s)",
-                    len(skipped), skipped[0])
+        log.warning(
+            "skipped %d files with names that do not parse (first: %s)", len(skipped), skipped[0]
+        )
     if not paths:
         found = f"{len(files)} images, none named correctly" if files else "no images"
         raise DatasetLayoutError(f"{root} has {found} ({EXPECTED})")
@@ -112,8 +113,13 @@ def build_attribute_net(input_size: int, width: int) -> Any:
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(image)
     for stage, multiplier in enumerate((1, 2, 4, 8)):
         for index in range(2):
-            x = keras.layers.Conv2D(width * multiplier, 3, padding="same", use_bias=False,
-                                    name=f"stage{stage}.conv{index}")(x)
+            x = keras.layers.Conv2D(
+                width * multiplier,
+                3,
+                padding="same",
+                use_bias=False,
+                name=f"stage{stage}.conv{index}",
+            )(x)
             x = keras.layers.BatchNormalization(momentum=0.9, name=f"stage{stage}.bn{index}")(x)
             x = keras.layers.ReLU(name=f"stage{stage}.relu{index}")(x)
         x = keras.layers.MaxPooling2D(name=f"stage{stage}.pool")(x)
@@ -137,8 +143,10 @@ def compile_model(model: Any, config: AttributesConfig) -> None:
     """Adam; L1 on age (years) weighted by age_weight, cross-entropy on gender."""
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss={"age": keras.losses.MeanAbsoluteError(),
-              "gender": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        loss={
+            "age": keras.losses.MeanAbsoluteError(),
+            "gender": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        },
         loss_weights={"age": config.age_weight, "gender": 1.0},
         metrics={"gender": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
     )
@@ -190,10 +198,14 @@ def tflite_attributes(path: Path) -> Any:
     model = LiteModel(path, 2)
 
     def run(images: NDArray[np.uint8]) -> dict[str, NDArray[np.float32]]:
-        outputs = [model.run(**{model.input_name: image[np.newaxis].astype(np.float32)})
-                   for image in images]
-        return {key: np.concatenate([o[key].reshape(1, -1) for o in outputs])
-                for key in ("age", "gender")}
+        outputs = [
+            model.run(**{model.input_name: image[np.newaxis].astype(np.float32)})
+            for image in images
+        ]
+        return {
+            key: np.concatenate([o[key].reshape(1, -1) for o in outputs])
+            for key in ("age", "gender")
+        }
 
     return run
 
@@ -211,13 +223,24 @@ def train(config: AttributesConfig) -> dict[str, Any]:
     validation = load_attributes(config.val_dir, config.input_size) if config.val_dir else None
     steps = max(1, int(np.ceil(len(data.ages) / config.batch_size)))
     history = fit(
-        model, make_dataset(data, config.batch_size, config.seed), None, config.run_dir,
-        config.epochs, initial_epoch, steps, monitor="loss", mode="min", best=best,
+        model,
+        make_dataset(data, config.batch_size, config.seed),
+        None,
+        config.run_dir,
+        config.epochs,
+        initial_epoch,
+        steps,
+        monitor="loss",
+        mode="min",
+        best=best,
         progress=config.progress,
     )
     result: dict[str, Any] = {
-        "history": history, "initial_epoch": initial_epoch, "skipped": len(data.skipped),
-        "skipped_files": data.skipped[:20], "train": evaluate_model(model, data),
+        "history": history,
+        "initial_epoch": initial_epoch,
+        "skipped": len(data.skipped),
+        "skipped_files": data.skipped[:20],
+        "train": evaluate_model(model, data),
     }
     if validation is not None:
         result["validation"] = evaluate_model(model, validation)
@@ -237,8 +260,12 @@ def to_tflite_multi(model: Any) -> bytes:
 
 
 def export_attributes(
-    checkpoint: Path, output: Path, name: str, version: str,
-    manifest_dir: Path | None = None, cache_dir: Path | None = None,
+    checkpoint: Path,
+    output: Path,
+    name: str,
+    version: str,
+    manifest_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> dict[str, str]:
     """TFLite (outputs ``age`` in years, ``gender`` logits 0=male/1=female) into the store."""
     from services.shared.model_store.local import register_local_model
@@ -256,11 +283,21 @@ def export_attributes(
     cache_dir = cache_dir or default_cache_dir() / "models"
     try:
         toml = register_local_model(
-            output, name, version, "attributes", manifest_dir, cache_dir,
+            output,
+            name,
+            version,
+            "attributes",
+            manifest_dir,
+            cache_dir,
             description=f"age (years) + gender (logits, 0 = male, 1 = female) CNN trained with "
             f"python -m training train attributes: {size}x{size} RGB 0-255 face crop",
-            input_spec={"name": "image", "shape": [1, size, size, 3], "dtype": "float32",
-                        "color": "RGB", "range": "0-255"},
+            input_spec={
+                "name": "image",
+                "shape": [1, size, size, 3],
+                "dtype": "float32",
+                "color": "RGB",
+                "range": "0-255",
+            },
             params={"genders": ",".join(GENDERS)},
         )
     except ManifestError as error:

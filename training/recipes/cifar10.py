@@ -55,7 +55,8 @@ def augment_batch(images: Any) -> Any:
     padded = tf.pad(images, [[0, 0], [4, 4], [4, 4], [0, 0]], mode="REFLECT")
     batch = tf.shape(images)[0]
     crops = tf.map_fn(
-        lambda image: tf.image.random_crop(image, INPUT_SHAPE), padded,
+        lambda image: tf.image.random_crop(image, INPUT_SHAPE),
+        padded,
         fn_output_signature=tf.float32,
     )
     flips = tf.random.uniform([batch, 1, 1, 1]) < 0.5

@@ -81,8 +81,11 @@ def build_training_model(config: EmbeddingConfig, num_classes: int) -> Any:
         default_margin = 0.5 if config.loss == "arcface" else 0.35
         labels = keras.Input((), dtype="int32", name="label")
         head = MarginHead(
-            num_classes, kind=config.loss, scale=config.scale,
-            margin=config.margin if config.margin is not None else default_margin, name="margin",
+            num_classes,
+            kind=config.loss,
+            scale=config.scale,
+            margin=config.margin if config.margin is not None else default_margin,
+            name="margin",
         )
         model = keras.Model(
             [embedder.input, labels], head([embedder.output, labels]), name=f"{config.loss}_model"
@@ -126,10 +129,12 @@ def pk_batches(
         raise TrainingError("triplet loss needs at least 2 identities with 2+ images")
     while True:
         chosen = rng.choice(usable, size=min(identities, len(usable)), replace=False)
-        yield np.concatenate([
-            rng.choice(by_label[c], size=per_identity, replace=len(by_label[c]) < per_identity)
-            for c in chosen
-        ])
+        yield np.concatenate(
+            [
+                rng.choice(by_label[c], size=per_identity, replace=len(by_label[c]) < per_identity)
+                for c in chosen
+            ]
+        )
 
 
 def make_dataset(
@@ -248,14 +253,24 @@ def train(config: EmbeddingConfig) -> dict[str, Any]:
     dataset, steps = make_dataset(images, folder.labels, config)
     extra = [PairsValidation(config.pairs, config.input_size)] if config.pairs else []
     history = fit(
-        model, dataset, None, config.run_dir, config.epochs, initial_epoch, steps,
+        model,
+        dataset,
+        None,
+        config.run_dir,
+        config.epochs,
+        initial_epoch,
+        steps,
         monitor="val_pair_accuracy" if config.pairs else "loss",
         mode="max" if config.pairs else "min",
-        best=best, progress=config.progress, extra_callbacks=extra,
+        best=best,
+        progress=config.progress,
+        extra_callbacks=extra,
     )
     result: dict[str, Any] = {
-        "history": history, "initial_epoch": initial_epoch,
-        "identities": len(folder.classes), "images": len(folder),
+        "history": history,
+        "initial_epoch": initial_epoch,
+        "identities": len(folder.classes),
+        "images": len(folder),
     }
     if config.pairs:
         embedder = embedder_of(model)

@@ -90,9 +90,13 @@ def scan_liveness_folder(root: Path) -> tuple[list[Path], NDArray[np.int64]]:
     labels: list[int] = []
     for name, label in CLASS_FOLDERS.items():
         folder = root / name
-        images = sorted(
-            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        ) if folder.is_dir() else []
+        images = (
+            sorted(
+                p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            if folder.is_dir()
+            else []
+        )
         if not images:
             raise DatasetLayoutError(f"{folder} is missing or holds no images ({EXPECTED})")
         paths.extend(images)
@@ -140,8 +144,10 @@ def load_pretrained(variant: str, pretrained: str) -> Any:
     path = Path(pretrained)
     if pretrained in PRETRAINED:
         if PRETRAINED[pretrained] != variant:
-            raise TrainingError(f"--pretrained {pretrained} is a {PRETRAINED[pretrained]}; "
-                                f"pass --variant {PRETRAINED[pretrained]}")
+            raise TrainingError(
+                f"--pretrained {pretrained} is a {PRETRAINED[pretrained]}; "
+                f"pass --variant {PRETRAINED[pretrained]}"
+            )
         try:
             path = fetch_source(load_manifest()[pretrained].source, default_cache_dir())
         except ModelUnavailableError as error:
@@ -194,8 +200,10 @@ def build_training_model(config: LivenessConfig) -> Any:
     model = keras.Model(image, outputs, name="multi_ft_net")
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-              "ft": keras.losses.MeanSquaredError()},
+        loss={
+            "logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "ft": keras.losses.MeanSquaredError(),
+        },
         loss_weights={"logits": 1.0, "ft": config.ft_weight},
         metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
     )
@@ -245,8 +253,14 @@ def error_rates(
     apcer = float(np.mean(accepted[spoof])) if spoof.any() else None
     bpcer = float(np.mean(~accepted[real])) if real.any() else None
     acer = (apcer + bpcer) / 2 if apcer is not None and bpcer is not None else None
-    return {"apcer": apcer, "bpcer": bpcer, "acer": acer, "threshold": threshold,
-            "real": int(real.sum()), "spoof": int(spoof.sum())}
+    return {
+        "apcer": apcer,
+        "bpcer": bpcer,
+        "acer": acer,
+        "threshold": threshold,
+        "real": int(real.sum()),
+        "spoof": int(spoof.sum()),
+    }
 
 
 def evaluate_classifier(
@@ -264,8 +278,10 @@ def tflite_classifier(path: Path) -> Any:
     name = model.output_names[0]
 
     def run(images: NDArray[np.uint8]) -> NDArray[np.float32]:
-        rows = [model.run(**{model.input_name: image[np.newaxis].astype(np.float32)})[name]
-                .reshape(-1) for image in images]
+        rows = [
+            model.run(**{model.input_name: image[np.newaxis].astype(np.float32)})[name].reshape(-1)
+            for image in images
+        ]
         return np.stack(rows).astype(np.float32)
 
     return run
@@ -275,20 +291,33 @@ def train(config: LivenessConfig) -> dict[str, Any]:
     """Train (or resume) a liveness run; returns history and APCER/BPCER/ACER."""
     keras.utils.set_random_seed(config.seed)
     data = load_liveness(config.data_dir, config.input_size)
-    log.info("liveness: %d real, %d spoof crops", int((data.labels == REAL_CLASS).sum()),
-             int((data.labels == SPOOF_CLASS).sum()))
+    log.info(
+        "liveness: %d real, %d spoof crops",
+        int((data.labels == REAL_CLASS).sum()),
+        int((data.labels == SPOOF_CLASS).sum()),
+    )
     fresh = build_training_model(config)
     model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
     ft_size = int(model.get_layer("ft.relu2").output.shape[1])
     steps = max(1, int(np.ceil(len(data.labels) / config.batch_size)))
     history = fit(
-        model, make_dataset(data, config.batch_size, ft_size, config.seed), None,
-        config.run_dir, config.epochs, initial_epoch, steps, monitor="loss", mode="min",
-        best=best, progress=config.progress,
+        model,
+        make_dataset(data, config.batch_size, ft_size, config.seed),
+        None,
+        config.run_dir,
+        config.epochs,
+        initial_epoch,
+        steps,
+        monitor="loss",
+        mode="min",
+        best=best,
+        progress=config.progress,
     )
     classifier = classifier_of(model)
     result: dict[str, Any] = {
-        "history": history, "initial_epoch": initial_epoch, "images": len(data.labels),
+        "history": history,
+        "initial_epoch": initial_epoch,
+        "images": len(data.labels),
         "train": evaluate_classifier(classifier, data),
     }
     if config.val_dir is not None:
@@ -299,8 +328,13 @@ def train(config: LivenessConfig) -> dict[str, Any]:
 
 
 def export_liveness(
-    checkpoint: Path, output: Path, name: str, version: str, variant: str,
-    crop_scale: float | None = None, manifest_dir: Path | None = None,
+    checkpoint: Path,
+    output: Path,
+    name: str,
+    version: str,
+    variant: str,
+    crop_scale: float | None = None,
+    manifest_dir: Path | None = None,
     cache_dir: Path | None = None,
 ) -> dict[str, str]:
     """TFLite of the classifier (output ``logits``) registered as a ``liveness`` model."""
@@ -311,11 +345,22 @@ def export_liveness(
     size = int(classifier.inputs[0].shape[1])
     scale = crop_scale if crop_scale is not None else CROP_SCALES.get(variant, 2.7)
     return export_model(
-        classifier, output, name, version, "liveness",
+        classifier,
+        output,
+        name,
+        version,
+        "liveness",
         f"{variant} fine-tuned with python -m training train liveness: {size}x{size} BGR 0-255 "
         f"crop of {scale}x the face box -> 3 logits (class 1 = real).",
-        {"name": "image", "shape": [1, size, size, 3], "dtype": "float32", "color": "BGR",
-         "range": "0-255"},
+        {
+            "name": "image",
+            "shape": [1, size, size, 3],
+            "dtype": "float32",
+            "color": "BGR",
+            "range": "0-255",
+        },
         params={"crop_scale": scale, "real_class": REAL_CLASS},
-        manifest_dir=manifest_dir, cache_dir=cache_dir, output_name="logits",
+        manifest_dir=manifest_dir,
+        cache_dir=cache_dir,
+        output_name="logits",
     )

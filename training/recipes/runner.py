@@ -72,8 +72,10 @@ class CheckpointState(keras.callbacks.Callback):  # type: ignore[misc]
         self.run.last.parent.mkdir(parents=True, exist_ok=True)
         self.model.save(self.run.last)
         value = (logs or {}).get(self.monitor)
-        if value is not None and math.isfinite(float(value)) and (
-            self.best is None or self.sign * float(value) > self.sign * self.best
+        if (
+            value is not None
+            and math.isfinite(float(value))
+            and (self.best is None or self.sign * float(value) > self.sign * self.best)
         ):
             self.best = float(value)
             self.model.save(self.run.best)

@@ -101,8 +101,7 @@ def _download_url(url: str, target: Path, filename: str) -> None:
             shutil.copyfileobj(response, dst)
     except OSError as error:
         raise ModelUnavailableError(
-            f"could not download {url} ({error}); set {MIRROR_ENV} to a folder holding "
-            f"{filename}"
+            f"could not download {url} ({error}); set {MIRROR_ENV} to a folder holding {filename}"
         ) from error
 
 

@@ -55,7 +55,8 @@ def replace_params(
         raise ManifestError(f"{toml_path}: [params] must be the last table to be rewritten")
     existing = dict(tomllib.loads(text).get("params", {}))
     kept = {
-        key: value for key, value in existing.items()
+        key: value
+        for key, value in existing.items()
         if key not in params and not key.startswith(tuple(drop))
     }
     lines = [f"{key} = {_toml_value(value)}" for key, value in kept.items()]
@@ -92,18 +93,20 @@ def register_local_model(
     model_file = Path(model_file).resolve()
     digest = sha256_file(model_file)
     output = f"{name}_{version}{model_file.suffix or '.tflite'}"
-    document = "\n".join([
-        f"name = {_toml_value(name)}",
-        f"version = {_toml_value(version)}",
-        f"task = {_toml_value(task)}",
-        f"license = {_toml_value(license_text)}",
-        f"description = {_toml_value(description)}",
-        "",
-        _table("source", {"kind": "local", "path": str(model_file), "sha256": digest}),
-        _table("convert", {"method": "copy", "output": output, "sha256": digest}),
-        _table("input", dict(input_spec or {})),
-        _table("params", dict(params or {})),
-    ])
+    document = "\n".join(
+        [
+            f"name = {_toml_value(name)}",
+            f"version = {_toml_value(version)}",
+            f"task = {_toml_value(task)}",
+            f"license = {_toml_value(license_text)}",
+            f"description = {_toml_value(description)}",
+            "",
+            _table("source", {"kind": "local", "path": str(model_file), "sha256": digest}),
+            _table("convert", {"method": "copy", "output": output, "sha256": digest}),
+            _table("input", dict(input_spec or {})),
+            _table("params", dict(params or {})),
+        ]
+    )
     manifest_dir.mkdir(parents=True, exist_ok=True)
     toml_path = manifest_dir / f"{name}.toml"
     toml_path.write_text(document)

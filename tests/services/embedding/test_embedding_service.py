@@ -169,7 +169,9 @@ def test_bad_requests_have_codes(stub: embedding_pb2_grpc.EmbeddingServiceStub) 
         *[
             lambda value=value: stub.Search(  # type: ignore[misc]
                 embedding_pb2.SearchRequest(
-                    tenant="t", group_ids=["g"], fpir=value,
+                    tenant="t",
+                    group_ids=["g"],
+                    fpir=value,
                     probes=[embedding_pb2.Probe(crop=aligned(crop()))],
                 )
             )
@@ -177,7 +179,9 @@ def test_bad_requests_have_codes(stub: embedding_pb2_grpc.EmbeddingServiceStub) 
         ],
         lambda: stub.Search(
             embedding_pb2.SearchRequest(
-                tenant="t", group_ids=["g"], min_score=101.0,
+                tenant="t",
+                group_ids=["g"],
+                min_score=101.0,
                 probes=[embedding_pb2.Probe(crop=aligned(crop()))],
             )
         ),

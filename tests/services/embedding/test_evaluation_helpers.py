@@ -37,15 +37,17 @@ def test_replace_params_is_idempotent_and_keeps_the_manifest_valid(tmp_path: Pat
     manifest.write_text('name = "sface"\n\n[convert]\nsha256 = "x"\n')
     replace_params(manifest, {"far_table_far": [0.1, 0.01]}, note="first")
     replace_params(
-        manifest, {"far_table_far": [0.01, 0.001], "far_table_impostor_pairs": 5},
-        drop=("similarity_far_",), note="second\nline",
+        manifest,
+        {"far_table_far": [0.01, 0.001], "far_table_impostor_pairs": 5},
+        drop=("similarity_far_",),
+        note="second\nline",
     )
     data = tomllib.loads(manifest.read_text())
     assert data["params"] == {"far_table_far": [0.01, 0.001], "far_table_impostor_pairs": 5}
     assert manifest.read_text().count("far_table_far") == 1
     assert "first" not in manifest.read_text() and "# line" in manifest.read_text()
     assert data["convert"]["sha256"] == "x"
-    manifest.write_text('[params]\nsimilarity_far_1e3 = 0.3\nkeep = 1\n\n[input]\nshape = 1\n')
+    manifest.write_text("[params]\nsimilarity_far_1e3 = 0.3\nkeep = 1\n\n[input]\nshape = 1\n")
     with pytest.raises(ManifestError, match="last table"):
         replace_params(manifest, {"x": 1}, drop=("similarity_far_",))
 

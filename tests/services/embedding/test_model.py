@@ -48,15 +48,21 @@ def test_missing_table_is_a_start_up_error() -> None:
 
 
 def test_table_too_short_for_verify_is_a_start_up_error() -> None:
-    params = {"far_table_far": [1e-2, 1e-3], "far_table_similarity": [0.2, 0.3],
-              "far_table_impostor_pairs": 5000}
+    params = {
+        "far_table_far": [1e-2, 1e-3],
+        "far_table_similarity": [0.2, 0.3],
+        "far_table_impostor_pairs": 5000,
+    }
     with pytest.raises(ModelUnavailableError, match="1e-4, 1e-5"):
         FarTable.from_params(params, "sface")
 
 
 def test_unordered_table_is_a_start_up_error() -> None:
-    params = {"far_table_far": [1e-3, 1e-4, 1e-5], "far_table_similarity": [0.4, 0.3, 0.5],
-              "far_table_impostor_pairs": 10**6}
+    params = {
+        "far_table_far": [1e-3, 1e-4, 1e-5],
+        "far_table_similarity": [0.4, 0.3, 0.5],
+        "far_table_impostor_pairs": 10**6,
+    }
     with pytest.raises(ModelUnavailableError, match="must not decrease"):
         FarTable.from_params(params, "sface")
 

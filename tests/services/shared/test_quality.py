@@ -120,7 +120,10 @@ def test_none_level_accepts_anything() -> None:
     )
     assert quality_failures(awful, QualityLevel.NONE) == []
     assert quality_failures(awful, "LOW") == [
-        "FACE_TOO_SMALL", "BLURRED", "TOO_DARK", "POSE_TOO_TURNED"
+        "FACE_TOO_SMALL",
+        "BLURRED",
+        "TOO_DARK",
+        "POSE_TOO_TURNED",
     ]
 
 
