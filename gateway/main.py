@@ -7,7 +7,7 @@ Run with ``python -m gateway`` (uvicorn) or build with ``create_app(settings)`` 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -34,11 +34,18 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 HTTP_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "IMAGE_TOO_LARGE"}
 
 
-def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    """The one error envelope."""
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The one error envelope (with the headers its status needs: Retry-After, Allow)."""
     return JSONResponse(
         status_code=status,
         content={"error": {"code": code, "message": message, "request_id": request_id(request)}},
+        headers=dict(headers or {}),
     )
 
 
@@ -79,7 +86,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return error_response(request, error.status, error.code, error.message)
+        return error_response(request, error.status, error.code, error.message, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -91,7 +98,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = HTTP_STATUS_CODES.get(error.status_code, "INVALID_ARGUMENT")
-        return error_response(request, error.status_code, code, str(error.detail))
+        return error_response(request, error.status_code, code, str(error.detail), error.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -21,12 +21,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from deploy.local.services import GATEWAY_PORT, SERVICES, ServiceProcess
+from deploy.local.services import SERVICES, ServiceProcess
 from gateway.core.config import REPO_ROOT
+from services.shared.topology import GATEWAY_PORT, SERVICE_NAMES
 
 log = logging.getLogger("faceflow.launcher")
-
-ALL_SERVICE_NAMES = ("detection", "embedding", "liveness", "attributes")
 
 
 class LaunchError(RuntimeError):
@@ -65,7 +64,7 @@ class Launcher:
             env[f"FACEFLOW_GATEWAY_{service.name.upper()}_ADDR"] = (
                 f"{self.host}:{self._port(service)}"
             )
-        for name in ALL_SERVICE_NAMES:
+        for name in SERVICE_NAMES:
             if name not in started:
                 env[f"FACEFLOW_GATEWAY_{name.upper()}_ADDR"] = ""
         env["FACEFLOW_GATEWAY_HOST"] = self.host

@@ -1,8 +1,10 @@
-"""The table of processes the local launcher starts. Add a service here when it exists."""
+"""The processes the local launcher starts: one per service in services/shared/topology.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from services.shared.topology import SERVICE_PORTS
 
 
 @dataclass(frozen=True)
@@ -19,11 +21,6 @@ class ServiceProcess:
         return f"FACEFLOW_{self.name.upper()}_"
 
 
-SERVICES: tuple[ServiceProcess, ...] = (
-    ServiceProcess("detection", "services.detection.server", 50051),
-    ServiceProcess("embedding", "services.embedding.server", 50052),
-    ServiceProcess("liveness", "services.liveness.server", 50053),
-    ServiceProcess("attributes", "services.attributes.server", 50054),
+SERVICES: tuple[ServiceProcess, ...] = tuple(
+    ServiceProcess(name, f"services.{name}.server", port) for name, port in SERVICE_PORTS.items()
 )
-
-GATEWAY_PORT = 8000

@@ -7,6 +7,7 @@ one indexed SQLite read).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -44,8 +45,14 @@ async def get_tenant(
     if tenant is None:
         raise ApiError(401, "UNAUTHENTICATED", "the API key is not valid")
     limiter: RateLimiter = request.app.state.rate_limiter
-    if not limiter.allow(key):
-        raise ApiError(429, "RATE_LIMITED", "too many requests for this API key; slow down")
+    wait = limiter.take(key)
+    if wait > 0.0:
+        raise ApiError(
+            429,
+            "RATE_LIMITED",
+            "too many requests for this API key; slow down",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     request.state.tenant = tenant
     return tenant
 

@@ -18,12 +18,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.core.config import GatewaySettings
 from gateway.core.errors import ApiError, from_rpc_error, service_unavailable
+from services.shared.topology import SERVICE_NAMES
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SERVICE_NAMES = ("detection", "embedding", "liveness", "attributes")
 RETRY_BACKOFF_SECONDS = 0.05
 
 

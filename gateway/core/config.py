@@ -7,6 +7,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.shared.imaging import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
+from services.shared.topology import GATEWAY_PORT, SERVICE_PORTS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,16 +24,16 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FACEFLOW_GATEWAY_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = 8000
-    detection_addr: str = "127.0.0.1:50051"
-    embedding_addr: str = "127.0.0.1:50052"
-    liveness_addr: str = "127.0.0.1:50053"
-    attributes_addr: str = "127.0.0.1:50054"
+    port: int = GATEWAY_PORT
+    detection_addr: str = f"127.0.0.1:{SERVICE_PORTS['detection']}"
+    embedding_addr: str = f"127.0.0.1:{SERVICE_PORTS['embedding']}"
+    liveness_addr: str = f"127.0.0.1:{SERVICE_PORTS['liveness']}"
+    attributes_addr: str = f"127.0.0.1:{SERVICE_PORTS['attributes']}"
     deadline_seconds: float = Field(default=10.0, gt=0)
     health_deadline_seconds: float = Field(default=1.0, gt=0)
     unavailable_retries: int = Field(default=2, ge=0, le=5)
-    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
-    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1)
+    max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     data_dir: Path = REPO_ROOT / "var" / "gateway"
     demo_tenant: str = "demo"

@@ -52,11 +52,14 @@ CODE_STATUS_OVERRIDES: dict[str, int] = {"IMAGE_TOO_LARGE": 413}
 class ApiError(Exception):
     """An error answered with the envelope."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def http_status_for(status: grpc.StatusCode) -> int:

@@ -14,10 +14,10 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
-        """Take one token for key; False when the bucket is empty."""
+    def take(self, key: str) -> float:
+        """Take one token for key: 0.0 when granted, else the seconds until one is available."""
         if self.per_minute <= 0:
-            return True
+            return 0.0
         now = time.monotonic()
         rate = self.per_minute / 60.0
         with self._lock:
@@ -25,6 +25,6 @@ class RateLimiter:
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
-                return False
+                return (1.0 - tokens) / rate
             self._buckets[key] = (tokens - 1.0, now)
-            return True
+            return 0.0

@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.shared.settings import ServiceSettings
+from services.shared.topology import SERVICE_PORTS
 
 
 class AttributesSettings(ServiceSettings):
@@ -13,7 +14,7 @@ class AttributesSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="FACEFLOW_ATTRIBUTES_", extra="ignore")
 
-    port: int = 50054
+    port: int = SERVICE_PORTS["attributes"]
     max_faces: int = Field(default=100, ge=1, description="faces per request")
     age_model: str = "age"
     gender_model: str = "gender"

@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.shared.settings import ServiceSettings
+from services.shared.topology import SERVICE_PORTS
 
 
 class DetectionSettings(ServiceSettings):
@@ -13,7 +14,7 @@ class DetectionSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="FACEFLOW_DETECTION_", extra="ignore")
 
-    port: int = 50051
+    port: int = SERVICE_PORTS["detection"]
     default_max_faces: int = Field(default=10, ge=1)
     max_faces_limit: int = Field(default=100, ge=1)
     detector_model: str = "yunet"

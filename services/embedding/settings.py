@@ -7,6 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.shared.open_set import DEFAULT_FPIR, MAX_FPIR, MIN_FPIR
 from services.shared.settings import ServiceSettings
+from services.shared.topology import SERVICE_PORTS
 
 
 class EmbeddingSettings(ServiceSettings):
@@ -14,7 +15,7 @@ class EmbeddingSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="FACEFLOW_EMBEDDING_", extra="ignore")
 
-    port: int = 50052
+    port: int = SERVICE_PORTS["embedding"]
     embedding_model: str = "sface"
     store_url: str = Field(
         default="",

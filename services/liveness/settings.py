@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.shared.settings import ServiceSettings
+from services.shared.topology import SERVICE_PORTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,7 +18,7 @@ class LivenessSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="FACEFLOW_LIVENESS_", extra="ignore")
 
-    port: int = 50053
+    port: int = SERVICE_PORTS["liveness"]
     data_dir: Path = Field(
         default=REPO_ROOT / "var" / "liveness", description="holds sessions.sqlite3"
     )

@@ -19,14 +19,16 @@ from services.shared.errors import ImageTooLargeError, InvalidImageError
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 MIN_SIDE = 2
+DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 
 
 @dataclass(frozen=True)
 class ImageLimits:
     """Upper bounds for one input image."""
 
-    max_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = 40_000_000
+    max_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
 
 def decode_image(data: bytes, limits: ImageLimits | None = None) -> NDArray[np.uint8]:

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.shared.imaging import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
+
 
 def default_cache_dir() -> Path:
     """The XDG cache folder for converted models (``$XDG_CACHE_HOME/faceflow``)."""
@@ -21,13 +23,13 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FACEFLOW_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = 50051
+    port: int = Field(default=0, ge=0, description="gRPC port; each service sets its own")
     max_workers: int = Field(default=4, ge=1, description="gRPC handler threads")
     model_threads: int = Field(default=2, ge=1, description="threads per TFLite interpreter")
     metrics_port: int = Field(default=0, ge=0, description="Prometheus exporter port, 0 = off")
     model_cache_dir: Path = Field(default_factory=lambda: default_cache_dir() / "models")
-    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
-    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1)
+    max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)
     max_message_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_connection_age_seconds: int = Field(
         default=300, ge=1, description="clients reconnect (and re-resolve) after this long"

@@ -24,6 +24,7 @@ from deploy.docker.stage import models_of, stage_code, stage_models
 from deploy.local.stack import free_port
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
+from services.shared.topology import SERVICE_NAMES, SERVICE_PORTS
 
 
 def test_model_services_are_the_folders_with_a_server(tmp_path: Path) -> None:
@@ -33,6 +34,12 @@ def test_model_services_are_the_folders_with_a_server(tmp_path: Path) -> None:
     (tmp_path / "services" / "shared" / "server.py").write_text("")
     assert model_services(tmp_path) == ["alpha"]
     assert "detection" in model_services()
+
+
+def test_the_service_folders_are_the_topology_with_its_ports() -> None:
+    assert sorted(model_services()) == sorted(SERVICE_NAMES)
+    for name, port in SERVICE_PORTS.items():
+        assert settings_class(Component(name))().port == port
 
 
 def test_unknown_component_is_a_clear_error() -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from gateway.core.config import GatewaySettings
 from gateway.core.tenants import TenantStore
 from gateway.main import create_app
+from services.shared.topology import SERVICE_NAMES
 
 
 @dataclass
@@ -48,8 +49,7 @@ def make_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
 
     def factory(**options: Any) -> GatewayUnderTest:
         addresses: dict[str, Any] = {
-            f"{name}_addr": str(options.pop(name, ""))
-            for name in ("detection", "embedding", "liveness", "attributes")
+            f"{name}_addr": str(options.pop(name, "")) for name in SERVICE_NAMES
         }
         settings = GatewaySettings(
             data_dir=tmp_path / f"gateway{len(clients)}", **addresses, **options

@@ -220,10 +220,17 @@ def test_service_not_deployed_is_503(make_gateway) -> None:  # type: ignore[no-u
 
 def test_rate_limit(make_gateway, detection_address: str) -> None:  # type: ignore[no-untyped-def]
     gw = make_gateway(detection=detection_address, rate_limit_per_minute=2)
-    statuses = [post_image(gw, images.no_face_jpeg()).status_code for _ in range(3)]
-    assert statuses[:2] == [200, 200]
-    assert_error(post_image(gw, images.no_face_jpeg()), 429, "RATE_LIMITED")
+    first, second, third = (post_image(gw, images.no_face_jpeg()) for _ in range(3))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert_error(third, 429, "RATE_LIMITED")
+    assert int(third.headers["retry-after"]) >= 1
 
 
 def test_unknown_route_uses_envelope(gateway: GatewayUnderTest) -> None:
     assert_error(gateway.client.get("/api/v1/nothing-here"), 404, "NOT_FOUND")
+
+
+def test_undeclared_method_is_405_with_allow(gateway: GatewayUnderTest) -> None:
+    response = gateway.client.get("/api/v1/detect")
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "POST"

@@ -57,11 +57,14 @@ def test_loss_falls_then_resume_and_evaluate(cifar_batches: Path, tmp_path: Path
 @pytest.mark.parametrize("arch", ["vgg", "mobilenetv2"])
 def test_other_architectures_train(arch: str, cifar_folders: Path, tmp_path: Path) -> None:
     options = {"width": 0.125} if arch == "vgg" else {"alpha": 0.25}
+    # 3 epochs of 3 noisy steps each (BatchNorm on batches of 12) failed once on CI for
+    # MobileNetV2 (1.04 -> 1.13); over 6 epochs the last two average below the first on every
+    # seed tried (worst 0.52 against 0.96).
     result = train(
-        _config(cifar_folders, tmp_path / arch, architecture=arch, epochs=3, arch_options=options)
+        _config(cifar_folders, tmp_path / arch, architecture=arch, epochs=6, arch_options=options)
     )
     losses = [epoch["loss"] for epoch in result["history"]]
-    assert losses[-1] < losses[0]
+    assert sum(losses[-2:]) / 2 < losses[0]
 
 
 def test_resume_without_checkpoint(cifar_batches: Path, tmp_path: Path) -> None:
