@@ -2,9 +2,10 @@
 
 The embedding service refuses a model without a FAR table in its manifest params (see
 ``services.embedding.thresholds.FarTable``, which also measures it). Every pair of images of
-different people in a folder-per-identity set is an impostor pair; the table goes from FAR 1e-1
-down to the smallest FAR the set can measure, which must reach 1e-5 (the strictest /verify
-threshold). A set too small for that is an error, not a guess.
+different people in a folder-per-identity set is an impostor pair; the table is measured from
+FAR 1e-1 down to the smallest FAR the set can measure, which must reach 1e-5 (the strictest
+/verify threshold; a set too small for that is an error, not a guess), and continued to 1e-8
+along the normal fit of the scores (``FarTable.with_normal_tail``) for large searches.
 """
 
 from __future__ import annotations
@@ -35,4 +36,5 @@ def far_table_params(vectors: NDArray[np.float32], labels: NDArray[np.int64]) ->
             f"{len(scores)} impostor pairs cannot measure FAR {strictest:g} (need "
             f"{int(np.ceil(1 / strictest))}+); use a larger --thresholds-images set"
         )
-    return FarTable.measure(scores, len(scores), table_fars()).params()
+    measured = FarTable.measure(scores, len(scores), table_fars())
+    return measured.with_normal_tail(float(scores.mean()), float(scores.std())).params()

@@ -22,14 +22,47 @@ def test_measured_table_matches_a_brute_force_count() -> None:
     scores = vectors @ vectors.T
     impostor = scores[np.triu(np.ones(scores.shape, bool), k=1) & (labels[:, None] != labels)]
     assert table.impostor_pairs == len(impostor) == 3000 * 2999 // 2 - 1500
-    for far, similarity in zip(table.fars, table.similarities, strict=True):
+    measured = [row for row in zip(table.fars, table.similarities, strict=True)]
+    measured = [(far, s) for far, s in measured if far >= table.strictest_measured_far]
+    assert table.strictest_measured_far == pytest.approx(2.51e-7)  # 4.5 million pairs
+    for far, similarity in measured:
         assert np.mean(impostor >= similarity) <= far
         # The threshold is the lowest that holds the FAR: one impostor more gets through below.
         assert np.sum(impostor >= similarity - 2e-6) > np.floor(far * len(impostor))
+    # Below the measured rows, the normal tail of these scores continues to 1e-8.
+    assert table.fars[-1] == 1e-8 and len(table.fars) == 71 > len(measured)
+    assert measured[-1][1] < table.similarities[len(measured)] <= table.similarities[-1] <= 1.0
     subset = np.arange(len(labels)) < 1000
     assert impostor_table.measure_table(vectors, labels, subset).impostor_pairs == (
         1000 * 999 // 2 - 500
     )
+
+
+def test_gallery_photos_only_meet_probes() -> None:
+    rng = np.random.default_rng(2)
+    labels = np.arange(300)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    galleries = np.arange(300) >= 100  # 100 probes, 200 gallery photos
+    table = impostor_table.measure_table(vectors, labels, galleries=galleries)
+    assert table.impostor_pairs == 100 * 99 // 2 + 100 * 200
+
+
+def test_tail_check_compares_a_sample_fit_with_the_measured_rows() -> None:
+    rng = np.random.default_rng(3)
+    labels = np.arange(3000)
+    vectors = rng.normal(size=(3000, 128)).astype(np.float32)  # cosines close to normal
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    table = impostor_table.measure_table(vectors, labels)
+    check = impostor_table.tail_check(vectors, labels, table)
+    assert check["pairs_fitted"] == pytest.approx(0.01 * table.impostor_pairs, rel=0.05)
+    rows = {far: row for far, row in check.items() if far != "pairs_fitted"}
+    assert set(rows) == {"1e-05", "1e-06"}
+    for row in rows.values():
+        assert isinstance(row, dict)
+        # Random unit vectors' cosines are bounded, so their tail is a little lighter than the
+        # normal fit: the prediction errs strict, by about 0.02 at 1e-6.
+        assert 0.0 <= row["predicted"] - row["measured"] < 0.03
 
 
 def test_replace_params_is_idempotent_and_keeps_the_manifest_valid(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from services.embedding.thresholds import FarTable, table_fars
+from services.shared.errors import ModelUnavailableError
 from services.shared.open_set import far_for_fpir, fpir_for_far
 
 # A synthetic table: cosine rises by 0.05 per decade of FAR, from 0.2 at 1e-1 to 0.55 at 1e-8.
@@ -87,3 +88,47 @@ def test_bad_tables_are_refused() -> None:
         FarTable((1e-3, 1e-4), (0.4, 0.3), 10)
     with pytest.raises(ValueError, match="two or more"):
         FarTable((1e-3,), (0.4,), 10)
+
+
+# A measured table down to 1e-4 whose scores are normal with mean 0.1 and deviation 0.1.
+NORMAL_MEASURED = FarTable(
+    (1e-2, 1e-3, 1e-4),
+    (round(0.1 + 0.1 * 2.3263, 6), round(0.1 + 0.1 * 3.0902, 6), round(0.1 + 0.1 * 3.7190, 6)),
+    100_000,
+)
+
+
+def test_normal_tail_continues_the_table_to_1e8_and_keeps_where_measurement_ends() -> None:
+    table = NORMAL_MEASURED.with_normal_tail(0.1, 0.1)
+    assert table.fars[-1] == 1e-8 and len(table.fars) == 3 + 40
+    assert table.strictest_measured_far == 1e-4 and NORMAL_MEASURED.strictest_measured_far == 1e-4
+    assert table.similarity_at_far(1e-6) == pytest.approx(0.1 + 0.1 * 4.7534, abs=1e-4)
+    assert table.similarity_at_far(1e-8) == pytest.approx(0.1 + 0.1 * 5.6121, abs=1e-4)
+    deeper = FarTable(table.fars[:13], table.similarities[:13], 10**6).with_normal_tail(0.1, 0.1)
+    assert deeper.strictest_measured_far == 1e-5 and deeper.params()["far_table_measured_far"]
+    assert FarTable.from_params(deeper.params(), "m") == deeper
+    with pytest.raises(ValueError, match="standard deviation"):
+        NORMAL_MEASURED.with_normal_tail(0.1, 0.0)
+
+
+def test_a_tail_measured_heavier_than_normal_stays_heavier() -> None:
+    heavy = FarTable((1e-2, 1e-3, 1e-4), (0.33, 0.41, 0.60), 100_000)
+    table = heavy.with_normal_tail(0.1, 0.1)
+    # The normal fit says 0.575 at 1e-5, below the measured 0.60 at 1e-4: the curve's slope is
+    # continued from the measured row instead.
+    step = 0.1 * (4.2649 - 3.7190)
+    assert table.similarity_at_far(1e-5) == pytest.approx(0.60 + step, abs=1e-4)
+
+
+def test_search_reads_extrapolated_rows_and_verify_needs_measured_ones() -> None:
+    table = NORMAL_MEASURED.with_normal_tail(0.1, 0.1)
+    decision = table.search_decision(1e-3, 1000)  # FAR 1e-6: extrapolated, not clamped
+    assert decision.far == pytest.approx(1e-6, rel=1e-3) and decision.fpir == 1e-3
+    assert decision.similarity == pytest.approx(0.1 + 0.1 * 4.7534, abs=1e-3)
+    with pytest.raises(ModelUnavailableError, match=r"measured down to FAR 0\.0001"):
+        FarTable.from_params(table.params(), "m")  # /verify's 1e-5 would be extrapolated
+
+
+def test_measured_far_must_be_a_row() -> None:
+    with pytest.raises(ValueError, match="measured FAR"):
+        FarTable((1e-2, 1e-3), (0.2, 0.3), 1000, measured_far=1e-4)
