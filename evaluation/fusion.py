@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from evaluation.lfw_accuracy import read_pairs, ten_fold_accuracy
+from evaluation.lfw_accuracy import read_pairs
 from services.detection.model import DetectedFace, YuNetDetector
 from services.embedding.model import SFace, l2_normalise
 from services.embedding.thresholds import FarTable
@@ -32,6 +32,7 @@ from services.shared.alignment import align_dlib_chip, align_face
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
+from training.verification import ten_fold_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LFW = ROOT.parent / "shared" / "data" / "lfw-devtest"

@@ -32,42 +32,18 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from numpy.typing import NDArray
 
 from deploy.local.stack import running_stack
+from training.verification import ten_fold_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lfw-devtest"
-FOLDS = 10
 
 
 def read_pairs(data: Path) -> list[tuple[str, str, bool]]:
     """The official View-1 pairs: (image a, image b, same person)."""
     with (data / "pairs.csv").open() as handle:
         return [(row["img_a"], row["img_b"], row["same"] == "1") for row in csv.DictReader(handle)]
-
-
-def best_threshold(similarity: NDArray[np.float64], same: NDArray[np.bool_]) -> float:
-    """The threshold that maximises accuracy on these pairs (midpoints between values)."""
-    values = np.unique(similarity)
-    candidates = np.concatenate(
-        [[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]]
-    )
-    accuracy = [np.mean((similarity >= t) == same) for t in candidates]
-    return float(candidates[int(np.argmax(accuracy))])
-
-
-def ten_fold_accuracy(
-    similarity: NDArray[np.float64], same: NDArray[np.bool_]
-) -> tuple[float, float]:
-    """Mean and std of the accuracy on each fold with the threshold tuned on the other nine."""
-    folds = np.arange(len(same)) % FOLDS
-    scores = []
-    for fold in range(FOLDS):
-        train, test = folds != fold, folds == fold
-        threshold = best_threshold(similarity[train], same[train])
-        scores.append(float(np.mean((similarity[test] >= threshold) == same[test])))
-    return float(np.mean(scores)), float(np.std(scores))
 
 
 def measure(url: str, key: str, data: Path, face_selection: str) -> dict[str, object]:
@@ -106,7 +82,7 @@ def measure(url: str, key: str, data: Path, face_selection: str) -> dict[str, ob
     for name, score in thresholds.items():
         accepted = similarity * 100.0 >= score
         figures[f"accuracy_at_far_{name}"] = round(float(np.mean(accepted == same)), 4)
-    mean, std = ten_fold_accuracy(similarity, same)
+    mean, std, _ = ten_fold_accuracy(similarity, same)
     figures["ten_fold_accuracy"] = round(mean, 4)
     figures["ten_fold_std"] = round(std, 4)
     figures["ms_per_verify_p50"] = round(1000 * float(np.percentile(latencies, 50)), 1)

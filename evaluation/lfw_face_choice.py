@@ -26,12 +26,13 @@ import numpy as np
 from faceflow.detection.v1 import detection_pb2
 from numpy.typing import NDArray
 
-from evaluation.lfw_accuracy import DEFAULT_DATA, read_pairs, ten_fold_accuracy
+from evaluation.lfw_accuracy import DEFAULT_DATA, read_pairs
 from evaluation.local_pipeline import LocalPipeline
 from services.detection.servicer import order_faces
 from services.embedding.thresholds import FarTable
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
+from training.verification import ten_fold_accuracy
 
 CHOICES = {"largest": detection_pb2.FACE_ORDER_LARGEST, "center": detection_pb2.FACE_ORDER_CENTER}
 

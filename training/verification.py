@@ -1,10 +1,18 @@
 """Face verification metrics on pairs: LFW 10-fold accuracy and TAR at fixed FAR.
 
-10-fold accuracy follows the LFW protocol: split the pairs into 10 folds, choose the
-similarity threshold that maximises accuracy on 9 folds, measure on the held-out fold; report
-mean and standard deviation. TAR@FAR: the threshold that accepts at most ``FAR`` of the
-different-person pairs, and the share of same-person pairs it accepts; a FAR below
-``1 / impostor pairs`` cannot be measured and is reported as None.
+The one home of these metrics: the training recipes, the benchmarks and the evaluations
+(``evaluation/lfw_accuracy.py`` and its siblings) all use it.
+
+- 10-fold accuracy follows the LFW protocol: split the pairs into 10 folds, choose the
+  similarity threshold that maximises accuracy on 9 folds, measure on the held-out fold;
+  report mean and standard deviation. The folds are stratified and deterministic: the
+  same-person pairs, then the different-person pairs, are dealt round-robin to folds 0-9 (for
+  LFW View 1's 500 + 500 pairs that is fold ``i % 10`` of pair ``i``; no fold is empty while
+  there are 10 pairs or more).
+- TAR@FAR: the threshold that accepts at most ``FAR`` of the different-person pairs
+  (``services.embedding.thresholds.threshold_at_far``, as for the served thresholds), and the
+  share of same-person pairs it accepts; a FAR below ``1 / impostor pairs`` cannot be measured
+  and is reported as None.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from services.embedding.thresholds import threshold_at_far
 
 
 @dataclass(frozen=True)
@@ -47,16 +57,19 @@ def best_threshold(scores: NDArray[np.floating], same: NDArray[np.bool_]) -> flo
 
 
 def ten_fold_accuracy(
-    scores: NDArray[np.floating], same: NDArray[np.bool_], folds: int = 10, seed: int = 0
+    scores: NDArray[np.floating], same: NDArray[np.bool_], folds: int = 10
 ) -> tuple[float, float, float]:
     """(mean accuracy, std, threshold on all pairs) with thresholds chosen on the other folds."""
     scores = np.asarray(scores, dtype=np.float64)
     same = np.asarray(same, dtype=bool)
-    order = np.random.default_rng(seed).permutation(len(scores))
-    parts = np.array_split(order, folds)
+    # Round-robin over the same-person pairs, then on over the different-person ones.
+    fold_of = np.empty(len(scores), dtype=np.int64)
+    fold_of[np.concatenate([np.nonzero(same)[0], np.nonzero(~same)[0]])] = (
+        np.arange(len(scores)) % folds
+    )
     accuracies = []
-    for index, test in enumerate(parts):
-        train = np.concatenate([p for i, p in enumerate(parts) if i != index])
+    for fold in range(folds):
+        train, test = fold_of != fold, fold_of == fold
         threshold = best_threshold(scores[train], same[train])
         accuracies.append(float(np.mean((scores[test] >= threshold) == same[test])))
     return float(np.mean(accuracies)), float(np.std(accuracies)), best_threshold(scores, same)
@@ -64,14 +77,12 @@ def ten_fold_accuracy(
 
 def tar_at_far(scores: NDArray[np.floating], same: NDArray[np.bool_], far: float) -> float | None:
     """True-accept rate at the threshold that lets through at most ``far`` of impostors."""
-    impostors = np.sort(np.asarray(scores)[~np.asarray(same)])[::-1]
-    genuine = np.asarray(scores)[np.asarray(same)]
+    impostors = np.asarray(scores, dtype=np.float64)[~np.asarray(same)]
+    genuine = np.asarray(scores, dtype=np.float64)[np.asarray(same)]
     if len(impostors) == 0 or len(genuine) == 0 or far * len(impostors) < 1:
         return None
-    allowed = int(np.floor(far * len(impostors)))
-    # accept strictly above the (allowed+1)-th highest impostor: at most `allowed` get through
-    threshold = impostors[allowed] if allowed < len(impostors) else -np.inf
-    return float(np.mean(genuine > threshold))
+    threshold = threshold_at_far(np.sort(impostors)[::-1], len(impostors), far)
+    return None if threshold is None else float(np.mean(genuine >= threshold))
 
 
 def evaluate_scores(

@@ -57,6 +57,26 @@ def table_fars(largest: float = 1e-1, smallest: float = 1e-8) -> list[float]:
     return [float(f"{10 ** (top - i / STEPS_PER_DECADE):.3g}") for i in range(count)]
 
 
+def threshold_at_far(
+    ordered_top_scores: NDArray[np.float64], impostor_pairs: int, far: float
+) -> float | None:
+    """The lowest similarity (``>=`` accepts) that lets at most ``far`` of the impostors through.
+
+    ``ordered_top_scores``: the highest impostor scores, highest first, at least the
+    ``far x impostor_pairs + 1`` top ones. None when the pairs cannot measure ``far`` (not one
+    impostor to spare). Every threshold-at-FAR in the project is this one.
+    """
+    allowed = math.floor(far * impostor_pairs)
+    if allowed < 1:
+        return None
+    if allowed >= len(ordered_top_scores):
+        raise ValueError(
+            f"FAR {far:g} needs the top {allowed + 1} impostor scores, "
+            f"got {len(ordered_top_scores)}"
+        )
+    return round(float(ordered_top_scores[allowed]) + 1e-6, 6)
+
+
 @dataclass(frozen=True)
 class Decision:
     """A search's threshold and what it means for the gallery searched."""
@@ -115,15 +135,10 @@ class FarTable:
         ordered = np.sort(np.asarray(top_scores, dtype=np.float64))[::-1]
         rows_far, rows_similarity = [], []
         for far in sorted(fars, reverse=True):
-            allowed = math.floor(far * impostor_pairs)
-            if allowed < 1:
-                continue
-            if allowed >= len(ordered):
-                raise ValueError(
-                    f"FAR {far:g} needs the top {allowed + 1} impostor scores, got {len(ordered)}"
-                )
-            rows_far.append(float(far))
-            rows_similarity.append(round(float(ordered[allowed]) + 1e-6, 6))
+            similarity = threshold_at_far(ordered, impostor_pairs, far)
+            if similarity is not None:
+                rows_far.append(float(far))
+                rows_similarity.append(similarity)
         return cls(tuple(rows_far), tuple(rows_similarity), int(impostor_pairs))
 
     def with_normal_tail(self, mean: float, std: float, smallest: float = 1e-8) -> FarTable:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation import impostor_table, lfw_accuracy
+from evaluation import impostor_table
 from services.shared.model_store.local import replace_params
 from services.shared.model_store.manifest import ManifestError
 
@@ -83,15 +83,3 @@ def test_replace_params_is_idempotent_and_keeps_the_manifest_valid(tmp_path: Pat
     manifest.write_text("[params]\nsimilarity_far_1e3 = 0.3\nkeep = 1\n\n[input]\nshape = 1\n")
     with pytest.raises(ManifestError, match="last table"):
         replace_params(manifest, {"x": 1}, drop=("similarity_far_",))
-
-
-def test_best_threshold_and_ten_fold_accuracy() -> None:
-    rng = np.random.default_rng(0)
-    same = np.arange(1000) % 2 == 0
-    similarity = np.where(same, rng.normal(0.6, 0.1, 1000), rng.normal(0.1, 0.1, 1000))
-    threshold = lfw_accuracy.best_threshold(similarity, same)
-    assert 0.25 < threshold < 0.45
-    mean, std = lfw_accuracy.ten_fold_accuracy(similarity, same)
-    assert 0.98 < mean <= 1.0 and std < 0.03
-    perfect = np.where(same, 0.9, 0.1)
-    assert lfw_accuracy.ten_fold_accuracy(perfect, same) == (1.0, 0.0)
