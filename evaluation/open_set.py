@@ -15,11 +15,16 @@ Each probe is searched at the default target (no ``fpir``: the service's 1e-3) a
 ``threshold=0`` (its top match and score): the figures at two other ``fpir`` values apply the
 threshold the service answers for them to those top matches, and ``curve`` gives DIR and
 strangers accepted over a range of thresholds. The services are the real
-processes of ``make run``, started on free ports. Caveat: the impostor table of the served
-model was measured on lfw-devtest + utkface-22k too, so these strangers' scores against the
-UTKFace distractors took part in the calibration (about 4% of its pairs).
+processes of ``make run``, started on free ports.
 
-    .venv/bin/python evaluation/open_set.py                 # ~25 minutes on 2 cores
+UTKFace holds photos of LFW celebrities, so before enrolling, the chips whose cosine to any
+lfw-devtest photo reaches the served table's strictest row (FAR 1e-8) are left out
+(``screened_chips``; ``--no-screen`` keeps them). The served impostor table is measured on
+lfw-devtest alone, so the strangers' pairs with each other and with the enrolled LFW photos
+took part in its calibration; their pairs with the UTKFace distractors, most of each search,
+did not.
+
+    .venv/bin/python evaluation/open_set.py                 # ~35 minutes on 2 cores
     .venv/bin/python evaluation/open_set.py --sizes 100,1000 --utk-limit 2000   # a quick try
 """
 
@@ -41,7 +46,16 @@ import httpx
 import numpy as np
 
 from deploy.local.stack import running_stack
-from evaluation.impostor_table import unpacked_utk, utk_photos
+from evaluation.impostor_table import (
+    Photo,
+    ServedEmbedder,
+    lfw_photos,
+    unpacked_utk,
+    utk_photos,
+)
+from services.embedding.settings import EmbeddingSettings
+from services.embedding.thresholds import FarTable
+from services.shared.model_store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -187,6 +201,54 @@ def evaluate_size(client: Client, probes: list[Probe]) -> dict[str, object]:
     return figures
 
 
+def screened_chips(
+    lfw: list[Photo], chips: list[Photo], embedder: ServedEmbedder, cache: Path | None
+) -> tuple[list[Path], dict[str, object]]:
+    """The chips that show none of the lfw-devtest people, and what the screen removed.
+
+    UTKFace holds photos of celebrities who are in LFW too (seen 2026-12-05: Johnny Depp,
+    Charlie Sheen, Eric Bana, Bruce Willis, Shirley Jones, Cecilia Cheung among the "strangers"
+    matched at 10,000 faces): such a chip makes an LFW "stranger" a correct match. A chip is
+    removed when its cosine to any lfw-devtest photo reaches the served table's strictest row
+    (FAR 1e-8: by that table, not one of the ~35 million LFW-chip pairs should reach it by
+    chance), so the screen takes out near-certain same-person chips and leaves look-alikes in.
+    ``cache``: embeddings saved by ``evaluation/impostor_table.py --sets lfw,utk --embeddings``
+    (the same photos in the same order), or written there when absent.
+    """
+    photos = lfw + chips
+    if cache is not None and cache.is_file():
+        saved = np.load(cache, allow_pickle=False)
+        if int(saved["photos"]) != len(photos):
+            raise SystemExit(f"{cache} holds another photo set")
+        vectors, kept = saved["vectors"], [int(i) for i in saved["kept"]]
+    else:
+        vectors, kept_list = embedder.embed_all(photos)
+        kept = list(kept_list)
+        if cache is not None:
+            np.savez(cache, vectors=vectors, kept=kept, models=embedder.models, photos=len(photos))
+    rows = np.array(kept)
+    is_lfw = rows < len(lfw)
+    spec = ModelStore().spec(EmbeddingSettings().embedding_model)
+    table = FarTable.from_params(spec.params, spec.name)
+    screen = table.similarity_at_far(table.fars[-1])
+    best = (vectors[~is_lfw] @ vectors[is_lfw].T).max(axis=1)
+    removed = {int(rows[~is_lfw][i]) for i in np.nonzero(best >= screen)[0]}
+    examples = sorted(
+        (
+            (float(best[i]), chips[int(rows[~is_lfw][i]) - len(lfw)].path.name)
+            for i in np.nonzero(best >= screen)[0]
+        ),
+        reverse=True,
+    )[:5]
+    report = {
+        "screen_cosine": screen,
+        "chips_removed": len(removed),
+        "highest_removed": [{"cosine": round(c, 4), "chip": n} for c, n in examples],
+    }
+    kept_chips = [c.path for i, c in enumerate(chips) if i + len(lfw) not in removed]
+    return kept_chips, report
+
+
 def enroll_up_to(
     client: Client, plan: Iterator[tuple[str, Path]], enrolled: list[str], size: int
 ) -> int:
@@ -215,6 +277,14 @@ def main() -> int:
     parser.add_argument("--utk", type=Path, default=DEFAULT_UTK, help="folder or .tar.gz")
     parser.add_argument("--sizes", default="100,1000,10000,20000")
     parser.add_argument("--utk-limit", type=int, default=0, help="use the first N chips")
+    parser.add_argument(
+        "--no-screen",
+        action="store_true",
+        help="keep the UTKFace chips that show lfw-devtest people (see screened_chips)",
+    )
+    parser.add_argument(
+        "--embeddings", type=Path, help="impostor_table.py's saved lfw,utk embeddings (.npz)"
+    )
     options = parser.parse_args()
     sizes = sorted(int(s) for s in options.sizes.split(","))
     # Thousands of calls a minute on one key: the stack started here runs without the per-key
@@ -225,11 +295,22 @@ def main() -> int:
     strangers = [Probe(photos[0], None) for photos in people.values() if len(photos) == 1]
     figures: dict[str, object] = {"sizes": {}}
     with tempfile.TemporaryDirectory(prefix="faceflow-open-set-") as scratch:
-        utk = unpacked_utk(options.utk, Path(scratch) / "utk")
-        chips = [photo.path for photo in utk_photos(utk)]
+        utk = utk_photos(unpacked_utk(options.utk, Path(scratch) / "utk"))
         if options.utk_limit:
-            chips = chips[: options.utk_limit]
+            utk = utk[: options.utk_limit]
         with running_stack(Path(scratch) / "stack", services=("detection", "embedding")) as stack:
+            chips = [photo.path for photo in utk]
+            if not options.no_screen:
+                embedder = ServedEmbedder(
+                    stack.launcher.service_address("detection"),
+                    stack.launcher.service_address("embedding"),
+                )
+                try:
+                    chips, figures["screen"] = screened_chips(
+                        lfw_photos(options.lfw), utk, embedder, options.embeddings
+                    )
+                finally:
+                    embedder.close()
             client = Client(stack.url, stack.api_key)
             client.http.post("/groups", json={"group_id": GROUP}).raise_for_status()
             plan = enrolments(people, chips)

@@ -10,7 +10,11 @@ Design (docs/gallery-store.md has the reasoning and figures):
   index and database agree (ids, plus a sample of vectors); only a missing or damaged index is
   rebuilt from SQLite;
 - one process owns a data folder (an exclusive lock file); inside it a lock serialises access,
-  so the store is safe to share between the gRPC server's threads.
+  so the store is safe to share between the gRPC server's threads;
+- switching a grown group to HNSW, or rebuilding one heavy with tombstones, happens beside the
+  live index in a background thread (``IndexBuild``): searches keep answering from the live
+  index, writes go to it and to the build's journal, and once built the journal is replayed
+  into the new index and it is swapped in under the lock. The lock is never held for a build.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ class IndexStats:
     kind: str
     vectors: int
     tombstones: int
+    building: str | None = None
+    """The kind of index being built beside this one, if any."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,20 @@ class NewFace:
     embedding: NDArray[np.float32]
     image_sha256: str
     user_info: str | None = None
+
+
+@dataclass
+class IndexBuild:
+    """A group index being built beside the live one, and the writes it must catch up on."""
+
+    kind: str
+    faces: int
+    journal: list[tuple[NDArray[np.int64], NDArray[np.float32] | None]] = field(
+        default_factory=list
+    )
+    """(ids, vectors) of each add since the snapshot; (ids, None) of each removal."""
+    cancelled: bool = False
+    thread: threading.Thread | None = None
 
 
 class SqliteFaissStore:
@@ -131,6 +151,7 @@ class SqliteFaissStore:
         self._db = connect(self.folder / DATABASE_NAME, synchronous)
         self._files = IndexFolder(self.folder / INDEX_FOLDER)
         self._groups: dict[int, GroupIndex] = {}
+        self._builds: dict[int, IndexBuild] = {}
         self._dirty: set[int] = set()
         self._unsaved_changes = 0
         self._manifest: Manifest | None = None
@@ -187,6 +208,7 @@ class SqliteFaissStore:
                 pk = self._group_pk(tenant, group_id)
                 removed = self._db.execute("DELETE FROM groups WHERE id = ?", (pk,)).rowcount
             self._groups.pop(pk, None)
+            self._cancel_build(pk)
             self._dirty.discard(pk)
             self._note_changes(max(removed, 1))
 
@@ -268,6 +290,7 @@ class SqliteFaissStore:
                     records.append(FaceRecord(token, group_id, face.user_id, created))
             # Committed: the index follows at once (a crash here is repaired by the log replay).
             self._group_index(pk).add(ids, vectors)
+            self._journal(pk, ids, vectors)
             self._dirty.add(pk)
             self._note_changes(len(faces))
         return records
@@ -457,10 +480,14 @@ class SqliteFaissStore:
             if not np.allclose(index.vector(face_id), stored, atol=1e-5):
                 raise StoreInconsistentError(f"group {pk}: vector of face {face_id} differs")
 
-    def save_index(self) -> None:
-        """Persist the changed groups' indexes and the manifest, then trim the change log."""
+    def save_index(self, maintain: bool = True) -> None:
+        """Persist the changed groups' indexes and the manifest, then trim the change log.
+
+        ``maintain``: also start the index builds that grown or tombstone-heavy groups need.
+        """
         with self._lock:
-            self._maintain_indexes()
+            if maintain:
+                self._maintain_indexes()
             seq = current_sequence(self._db)
             previous = self._manifest
             generation = (previous.generation if previous else 0) + 1
@@ -486,8 +513,13 @@ class SqliteFaissStore:
             self.report.saves += 1
 
     def _maintain_indexes(self) -> None:
-        """Switch grown groups to HNSW; rebuild HNSW groups heavy with tombstones."""
+        """Start building HNSW for grown groups and rebuilding HNSW groups heavy with tombstones.
+
+        Called under the lock; the builds run in background threads (``_build_and_swap``).
+        """
         for pk, index in list(self._groups.items()):
+            if pk in self._builds:
+                continue
             grow = index.kind == FLAT and index.live_count > self.hnsw_threshold
             purge = (
                 index.kind == HNSW and index.tombstone_fraction > self.rebuild_tombstone_fraction
@@ -495,11 +527,78 @@ class SqliteFaissStore:
             if grow or purge:
                 ids, vectors = index.live_vectors()
                 kind = HNSW if len(ids) > self.hnsw_threshold else FLAT
-                log.info("rebuilding index of group %d as %s (%d faces)", pk, kind, len(ids))
-                self._groups[pk] = GroupIndex.build(
-                    self.dimension, ids, vectors, kind, self.hnsw, self.build_threads
+                build = IndexBuild(kind, len(ids))
+                build.thread = threading.Thread(
+                    target=self._build_and_swap,
+                    args=(pk, build, ids, vectors),
+                    name=f"index-build-g{pk}",
+                    daemon=True,
                 )
-                self._dirty.add(pk)
+                self._builds[pk] = build
+                log.info("building index of group %d as %s (%d faces)", pk, kind, len(ids))
+                build.thread.start()
+
+    def _build_and_swap(
+        self, pk: int, build: IndexBuild, ids: NDArray[np.int64], vectors: NDArray[np.float32]
+    ) -> None:
+        """Build off the lock, then replay the journal and swap the new index in under it."""
+        started = time.perf_counter()
+        try:
+            built = GroupIndex.build(
+                self.dimension, ids, vectors, build.kind, self.hnsw, self.build_threads
+            )
+        except Exception:
+            log.exception("building the index of group %d failed; the live index stays", pk)
+            with self._lock:
+                if self._builds.get(pk) is build:
+                    del self._builds[pk]
+            return
+        with self._lock:
+            if build.cancelled or self._closed or self._builds.get(pk) is not build:
+                return
+            for changed_ids, changed_vectors in build.journal:
+                if changed_vectors is None:
+                    built.remove([int(i) for i in changed_ids])
+                else:
+                    built.add(changed_ids, changed_vectors)
+            built.hnsw = self.hnsw
+            self._groups[pk] = built
+            del self._builds[pk]
+            self._dirty.add(pk)
+        log.info(
+            "index of group %d is %s now (%d faces, built in %.1f s, %d writes replayed)",
+            pk,
+            build.kind,
+            build.faces,
+            time.perf_counter() - started,
+            len(build.journal),
+        )
+
+    def _journal(
+        self, pk: int, ids: NDArray[np.int64], vectors: NDArray[np.float32] | None
+    ) -> None:
+        """Record a write for the group's build in progress, if any (under the lock)."""
+        build = self._builds.get(pk)
+        if build is not None:
+            build.journal.append((ids.copy(), None if vectors is None else vectors.copy()))
+
+    def _cancel_build(self, pk: int) -> None:
+        build = self._builds.pop(pk, None)
+        if build is not None:
+            build.cancelled = True
+
+    def wait_for_index_builds(self, timeout: float | None = None) -> bool:
+        """Wait until no index build runs (True), or ``timeout`` seconds pass (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                threads = [b.thread for b in self._builds.values() if b.thread is not None]
+            if not threads:
+                return True
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            threads[0].join(remaining)
 
     def set_ef_search(self, ef_search: int) -> None:
         """Change the HNSW search beam width (recall against latency) without a rebuild."""
@@ -513,17 +612,26 @@ class SqliteFaissStore:
     def index_stats(self, tenant: str, group_id: str) -> IndexStats:
         """Kind and size of a group's index (for operators and tests)."""
         with self._lock:
-            index = self._group_index(self._group_pk(tenant, group_id))
-            return IndexStats(index.kind, index.live_count, len(index.tombstones))
+            pk = self._group_pk(tenant, group_id)
+            index = self._group_index(pk)
+            build = self._builds.get(pk)
+            return IndexStats(
+                index.kind,
+                index.live_count,
+                len(index.tombstones),
+                building=build.kind if build is not None else None,
+            )
 
     def close(self) -> None:
         """Save what changed and release the folder."""
         with self._lock:
             if self._closed:
                 return
+            for pk in list(self._builds):
+                self._cancel_build(pk)  # the live index is complete: it is what gets saved
             try:
                 if self._unsaved_changes or self._dirty:
-                    self.save_index()
+                    self.save_index(maintain=False)
             finally:
                 self._release()
 
@@ -709,6 +817,7 @@ class SqliteFaissStore:
 
     def _remove_from_index(self, pk: int, face_ids: list[int]) -> None:
         self._group_index(pk).remove(face_ids)
+        self._journal(pk, np.asarray(face_ids, dtype=np.int64), None)
         self._dirty.add(pk)
         self._note_changes(len(face_ids))
 

@@ -200,6 +200,7 @@ def test_large_groups_switch_to_hnsw_and_deletes_leave_search_at_once(tmp_path: 
     store = make_gallery(folder, 80, hnsw_threshold=50, save_every=1_000_000)
     assert store.index_stats("t", "g").kind == FLAT
     store.save_index()
+    assert store.wait_for_index_builds(timeout=60)
     assert store.index_stats("t", "g").kind == HNSW
     for index in range(80):
         assert_found(store, index)
@@ -218,10 +219,61 @@ def test_large_groups_switch_to_hnsw_and_deletes_leave_search_at_once(tmp_path: 
     for index in range(5, 25):  # tombstones past 20 % of the index: rebuilt at the next save
         store.delete_user("t", "g", f"u{index}")
     store.save_index()
+    assert store.wait_for_index_builds(timeout=60)
     stats = store.index_stats("t", "g")
     assert (stats.kind, stats.vectors, stats.tombstones) == (HNSW, 55, 0)
     store.check_consistency()
     store.close()
+
+
+def test_searches_and_enrolls_answer_while_the_hnsw_graph_builds(tmp_path: Path) -> None:
+    # 12,000 faces with a wide build beam: the HNSW build takes seconds on one thread, while
+    # each search or enroll takes milliseconds. Holding the store's lock for the build (as
+    # before) would let none of them through until it ended.
+    size = 12_000
+    store = make_gallery(
+        tmp_path / "gallery",
+        size,
+        hnsw_threshold=size - 1,
+        hnsw_ef_construction=400,
+        build_threads=1,
+        save_every=1_000_000,
+    )
+    store.save_index()  # starts the switch to HNSW in the background
+    slowest, searched, enrolled, extra = 0.0, 0, 0, size
+    while store.index_stats("t", "g").building == HNSW:
+        started = time.perf_counter()
+        assert_found(store, searched % size)
+        store.add_face("t", "g", f"u{extra}", unit_vector(extra), f"{extra:064x}")
+        slowest = max(slowest, time.perf_counter() - started)
+        searched, enrolled, extra = searched + 1, enrolled + 1, extra + 1
+        if extra % 7 == 0:  # a delete during the build leaves search at once, and stays out
+            store.delete_user("t", "g", f"u{extra - 1}")
+            assert_absent(store, extra - 1)
+    assert searched >= 5 and enrolled >= 5, "the build blocked the store"
+    assert slowest < 2.0  # the embedding service's deadline is 10 s
+    assert store.wait_for_index_builds(timeout=120)
+    stats = store.index_stats("t", "g")
+    assert (stats.kind, stats.building) == (HNSW, None)
+    for index in range(size, extra):  # the writes made during the build are in the new graph
+        (assert_absent if index % 7 == 6 else assert_found)(store, index)
+    store.check_consistency()
+    store.close()
+
+
+def test_closing_during_a_build_keeps_the_live_index(tmp_path: Path) -> None:
+    folder = tmp_path / "gallery"
+    store = make_gallery(folder, 3_000, hnsw_threshold=2_999, hnsw_ef_construction=400)
+    store.save_index()
+    assert store.index_stats("t", "g").building == HNSW
+    store.add_face("t", "g", "late", unit_vector(3_000), f"{3_000:064x}")
+    store.close()
+    reopened = SqliteFaissStore(folder, DIMENSION, hnsw_threshold=2_999)
+    stats = reopened.index_stats("t", "g")
+    assert (stats.kind, stats.vectors, stats.building) == (FLAT, 3_001, None)
+    assert reopened.search("t", ["g"], unit_vector(3_000), 1)[0].user_id == "late"
+    reopened.check_consistency()
+    reopened.close()
 
 
 def test_one_process_owns_a_folder(tmp_path: Path) -> None:
