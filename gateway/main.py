@@ -60,6 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         app.state.clients = ServiceClients(settings)
         app.state.clients.open()
+        app.state.clients.start_watching()
         try:
             yield
         finally:

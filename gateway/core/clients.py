@@ -2,6 +2,14 @@
 
 Every call has a deadline; only UNAVAILABLE is retried, a bounded number of times with a short
 backoff. ``dns:///`` addresses get client-side round_robin across the resolved replicas.
+
+Fail fast: a background task per service checks its gRPC health every
+``health_watch_interval_seconds`` with a short deadline (``HealthWatch``). While a service is
+down (unreachable, not answering within the deadline, or NOT_SERVING) calls to it are answered
+503 SERVICE_UNAVAILABLE at once, and calls already waiting on it are cut short, instead of
+waiting for the 10 s deadline; the first passed check brings it back. A health check refused
+with RESOURCE_EXHAUSTED means a busy service, not a dead one. A service that sheds load
+(RESOURCE_EXHAUSTED on a call: its queue is full) is answered 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.core.config import GatewaySettings
-from gateway.core.errors import ApiError, from_rpc_error, service_unavailable
+from gateway.core.errors import ApiError, from_rpc_error, has_error_code, service_unavailable
 from services.shared.topology import SERVICE_NAMES
 
 log = logging.getLogger(__name__)
@@ -25,6 +33,36 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_BACKOFF_SECONDS = 0.05
+OVERLOAD_RETRY_AFTER_SECONDS = 1
+DOWN = "DOWN"
+SERVING = "SERVING"
+
+
+@dataclass
+class HealthWatch:
+    """What the background health checks last saw of one service."""
+
+    status: str = "UNKNOWN"
+    """SERVING, DOWN (with ``reason``) or UNKNOWN before the first check."""
+    reason: str = ""
+    went_down: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set while the service is down: calls in flight wait on it beside their reply."""
+
+    def mark(self, status: str, reason: str = "") -> None:
+        """Record a check's outcome; log changes."""
+        if status != self.status:
+            log.log(
+                logging.WARNING if status == DOWN else logging.INFO,
+                "service health: %s -> %s %s",
+                self.status,
+                status,
+                reason,
+            )
+        self.status, self.reason = status, reason
+        if status == DOWN:
+            self.went_down.set()
+        else:
+            self.went_down.clear()
 
 
 def channel_options(address: str, max_message_bytes: int) -> list[tuple[str, Any]]:
@@ -45,6 +83,8 @@ class ServiceClients:
 
     settings: GatewaySettings
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    watches: dict[str, HealthWatch] = field(default_factory=dict)
+    _watchers: list[asyncio.Task[None]] = field(default_factory=list)
 
     def open(self) -> None:
         """Create the channels (lazy connect) for every service with an address."""
@@ -55,8 +95,42 @@ class ServiceClients:
                     address, options=channel_options(address, self.settings.max_request_bytes)
                 )
 
+    def start_watching(self) -> None:
+        """Start the background health checks (call inside the running event loop)."""
+        if self.settings.health_watch_interval_seconds <= 0:
+            return
+        for name, channel in self.channels.items():
+            watch = self.watches[name] = HealthWatch()
+            task = asyncio.get_running_loop().create_task(self._watch(name, channel, watch))
+            self._watchers.append(task)
+
+    async def _watch(self, name: str, channel: grpc.aio.Channel, watch: HealthWatch) -> None:
+        stub = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest(service="")
+        while True:
+            try:
+                reply = await stub.Check(
+                    request, timeout=self.settings.health_watch_deadline_seconds
+                )
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    watch.mark(SERVING)  # alive, its queue is full
+                else:
+                    watch.mark(DOWN, f"{name}: {error.code().name}")
+            else:
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    watch.mark(SERVING)
+                else:
+                    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+                    watch.mark(DOWN, f"{name}: {status}")
+            await asyncio.sleep(self.settings.health_watch_interval_seconds)
+
     async def close(self) -> None:
-        """Close every channel."""
+        """Stop the health checks and close every channel."""
+        for task in self._watchers:
+            task.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
+        self._watchers.clear()
         for channel in self.channels.values():
             await channel.close()
         self.channels.clear()
@@ -75,13 +149,29 @@ class ServiceClients:
         request: Any,
         timeout: float | None = None,
     ) -> T:
-        """Call with a deadline; retry UNAVAILABLE a bounded number of times; map errors."""
+        """Call with a deadline; retry UNAVAILABLE a bounded number of times; map errors.
+
+        A service the health checks see down is answered 503 at once, and a call waiting on a
+        service that goes down meanwhile is cut short with 503.
+        """
         deadline = timeout or self.settings.deadline_seconds
         attempts = self.settings.unavailable_retries + 1
+        watch = self.watches.get(name)
         for attempt in range(attempts):
+            if watch is not None and watch.status == DOWN:
+                raise ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service is unavailable")
             try:
-                return await method(request, timeout=deadline)
+                if watch is None:
+                    return await method(request, timeout=deadline)
+                return await self._unless_down(name, method(request, timeout=deadline), watch)
             except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and not has_error_code(error):
+                    raise ApiError(
+                        429,
+                        "RATE_LIMITED",
+                        f"the {name} service is busy; try again shortly",
+                        headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)},
+                    ) from error
                 if error.code() == grpc.StatusCode.UNAVAILABLE and attempt + 1 < attempts:
                     await asyncio.sleep(RETRY_BACKOFF_SECONDS * (attempt + 1))
                     continue
@@ -92,6 +182,20 @@ class ServiceClients:
                     ) from error
                 raise from_rpc_error(error) from error
         raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _unless_down(name: str, reply: Awaitable[T], watch: HealthWatch) -> T:
+        """The reply, or 503 as soon as the health checks see the service go down."""
+        call = asyncio.ensure_future(reply)
+        down = asyncio.ensure_future(watch.went_down.wait())
+        try:
+            await asyncio.wait({call, down}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            down.cancel()
+        if not call.done():
+            call.cancel()
+            raise ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service stopped answering")
+        return call.result()
 
     async def health(self) -> dict[str, str]:
         """Each configured service's gRPC health status name (or UNREACHABLE)."""

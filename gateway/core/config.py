@@ -31,6 +31,13 @@ class GatewaySettings(BaseSettings):
     attributes_addr: str = f"127.0.0.1:{SERVICE_PORTS['attributes']}"
     deadline_seconds: float = Field(default=10.0, gt=0)
     health_deadline_seconds: float = Field(default=1.0, gt=0)
+    health_watch_interval_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        description="how often each service's gRPC health is checked in the background "
+        "(0 = off); a service that fails a check is answered 503 at once until it passes one",
+    )
+    health_watch_deadline_seconds: float = Field(default=0.5, gt=0)
     unavailable_retries: int = Field(default=2, ge=0, le=5)
     max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1)
     max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)

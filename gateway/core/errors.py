@@ -67,6 +67,11 @@ def http_status_for(status: grpc.StatusCode) -> int:
     return GRPC_TO_HTTP.get(status, 500)
 
 
+def has_error_code(error: grpc.aio.AioRpcError | grpc.RpcError) -> bool:
+    """Whether a FaceFlow servicer set the error's stable code (not gRPC's own machinery)."""
+    return any(key == ERROR_CODE_METADATA_KEY for key, _ in error.trailing_metadata() or ())
+
+
 def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> ApiError:
     """Translate a failed downstream call into an ApiError (internal details stay in logs)."""
     status = error.code()

@@ -56,6 +56,10 @@ class ServiceApp:
             futures.ThreadPoolExecutor(max_workers=settings.max_workers),
             interceptors=[ServiceInterceptor()],
             options=options,
+            # A bounded queue: beyond it gRPC answers RESOURCE_EXHAUSTED at once, so health
+            # checks wait behind at most this many calls and callers never queue to their
+            # deadline.
+            maximum_concurrent_rpcs=settings.max_workers + settings.max_queued_rpcs,
         )
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

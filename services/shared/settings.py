@@ -25,6 +25,13 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, description="gRPC port; each service sets its own")
     max_workers: int = Field(default=4, ge=1, description="gRPC handler threads")
+    max_queued_rpcs: int = Field(
+        default=16,
+        ge=0,
+        description="RPCs that may wait for a handler thread; past that the service sheds "
+        "load with RESOURCE_EXHAUSTED (the gateway answers 429 with Retry-After) instead of "
+        "queueing callers to their deadline",
+    )
     model_threads: int = Field(default=2, ge=1, description="threads per TFLite interpreter")
     metrics_port: int = Field(default=0, ge=0, description="Prometheus exporter port, 0 = off")
     model_cache_dir: Path = Field(default_factory=lambda: default_cache_dir() / "models")
