@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import httpx
+import numpy as np
 import pytest
 
 from deploy.local.stack import Stack, running_stack
@@ -55,7 +56,7 @@ def detect(stack: Stack, photo: bytes) -> tuple[httpx.Response, float]:
 
 
 def large_photo() -> bytes:
-    return images.encode(cv2.resize(images.astronaut(), (1920, 1080)))
+    return images.encode(np.asarray(cv2.resize(images.astronaut(), (1920, 1080)), dtype=np.uint8))
 
 
 def test_a_full_queue_is_shed_with_429_and_retry_after(stack: Stack) -> None:
