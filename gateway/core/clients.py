@@ -35,6 +35,7 @@ T = TypeVar("T")
 RETRY_BACKOFF_SECONDS = 0.05
 OVERLOAD_RETRY_AFTER_SECONDS = 1
 DOWN = "DOWN"
+ALIVE_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED)
 SERVING = "SERVING"
 
 
@@ -113,8 +114,8 @@ class ServiceClients:
                     request, timeout=self.settings.health_watch_deadline_seconds
                 )
             except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                    watch.mark(SERVING)  # alive, its queue is full
+                if error.code() in ALIVE_CODES:
+                    watch.mark(SERVING)  # it answered: busy, or without a health service
                 else:
                     watch.mark(DOWN, f"{name}: {error.code().name}")
             else:
@@ -148,11 +149,13 @@ class ServiceClients:
         method: Callable[..., Awaitable[T]],
         request: Any,
         timeout: float | None = None,
+        retry_request: Any = None,
     ) -> T:
         """Call with a deadline; retry UNAVAILABLE a bounded number of times; map errors.
 
         A service the health checks see down is answered 503 at once, and a call waiting on a
-        service that goes down meanwhile is cut short with 503.
+        service that goes down meanwhile is cut short with 503. ``retry_request``, when given,
+        is what the retries send (a write that says it is a retry, to stay idempotent).
         """
         deadline = timeout or self.settings.deadline_seconds
         attempts = self.settings.unavailable_retries + 1
@@ -160,10 +163,11 @@ class ServiceClients:
         for attempt in range(attempts):
             if watch is not None and watch.status == DOWN:
                 raise ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service is unavailable")
+            sent = request if attempt == 0 or retry_request is None else retry_request
             try:
                 if watch is None:
-                    return await method(request, timeout=deadline)
-                return await self._unless_down(name, method(request, timeout=deadline), watch)
+                    return await method(sent, timeout=deadline)
+                return await self._unless_down(name, method(sent, timeout=deadline), watch)
             except grpc.aio.AioRpcError as error:
                 if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and not has_error_code(error):
                     raise ApiError(

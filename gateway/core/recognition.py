@@ -44,10 +44,14 @@ def embedding_stub(clients: ServiceClients) -> embedding_pb2_grpc.EmbeddingServi
     return embedding_pb2_grpc.EmbeddingServiceStub(clients.channel("embedding"))
 
 
-async def call_embedding(clients: ServiceClients, method_name: str, request: Any) -> Any:
+async def call_embedding(
+    clients: ServiceClients, method_name: str, request: Any, retry_request: Any = None
+) -> Any:
     """Call one EmbeddingService method with the shared deadline, retry and error mapping."""
     stub = embedding_stub(clients)
-    return await clients.call("embedding", getattr(stub, method_name), request)
+    return await clients.call(
+        "embedding", getattr(stub, method_name), request, retry_request=retry_request
+    )
 
 
 def parse_choice(name: str, value: str | None, choices: dict[str, T], default: T) -> T:

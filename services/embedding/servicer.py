@@ -30,8 +30,8 @@ from services.embedding.model import (
     similarity_to_score,
 )
 from services.embedding.settings import EmbeddingSettings
-from services.embedding.store.base import GalleryStore
-from services.embedding.store.errors import FaceNotFoundError
+from services.embedding.store.base import FaceRecord, GalleryStore
+from services.embedding.store.errors import FaceExistsError, FaceNotFoundError
 from services.embedding.store.validation import check_id
 from services.embedding.thresholds import Decision, FarTable
 from services.shared.errors import InvalidArgumentError
@@ -231,15 +231,25 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         if reasons:
             raise LowQualityError(reasons, level.value)
         vector = self.model.embed(crop[np.newaxis])[0]
-        record = self.store.add_face(
-            request.tenant,
-            request.group_id,
-            request.user_id,
-            vector,
-            request.image_sha256,
-            user_info=request.user_info if request.HasField("user_info") else None,
-            image=request.image if (self.settings.store_images and request.image) else None,
-        )
+        try:
+            record = self.store.add_face(
+                request.tenant,
+                request.group_id,
+                request.user_id,
+                vector,
+                request.image_sha256,
+                user_info=request.user_info if request.HasField("user_info") else None,
+                image=request.image if (self.settings.store_images and request.image) else None,
+            )
+        except FaceExistsError as exists:
+            if not request.retry:
+                raise
+            record = FaceRecord(
+                exists.existing_face_token,
+                request.group_id,
+                request.user_id,
+                exists.existing_created_at,
+            )
         return embedding_pb2.AddFaceResponse(
             face_token=record.face_token,
             group_id=record.group_id,

@@ -155,8 +155,11 @@ async def enroll_face(
     )
     if user_info is not None:
         add.user_info = user_info
+    retried = embedding_pb2.AddFaceRequest()
+    retried.CopyFrom(add)
+    retried.retry = True  # a retry after UNAVAILABLE returns the face if the first committed
     result: embedding_pb2.AddFaceResponse = await recognition.call_embedding(
-        clients, "AddFace", add
+        clients, "AddFace", add, retry_request=retried
     )
     face_out = pipeline.face_json(image, face)
     face_out.pop("face_token")

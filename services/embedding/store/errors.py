@@ -30,9 +30,14 @@ class GroupExistsError(AlreadyExistsError):
 
 
 class FaceExistsError(AlreadyExistsError):
-    """The same image (by sha256) is enrolled for that user already."""
+    """The same image (by sha256) is enrolled for that user already: ``existing_face_token``."""
 
     code = "ALREADY_EXISTS"
+
+    def __init__(self, message: str, existing_face_token: str, existing_created_at: float) -> None:
+        super().__init__(message)
+        self.existing_face_token = existing_face_token
+        self.existing_created_at = existing_created_at
 
 
 class StoreInconsistentError(FaceflowError):

@@ -229,8 +229,15 @@ class PgvectorStore:
                         (token, user_pk, pk, image_sha256, vector_literal(vector), created),
                     ).fetchone()
             except pg_errors.UniqueViolation as exc:
+                existing = db.execute(
+                    f"SELECT face_token, created_at FROM {s}.faces"
+                    " WHERE user_pk = %s AND image_sha256 = %s",
+                    (user_pk, image_sha256),
+                ).fetchone()
                 raise FaceExistsError(
-                    f"this image is enrolled for user {user_id!r} already"
+                    f"this image is enrolled for user {user_id!r} already",
+                    str(existing[0]) if existing else "",
+                    float(existing[1]) if existing else 0.0,
                 ) from exc
             if image is not None and self.store_images and face is not None:
                 db.execute(

@@ -277,8 +277,15 @@ class SqliteFaissStore:
                             ),
                         )
                     except sqlite3.IntegrityError as exc:
+                        token, created = self._db.execute(
+                            "SELECT face_token, created_at FROM faces"
+                            " WHERE user_pk = ? AND image_sha256 = ?",
+                            (user_pk, face.image_sha256),
+                        ).fetchone()
                         raise FaceExistsError(
-                            f"this image is enrolled for user {face.user_id!r} already"
+                            f"this image is enrolled for user {face.user_id!r} already",
+                            str(token),
+                            float(created),
                         ) from exc
                     ids[row] = int(cursor.lastrowid or 0)
                     image = images[row]

@@ -323,3 +323,27 @@ def test_service_on_pgvector_store(model_store: ModelStore) -> None:
     finally:
         app.stop(grace=1.0)
         servicer.store.close()
+
+
+def test_a_retried_enrollment_returns_the_face_the_first_attempt_stored(
+    stub: embedding_pb2_grpc.EmbeddingServiceStub,
+) -> None:
+    who = tenant()
+    stub.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id="g"))
+    first = add_face(stub, who, "g", "ann", crop(3))
+    again = embedding_pb2.AddFaceRequest(
+        tenant=who,
+        group_id="g",
+        user_id="ann",
+        face=face(crop(3)),
+        image_sha256=hashlib.sha256(crop(3).tobytes()).hexdigest(),
+    )
+    assert error_of(lambda: stub.AddFace(again)) == (
+        grpc.StatusCode.ALREADY_EXISTS,
+        "ALREADY_EXISTS",
+    )
+    again.retry = True
+    retried = stub.AddFace(again)
+    assert (retried.face_token, retried.user_id) == (first.face_token, "ann")
+    user = stub.GetUser(embedding_pb2.GetUserRequest(tenant=who, group_id="g", user_id="ann"))
+    assert [f.face_token for f in user.faces] == [first.face_token]

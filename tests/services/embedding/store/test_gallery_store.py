@@ -114,10 +114,13 @@ def test_add_face_creates_the_user_and_keeps_or_updates_user_info(
 def test_same_image_twice_for_a_user_is_already_exists(store: GalleryStore, faces: Faces) -> None:
     store.create_group("t1", "staff")
     vector = faces.unit_vectors(1, 1)[0]
-    store.add_face("t1", "staff", "ann", vector, faces.sha("photo"))
+    first = store.add_face("t1", "staff", "ann", vector, faces.sha("photo"))
     with pytest.raises(FaceExistsError) as caught:
         store.add_face("t1", "staff", "ann", vector, faces.sha("photo"), user_info="changed")
     expect_error(caught.value, "ALREADY_EXISTS", grpc.StatusCode.ALREADY_EXISTS)
+    # It names the face that holds the image (what an idempotent retry answers).
+    assert caught.value.existing_face_token == first.face_token
+    assert caught.value.existing_created_at == pytest.approx(first.created_at)
     user = store.get_user("t1", "staff", "ann")
     assert len(user.faces) == 1 and user.user_info == ""  # the failed enroll changed nothing
     store.add_face("t1", "staff", "bob", vector, faces.sha("photo"))  # another user may

@@ -196,7 +196,7 @@ class DeleteResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AddFaceRequest(_message.Message):
-    __slots__ = ("tenant", "group_id", "user_id", "user_info", "face", "image_sha256", "quality_control", "image")
+    __slots__ = ("tenant", "group_id", "user_id", "user_info", "face", "image_sha256", "quality_control", "image", "retry")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +205,7 @@ class AddFaceRequest(_message.Message):
     IMAGE_SHA256_FIELD_NUMBER: _ClassVar[int]
     QUALITY_CONTROL_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     group_id: str
     user_id: str
@@ -213,7 +214,8 @@ class AddFaceRequest(_message.Message):
     image_sha256: str
     quality_control: QualityControl
     image: bytes
-    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., face: _Optional[_Union[_common_pb2.Face, _Mapping]] = ..., image_sha256: _Optional[str] = ..., quality_control: _Optional[_Union[QualityControl, str]] = ..., image: _Optional[bytes] = ...) -> None: ...
+    retry: bool
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., face: _Optional[_Union[_common_pb2.Face, _Mapping]] = ..., image_sha256: _Optional[str] = ..., quality_control: _Optional[_Union[QualityControl, str]] = ..., image: _Optional[bytes] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class Quality(_message.Message):
     __slots__ = ("score", "blur", "brightness", "yaw", "pitch", "roll")
