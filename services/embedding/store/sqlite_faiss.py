@@ -99,16 +99,31 @@ class NewFace:
     user_info: str | None = None
 
 
+Change = tuple[NDArray[np.int64], NDArray[np.float32] | None]
+"""One journalled write: (ids, vectors) of an add, (ids, None) of a removal."""
+
+SWAP_JOURNAL_LIMIT = 32
+"""Writes made during a build are replayed into the new index off the lock until at most this
+many are left; those are replayed under the lock, just before the swap."""
+
+
+def replay(index: GroupIndex, journal: list[Change]) -> None:
+    """Apply journalled writes (adds with vectors, removals without) to an index, in order."""
+    for changed_ids, changed_vectors in journal:
+        if changed_vectors is None:
+            index.remove([int(i) for i in changed_ids])
+        else:
+            index.add(changed_ids, changed_vectors)
+
+
 @dataclass
 class IndexBuild:
     """A group index being built beside the live one, and the writes it must catch up on."""
 
     kind: str
     faces: int
-    journal: list[tuple[NDArray[np.int64], NDArray[np.float32] | None]] = field(
-        default_factory=list
-    )
-    """(ids, vectors) of each add since the snapshot; (ids, None) of each removal."""
+    journal: list[Change] = field(default_factory=list)
+    """The writes to the group since the snapshot the build started from."""
     cancelled: bool = False
     thread: threading.Thread | None = None
 
@@ -560,25 +575,28 @@ class SqliteFaissStore:
                 if self._builds.get(pk) is build:
                     del self._builds[pk]
             return
-        with self._lock:
-            if build.cancelled or self._closed or self._builds.get(pk) is not build:
-                return
-            for changed_ids, changed_vectors in build.journal:
-                if changed_vectors is None:
-                    built.remove([int(i) for i in changed_ids])
-                else:
-                    built.add(changed_ids, changed_vectors)
-            built.hnsw = self.hnsw
-            self._groups[pk] = built
-            del self._builds[pk]
-            self._dirty.add(pk)
+        replayed = 0
+        while True:  # catch up off the lock; swap under it once little is left
+            with self._lock:
+                if build.cancelled or self._closed or self._builds.get(pk) is not build:
+                    return
+                pending, build.journal = build.journal, []
+                if len(pending) <= SWAP_JOURNAL_LIMIT:
+                    replay(built, pending)
+                    built.hnsw = self.hnsw
+                    self._groups[pk] = built
+                    del self._builds[pk]
+                    self._dirty.add(pk)
+                    break
+            replay(built, pending)
+            replayed += len(pending)
         log.info(
             "index of group %d is %s now (%d faces, built in %.1f s, %d writes replayed)",
             pk,
             build.kind,
             build.faces,
             time.perf_counter() - started,
-            len(build.journal),
+            replayed + len(pending),
         )
 
     def _journal(
