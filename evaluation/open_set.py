@@ -174,6 +174,12 @@ def evaluate_size(client: Client, probes: list[Probe]) -> dict[str, object]:
             "target_fpir": decision["fpir"],
             "rank1_dir": round(dir_rate, 4),
             "strangers_accepted": round(fpir_rate, 4),
+            # To look at: is the stranger someone the distractors show (a correct match)?
+            "strangers_matched": [
+                {"probe": p.path.name, "matched": o.user_id, "score": o.score}
+                for p, o in default
+                if p.user_id is None and o.user_id is not None
+            ],
         },
     }
     for fpir in OTHER_FPIRS:

@@ -157,6 +157,15 @@ class Launcher:
             self.stop()
             raise
 
+    def restart(self, name: str) -> None:
+        """Start a model service again after it died (or was killed); wait until SERVING."""
+        service = next(s for s in self.services if s.name == name)
+        child = self.children.get(name)
+        if child is not None and child.poll() is None:
+            raise LaunchError(f"{name} is still running")
+        self._spawn(service.name, service.module, self._env())
+        self._wait_grpc(service, time.monotonic() + self.startup_timeout)
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM every child, wait, then SIGKILL whatever is left."""
         for child in self.children.values():

@@ -5,7 +5,7 @@ backoff. ``dns:///`` addresses get client-side round_robin across the resolved r
 
 Fail fast: a background task per service checks its gRPC health every
 ``health_watch_interval_seconds`` with a short deadline (``HealthWatch``). While a service is
-down (unreachable, not answering within the deadline, or NOT_SERVING) calls to it are answered
+down (unreachable, NOT_SERVING, or silent for two checks in a row) calls to it are answered
 503 SERVICE_UNAVAILABLE at once, and calls already waiting on it are cut short, instead of
 waiting for the 10 s deadline; the first passed check brings it back. A health check refused
 with RESOURCE_EXHAUSTED means a busy service, not a dead one. A service that sheds load
@@ -33,9 +33,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_BACKOFF_SECONDS = 0.05
+RECONNECT_BACKOFF_MS = (250, 1000)
 OVERLOAD_RETRY_AFTER_SECONDS = 1
 DOWN = "DOWN"
 ALIVE_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED)
+SILENT_CODES = (grpc.StatusCode.DEADLINE_EXCEEDED,)
+SILENT_CHECKS_DOWN = 1
+"""A service that does not answer two checks in a row is down (a hung or paused process);
+one late answer under load is not (refused connections and NOT_SERVING count at once)."""
 SERVING = "SERVING"
 
 
@@ -46,6 +51,8 @@ class HealthWatch:
     status: str = "UNKNOWN"
     """SERVING, DOWN (with ``reason``) or UNKNOWN before the first check."""
     reason: str = ""
+    silent_checks: int = 0
+    """Consecutive checks that got no answer within their deadline."""
     went_down: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while the service is down: calls in flight wait on it beside their reply."""
 
@@ -71,6 +78,11 @@ def channel_options(address: str, max_message_bytes: int) -> list[tuple[str, Any
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
+        # Reconnect to a restarted service within a second (gRPC's default backoff
+        # grows to two minutes, and the service stays answered 503 until the channel is back).
+        ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[0]),
+        ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[0]),
+        ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[1]),
     ]
     if address.startswith("dns:///"):
         config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
@@ -114,11 +126,14 @@ class ServiceClients:
                     request, timeout=self.settings.health_watch_deadline_seconds
                 )
             except grpc.aio.AioRpcError as error:
-                if error.code() in ALIVE_CODES:
+                code = error.code()
+                watch.silent_checks = watch.silent_checks + 1 if code in SILENT_CODES else 0
+                if code in ALIVE_CODES:
                     watch.mark(SERVING)  # it answered: busy, or without a health service
-                else:
-                    watch.mark(DOWN, f"{name}: {error.code().name}")
+                elif code not in SILENT_CODES or watch.silent_checks >= SILENT_CHECKS_DOWN:
+                    watch.mark(DOWN, f"{name}: {code.name}")
             else:
+                watch.silent_checks = 0
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     watch.mark(SERVING)
                 else:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -35,6 +36,26 @@ class ServiceDefinition:
 
     full_name: str
     add_to_server: Callable[[grpc.Server], None]
+
+
+class OwnThreadHealth(health.HealthServicer):  # type: ignore[misc]
+    """The stock health servicer, its ``Check`` answered on a thread of its own.
+
+    gRPC runs a method on the pool its handler names in ``experimental_thread_pool``; with
+    ``Check`` there, a service whose handler threads are all busy with model calls (or queued)
+    still answers health at once, so a loaded service does not look dead to the gateway.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
+        stock_check = super().Check
+
+        def check(request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Any:
+            return stock_check(request, context)
+
+        check.experimental_thread_pool = self.pool  # type: ignore[attr-defined]
+        self.Check = check
 
 
 class ServiceApp:
@@ -61,7 +82,7 @@ class ServiceApp:
             # deadline.
             maximum_concurrent_rpcs=settings.max_workers + settings.max_queued_rpcs,
         )
-        self.health = health.HealthServicer()
+        self.health = OwnThreadHealth()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         for service in self.services:
             service.add_to_server(self.server)
