@@ -12,9 +12,9 @@ Design (docs/gallery-store.md has the reasoning and figures):
 - one process owns a data folder (an exclusive lock file); inside it a lock serialises access,
   so the store is safe to share between the gRPC server's threads;
 - switching a grown group to HNSW, or rebuilding one heavy with tombstones, happens beside the
-  live index in a background thread (``IndexBuild``): searches keep answering from the live
-  index, writes go to it and to the build's journal, and once built the journal is replayed
-  into the new index and it is swapped in under the lock. The lock is never held for a build.
+  live index (``index_builds.py``): searches keep answering from it, writes go to it and to the
+  build's journal, and the caught-up new index is swapped in. The lock is never held for a
+  build.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from services.embedding.store.errors import (
     UserNotFoundError,
 )
 from services.embedding.store.faiss_index import FLAT, HNSW, GroupIndex, HnswParams, set_threads
+from services.embedding.store.index_builds import BuildTarget, IndexBuilds
 from services.embedding.store.index_files import IndexFileError, IndexFolder, Manifest, SavedGroup
 from services.embedding.store.sqlite_schema import connect, current_sequence, read_meta, write_meta
 from services.embedding.store.validation import (
@@ -99,35 +100,6 @@ class NewFace:
     user_info: str | None = None
 
 
-Change = tuple[NDArray[np.int64], NDArray[np.float32] | None]
-"""One journalled write: (ids, vectors) of an add, (ids, None) of a removal."""
-
-SWAP_JOURNAL_LIMIT = 32
-"""Writes made during a build are replayed into the new index off the lock until at most this
-many are left; those are replayed under the lock, just before the swap."""
-
-
-def replay(index: GroupIndex, journal: list[Change]) -> None:
-    """Apply journalled writes (adds with vectors, removals without) to an index, in order."""
-    for changed_ids, changed_vectors in journal:
-        if changed_vectors is None:
-            index.remove([int(i) for i in changed_ids])
-        else:
-            index.add(changed_ids, changed_vectors)
-
-
-@dataclass
-class IndexBuild:
-    """A group index being built beside the live one, and the writes it must catch up on."""
-
-    kind: str
-    faces: int
-    journal: list[Change] = field(default_factory=list)
-    """The writes to the group since the snapshot the build started from."""
-    cancelled: bool = False
-    thread: threading.Thread | None = None
-
-
 class SqliteFaissStore:
     """SQLite + FAISS gallery in one folder (see module docstring)."""
 
@@ -166,7 +138,17 @@ class SqliteFaissStore:
         self._db = connect(self.folder / DATABASE_NAME, synchronous)
         self._files = IndexFolder(self.folder / INDEX_FOLDER)
         self._groups: dict[int, GroupIndex] = {}
-        self._builds: dict[int, IndexBuild] = {}
+        self._builds = IndexBuilds(
+            BuildTarget(
+                lock=self._lock,
+                indexes=self._groups,
+                dimension=dimension,
+                hnsw=lambda: self.hnsw,
+                threads=build_threads,
+                swapped=lambda pk: self._dirty.add(pk),
+                closed=lambda: self._closed,
+            )
+        )
         self._dirty: set[int] = set()
         self._unsaved_changes = 0
         self._manifest: Manifest | None = None
@@ -223,7 +205,7 @@ class SqliteFaissStore:
                 pk = self._group_pk(tenant, group_id)
                 removed = self._db.execute("DELETE FROM groups WHERE id = ?", (pk,)).rowcount
             self._groups.pop(pk, None)
-            self._cancel_build(pk)
+            self._builds.cancel(pk)
             self._dirty.discard(pk)
             self._note_changes(max(removed, 1))
 
@@ -312,7 +294,7 @@ class SqliteFaissStore:
                     records.append(FaceRecord(token, group_id, face.user_id, created))
             # Committed: the index follows at once (a crash here is repaired by the log replay).
             self._group_index(pk).add(ids, vectors)
-            self._journal(pk, ids, vectors)
+            self._builds.journal(pk, ids, vectors)
             self._dirty.add(pk)
             self._note_changes(len(faces))
         return records
@@ -537,7 +519,7 @@ class SqliteFaissStore:
     def _maintain_indexes(self) -> None:
         """Start building HNSW for grown groups and rebuilding HNSW groups heavy with tombstones.
 
-        Called under the lock; the builds run in background threads (``_build_and_swap``).
+        Called under the lock; the builds run beside the live indexes (``index_builds.py``).
         """
         for pk, index in list(self._groups.items()):
             if pk in self._builds:
@@ -547,83 +529,11 @@ class SqliteFaissStore:
                 index.kind == HNSW and index.tombstone_fraction > self.rebuild_tombstone_fraction
             )
             if grow or purge:
-                ids, vectors = index.live_vectors()
-                kind = HNSW if len(ids) > self.hnsw_threshold else FLAT
-                build = IndexBuild(kind, len(ids))
-                build.thread = threading.Thread(
-                    target=self._build_and_swap,
-                    args=(pk, build, ids, vectors),
-                    name=f"index-build-g{pk}",
-                    daemon=True,
-                )
-                self._builds[pk] = build
-                log.info("building index of group %d as %s (%d faces)", pk, kind, len(ids))
-                build.thread.start()
-
-    def _build_and_swap(
-        self, pk: int, build: IndexBuild, ids: NDArray[np.int64], vectors: NDArray[np.float32]
-    ) -> None:
-        """Build off the lock, then replay the journal and swap the new index in under it."""
-        started = time.perf_counter()
-        try:
-            built = GroupIndex.build(
-                self.dimension, ids, vectors, build.kind, self.hnsw, self.build_threads
-            )
-        except Exception:
-            log.exception("building the index of group %d failed; the live index stays", pk)
-            with self._lock:
-                if self._builds.get(pk) is build:
-                    del self._builds[pk]
-            return
-        replayed = 0
-        while True:  # catch up off the lock; swap under it once little is left
-            with self._lock:
-                if build.cancelled or self._closed or self._builds.get(pk) is not build:
-                    return
-                pending, build.journal = build.journal, []
-                if len(pending) <= SWAP_JOURNAL_LIMIT:
-                    replay(built, pending)
-                    built.hnsw = self.hnsw
-                    self._groups[pk] = built
-                    del self._builds[pk]
-                    self._dirty.add(pk)
-                    break
-            replay(built, pending)
-            replayed += len(pending)
-        log.info(
-            "index of group %d is %s now (%d faces, built in %.1f s, %d writes replayed)",
-            pk,
-            build.kind,
-            build.faces,
-            time.perf_counter() - started,
-            replayed + len(pending),
-        )
-
-    def _journal(
-        self, pk: int, ids: NDArray[np.int64], vectors: NDArray[np.float32] | None
-    ) -> None:
-        """Record a write for the group's build in progress, if any (under the lock)."""
-        build = self._builds.get(pk)
-        if build is not None:
-            build.journal.append((ids.copy(), None if vectors is None else vectors.copy()))
-
-    def _cancel_build(self, pk: int) -> None:
-        build = self._builds.pop(pk, None)
-        if build is not None:
-            build.cancelled = True
+                self._builds.start(pk, HNSW if index.live_count > self.hnsw_threshold else FLAT)
 
     def wait_for_index_builds(self, timeout: float | None = None) -> bool:
         """Wait until no index build runs (True), or ``timeout`` seconds pass (False)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
-                threads = [b.thread for b in self._builds.values() if b.thread is not None]
-            if not threads:
-                return True
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return False
-            threads[0].join(remaining)
+        return self._builds.wait(timeout)
 
     def set_ef_search(self, ef_search: int) -> None:
         """Change the HNSW search beam width (recall against latency) without a rebuild."""
@@ -639,12 +549,8 @@ class SqliteFaissStore:
         with self._lock:
             pk = self._group_pk(tenant, group_id)
             index = self._group_index(pk)
-            build = self._builds.get(pk)
             return IndexStats(
-                index.kind,
-                index.live_count,
-                len(index.tombstones),
-                building=build.kind if build is not None else None,
+                index.kind, index.live_count, len(index.tombstones), self._builds.building(pk)
             )
 
     def close(self) -> None:
@@ -652,8 +558,7 @@ class SqliteFaissStore:
         with self._lock:
             if self._closed:
                 return
-            for pk in list(self._builds):
-                self._cancel_build(pk)  # the live index is complete: it is what gets saved
+            self._builds.cancel_all()  # the live indexes are complete: they get saved
             try:
                 if self._unsaved_changes or self._dirty:
                     self.save_index(maintain=False)
@@ -842,7 +747,7 @@ class SqliteFaissStore:
 
     def _remove_from_index(self, pk: int, face_ids: list[int]) -> None:
         self._group_index(pk).remove(face_ids)
-        self._journal(pk, np.asarray(face_ids, dtype=np.int64), None)
+        self._builds.journal(pk, np.asarray(face_ids, dtype=np.int64), None)
         self._dirty.add(pk)
         self._note_changes(len(face_ids))
 
