@@ -23,8 +23,7 @@ from gateway.core.config import GatewaySettings
 from gateway.core.context import request_id
 from gateway.core.errors import ApiError
 from gateway.core.middleware import RequestContextMiddleware
-from gateway.core.ratelimit import RateLimiter
-from gateway.core.tenants import TenantStore
+from gateway.core.state import open_gateway_state
 
 log = logging.getLogger("faceflow.gateway")
 
@@ -56,8 +55,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.tenants = TenantStore(settings.tenants_db)
-        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        state = open_gateway_state(settings)
+        app.state.tenants = state.tenants
+        app.state.rate_limiter = state.limiter
         app.state.clients = ServiceClients(settings)
         app.state.clients.open()
         app.state.clients.start_watching()
@@ -65,7 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.clients.close()
-            app.state.tenants.close()
+            state.close()
 
     app = FastAPI(
         title="FaceFlow API",

@@ -6,7 +6,8 @@
   list                     list tenants
   delete TENANT            delete a tenant and its keys
 
-The database is the gateway's (``FACEFLOW_GATEWAY_DATA_DIR``, default var/gateway).
+The database is the gateway's: PostgreSQL when ``FACEFLOW_GATEWAY_DATABASE_URL`` is set, else
+SQLite in ``FACEFLOW_GATEWAY_DATA_DIR`` (default var/gateway).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import argparse
 import sys
 
 from gateway.core.config import GatewaySettings
-from gateway.core.tenants import TenantExistsError, TenantNotFoundError, TenantStore
+from gateway.core.state import open_gateway_state
+from gateway.core.tenants import TenantExistsError, TenantNotFoundError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list")
     sub.add_parser("delete").add_argument("tenant")
     options = parser.parse_args(argv)
-    store = TenantStore(GatewaySettings().tenants_db)
+    state = open_gateway_state(GatewaySettings())
+    store = state.tenants
     try:
         if options.command == "create":
             store.create_tenant(options.tenant)
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: no tenant {error}\n")
         return 1
     finally:
-        store.close()
+        state.close()
     return 0
 
 

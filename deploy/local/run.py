@@ -10,7 +10,7 @@ from types import FrameType
 
 from deploy.local.launcher import Launcher, LaunchError
 from gateway.core.config import GatewaySettings
-from gateway.core.tenants import TenantStore
+from gateway.core.state import open_gateway_state
 
 log = logging.getLogger("faceflow.run")
 
@@ -21,7 +21,8 @@ def ensure_demo_key(launcher: Launcher) -> str:
     """Create the demo tenant and its key once; the key is kept in var/demo-api-key.txt."""
     key_file = launcher.data_dir / DEMO_KEY_FILE
     settings = GatewaySettings(data_dir=launcher.data_dir / "gateway")
-    store = TenantStore(settings.tenants_db)
+    state = open_gateway_state(settings)
+    store = state.tenants
     try:
         store.ensure_tenant(settings.demo_tenant)
         if key_file.is_file():
@@ -34,7 +35,7 @@ def ensure_demo_key(launcher: Launcher) -> str:
         key_file.chmod(0o600)
         return key
     finally:
-        store.close()
+        state.close()
 
 
 def main() -> int:

@@ -16,8 +16,8 @@ from fastapi.security import APIKeyHeader
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.errors import ApiError
-from gateway.core.ratelimit import RateLimiter
-from gateway.core.tenants import Tenant, TenantStore
+from gateway.core.ratelimit import Limiter
+from gateway.core.tenants import Tenant, Tenants
 
 api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="Your app's API key")
 
@@ -40,11 +40,11 @@ async def get_tenant(
     """Authenticate the x-api-key header; UNAUTHENTICATED 401, RATE_LIMITED 429."""
     if not key:
         raise ApiError(401, "UNAUTHENTICATED", "missing API key: send it in the x-api-key header")
-    tenants: TenantStore = request.app.state.tenants
+    tenants: Tenants = request.app.state.tenants
     tenant = tenants.resolve(key)
     if tenant is None:
         raise ApiError(401, "UNAUTHENTICATED", "the API key is not valid")
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter: Limiter = request.app.state.rate_limiter
     wait = limiter.take(key)
     if wait > 0.0:
         raise ApiError(

@@ -45,6 +45,12 @@ class GatewaySettings(BaseSettings):
     data_dir: Path = REPO_ROOT / "var" / "gateway"
     demo_tenant: str = "demo"
     rate_limit_per_minute: int = Field(default=600, ge=0, description="per API key, 0 = off")
+    database_url: str = Field(
+        default="",
+        description="postgresql://... to keep tenants, API keys and rate limits in PostgreSQL "
+        "(shared by every gateway replica); empty: SQLite in data_dir, one gateway",
+    )
+    database_pool_size: int = Field(default=4, ge=1, le=64)
     malloc_tuning: bool = Field(
         default=True,
         description="keep request bodies' buffers in the heap (services/shared/memory.py)",

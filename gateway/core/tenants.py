@@ -1,4 +1,5 @@
-"""Tenants (apps) and their API keys, in SQLite. Keys are stored only as sha256 hashes.
+"""Tenants (apps) and their API keys, in SQLite (the embedded default; PostgreSQL for several
+gateway replicas: ``tenants_pg.py``). Keys are stored only as sha256 hashes.
 
 A key is 32 random bytes (URL-safe base64, prefixed ``ff_``): with that much entropy a plain
 sha256 is the right hash (no salt or slow KDF needed, and lookups stay O(1)).
@@ -13,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 KEY_PREFIX = "ff_"
 
@@ -48,6 +50,25 @@ class TenantNotFoundError(Exception):
 def hash_key(key: str) -> str:
     """The stored form of an API key."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh random API key."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+class Tenants(Protocol):
+    """Where tenants and API keys live: SQLite (``TenantStore``) or PostgreSQL."""
+
+    def create_tenant(self, tenant_id: str) -> Tenant: ...
+    def ensure_tenant(self, tenant_id: str) -> Tenant: ...
+    def list_tenants(self) -> list[str]: ...
+    def create_key(self, tenant_id: str, label: str = "") -> str: ...
+    def add_key(self, tenant_id: str, key: str, label: str = "") -> None: ...
+    def revoke_key(self, key: str) -> bool: ...
+    def delete_tenant(self, tenant_id: str) -> None: ...
+    def resolve(self, key: str) -> Tenant | None: ...
+    def close(self) -> None: ...
 
 
 class TenantStore:
@@ -90,7 +111,7 @@ class TenantStore:
 
     def create_key(self, tenant_id: str, label: str = "") -> str:
         """Issue a new API key for a tenant; returns the key (shown once, stored hashed)."""
-        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = new_key()
         self.add_key(tenant_id, key, label)
         return key
 

@@ -18,11 +18,13 @@ from services.detection.model import FaceMesh, YuNetDetector
 from services.embedding.model import SFace
 from services.liveness.model import MiniFASNet, PassiveLiveness
 from services.liveness.servicer import LivenessServicer
-from services.liveness.sessions import SessionStore
+from services.liveness.sessions import Sessions, SessionStore
+from services.liveness.sessions_pg import PostgresSessionStore
 from services.liveness.settings import LivenessSettings
 from services.liveness.tracking import FaceTracker
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
+from services.shared.postgres import ConnectionPool
 from services.shared.runtime import LiteModel
 from services.shared.server import ServiceApp, ServiceDefinition, configure_logging
 
@@ -62,7 +64,11 @@ def build_servicer(settings: LivenessSettings, store: ModelStore | None = None) 
         f.spec.name: common_pb2.ModelInfo(name=f.spec.name, version=f.spec.version)
         for f in (detector_file, mesh_file, embedding_file, *passive_files)
     }
-    sessions = SessionStore(settings.sessions_db)
+    sessions: Sessions = (
+        PostgresSessionStore(ConnectionPool(settings.database_url, size=settings.max_workers))
+        if settings.database_url
+        else SessionStore(settings.sessions_db)
+    )
     return LivenessServicer(settings, tracker, PassiveLiveness(passive_models), sessions, models)
 
 

@@ -13,7 +13,7 @@ from services.liveness.actions import ActionName, random_actions
 from services.liveness.errors import NoFaceError
 from services.liveness.frames import DecodedFrames, FrameLimits, decode_frames, decode_video
 from services.liveness.model import PassiveLiveness
-from services.liveness.sessions import SessionStore
+from services.liveness.sessions import Sessions
 from services.liveness.settings import LivenessSettings
 from services.liveness.tracking import FaceTracker
 from services.liveness.verdict import VerdictRules, decide
@@ -39,7 +39,7 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
         settings: LivenessSettings,
         tracker: FaceTracker,
         passive: PassiveLiveness,
-        sessions: SessionStore,
+        sessions: Sessions,
         models: dict[str, common_pb2.ModelInfo],
         rng: random.Random | None = None,
     ) -> None:

@@ -1,5 +1,8 @@
 """Action-challenge sessions in a SQLite file: created per tenant, expiring, single use.
 
+The embedded default; with ``FACEFLOW_LIVENESS_DATABASE_URL`` set they live in PostgreSQL
+instead (``sessions_pg.py``), shared by every liveness replica.
+
 A session is claimed atomically (``BEGIN IMMEDIATE`` + a conditional ``UPDATE``), so two
 concurrent verifications of the same id - even from two service processes sharing the file -
 cannot both succeed. Sessions survive restarts. Expired rows are purged lazily.
@@ -15,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from services.liveness.errors import (
     SessionAlreadyUsedError,
@@ -33,6 +37,23 @@ CREATE TABLE IF NOT EXISTS sessions (
 )
 """
 PURGE_AFTER_SECONDS = 24 * 3600  # keep expired/used rows a day so reuse reads "used", not "unknown"
+
+
+def new_session_id() -> str:
+    """A random URL-safe session id."""
+    return secrets.token_urlsafe(18)
+
+
+class Sessions(Protocol):
+    """Where sessions live: SQLite (``SessionStore``) or PostgreSQL (``sessions_pg.py``)."""
+
+    def create(
+        self, tenant_id: str, actions: Sequence[str], ttl_seconds: float, now: float | None = None
+    ) -> SessionRecord: ...
+
+    def claim(self, tenant_id: str, session_id: str, now: float | None = None) -> SessionRecord: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +92,7 @@ class SessionStore:
         """Store a new session with a random URL-safe id."""
         created = time.time() if now is None else now
         record = SessionRecord(
-            session_id=secrets.token_urlsafe(18),
+            session_id=new_session_id(),
             tenant_id=tenant_id,
             actions=tuple(actions),
             created_at=created,
@@ -132,3 +153,6 @@ class SessionStore:
             expires_at=row[4],
             used_at=at,
         )
+
+    def close(self) -> None:
+        """Nothing held open: each call opens its own connection."""

@@ -22,6 +22,11 @@ class LivenessSettings(ServiceSettings):
     data_dir: Path = Field(
         default=REPO_ROOT / "var" / "liveness", description="holds sessions.sqlite3"
     )
+    database_url: str = Field(
+        default="",
+        description="postgresql://... to keep sessions in PostgreSQL (shared by every liveness "
+        "replica); empty: SQLite in data_dir",
+    )
     detector_model: str = "yunet"
     mesh_model: str = "facemesh"
     embedding_model: str = "sface"

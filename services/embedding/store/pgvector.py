@@ -11,12 +11,10 @@ time), so the store is safe to share between the gRPC server's threads.
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -42,6 +40,7 @@ from services.embedding.store.validation import (
     check_user_info,
     normalized,
 )
+from services.shared.postgres import ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +115,9 @@ class PgvectorStore:
         self.schema = schema
         self.hnsw_ef_search = hnsw_ef_search
         self.store_images = store_images
-        self._connect_timeout = connect_timeout
-        self._pool: queue.Queue[psycopg.Connection[Any]] = queue.Queue()
-        self._all: list[psycopg.Connection[Any]] = []
-        first = self._connect()
+        self._pool = ConnectionPool(url, size=pool_size, connect_timeout=connect_timeout)
         try:
-            with first.transaction():
+            with self._pool.connection() as first, first.transaction():
                 first.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
                 first.execute(
                     DDL.format(
@@ -142,14 +138,8 @@ class PgvectorStore:
                 elif int(row[0]) != dimension:
                     raise ValueError(f"gallery stores {row[0]}-d embeddings, not {dimension}-d")
         except BaseException:
-            first.close()
+            self._pool.close()
             raise
-        self._all.append(first)
-        self._pool.put(first)
-        for _ in range(pool_size - 1):
-            connection = self._connect()
-            self._all.append(connection)
-            self._pool.put(connection)
         self.check_consistency()
 
     # ----------------------------------------------------------------- groups
@@ -397,31 +387,12 @@ class PgvectorStore:
 
     def close(self) -> None:
         """Close every pooled connection."""
-        for connection in self._all:
-            connection.close()
-        self._all.clear()
+        self._pool.close()
 
     # --------------------------------------------------------------- helpers
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            self.url, autocommit=True, connect_timeout=int(self._connect_timeout)
-        )
-
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        if not self._all:
-            raise RuntimeError("gallery store is closed")
-        connection = self._pool.get()
-        try:
-            if connection.closed or connection.broken:
-                log.warning("replacing a broken PostgreSQL connection")
-                self._all.remove(connection)
-                connection = self._connect()
-                self._all.append(connection)
-            yield connection
-        finally:
-            self._pool.put(connection)
+    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._pool.connection()
 
     def _group_pk(self, db: psycopg.Connection[Any], tenant: str, group_id: str) -> int:
         check_id(tenant, "tenant")

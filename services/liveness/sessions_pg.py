@@ -1,0 +1,117 @@
+"""Action-challenge sessions in PostgreSQL (schema ``faceflow_liveness``), for several replicas.
+
+The same contract as the SQLite ``SessionStore``: a session is claimed by one conditional
+``UPDATE ... WHERE used_at IS NULL AND expires_at >= now`` (atomic, whichever replica gets the
+verification), so two verifications of one session can never both succeed, and a session
+created through one replica can be verified through any other.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+
+from services.liveness.errors import (
+    SessionAlreadyUsedError,
+    SessionExpiredError,
+    SessionNotFoundError,
+)
+from services.liveness.sessions import PURGE_AFTER_SECONDS, SessionRecord, new_session_id
+from services.shared.postgres import ConnectionPool, migrate
+
+SCHEMA = "faceflow_liveness"
+
+MIGRATIONS = (
+    # 1: the sessions
+    """
+    CREATE TABLE {schema}.sessions (
+        session_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        used_at DOUBLE PRECISION
+    );
+    CREATE INDEX sessions_expires_at ON {schema}.sessions (expires_at);
+    """,
+)
+
+COLUMNS = "session_id, tenant_id, actions, created_at, expires_at, used_at"
+
+
+class PostgresSessionStore:
+    """Sessions in PostgreSQL; safe across threads, processes and machines."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+        migrate(pool, SCHEMA, MIGRATIONS)
+
+    def create(
+        self, tenant_id: str, actions: Sequence[str], ttl_seconds: float, now: float | None = None
+    ) -> SessionRecord:
+        """Store a new session with a random URL-safe id."""
+        created = time.time() if now is None else now
+        record = SessionRecord(
+            session_id=new_session_id(),
+            tenant_id=tenant_id,
+            actions=tuple(actions),
+            created_at=created,
+            expires_at=created + ttl_seconds,
+            used_at=None,
+        )
+        with self.pool.connection() as db, db.transaction():
+            db.execute(
+                f"DELETE FROM {SCHEMA}.sessions WHERE expires_at < %s",
+                (created - PURGE_AFTER_SECONDS,),
+            )
+            db.execute(
+                f"INSERT INTO {SCHEMA}.sessions ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, NULL)",
+                (
+                    record.session_id,
+                    tenant_id,
+                    json.dumps(list(actions)),
+                    record.created_at,
+                    record.expires_at,
+                ),
+            )
+        return record
+
+    def claim(self, tenant_id: str, session_id: str, now: float | None = None) -> SessionRecord:
+        """Mark the session used and return it; raise if unknown, expired or used already."""
+        at = time.time() if now is None else now
+        with self.pool.connection() as db:
+            row = db.execute(
+                f"UPDATE {SCHEMA}.sessions SET used_at = %s"
+                " WHERE session_id = %s AND tenant_id = %s AND used_at IS NULL"
+                f" AND expires_at >= %s RETURNING {COLUMNS}",
+                (at, session_id, tenant_id, at),
+            ).fetchone()
+            if row is None:
+                found = db.execute(
+                    f"SELECT used_at FROM {SCHEMA}.sessions"
+                    " WHERE session_id = %s AND tenant_id = %s",
+                    (session_id, tenant_id),
+                ).fetchone()
+        if row is not None:
+            return SessionRecord(
+                session_id=str(row[0]),
+                tenant_id=str(row[1]),
+                actions=tuple(json.loads(row[2])),
+                created_at=float(row[3]),
+                expires_at=float(row[4]),
+                used_at=float(row[5]),
+            )
+        if found is None:
+            raise SessionNotFoundError(f"no liveness session {session_id!r}")
+        if found[0] is not None:
+            raise SessionAlreadyUsedError(
+                f"session {session_id} was verified already; sessions are single use"
+            )
+        raise SessionExpiredError(
+            f"session {session_id} expired; create a new one and send the frames within its window"
+        )
+
+    def close(self) -> None:
+        """Close the pool."""
+        self.pool.close()
