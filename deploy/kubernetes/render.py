@@ -13,9 +13,10 @@ Choices (docs/deployment.md has the reasons and figures):
 - the gateway reaches each service through ``dns:///<svc>-headless.<ns>.svc.cluster.local:PORT``:
   a headless Service resolves to every ready pod, and the gateway's gRPC channel balances
   round_robin across them;
-- PostgreSQL is external: its URL comes from the Secret ``faceflow-gallery`` (key ``store-url``);
-- stateful pieces that keep SQLite files (the gateway's tenants, liveness sessions) run one
-  replica on a ReadWriteOnce volume until their state moves to PostgreSQL.
+- PostgreSQL is external: its URL comes from the Secret ``faceflow-gallery`` (key ``store-url``),
+  and it holds every piece of state: the gallery, the gateway's tenants, keys and rate limits,
+  liveness's sessions. So every Deployment, the gateway and liveness included, is stateless:
+  several replicas, a PodDisruptionBudget, an HPA, no volume claim.
 """
 
 from __future__ import annotations
@@ -66,21 +67,24 @@ class ServiceSpec:
     name: str
     port: int
     sizing: Sizing = field(default_factory=Sizing)
-    stateful: bool = False  # keeps local SQLite state: one replica on a volume, no HPA
     secret_env: tuple[tuple[str, str], ...] = ()  # (variable suffix, key in faceflow-gallery)
 
 
 OVERRIDES: dict[str, dict[str, Any]] = {
     # SFace + the pgvector client; search runs in PostgreSQL, so replicas are stateless.
     "embedding": {"secret_env": (("STORE_URL", "store-url"),)},
-    # Action-challenge sessions live in a local SQLite file: one replica until they move.
+    # Action-challenge sessions live in PostgreSQL, so any replica verifies any session.
     "liveness": {
-        "stateful": True,
-        "sizing": Sizing(
-            memory_request="512Mi", memory_limit="1536Mi", min_replicas=1, max_replicas=1
-        ),
+        "secret_env": (("DATABASE_URL", "store-url"),),
+        "sizing": Sizing(memory_request="512Mi", memory_limit="1536Mi"),
     },
 }
+
+
+GATEWAY_SIZING = Sizing(
+    cpu_request="250m", memory_request="256Mi", cpu_limit="2", memory_limit="768Mi"
+)
+ROLLING_UPDATE = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
 
 
 def default_port(name: str) -> int:
@@ -139,14 +143,11 @@ def resources(sizing: Sizing) -> dict[str, Any]:
     }
 
 
-def scratch_volumes(data_claim: str | None) -> list[dict[str, Any]]:
-    """/tmp in memory, and the data folder (a claim when the service keeps state)."""
-    data: dict[str, Any] = (
-        {"persistentVolumeClaim": {"claimName": data_claim}} if data_claim else {"emptyDir": {}}
-    )
+def scratch_volumes() -> list[dict[str, Any]]:
+    """/tmp in memory, and the data folder (scratch: every piece of state is in PostgreSQL)."""
     return [
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
-        {"name": "data", **data},
+        {"name": "data", "emptyDir": {}},
     ]
 
 
@@ -163,18 +164,8 @@ def grpc_probe(port: int, period: int, failures: int, timeout: int = 2) -> dict[
     }
 
 
-def volume_claim(name: str, component: str, size: str) -> Manifest:
-    """A ReadWriteOnce claim for a one-replica stateful piece."""
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": metadata(name, component),
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
-    }
-
-
 def service_manifests(spec: ServiceSpec) -> list[Manifest]:
-    """Deployment, headless Service, PDB, NetworkPolicy, and HPA or claim, for one service."""
+    """Deployment, headless Service, NetworkPolicy, PodDisruptionBudget and HPA of a service."""
     prefix = f"FACEFLOW_{spec.name.upper()}_"
     threads = max(1, int(float(spec.sizing.cpu_limit)))
     env: list[dict[str, Any]] = [
@@ -191,7 +182,6 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
         }
         for suffix, key in spec.secret_env
     ]
-    claim = f"{spec.name}-data" if spec.stateful else None
     selector = {"app.kubernetes.io/name": spec.name}
     deployment: Manifest = {
         "apiVersion": "apps/v1",
@@ -200,14 +190,7 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
         "spec": {
             "replicas": spec.sizing.min_replicas,
             "selector": {"matchLabels": selector},
-            "strategy": (
-                {"type": "Recreate"}
-                if spec.stateful
-                else {
-                    "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-                }
-            ),
+            "strategy": ROLLING_UPDATE,
             "template": {
                 "metadata": {
                     "labels": labels(spec.name, "model-service"),
@@ -242,7 +225,7 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
                             "volumeMounts": MOUNTS,
                         }
                     ],
-                    "volumes": scratch_volumes(claim),
+                    "volumes": scratch_volumes(),
                 },
             },
         },
@@ -275,45 +258,47 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
             ],
         },
     }
-    manifests = [deployment, headless, policy]
-    if spec.stateful:
-        manifests.append(volume_claim(claim or "", "model-service", "1Gi"))
-        return manifests
-    manifests.append(
-        {
-            "apiVersion": "policy/v1",
-            "kind": "PodDisruptionBudget",
-            "metadata": metadata(spec.name, "model-service"),
-            "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
-        }
-    )
-    manifests.append(
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": metadata(spec.name, "model-service"),
-            "spec": {
-                "scaleTargetRef": {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "name": spec.name,
-                },
-                "minReplicas": spec.sizing.min_replicas,
-                "maxReplicas": spec.sizing.max_replicas,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 70},
-                        },
-                    }
-                ],
-                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
-            },
-        }
-    )
-    return manifests
+    return [
+        deployment,
+        headless,
+        policy,
+        disruption_budget(spec.name, "model-service", selector),
+        autoscaler(spec.name, "model-service", spec.sizing),
+    ]
+
+
+def disruption_budget(name: str, component: str, selector: dict[str, str]) -> Manifest:
+    """Keep one replica up through voluntary disruptions (node drains, upgrades)."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": metadata(name, component),
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
+    }
+
+
+def autoscaler(name: str, component: str, sizing: Sizing) -> Manifest:
+    """Scale a Deployment on CPU between the sizing's bounds."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": metadata(name, component),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": sizing.min_replicas,
+            "maxReplicas": sizing.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+        },
+    }
 
 
 def service_address(name: str, specs: list[ServiceSpec]) -> str:
@@ -325,11 +310,16 @@ def service_address(name: str, specs: list[ServiceSpec]) -> str:
 
 
 def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
-    """Gateway Deployment (one replica: its tenants are SQLite), Service, Ingress, claim."""
-    env = [
+    """Gateway Deployment (stateless: tenants, keys and rate limits in PostgreSQL), Service,
+    Ingress, PodDisruptionBudget and HPA."""
+    env: list[dict[str, Any]] = [
         {"name": "FACEFLOW_GATEWAY_HOST", "value": "0.0.0.0"},
         {"name": "FACEFLOW_GATEWAY_PORT", "value": str(GATEWAY_PORT)},
         {"name": "FACEFLOW_GATEWAY_DATA_DIR", "value": f"{DATA_DIR}/gateway"},
+        {
+            "name": "FACEFLOW_GATEWAY_DATABASE_URL",
+            "valueFrom": {"secretKeyRef": {"name": "faceflow-gallery", "key": "store-url"}},
+        },
     ] + [
         {"name": f"FACEFLOW_GATEWAY_{name.upper()}_ADDR", "value": service_address(name, specs)}
         for name in SERVICE_NAMES
@@ -341,9 +331,9 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
         "kind": "Deployment",
         "metadata": metadata("gateway", "gateway"),
         "spec": {
-            "replicas": 1,
+            "replicas": GATEWAY_SIZING.min_replicas,
             "selector": {"matchLabels": selector},
-            "strategy": {"type": "Recreate"},
+            "strategy": ROLLING_UPDATE,
             "template": {
                 "metadata": {
                     "labels": labels("gateway", "gateway"),
@@ -364,14 +354,7 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
                             "imagePullPolicy": "IfNotPresent",
                             "ports": [{"name": "http", "containerPort": GATEWAY_PORT}],
                             "env": env,
-                            "resources": resources(
-                                Sizing(
-                                    cpu_request="250m",
-                                    memory_request="256Mi",
-                                    cpu_limit="2",
-                                    memory_limit="768Mi",
-                                )
-                            ),
+                            "resources": resources(GATEWAY_SIZING),
                             "securityContext": container_security(),
                             "startupProbe": {
                                 "httpGet": {**http_probe, "path": "/healthz"},
@@ -391,7 +374,7 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
                             "volumeMounts": MOUNTS,
                         }
                     ],
-                    "volumes": scratch_volumes("gateway-data"),
+                    "volumes": scratch_volumes(),
                 },
             },
         },
@@ -432,7 +415,13 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
             ],
         },
     }
-    return [deployment, service, ingress, volume_claim("gateway-data", "gateway", "1Gi")]
+    return [
+        deployment,
+        service,
+        ingress,
+        disruption_budget("gateway", "gateway", selector),
+        autoscaler("gateway", "gateway", GATEWAY_SIZING),
+    ]
 
 
 def namespace_manifests() -> list[Manifest]:

@@ -15,7 +15,6 @@ from deploy.docker.components import model_services
 from deploy.kubernetes.render import (
     NAMESPACE,
     OUTPUT_DIR,
-    OVERRIDES,
     default_port,
     render_all,
     stale_files,
@@ -53,7 +52,7 @@ def test_stale_check_notices_an_edited_file(tmp_path: Path) -> None:
     texts = render_all()
     for name, text in texts.items():
         (tmp_path / name).write_text(text)
-    edited = texts["gateway.yaml"].replace("replicas: 1", "replicas: 3")
+    edited = texts["gateway.yaml"].replace("replicas: 2", "replicas: 3")
     (tmp_path / "gateway.yaml").write_text(edited)
     assert stale_files(texts, tmp_path) == ["gateway.yaml"]
 
@@ -94,15 +93,8 @@ def test_each_model_service_has_grpc_probes_and_a_headless_service(name: str) ->
     assert headless["spec"]["ports"][0]["port"] == port
 
 
-@pytest.mark.parametrize("name", model_services())
-def test_stateless_model_services_autoscale(name: str) -> None:
-    if OVERRIDES.get(name, {}).get("stateful"):
-        assert not any(
-            d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == name
-            for d in documents()
-        )
-        assert find("PersistentVolumeClaim", f"{name}-data")
-        return
+@pytest.mark.parametrize("name", [*model_services(), "gateway"])
+def test_every_deployment_is_stateless_and_autoscales(name: str) -> None:
     hpa = find("HorizontalPodAutoscaler", name)
     assert hpa["spec"]["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
@@ -111,12 +103,34 @@ def test_stateless_model_services_autoscale(name: str) -> None:
     }
     assert hpa["spec"]["minReplicas"] >= 2
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+    assert find("PodDisruptionBudget", name)["spec"]["minAvailable"] == 1
+    deployment = find("Deployment", name)
+    assert deployment["spec"]["replicas"] >= 2
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert not any("persistentVolumeClaim" in volume for volume in volumes)
+    assert not any(d["kind"] == "PersistentVolumeClaim" for d in documents())
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [
+        ("embedding", "FACEFLOW_EMBEDDING_STORE_URL"),
+        ("gateway", "FACEFLOW_GATEWAY_DATABASE_URL"),
+        ("liveness", "FACEFLOW_LIVENESS_DATABASE_URL"),
+    ],
+)
+def test_state_lives_in_the_postgres_of_the_secret(name: str, variable: str) -> None:
+    env = find("Deployment", name)["spec"]["template"]["spec"]["containers"][0]["env"]
+    url = next(e for e in env if e["name"] == variable)
+    assert url["valueFrom"]["secretKeyRef"] == {"name": "faceflow-gallery", "key": "store-url"}
 
 
 def test_gateway_balances_round_robin_over_headless_services() -> None:
     env = {
         e["name"]: e["value"]
         for e in find("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]["env"]
+        if "value" in e
     }
     for name in model_services():
         expected = f"dns:///{name}-headless.{NAMESPACE}.svc.cluster.local:{default_port(name)}"
