@@ -320,7 +320,8 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
             "name": "FACEFLOW_GATEWAY_DATABASE_URL",
             "valueFrom": {"secretKeyRef": {"name": "faceflow-gallery", "key": "store-url"}},
         },
-    ] + [
+    ]
+    env += [
         {"name": f"FACEFLOW_GATEWAY_{name.upper()}_ADDR", "value": service_address(name, specs)}
         for name in SERVICE_NAMES
     ]
