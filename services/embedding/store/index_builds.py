@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 Change = tuple[NDArray[np.int64], NDArray[np.float32] | None]
 """One journalled write: (ids, vectors) of an add, (ids, None) of a removal."""
 
+BUILD_CHUNK = 10_000
+"""Vectors added to the new index per FAISS call: a cancelled build (closing, the group deleted)
+stops after the chunk in hand instead of finishing the whole graph."""
+
 SWAP_JOURNAL_LIMIT = 32
 """Writes made during a build are replayed into the new index off the lock until at most this
 many are left; those are replayed under the lock, just before the swap."""
@@ -112,10 +116,12 @@ class IndexBuilds:
         if build is not None:
             build.cancelled = True
 
-    def cancel_all(self) -> None:
-        """Drop every build (closing: the live indexes are complete and get saved)."""
+    def cancel_all(self) -> list[threading.Thread]:
+        """Drop every build (closing); returns their threads, which stop within one chunk."""
+        threads = [b.thread for b in self._builds.values() if b.thread is not None]
         for pk in list(self._builds):
             self.cancel(pk)
+        return threads
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until no build runs (True), or ``timeout`` seconds pass (False)."""
@@ -138,8 +144,13 @@ class IndexBuilds:
         started = time.perf_counter()
         try:
             built = GroupIndex.build(
-                target.dimension, ids, vectors, build.kind, target.hnsw(), target.threads
+                target.dimension, ids[:0], vectors[:0], build.kind, target.hnsw(), target.threads
             )
+            for start in range(0, len(ids), BUILD_CHUNK):
+                if build.cancelled:
+                    return
+                end = start + BUILD_CHUNK
+                built.add(ids[start:end], vectors[start:end])
         except Exception:
             log.exception("building the index of group %d failed; the live index stays", pk)
             with target.lock:

@@ -105,6 +105,7 @@ class PgvectorStore:
         hnsw_ef_search: int = 100,
         store_images: bool = False,
         connect_timeout: float = 10.0,
+        read_url: str = "",
     ) -> None:
         if dimension < 1:
             raise ValueError("dimension must be positive")
@@ -140,6 +141,13 @@ class PgvectorStore:
         except BaseException:
             self._pool.close()
             raise
+        # Searches (and the user counts their thresholds need) may go to a read replica;
+        # every write, and every read a write depends on, stays on the primary.
+        self._read_pool = (
+            ConnectionPool(read_url, size=pool_size, connect_timeout=connect_timeout)
+            if read_url
+            else self._pool
+        )
         self.check_consistency()
 
     # ----------------------------------------------------------------- groups
@@ -323,7 +331,7 @@ class PgvectorStore:
         wanted = check_group_ids(group_ids)
         query = vector_literal(normalized(embedding, self.dimension))
         s = self.schema
-        with self._connection() as db, db.transaction():
+        with self._read_pool.connection() as db, db.transaction():
             pks = [self._group_pk(db, tenant, g) for g in wanted]
             names = dict(zip(pks, wanted, strict=True))
             db.execute(f"SET LOCAL hnsw.ef_search = {int(self.hnsw_ef_search)}")
@@ -356,7 +364,7 @@ class PgvectorStore:
     def count_users(self, tenant: str, group_ids: list[str]) -> int:
         """The users of the tenant's groups (GroupNotFoundError for an unknown one)."""
         wanted = check_group_ids(group_ids)
-        with self._connection() as db:
+        with self._read_pool.connection() as db:
             pks = [self._group_pk(db, tenant, g) for g in wanted]
             row = db.execute(
                 f"SELECT COUNT(*) FROM {self.schema}.users WHERE group_pk = ANY(%s)", (pks,)
@@ -387,6 +395,8 @@ class PgvectorStore:
 
     def close(self) -> None:
         """Close every pooled connection."""
+        if self._read_pool is not self._pool:
+            self._read_pool.close()
         self._pool.close()
 
     # --------------------------------------------------------------- helpers

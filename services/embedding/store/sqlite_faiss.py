@@ -558,7 +558,12 @@ class SqliteFaissStore:
         with self._lock:
             if self._closed:
                 return
-            self._builds.cancel_all()  # the live indexes are complete: they get saved
+            stopping = self._builds.cancel_all()  # the live indexes are complete and get saved
+        for thread in stopping:  # a cancelled build stops at its next chunk (off the lock)
+            thread.join()
+        with self._lock:
+            if self._closed:
+                return
             try:
                 if self._unsaved_changes or self._dirty:
                     self.save_index(maintain=False)
