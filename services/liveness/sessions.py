@@ -39,9 +39,32 @@ CREATE TABLE IF NOT EXISTS sessions (
 PURGE_AFTER_SECONDS = 24 * 3600  # keep expired/used rows a day so reuse reads "used", not "unknown"
 
 
-def new_session_id() -> str:
-    """A random URL-safe session id."""
-    return secrets.token_urlsafe(18)
+def new_session(
+    tenant_id: str, actions: Sequence[str], ttl_seconds: float, now: float | None = None
+) -> SessionRecord:
+    """A fresh session (random URL-safe id) to store."""
+    created = time.time() if now is None else now
+    return SessionRecord(
+        session_id=secrets.token_urlsafe(18),
+        tenant_id=tenant_id,
+        actions=tuple(actions),
+        created_at=created,
+        expires_at=created + ttl_seconds,
+        used_at=None,
+    )
+
+
+def refusal(session_id: str, found: bool, used: bool) -> Exception:
+    """Why a session cannot be claimed: unknown (to this tenant), used, or else expired."""
+    if not found:
+        return SessionNotFoundError(f"no liveness session {session_id!r}")
+    if used:
+        return SessionAlreadyUsedError(
+            f"session {session_id} was verified already; sessions are single use"
+        )
+    return SessionExpiredError(
+        f"session {session_id} expired; create a new one and send the frames within its window"
+    )
 
 
 class Sessions(Protocol):
@@ -90,18 +113,11 @@ class SessionStore:
         self, tenant_id: str, actions: Sequence[str], ttl_seconds: float, now: float | None = None
     ) -> SessionRecord:
         """Store a new session with a random URL-safe id."""
-        created = time.time() if now is None else now
-        record = SessionRecord(
-            session_id=new_session_id(),
-            tenant_id=tenant_id,
-            actions=tuple(actions),
-            created_at=created,
-            expires_at=created + ttl_seconds,
-            used_at=None,
-        )
+        record = new_session(tenant_id, actions, ttl_seconds, now)
         with self._connect() as connection:
             connection.execute(
-                "DELETE FROM sessions WHERE expires_at < ?", (created - PURGE_AFTER_SECONDS,)
+                "DELETE FROM sessions WHERE expires_at < ?",
+                (record.created_at - PURGE_AFTER_SECONDS,),
             )
             connection.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL)",
@@ -126,16 +142,9 @@ class SessionStore:
                     "FROM sessions WHERE session_id = ? AND tenant_id = ?",
                     (session_id, tenant_id),
                 ).fetchone()
-                if row is None:
-                    raise SessionNotFoundError(f"no liveness session {session_id!r}")
-                if row[5] is not None:
-                    raise SessionAlreadyUsedError(
-                        f"session {session_id} was verified already; sessions are single use"
-                    )
-                if at > row[4]:
-                    raise SessionExpiredError(
-                        f"session {session_id} expired; create a new one and send the frames "
-                        "within its window"
+                if row is None or row[5] is not None or at > row[4]:
+                    raise refusal(
+                        session_id, row is not None, row is not None and row[5] is not None
                     )
                 connection.execute(
                     "UPDATE sessions SET used_at = ? WHERE session_id = ? AND used_at IS NULL",

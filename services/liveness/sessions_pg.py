@@ -12,12 +12,7 @@ import json
 import time
 from collections.abc import Sequence
 
-from services.liveness.errors import (
-    SessionAlreadyUsedError,
-    SessionExpiredError,
-    SessionNotFoundError,
-)
-from services.liveness.sessions import PURGE_AFTER_SECONDS, SessionRecord, new_session_id
+from services.liveness.sessions import PURGE_AFTER_SECONDS, SessionRecord, new_session, refusal
 from services.shared.postgres import ConnectionPool, migrate
 
 SCHEMA = "faceflow_liveness"
@@ -51,19 +46,11 @@ class PostgresSessionStore:
         self, tenant_id: str, actions: Sequence[str], ttl_seconds: float, now: float | None = None
     ) -> SessionRecord:
         """Store a new session with a random URL-safe id."""
-        created = time.time() if now is None else now
-        record = SessionRecord(
-            session_id=new_session_id(),
-            tenant_id=tenant_id,
-            actions=tuple(actions),
-            created_at=created,
-            expires_at=created + ttl_seconds,
-            used_at=None,
-        )
+        record = new_session(tenant_id, actions, ttl_seconds, now)
         with self.pool.connection() as db, db.transaction():
             db.execute(
                 f"DELETE FROM {SCHEMA}.sessions WHERE expires_at < %s",
-                (created - PURGE_AFTER_SECONDS,),
+                (record.created_at - PURGE_AFTER_SECONDS,),
             )
             db.execute(
                 f"INSERT INTO {SCHEMA}.sessions ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, NULL)",
@@ -102,15 +89,7 @@ class PostgresSessionStore:
                 expires_at=float(row[4]),
                 used_at=float(row[5]),
             )
-        if found is None:
-            raise SessionNotFoundError(f"no liveness session {session_id!r}")
-        if found[0] is not None:
-            raise SessionAlreadyUsedError(
-                f"session {session_id} was verified already; sessions are single use"
-            )
-        raise SessionExpiredError(
-            f"session {session_id} expired; create a new one and send the frames within its window"
-        )
+        raise refusal(session_id, found is not None, found is not None and found[0] is not None)
 
     def close(self) -> None:
         """Close the pool."""

@@ -1,8 +1,10 @@
-"""The SQLite session store: ownership, expiry, single use, persistence, concurrent claims."""
+"""The session stores, SQLite and PostgreSQL alike: ownership, expiry, single use, concurrent
+claims; and the SQLite file's persistence."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,11 +14,24 @@ from services.liveness.errors import (
     SessionExpiredError,
     SessionNotFoundError,
 )
-from services.liveness.sessions import SessionStore
+from services.liveness.sessions import Sessions, SessionStore
+from services.liveness.sessions_pg import PostgresSessionStore
+from services.shared.postgres import ConnectionPool
+from tests.services.embedding.store.conftest import postgres_url
 
 
-def test_create_and_claim_once(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.sqlite3")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sessions]:
+    """A session store of each backend (PostgreSQL: the test server, skipped without it)."""
+    if request.param == "sqlite":
+        yield SessionStore(tmp_path / "s.sqlite3")
+        return
+    opened = PostgresSessionStore(ConnectionPool(postgres_url(), size=8))
+    yield opened
+    opened.close()
+
+
+def test_create_and_claim_once(store: Sessions) -> None:
     record = store.create("tenant-a", ["blink", "nod"], ttl_seconds=60, now=1000.0)
     assert record.expires_at == 1060.0
     claimed = store.claim("tenant-a", record.session_id, now=1010.0)
@@ -25,8 +40,7 @@ def test_create_and_claim_once(tmp_path: Path) -> None:
         store.claim("tenant-a", record.session_id, now=1011.0)
 
 
-def test_other_tenant_and_unknown_ids_are_not_found(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.sqlite3")
+def test_other_tenant_and_unknown_ids_are_not_found(store: Sessions) -> None:
     record = store.create("tenant-a", ["blink", "nod"], ttl_seconds=60)
     with pytest.raises(SessionNotFoundError):
         store.claim("tenant-b", record.session_id)
@@ -36,11 +50,12 @@ def test_other_tenant_and_unknown_ids_are_not_found(tmp_path: Path) -> None:
     assert store.claim("tenant-a", record.session_id).session_id == record.session_id
 
 
-def test_expired_session_is_refused(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.sqlite3")
+def test_expired_session_is_refused(store: Sessions) -> None:
     record = store.create("tenant-a", ["blink", "nod"], ttl_seconds=60, now=1000.0)
     with pytest.raises(SessionExpiredError):
         store.claim("tenant-a", record.session_id, now=1060.5)
+    with pytest.raises(SessionExpiredError):  # refusing did not consume it either
+        store.claim("tenant-a", record.session_id, now=1061.0)
 
 
 def test_sessions_survive_a_restart(tmp_path: Path) -> None:
@@ -52,9 +67,8 @@ def test_sessions_survive_a_restart(tmp_path: Path) -> None:
         SessionStore(path).claim("tenant-a", record.session_id)
 
 
-def test_concurrent_claims_have_one_winner(tmp_path: Path) -> None:
-    """Eight threads with their own connections race to verify one session."""
-    store = SessionStore(tmp_path / "s.sqlite3")
+def test_concurrent_claims_have_one_winner(store: Sessions) -> None:
+    """Eight threads (each its own connection) race to verify one session."""
     record = store.create("tenant-a", ["blink", "nod"], ttl_seconds=60)
     wins: list[str] = []
     losses: list[str] = []
@@ -63,7 +77,7 @@ def test_concurrent_claims_have_one_winner(tmp_path: Path) -> None:
     def attempt() -> None:
         start.wait()
         try:
-            SessionStore(tmp_path / "s.sqlite3").claim("tenant-a", record.session_id)
+            store.claim("tenant-a", record.session_id)
             wins.append("won")
         except SessionAlreadyUsedError:
             losses.append("used")
@@ -76,7 +90,6 @@ def test_concurrent_claims_have_one_winner(tmp_path: Path) -> None:
     assert len(wins) == 1 and len(losses) == 7
 
 
-def test_ids_are_unguessable(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s.sqlite3")
+def test_ids_are_unguessable(store: Sessions) -> None:
     ids = {store.create("t", ["blink", "nod"], 60).session_id for _ in range(50)}
     assert len(ids) == 50 and all(len(i) >= 24 for i in ids)
