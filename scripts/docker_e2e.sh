@@ -133,6 +133,8 @@ docker build -q --build-arg "BASE_IMAGE=${BASE_IMAGE}" --target pgvector \
   -t "faceflow/build-pgvector:${TAG}" "${ROOT}/deploy/docker/postgres" >/dev/null
 docker build -q --build-arg "BASE_IMAGE=${BASE_IMAGE}" -t "faceflow/postgres:${TAG}" \
   "${ROOT}/deploy/docker/postgres" >/dev/null
+docker build -q --build-arg "BASE_IMAGE=${BASE_IMAGE}" -t "faceflow/proxy:${TAG}" \
+  "${ROOT}/deploy/docker/proxy" >/dev/null
 docker image prune -f >/dev/null
 phase "images built"
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'faceflow/*' | grep -v /build- >&2
@@ -156,7 +158,8 @@ phase "tampered model refused at start-up"
 find_compose
 export FACEFLOW_HTTP_PORT="$HTTP_PORT" FACEFLOW_HTTP_BIND=127.0.0.1 FACEFLOW_IMAGE_TAG="$TAG"
 compose down -v --remove-orphans >/dev/null 2>&1 || true
-compose up -d --no-build >&2
+# Two gateways and two embedding services behind the one published port of the proxy.
+compose up -d --no-build --scale gateway=2 --scale embedding=2 >&2
 phase "compose up returned (Compose starts each container once its dependencies are healthy)"
 URL="http://127.0.0.1:${HTTP_PORT}"
 
@@ -207,6 +210,13 @@ if grep -qx embedding <<<"$COMPOSED"; then
 else
   say "no embedding service in docker-compose.yml yet: restart check skipped"
 fi
+
+# Replicas: both gateways answer and share state; killing one under load loses no face.
+VICTIM="$(compose ps -q gateway | head -n 1)"
+"$PY" -m deploy.docker.e2e_check replicas --url "$URL" --key "$KEY" --kill "$VICTIM"
+docker start "$VICTIM" >/dev/null
+wait_healthy 120
+phase "replicas: balanced, shared, a gateway killed under load lost nothing"
 
 docker stats --no-stream --format '{{.Name}} cpu={{.CPUPerc}} mem={{.MemUsage}}' \
   $(compose ps -q) >&2 || true

@@ -1,5 +1,8 @@
 """Per-request context as a plain ASGI middleware: request id, start time, the body-size
-limit, the ``x-request-id`` header and the HTTP metrics.
+limit, the ``x-request-id`` and ``x-faceflow-instance`` headers and the HTTP metrics.
+
+``x-faceflow-instance`` names the gateway replica that answered (its host name: the container
+or pod), so that behind a load balancer an operator, or the Docker e2e, sees where a request went.
 
 A plain ASGI class instead of ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs
 the endpoint in a separate task and streams the response through a memory channel, which cost
@@ -8,6 +11,7 @@ a measurable share of the gateway's CPU per request (docs/detection.md).
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +33,8 @@ HTTP_RESPONSES = Counter(
 )
 
 TooLargeResponse = Callable[[Request, int], Response]
+
+INSTANCE = socket.gethostname().encode()
 
 
 class RequestContextMiddleware:
@@ -56,6 +62,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-faceflow-instance", INSTANCE))
                 message = {**message, "headers": headers}
             await send(message)
 

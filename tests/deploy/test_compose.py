@@ -1,6 +1,8 @@
 """docker-compose.yml: every model service of the checkout is in it, healthy before the gateway
-starts, on a private network; only the gateway publishes a port; PostgreSQL + pgvector is the
-gallery store on a named volume. (scripts/docker_e2e.sh runs the file for real.)"""
+starts, on a private network; only the proxy in front of the gateways publishes a port;
+PostgreSQL + pgvector, on a named volume, holds every piece of state, so the gateway, liveness
+and the model services keep none and scale. (scripts/docker_e2e.sh runs the file for real,
+with two gateways and two embedding services.)"""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def compose() -> dict[str, Any]:
 def test_every_model_service_is_composed(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(model_services()) <= set(services), "add the new service to docker-compose.yml"
-    assert set(services) == {*model_services(), "gateway", "postgres"}
+    assert set(services) == {*model_services(), "gateway", "proxy", "postgres"}
 
 
 @pytest.mark.parametrize("name", model_services())
@@ -49,17 +51,26 @@ def test_gateway_waits_for_each_service_and_knows_its_address(
     gateway = compose["services"]["gateway"]
     assert gateway["depends_on"][name] == {"condition": "service_healthy"}
     address = gateway["environment"][f"FACEFLOW_GATEWAY_{name.upper()}_ADDR"]
-    assert address == f"{name}:{default_port(name)}"
+    assert address == f"dns:///{name}:{default_port(name)}"  # round_robin over replicas
 
 
-def test_only_the_gateway_publishes_a_port(compose: dict[str, Any]) -> None:
+def test_only_the_proxy_publishes_a_port(compose: dict[str, Any]) -> None:
     published = {name for name, service in compose["services"].items() if "ports" in service}
-    assert published == {"gateway"}
-    assert compose["services"]["gateway"]["ports"] == [
-        "${FACEFLOW_HTTP_BIND:-127.0.0.1}:${FACEFLOW_HTTP_PORT:-8000}:8000"
-    ]
+    assert published == {"proxy"}
+    proxy = compose["services"]["proxy"]
+    assert proxy["ports"] == ["${FACEFLOW_HTTP_BIND:-127.0.0.1}:${FACEFLOW_HTTP_PORT:-8000}:8080"]
+    assert proxy["build"]["context"] == "deploy/docker/proxy"
+    assert proxy["depends_on"]["gateway"] == {"condition": "service_healthy"}
+    assert proxy["networks"] == ["frontend"] and proxy["read_only"] is True
     assert compose["networks"]["backend"]["internal"] is True
     assert set(compose["services"]["gateway"]["networks"]) == {"backend", "frontend"}
+
+
+def test_the_proxy_resolves_the_gateways_at_request_time() -> None:
+    config = (REPO_ROOT / "deploy" / "docker" / "proxy" / "nginx.conf").read_text()
+    assert "resolver 127.0.0.11" in config  # Docker's DNS: every replica, re-read every 2 s
+    assert "proxy_pass http://$gateway:8000;" in config
+    assert "listen 8080;" in config
 
 
 def test_gallery_lives_in_postgres_on_a_named_volume(compose: dict[str, Any]) -> None:
@@ -73,10 +84,20 @@ def test_gallery_lives_in_postgres_on_a_named_volume(compose: dict[str, Any]) ->
     assert embedding["depends_on"]["postgres"] == {"condition": "service_healthy"}
 
 
-def test_stateful_files_are_on_named_volumes(compose: dict[str, Any]) -> None:
-    gateway = compose["services"]["gateway"]
-    assert gateway["environment"]["FACEFLOW_GATEWAY_DATA_DIR"].startswith("/var/lib/faceflow")
-    assert "gateway-data:/var/lib/faceflow" in gateway["volumes"]
-    for name, service in compose["services"].items():
-        for volume in service.get("volumes", []):
-            assert volume.split(":", 1)[0] in compose["volumes"], f"{name}: {volume}"
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [("gateway", "FACEFLOW_GATEWAY_DATABASE_URL"), ("liveness", "FACEFLOW_LIVENESS_DATABASE_URL")],
+)
+def test_gateway_and_liveness_keep_their_state_in_postgres(
+    compose: dict[str, Any], name: str, variable: str
+) -> None:
+    service = compose["services"][name]
+    assert "@postgres:5432/faceflow" in service["environment"][variable]
+    assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert "volumes" not in service  # nothing of theirs on disk: they scale
+
+
+def test_only_postgres_has_a_volume(compose: dict[str, Any]) -> None:
+    with_volumes = {name for name, service in compose["services"].items() if "volumes" in service}
+    assert with_volumes == {"postgres"}
+    assert set(compose["volumes"]) == {"gallery-db"}

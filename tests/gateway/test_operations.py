@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 
 
@@ -54,6 +56,9 @@ def test_every_response_carries_its_request_id(gateway: GatewayUnderTest) -> Non
     assert denied.status_code == 401
     assert denied.headers["x-request-id"] == denied.json()["error"]["request_id"]
     assert ok.headers["x-request-id"] != denied.headers["x-request-id"]
+    # Which replica answered: the host name, on every response.
+    assert ok.headers["x-faceflow-instance"] == denied.headers["x-faceflow-instance"]
+    assert ok.headers["x-faceflow-instance"] == socket.gethostname()
 
 
 def test_metrics_count_responses_by_route_and_status(gateway: GatewayUnderTest) -> None:
