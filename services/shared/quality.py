@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.shared.alignment import ALIGNED_SIZE
+from services.shared.face_geometry import eye_aspect_ratio, mouth_aspect_ratio
 
 # The face region of the aligned 112x112 crop (eyebrows to chin, cheek to cheek).
 FACE_REGION = (slice(24, 104), slice(20, 92))
@@ -201,11 +202,7 @@ def quality_failures(report: QualityReport, level: QualityLevel | str) -> list[s
 
 
 # --- Eyes open / mouth open from the 468-point FaceMesh (attributes service) ----------------
-# MediaPipe FaceMesh indices. Eye aspect ratio (Soukupova & Cech 2016) per eye: corners p1, p4,
-# upper lid p2, p3, lower lid p6, p5: EAR = (|p2-p6| + |p3-p5|) / (2 |p1-p4|).
-MESH_EYES = ((33, 160, 158, 133, 153, 144), (362, 385, 387, 263, 373, 380))
-# Inner lips (upper 13, lower 14) and mouth corners (61, 291).
-MESH_MOUTH = (13, 14, 61, 291)
+# The ratios themselves: services/shared/face_geometry.py (liveness uses the same ones).
 # EAR below CLOSED reads as shut (0), above OPEN as clearly open (1); linear in between. On 300
 # LFW faces the mesh EAR has median 0.254 and 5th percentile 0.207 (a broad smile narrows it).
 EAR_CLOSED = 0.10
@@ -214,27 +211,6 @@ EAR_OPEN = 0.20
 # 0.079, 99th percentile 0.376).
 MOUTH_CLOSED = 0.05
 MOUTH_OPEN = 0.35
-
-
-def eye_aspect_ratio(mesh: NDArray[np.float64]) -> float:
-    """Mean eye aspect ratio of both eyes from the mesh (about 0.3 open, under 0.1 shut)."""
-    points = np.asarray(mesh, dtype=np.float64)[:, :2]
-    ratios = []
-    for p1, p2, p3, p4, p5, p6 in MESH_EYES:
-        width = float(np.linalg.norm(points[p1] - points[p4]))
-        height = float(
-            np.linalg.norm(points[p2] - points[p6]) + np.linalg.norm(points[p3] - points[p5])
-        )
-        ratios.append(height / (2.0 * width) if width > 1e-6 else 0.0)
-    return float(np.mean(ratios))
-
-
-def mouth_aspect_ratio(mesh: NDArray[np.float64]) -> float:
-    """Inner-lip gap over mouth width from the mesh (about 0 closed, 0.5+ wide open)."""
-    points = np.asarray(mesh, dtype=np.float64)[:, :2]
-    upper, lower, left, right = MESH_MOUTH
-    width = float(np.linalg.norm(points[left] - points[right]))
-    return float(np.linalg.norm(points[upper] - points[lower])) / width if width > 1e-6 else 0.0
 
 
 def eyes_open_score(mesh: NDArray[np.float64]) -> float:
