@@ -227,21 +227,22 @@ def test_large_groups_switch_to_hnsw_and_deletes_leave_search_at_once(tmp_path: 
 
 
 def test_searches_and_enrolls_answer_while_the_hnsw_graph_builds(tmp_path: Path) -> None:
-    # 12,000 faces with a wide build beam: the HNSW build takes seconds on one thread, while
-    # each search or enroll takes milliseconds. Holding the store's lock for the build (as
-    # before) would let none of them through until it ended.
-    size = 12_000
+    # 16,000 faces with a wide build beam on one thread: the HNSW build takes longer than the
+    # embedding service's 10 s deadline (14 s on this project's 2-core machine), while a
+    # search or an enroll takes milliseconds. Holding the store's lock for the build (as
+    # before) would have let none of them through until it ended.
+    size = 16_000
     store = make_gallery(
         tmp_path / "gallery",
         size,
         hnsw_threshold=size - 1,
-        hnsw_ef_construction=400,
+        hnsw_ef_construction=1000,
         build_threads=1,
         save_every=1_000_000,
     )
     store.save_index()  # starts the switch to HNSW in the background
     slowest, searched, enrolled, extra = 0.0, 0, 0, size
-    while store.index_stats("t", "g").building == HNSW and searched < 200:
+    while store.index_stats("t", "g").building == HNSW and searched < 2_000:
         started = time.perf_counter()
         assert_found(store, searched % size)
         store.add_face("t", "g", f"u{extra}", unit_vector(extra), f"{extra:064x}")
@@ -250,6 +251,7 @@ def test_searches_and_enrolls_answer_while_the_hnsw_graph_builds(tmp_path: Path)
         if extra % 7 == 0:  # a delete during the build leaves search at once, and stays out
             store.delete_user("t", "g", f"u{extra - 1}")
             assert_absent(store, extra - 1)
+        time.sleep(0.02)  # a steady trickle of traffic through the whole build
     assert searched >= 5 and enrolled >= 5, "the build blocked the store"
     assert slowest < 2.0  # the embedding service's deadline is 10 s
     assert store.wait_for_index_builds(timeout=120)
