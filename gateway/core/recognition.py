@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2
-from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
+from faceflow.embedding.v1 import embedding_pb2
 
 from gateway.core import pipeline
 from gateway.core.clients import ServiceClients
@@ -37,21 +37,6 @@ FACE_SELECTION_PARAM: dict[str, Any] = {
     "description": "which face of a photo is used: the largest, or the one nearest the "
     "photo's centre (for photos framed around their subject, as LFW's are)",
 }
-
-
-def embedding_stub(clients: ServiceClients) -> embedding_pb2_grpc.EmbeddingServiceStub:
-    """A stub on the embedding service's channel (SERVICE_UNAVAILABLE when not deployed)."""
-    return embedding_pb2_grpc.EmbeddingServiceStub(clients.channel("embedding"))
-
-
-async def call_embedding(
-    clients: ServiceClients, method_name: str, request: Any, retry_request: Any = None
-) -> Any:
-    """Call one EmbeddingService method with the shared deadline, retry and error mapping."""
-    stub = embedding_stub(clients)
-    return await clients.call(
-        "embedding", getattr(stub, method_name), request, retry_request=retry_request
-    )
 
 
 def parse_choice(name: str, value: str | None, choices: dict[str, T], default: T) -> T:

@@ -20,6 +20,7 @@ from gateway.api.recognition_schemas import (
 from gateway.api.schemas import ERROR_RESPONSES, image_request_body
 from gateway.core import pipeline, recognition
 from gateway.core.context import envelope
+from gateway.core.embedding_calls import embedding
 from gateway.core.errors import ApiError
 from gateway.core.inputs import check_image, read_input
 
@@ -79,9 +80,7 @@ async def create_group(
     group_id = data.text("group_id")
     if not group_id:
         raise ApiError(400, "INVALID_ARGUMENT", "group_id is required")
-    group = await recognition.call_embedding(
-        clients,
-        "CreateGroup",
+    group = await embedding(clients).create_group(
         embedding_pb2.CreateGroupRequest(tenant=tenant.tenant_id, group_id=group_id),
     )
     return envelope(request, recognition.group_json(group))
@@ -90,8 +89,8 @@ async def create_group(
 @router.get("/groups", response_model=GroupListOut, responses=GALLERY_ERRORS, summary="List groups")
 async def list_groups(request: Request, tenant: TenantDep, clients: ClientsDep) -> dict[str, Any]:
     """The tenant's groups with their user and face counts."""
-    result = await recognition.call_embedding(
-        clients, "ListGroups", embedding_pb2.ListGroupsRequest(tenant=tenant.tenant_id)
+    result = await embedding(clients).list_groups(
+        embedding_pb2.ListGroupsRequest(tenant=tenant.tenant_id)
     )
     return envelope(request, {"groups": [recognition.group_json(g) for g in result.groups]})
 
@@ -107,9 +106,7 @@ async def delete_group(
     request: Request, group_id: str, tenant: TenantDep, clients: ClientsDep
 ) -> dict[str, Any]:
     """Delete a group with its users and faces; they leave search at once."""
-    await recognition.call_embedding(
-        clients,
-        "DeleteGroup",
+    await embedding(clients).delete_group(
         embedding_pb2.DeleteGroupRequest(tenant=tenant.tenant_id, group_id=group_id),
     )
     return envelope(request, {"group_id": group_id, "deleted": True})
@@ -155,12 +152,7 @@ async def enroll_face(
     )
     if user_info is not None:
         add.user_info = user_info
-    retried = embedding_pb2.AddFaceRequest()
-    retried.CopyFrom(add)
-    retried.retry = True  # a retry after UNAVAILABLE returns the face if the first committed
-    result: embedding_pb2.AddFaceResponse = await recognition.call_embedding(
-        clients, "AddFace", add, retry_request=retried
-    )
+    result = await embedding(clients).add_face(add)
     face_out = pipeline.face_json(image, face)
     face_out.pop("face_token")
     return envelope(
@@ -196,9 +188,7 @@ async def list_users(
     data = await read_input(request, (), settings.max_image_bytes)
     offset = data.integer("offset", 0, 0, 2**31 - 1)
     limit = data.integer("limit", 100, 1, MAX_PAGE)
-    result = await recognition.call_embedding(
-        clients,
-        "ListUsers",
+    result = await embedding(clients).list_users(
         embedding_pb2.ListUsersRequest(
             tenant=tenant.tenant_id, group_id=group_id, offset=offset, limit=limit
         ),
@@ -224,9 +214,7 @@ async def get_user(
     request: Request, group_id: str, user_id: str, tenant: TenantDep, clients: ClientsDep
 ) -> dict[str, Any]:
     """A user with their faces."""
-    user = await recognition.call_embedding(
-        clients,
-        "GetUser",
+    user = await embedding(clients).get_user(
         embedding_pb2.GetUserRequest(tenant=tenant.tenant_id, group_id=group_id, user_id=user_id),
     )
     return envelope(request, recognition.user_json(user))
@@ -243,9 +231,7 @@ async def delete_user(
     request: Request, group_id: str, user_id: str, tenant: TenantDep, clients: ClientsDep
 ) -> dict[str, Any]:
     """Delete a user with their faces; they leave search at once."""
-    await recognition.call_embedding(
-        clients,
-        "DeleteUser",
+    await embedding(clients).delete_user(
         embedding_pb2.DeleteUserRequest(
             tenant=tenant.tenant_id, group_id=group_id, user_id=user_id
         ),
@@ -269,9 +255,7 @@ async def delete_face(
     clients: ClientsDep,
 ) -> dict[str, Any]:
     """Delete one face of a user; it leaves search at once."""
-    await recognition.call_embedding(
-        clients,
-        "DeleteFace",
+    await embedding(clients).delete_face(
         embedding_pb2.DeleteFaceRequest(
             tenant=tenant.tenant_id, group_id=group_id, user_id=user_id, face_token=face_token
         ),

@@ -12,6 +12,7 @@ from gateway.api.recognition_schemas import SearchOut
 from gateway.api.schemas import ERROR_RESPONSES, image_request_body
 from gateway.core import pipeline, recognition
 from gateway.core.context import envelope
+from gateway.core.embedding_calls import embedding
 from gateway.core.errors import ApiError
 from gateway.core.inputs import check_image, read_input
 from services.shared.open_set import DEFAULT_FPIR, MAX_FPIR, MIN_FPIR
@@ -79,9 +80,7 @@ async def search(
         search_request.min_score = threshold
     if fpir is not None:
         search_request.fpir = fpir
-    result: embedding_pb2.SearchResponse = await recognition.call_embedding(
-        clients, "Search", search_request
-    )
+    result = await embedding(clients).search(search_request)
     faces = []
     for face, found in zip(detection.faces, result.results, strict=True):
         item = pipeline.face_json(image, face)

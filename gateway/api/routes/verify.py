@@ -13,6 +13,7 @@ from gateway.api.recognition_schemas import VerifyFacesOut
 from gateway.api.schemas import ERROR_RESPONSES, image_request_body
 from gateway.core import pipeline, recognition
 from gateway.core.context import envelope
+from gateway.core.embedding_calls import embedding
 from gateway.core.errors import ApiError
 from gateway.core.inputs import check_image, read_input
 
@@ -89,9 +90,7 @@ async def verify(
         )
         faces_out = [pipeline.face_json(photo, face) | {"image": "image"}]
         match = {"group_id": group_id, "user_id": user_id}
-    result: embedding_pb2.VerifyResponse = await recognition.call_embedding(
-        clients, "Verify", verify_request
-    )
+    result = await embedding(clients).verify(verify_request)
     body: dict[str, Any] = {
         "score": round(result.score, 2),
         "similarity": round(result.similarity, 4),

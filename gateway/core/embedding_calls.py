@@ -1,0 +1,83 @@
+"""The EmbeddingService as the gateway calls it: one typed method per RPC.
+
+Each goes through ``ServiceClients.call`` (the shared deadline, UNAVAILABLE retries, fail-fast
+health and error mapping), so a route writes ``embedding(clients).add_face(request)`` and
+mypy checks the request and the reply, instead of naming the RPC by a string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from faceflow.embedding.v1 import embedding_pb2 as pb
+from faceflow.embedding.v1 import embedding_pb2_grpc
+
+from gateway.core.clients import ServiceClients
+
+Request = TypeVar("Request")
+Reply = TypeVar("Reply")
+
+
+class EmbeddingCalls:
+    """Typed EmbeddingService calls on the gateway's channel (503 when not deployed)."""
+
+    def __init__(self, clients: ServiceClients) -> None:
+        self._clients = clients
+        self._stub = embedding_pb2_grpc.EmbeddingServiceStub(clients.channel("embedding"))
+
+    async def _call(
+        self,
+        method: Callable[..., Awaitable[Reply]],
+        request: Request,
+        retry_request: Request | None = None,
+    ) -> Reply:
+        return await self._clients.call("embedding", method, request, retry_request=retry_request)
+
+    async def verify(self, request: pb.VerifyRequest) -> pb.VerifyResponse:
+        """1:1 comparison."""
+        return await self._call(self._stub.Verify, request)
+
+    async def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
+        """1:N search."""
+        return await self._call(self._stub.Search, request)
+
+    async def create_group(self, request: pb.CreateGroupRequest) -> pb.Group:
+        """A new empty group."""
+        return await self._call(self._stub.CreateGroup, request)
+
+    async def list_groups(self, request: pb.ListGroupsRequest) -> pb.ListGroupsResponse:
+        """The tenant's groups."""
+        return await self._call(self._stub.ListGroups, request)
+
+    async def delete_group(self, request: pb.DeleteGroupRequest) -> pb.DeleteResponse:
+        """A group with its users and faces."""
+        return await self._call(self._stub.DeleteGroup, request)
+
+    async def add_face(self, request: pb.AddFaceRequest) -> pb.AddFaceResponse:
+        """Enroll a face; a retry after UNAVAILABLE says so (``retry``) to stay idempotent."""
+        retried = pb.AddFaceRequest()
+        retried.CopyFrom(request)
+        retried.retry = True
+        return await self._call(self._stub.AddFace, request, retry_request=retried)
+
+    async def list_users(self, request: pb.ListUsersRequest) -> pb.ListUsersResponse:
+        """One page of a group's users."""
+        return await self._call(self._stub.ListUsers, request)
+
+    async def get_user(self, request: pb.GetUserRequest) -> pb.User:
+        """A user with their faces."""
+        return await self._call(self._stub.GetUser, request)
+
+    async def delete_user(self, request: pb.DeleteUserRequest) -> pb.DeleteResponse:
+        """A user with their faces."""
+        return await self._call(self._stub.DeleteUser, request)
+
+    async def delete_face(self, request: pb.DeleteFaceRequest) -> pb.DeleteResponse:
+        """One face of a user."""
+        return await self._call(self._stub.DeleteFace, request)
+
+
+def embedding(clients: ServiceClients) -> EmbeddingCalls:
+    """The typed EmbeddingService calls (SERVICE_UNAVAILABLE when it is not deployed)."""
+    return EmbeddingCalls(clients)
