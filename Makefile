@@ -13,11 +13,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 setup: $(STAMP) models
 
-$(STAMP): requirements/serve.txt requirements/dev.txt requirements/nodeps.txt
+$(STAMP): requirements/serve.txt requirements/dev.txt requirements/nodeps.txt faceflow_sdk/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.txt
 	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
+	$(PY) -m pip install -q --no-deps -e ./faceflow_sdk   # the `faceflow` command in .venv/bin
 	@echo "$(CURDIR)" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/faceflow-dev.pth
 	@echo "$(CURDIR)/protos/gen" >> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/faceflow-dev.pth
 	@touch $(STAMP)

@@ -11,7 +11,8 @@ Images may be a path, bytes or a binary file object. Failures raise the
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeAlias, cast
@@ -38,6 +39,8 @@ ImageInput: TypeAlias = str | os.PathLike[str] | bytes | IO[bytes]
 FileTuple: TypeAlias = tuple[str, tuple[str, bytes, str]]
 
 API_PREFIX = "/api/v1"
+RETRY_STATUSES = frozenset({429, 503})
+"""Answers worth waiting for: rate limited or busy (429), a service down or restarting (503)."""
 QUALITY_LEVELS = ("NONE", "LOW", "NORMAL", "HIGH")
 CONTENT_TYPES = {
     ".jpg": "image/jpeg",
@@ -89,8 +92,20 @@ class FaceflowClient:
         api_key: str | None = None,
         *,
         timeout: float = 60.0,
+        retries: int = 3,
+        max_backoff: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``retries``: how many times a 429 or 503 answer is retried, waiting as its
+        ``Retry-After`` says, else 0.5 s, 1 s, 2 s, ... (at most ``max_backoff``); then its
+        error is raised (``RateLimitedError``, ``ServiceUnavailableError``). ``timeout``: seconds
+        for each request."""
+        if retries < 0 or max_backoff < 0:
+            raise ValueError("retries and max_backoff must not be negative")
+        self.retries = retries
+        self.max_backoff = max_backoff
+        self._sleep = sleep
         self.url = resolve_url(url)
         self.api_key = resolve_api_key(api_key)
         headers = {"x-api-key": self.api_key} if self.api_key else {}
@@ -126,14 +141,20 @@ class FaceflowClient:
         json: Mapping[str, Any] | None = None,
         prefix: str = API_PREFIX,
     ) -> dict[str, Any]:
-        try:
-            response = self._http.request(
-                method, prefix + path, params=params, data=data, files=files, json=json
-            )
-        except httpx.TimeoutException as error:
-            raise ConnectionFailedError(f"{self.url} did not answer in time: {error}") from error
-        except httpx.TransportError as error:
-            raise ConnectionFailedError(f"cannot reach {self.url}: {error}") from error
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(
+                    method, prefix + path, params=params, data=data, files=files, json=json
+                )
+            except httpx.TimeoutException as error:
+                raise ConnectionFailedError(
+                    f"{self.url} did not answer in time: {error}"
+                ) from error
+            except httpx.TransportError as error:
+                raise ConnectionFailedError(f"cannot reach {self.url}: {error}") from error
+            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                break
+            self._sleep(self._backoff(response, attempt))
         try:
             body = response.json()
         except ValueError:
@@ -159,6 +180,12 @@ class FaceflowClient:
             status=response.status_code,
             code=f"HTTP_{response.status_code}",
         )
+
+    def _backoff(self, response: httpx.Response, attempt: int) -> float:
+        """Seconds to wait before retrying: the server's ``Retry-After``, else exponential."""
+        after = response.headers.get("retry-after", "")
+        wait = float(after) if after.isdigit() else 0.5 * 2**attempt
+        return min(wait, self.max_backoff)
 
     # -- operations --------------------------------------------------------------------------
 
