@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.liveness.errors import (
     SessionAlreadyUsedError,
@@ -51,6 +51,29 @@ def new_session(
         created_at=created,
         expires_at=created + ttl_seconds,
         used_at=None,
+    )
+
+
+def stored_row(record: SessionRecord) -> tuple[str, str, str, float, float]:
+    """The stored columns of a new session (``used_at`` is NULL)."""
+    return (
+        record.session_id,
+        record.tenant_id,
+        json.dumps(list(record.actions)),
+        record.created_at,
+        record.expires_at,
+    )
+
+
+def claimed_record(row: Sequence[Any], used_at: float) -> SessionRecord:
+    """A claimed session from its stored columns (session_id .. expires_at)."""
+    return SessionRecord(
+        session_id=str(row[0]),
+        tenant_id=str(row[1]),
+        actions=tuple(json.loads(row[2])),
+        created_at=float(row[3]),
+        expires_at=float(row[4]),
+        used_at=used_at,
     )
 
 
@@ -120,14 +143,7 @@ class SessionStore:
                 (record.created_at - PURGE_AFTER_SECONDS,),
             )
             connection.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL)",
-                (
-                    record.session_id,
-                    tenant_id,
-                    json.dumps(list(actions)),
-                    record.created_at,
-                    record.expires_at,
-                ),
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL)", stored_row(record)
             )
         return record
 
@@ -154,14 +170,7 @@ class SessionStore:
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-        return SessionRecord(
-            session_id=row[0],
-            tenant_id=row[1],
-            actions=tuple(json.loads(row[2])),
-            created_at=row[3],
-            expires_at=row[4],
-            used_at=at,
-        )
+        return claimed_record(row, at)
 
     def close(self) -> None:
         """Nothing held open: each call opens its own connection."""

@@ -8,11 +8,17 @@ created through one replica can be verified through any other.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 
-from services.liveness.sessions import PURGE_AFTER_SECONDS, SessionRecord, new_session, refusal
+from services.liveness.sessions import (
+    PURGE_AFTER_SECONDS,
+    SessionRecord,
+    claimed_record,
+    new_session,
+    refusal,
+    stored_row,
+)
 from services.shared.postgres import ConnectionPool, migrate
 
 SCHEMA = "faceflow_liveness"
@@ -54,13 +60,7 @@ class PostgresSessionStore:
             )
             db.execute(
                 f"INSERT INTO {SCHEMA}.sessions ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, NULL)",
-                (
-                    record.session_id,
-                    tenant_id,
-                    json.dumps(list(actions)),
-                    record.created_at,
-                    record.expires_at,
-                ),
+                stored_row(record),
             )
         return record
 
@@ -81,14 +81,7 @@ class PostgresSessionStore:
                     (session_id, tenant_id),
                 ).fetchone()
         if row is not None:
-            return SessionRecord(
-                session_id=str(row[0]),
-                tenant_id=str(row[1]),
-                actions=tuple(json.loads(row[2])),
-                created_at=float(row[3]),
-                expires_at=float(row[4]),
-                used_at=float(row[5]),
-            )
+            return claimed_record(row, float(row[5]))
         raise refusal(session_id, found is not None, found is not None and found[0] is not None)
 
     def close(self) -> None:
