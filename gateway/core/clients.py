@@ -5,7 +5,7 @@ backoff. ``dns:///`` addresses get client-side round_robin across the resolved r
 
 Fail fast: a background task per service checks its gRPC health every
 ``health_watch_interval_seconds`` with a short deadline (``HealthWatch``). While a service is
-down (unreachable, NOT_SERVING, or silent for two checks in a row) calls to it are answered
+down (unreachable, NOT_SERVING, or not answering within the deadline) calls to it are answered
 503 SERVICE_UNAVAILABLE at once, and calls already waiting on it are cut short, instead of
 waiting for the 10 s deadline; the first passed check brings it back. A health check refused
 with RESOURCE_EXHAUSTED means a busy service, not a dead one. A service that sheds load
@@ -37,10 +37,6 @@ RECONNECT_BACKOFF_MS = (250, 1000)
 OVERLOAD_RETRY_AFTER_SECONDS = 1
 DOWN = "DOWN"
 ALIVE_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED)
-SILENT_CODES = (grpc.StatusCode.DEADLINE_EXCEEDED,)
-SILENT_CHECKS_DOWN = 1
-"""A service that does not answer two checks in a row is down (a hung or paused process);
-one late answer under load is not (refused connections and NOT_SERVING count at once)."""
 SERVING = "SERVING"
 
 
@@ -51,8 +47,6 @@ class HealthWatch:
     status: str = "UNKNOWN"
     """SERVING, DOWN (with ``reason``) or UNKNOWN before the first check."""
     reason: str = ""
-    silent_checks: int = 0
-    """Consecutive checks that got no answer within their deadline."""
     went_down: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while the service is down: calls in flight wait on it beside their reply."""
 
@@ -127,13 +121,11 @@ class ServiceClients:
                 )
             except grpc.aio.AioRpcError as error:
                 code = error.code()
-                watch.silent_checks = watch.silent_checks + 1 if code in SILENT_CODES else 0
                 if code in ALIVE_CODES:
                     watch.mark(SERVING)  # it answered: busy, or without a health service
-                elif code not in SILENT_CODES or watch.silent_checks >= SILENT_CHECKS_DOWN:
+                else:  # refused, unreachable, or silent past the deadline (hung, paused)
                     watch.mark(DOWN, f"{name}: {code.name}")
             else:
-                watch.silent_checks = 0
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     watch.mark(SERVING)
                 else:
