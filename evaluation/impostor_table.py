@@ -154,11 +154,22 @@ def impostor_blocks(
         galleries = galleries[rows] if galleries is not None else None
     for start in range(0, len(vectors), BLOCK):
         block = vectors[start : start + BLOCK] @ vectors[start:].T
-        keep = np.triu(np.ones(block.shape, dtype=bool), k=1)
-        keep &= labels[start : start + BLOCK, None] != labels[None, start:]
-        if galleries is not None:
-            keep &= ~(galleries[start : start + BLOCK, None] & galleries[None, start:])
-        yield block[keep]
+        yield block[impostor_mask(labels, galleries, start, block.shape)]
+
+
+def impostor_mask(
+    labels: NDArray[np.int64],
+    galleries: NDArray[np.bool_] | None,
+    start: int,
+    shape: tuple[int, ...],
+) -> NDArray[np.bool_]:
+    """Which cells of the block of rows ``start..`` against columns ``start..`` are impostor
+    pairs: above the diagonal, different labels, and not two gallery photos."""
+    keep = np.triu(np.ones(shape, dtype=bool), k=1)
+    keep &= labels[start : start + shape[0], None] != labels[None, start:]
+    if galleries is not None:
+        keep &= ~(galleries[start : start + shape[0], None] & galleries[None, start:])
+    return keep
 
 
 @dataclass
@@ -255,10 +266,7 @@ def top_impostors(
     best: list[tuple[float, int, int]] = []
     for start in range(0, len(vectors), BLOCK):
         block = vectors[start : start + BLOCK] @ vectors[start:].T
-        block[~np.triu(np.ones(block.shape, dtype=bool), k=1)] = -2.0
-        block[labels[start : start + BLOCK, None] == labels[None, start:]] = -2.0
-        if galleries is not None:
-            block[galleries[start : start + BLOCK, None] & galleries[None, start:]] = -2.0
+        block[~impostor_mask(labels, galleries, start, block.shape)] = -2.0
         flat = np.argpartition(block.ravel(), -count)[-count:]
         for position in flat:
             i, j = divmod(int(position), block.shape[1])
