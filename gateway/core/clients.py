@@ -156,13 +156,14 @@ class ServiceClients:
         method: Callable[..., Awaitable[T]],
         request: Any,
         timeout: float | None = None,
-        retry_request: Any = None,
+        retry_request: Callable[[], Any] | None = None,
     ) -> T:
         """Call with a deadline; retry UNAVAILABLE a bounded number of times; map errors.
 
         A service the health checks see down is answered 503 at once, and a call waiting on a
         service that goes down meanwhile is cut short with 503. ``retry_request``, when given,
-        is what the retries send (a write that says it is a retry, to stay idempotent).
+        makes what the retries send (a write that says it is a retry, to stay idempotent);
+        it is called only when a retry happens.
         """
         deadline = timeout or self.settings.deadline_seconds
         attempts = self.settings.unavailable_retries + 1
@@ -170,7 +171,7 @@ class ServiceClients:
         for attempt in range(attempts):
             if watch is not None and watch.status == DOWN:
                 raise ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service is unavailable")
-            sent = request if attempt == 0 or retry_request is None else retry_request
+            sent = request if attempt == 0 or retry_request is None else retry_request()
             try:
                 if watch is None:
                     return await method(sent, timeout=deadline)

@@ -30,7 +30,7 @@ class EmbeddingCalls:
         self,
         method: Callable[..., Awaitable[Reply]],
         request: Request,
-        retry_request: Request | None = None,
+        retry_request: Callable[[], Request] | None = None,
     ) -> Reply:
         return await self._clients.call("embedding", method, request, retry_request=retry_request)
 
@@ -56,9 +56,13 @@ class EmbeddingCalls:
 
     async def add_face(self, request: pb.AddFaceRequest) -> pb.AddFaceResponse:
         """Enroll a face; a retry after UNAVAILABLE says so (``retry``) to stay idempotent."""
-        retried = pb.AddFaceRequest()
-        retried.CopyFrom(request)
-        retried.retry = True
+
+        def retried() -> pb.AddFaceRequest:  # a copy of the upload only when a retry happens
+            again = pb.AddFaceRequest()
+            again.CopyFrom(request)
+            again.retry = True
+            return again
+
         return await self._call(self._stub.AddFace, request, retry_request=retried)
 
     async def list_users(self, request: pb.ListUsersRequest) -> pb.ListUsersResponse:
