@@ -20,17 +20,18 @@ from faceflow.attributes.v1 import attributes_pb2, attributes_pb2_grpc
 from faceflow.common.v1 import common_pb2
 
 from bench.common import jpeg, measure, real_photo, summary
-from services.attributes.chips import emotion_crop, extract_face_chip
 from services.attributes.faces import FaceInput
-from services.attributes.model import AGE_CHIP_SIZE, GENDER_CHIP_SIZE
 from services.attributes.pose import estimate_pose
 from services.attributes.server import create_app
 from services.attributes.servicer import quality_message
 from services.attributes.settings import AttributesSettings
-from services.detection.model import FaceMesh, YuNetDetector
-from services.detection.servicer import face_to_proto
+from services.shared.face_messages import face_to_proto
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.age import AGE_CHIP_SIZE
+from services.shared.model_zoo.face_chips import emotion_crop, extract_face_chip
+from services.shared.model_zoo.facemesh import FaceMesh
+from services.shared.model_zoo.gender import GENDER_CHIP_SIZE
+from services.shared.model_zoo.yunet import YuNetDetector
 
 A = attributes_pb2.Attribute
 EVERY = [
@@ -48,9 +49,9 @@ def main() -> int:
     runs = parser.parse_args().runs
     store = ModelStore()
     image = real_photo()
-    detector = YuNetDetector(LiteModel(store.open("yunet").path), 0.6, 0.3)
+    detector = YuNetDetector.from_store(store, "yunet")
     face = max(detector.detect(image), key=lambda f: f.area)
-    face.mesh = FaceMesh(LiteModel(store.open("facemesh").path)).landmarks(image, face)
+    face.mesh = FaceMesh.from_store(store, "facemesh").landmarks(image, face)
     height, width = image.shape[:2]
     print(f"photo {width}x{height}, face box {face.box[2]:.0f}x{face.box[3]:.0f} px, {runs} runs")
 

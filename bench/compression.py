@@ -42,17 +42,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.common import measure, percentile
-from services.attributes.chips import extract_face_chip
-from services.attributes.model import (
-    AGE_CHIP_SIZE,
-    GENDER_CHIP_SIZE,
-    age_from_probabilities,
-    dlib_tensor,
-)
-from services.detection.model import DetectedFace, YuNetDetector, letterbox_bgr
-from services.liveness.model import REAL_CLASS, softmax
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
+from services.shared.model_zoo.age import AGE_CHIP_SIZE, age_from_probabilities
+from services.shared.model_zoo.face_chips import dlib_tensor, extract_face_chip
+from services.shared.model_zoo.gender import GENDER_CHIP_SIZE
+from services.shared.model_zoo.minifasnet import REAL_CLASS, softmax
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector, letterbox_bgr
 from services.shared.runtime import LiteModel
 from training.compression.calibration import LIVENESS_MODELS, emotion_input, service_inputs
 from training.data.folders import load_images
@@ -170,12 +166,7 @@ class _RenamedYuNet(YuNetDetector):
 
 
 def _detector(path: Path, store: ModelStore) -> YuNetDetector:
-    params = store.spec("yunet").params
-    return _RenamedYuNet(
-        LiteModel(path, 2),
-        score_threshold=float(params["score_threshold"]),
-        nms_threshold=float(params["nms_threshold"]),
-    )
+    return _RenamedYuNet(LiteModel(path, 2), store.spec("yunet"))
 
 
 def _iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:

@@ -26,7 +26,6 @@ from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 
 from bench.common import jpeg, measure_interleaved, percentile, photo_at, summary
 from deploy.local.stack import running_stack
-from services.detection.model import letterbox_bgr
 from services.detection.server import create_app
 from services.detection.servicer import DetectionServicer
 from services.detection.settings import DetectionSettings
@@ -34,6 +33,7 @@ from services.shared.imaging import decode_image
 from services.shared.memory import minor_page_faults
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
+from services.shared.model_zoo.yunet import letterbox_bgr
 
 SIZES = ((640, 480), (1920, 1080))
 BLOCK = 10  # calls per turn (bench.common.measure_interleaved)

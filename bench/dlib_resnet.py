@@ -33,12 +33,12 @@ import numpy as np
 from faceflow.detection.v1 import detection_pb2
 from numpy.typing import NDArray
 
-from services.detection.model import DetectedFace, YuNetDetector
 from services.detection.servicer import order_faces
 from services.shared.alignment import DLIB_CHIP_SIZE, align_dlib_chip
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 from services.shared.runtime import LiteModel
 from training.verification import ten_fold_accuracy
 
@@ -47,12 +47,7 @@ MIRROR = [1, 0, 2, 4, 3]  # the landmark order of a mirrored face
 
 
 def _detector(store: ModelStore) -> YuNetDetector:
-    params = store.spec("yunet").params
-    return YuNetDetector(
-        LiteModel(store.open("yunet").path),
-        float(params["score_threshold"]),
-        float(params["nms_threshold"]),
-    )
+    return YuNetDetector.from_store(store, "yunet")
 
 
 def _centre_face(detector: YuNetDetector, image: NDArray[np.uint8]) -> DetectedFace | None:

@@ -32,27 +32,21 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.attributes.chips import (  # noqa: E402
+from services.attributes.pose import HeadPose, estimate_pose  # noqa: E402
+from services.shared.alignment import similarity_transform  # noqa: E402
+from services.shared.imaging import decode_image  # noqa: E402
+from services.shared.model_store import ModelStore  # noqa: E402
+from services.shared.model_zoo.age import AGE_CHIP_SIZE, AgeModel, age_from_probabilities  # noqa: E402
+from services.shared.model_zoo.emotion import EMOTION_LABELS, EmotionModel  # noqa: E402
+from services.shared.model_zoo.face_chips import (  # noqa: E402
     DLIB_MEAN_FACE_5,
     DLIB_PREDICTOR_TEMPLATE_5,
     DLIB_YUNET_5,
     extract_face_chip,
 )
-from services.attributes.model import (  # noqa: E402
-    AGE_CHIP_SIZE,
-    EMOTION_LABELS,
-    GENDER_CHIP_SIZE,
-    AgeModel,
-    EmotionModel,
-    GenderModel,
-    age_from_probabilities,
-)
-from services.attributes.pose import HeadPose, estimate_pose  # noqa: E402
-from services.detection.model import DetectedFace, FaceMesh, YuNetDetector  # noqa: E402
-from services.shared.alignment import similarity_transform  # noqa: E402
-from services.shared.imaging import decode_image  # noqa: E402
-from services.shared.model_store import ModelStore  # noqa: E402
-from services.shared.runtime import LiteModel  # noqa: E402
+from services.shared.model_zoo.facemesh import FaceMesh  # noqa: E402
+from services.shared.model_zoo.gender import GENDER_CHIP_SIZE, GenderModel  # noqa: E402
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 MAPPINGS = {
@@ -71,8 +65,8 @@ def largest(faces: list[DetectedFace]) -> DetectedFace | None:
 
 def evaluate_utk(store: ModelStore, detector: YuNetDetector, folder: Path) -> None:
     """Age MAE, range coverage and gender accuracy on the UTKFace sample."""
-    age = AgeModel(LiteModel(store.open("age").path))
-    gender = GenderModel(LiteModel(store.open("gender").path))
+    age = AgeModel.from_store(store, "age")
+    gender = GenderModel.from_store(store, "gender")
     with (folder / "labels.csv").open() as handle:
         rows = [r for r in csv.DictReader(handle) if r["image"].startswith("utk/")]
     found = []
@@ -105,7 +99,7 @@ def evaluate_utk(store: ModelStore, detector: YuNetDetector, folder: Path) -> No
 
 def evaluate_fer(store: ModelStore, detector: YuNetDetector, folder: Path) -> None:
     """Emotion accuracy on the FER2013 sample: whole crop, and through our pipeline."""
-    emotion = EmotionModel(LiteModel(store.open("emotion").path))
+    emotion = EmotionModel.from_store(store, "emotion")
     with (folder / "labels.csv").open() as handle:
         rows = [r for r in csv.DictReader(handle) if r["image"].startswith("fer/")]
     whole, piped = [], []
@@ -133,7 +127,7 @@ def evaluate_fer(store: ModelStore, detector: YuNetDetector, folder: Path) -> No
 
 def evaluate_pose(store: ModelStore, detector: YuNetDetector, count: int = 100) -> None:
     """Pose on LFW photos turned by known amounts: in-plane turns and mirror images."""
-    mesh_model = FaceMesh(LiteModel(store.open("facemesh").path))
+    mesh_model = FaceMesh.from_store(store, "facemesh")
     files = sorted((DATA / "lfw-devtest" / "images").rglob("*.jpg"))
     random.Random(1).shuffle(files)
     roll_errors: dict[str, list[float]] = {"mesh": [], "landmarks5": []}
@@ -285,8 +279,8 @@ def compare_with_dlib(
     store: ModelStore, detector: YuNetDetector, folder: Path, python: str, predictor: Path
 ) -> None:
     """Our chips vs the upstream dlib front end on the UTKFace sample (same TFLite models)."""
-    age = AgeModel(LiteModel(store.open("age").path))
-    gender = GenderModel(LiteModel(store.open("gender").path))
+    age = AgeModel.from_store(store, "age")
+    gender = GenderModel.from_store(store, "gender")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "dlib.npz"
         subprocess.run([python, "-c", DLIB_SIDE, str(folder), str(predictor), str(out)], check=True)
@@ -345,7 +339,7 @@ MESH_PAIRS = ((33, 263), (133, 362), (61, 291), (234, 454))
 
 def fit_pose_model(store: ModelStore, detector: YuNetDetector, count: int = 400) -> None:
     """Mean FaceMesh geometry of LFW faces, symmetric, nose at 0, outer eye corners 90 apart."""
-    mesh_model = FaceMesh(LiteModel(store.open("facemesh").path))
+    mesh_model = FaceMesh.from_store(store, "facemesh")
     indices = list(MESH_MIDLINE) + [i for pair in MESH_PAIRS for i in pair]
     files = sorted((DATA / "lfw-devtest" / "images").rglob("*.jpg"))
     random.Random(0).shuffle(files)
@@ -392,7 +386,7 @@ def main() -> int:
         print(f"{DATA} is absent: nothing to evaluate")
         return 1
     store = ModelStore()
-    detector = YuNetDetector(LiteModel(store.open("yunet").path), 0.6, 0.3)
+    detector = YuNetDetector.from_store(store, "yunet")
     if options.command == "pose-model":
         fit_pose_model(store, detector)
         return 0

@@ -25,12 +25,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from evaluation.lfw_accuracy import read_pairs
-from services.detection.model import DetectedFace, YuNetDetector
-from services.embedding.model import SFace, l2_normalise
 from services.embedding.thresholds import FarTable
 from services.shared.alignment import align_dlib_chip, align_face
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
+from services.shared.model_zoo.sface import SFace, l2_normalise
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 from services.shared.runtime import LiteModel
 from training.verification import ten_fold_accuracy
 
@@ -63,13 +63,8 @@ def centred_face(faces: list[DetectedFace], width: int, height: int) -> Detected
 def embed_photos(folder: Path) -> Embeddings:
     """Detect, align and embed every photo with both models."""
     store = ModelStore()
-    yunet = store.open("yunet")
-    detector = YuNetDetector(
-        LiteModel(yunet.path, 2),
-        float(yunet.spec.params["score_threshold"]),
-        float(yunet.spec.params["nms_threshold"]),
-    )
-    sface = SFace(LiteModel(store.open("sface").path, 2))
+    detector = YuNetDetector.from_store(store, "yunet")
+    sface = SFace.from_store(store, "sface", 2)
     dlib = LiteModel(store.open("dlib_resnet").path, 2)
     sface_rows: list[NDArray[np.float32]] = []
     dlib_rows: list[NDArray[np.float32]] = []

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from services.detection.model import DetectedFace, YuNetDetector
-from services.embedding.model import SFace
 from services.shared.alignment import align_face
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.sface import SFace
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 
 
 @dataclass
@@ -32,15 +31,10 @@ class LocalPipeline:
     def load(cls, store: ModelStore | None = None, threads: int = 2) -> LocalPipeline:
         """Open the verified models from the model store."""
         store = store or ModelStore()
-        yunet = store.open("yunet")
-        sface = store.open("sface")
-        params = yunet.spec.params
-        detector = YuNetDetector(
-            LiteModel(yunet.path, threads),
-            float(params["score_threshold"]),
-            float(params["nms_threshold"]),
+        return cls(
+            YuNetDetector.from_store(store, "yunet", threads),
+            SFace.from_store(store, "sface", threads),
         )
-        return cls(detector, SFace(LiteModel(sface.path, threads)))
 
     def embed_image(self, data: bytes) -> NDArray[np.float32] | None:
         """The embedding of the largest face, or None when no face is found."""

@@ -9,13 +9,13 @@ from faceflow.common.v1 import common_pb2
 from numpy.typing import NDArray
 
 from services.attributes.faces import FaceInput, face_from_proto
-from services.attributes.model import AgeModel, EmotionModel, GenderModel
 from services.attributes.pose import estimate_pose
 from services.attributes.settings import AttributesSettings
 from services.shared import quality
 from services.shared.alignment import align_face
 from services.shared.errors import InvalidArgumentError
 from services.shared.imaging import ImageLimits, decode_image
+from services.shared.model_zoo import AgeModel, EmotionModel, GenderModel, ServedModel
 
 Attribute = attributes_pb2.Attribute
 KNOWN = (
@@ -36,19 +36,27 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
         age: AgeModel,
         gender: GenderModel,
         emotion: EmotionModel,
-        models: dict[int, common_pb2.ModelInfo],
     ) -> None:
         self.settings = settings
         self.age = age
         self.gender = gender
         self.emotion = emotion
-        self.models = models  # by Attribute value, for the attributes that use a model
+        self.served_models: list[ServedModel] = [age, gender, emotion]
+        # by Attribute value, for the attributes that use a model
+        self.models: dict[int, common_pb2.ModelInfo] = {
+            Attribute.ATTRIBUTE_AGE: age.info,
+            Attribute.ATTRIBUTE_GENDER: gender.info,
+            Attribute.ATTRIBUTE_EMOTION: emotion.info,
+        }
         self.limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
         self.min_size: dict[int, int] = {
             Attribute.ATTRIBUTE_AGE: settings.min_face_age,
             Attribute.ATTRIBUTE_GENDER: settings.min_face_gender,
             Attribute.ATTRIBUTE_EMOTION: settings.min_face_emotion,
         }
+
+    def close(self) -> None:
+        """Nothing to release: the models live as long as the process."""
 
     def _requested(self, request: attributes_pb2.AnalyzeRequest) -> list[int]:
         if not request.attributes:

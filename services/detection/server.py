@@ -5,20 +5,13 @@ Run with ``python -m services.detection.server``.
 
 from __future__ import annotations
 
-import logging
-
-import numpy as np
-from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 
-from services.detection.model import FaceMesh, YuNetDetector
 from services.detection.servicer import DetectionServicer
 from services.detection.settings import DetectionSettings
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
-from services.shared.server import ServiceApp, ServiceDefinition, configure_logging
-
-log = logging.getLogger("faceflow.detection")
+from services.shared.model_zoo import FaceMesh, YuNetDetector
+from services.shared.server import ServiceApp, run_service, single_service_app
 
 SERVICE_NAME = detection_pb2.DESCRIPTOR.services_by_name["DetectionService"].full_name
 
@@ -28,26 +21,12 @@ def build_servicer(
 ) -> DetectionServicer:
     """Load (verified) models and build the servicer; raises ModelUnavailableError."""
     store = store or ModelStore(settings.model_cache_dir)
-    detector_file = store.open(settings.detector_model)
-    mesh_file = store.open(settings.mesh_model)
-    params = detector_file.spec.params
-    detector = YuNetDetector(
-        LiteModel(detector_file.path, settings.model_threads),
-        score_threshold=float(params["score_threshold"]),
-        nms_threshold=float(params["nms_threshold"]),
+    threads = settings.model_threads
+    return DetectionServicer(
+        settings,
+        YuNetDetector.from_store(store, settings.detector_model, threads),
+        FaceMesh.from_store(store, settings.mesh_model, threads),
     )
-    mesh = FaceMesh(LiteModel(mesh_file.path, settings.model_threads))
-    models = [
-        common_pb2.ModelInfo(name=f.spec.name, version=f.spec.version)
-        for f in (detector_file, mesh_file)
-    ]
-    return DetectionServicer(settings, detector, mesh, models)
-
-
-def warm_up(servicer: DetectionServicer) -> None:
-    """One pass through each model so the first real request is not slow."""
-    blank = np.zeros((480, 640, 3), dtype=np.uint8)
-    servicer.detector.detect(blank)
 
 
 def create_app(
@@ -55,18 +34,17 @@ def create_app(
 ) -> tuple[ServiceApp, DetectionServicer]:
     """The server with the servicer registered (not started)."""
     servicer = build_servicer(settings, store)
-    definition = ServiceDefinition(
+    app = single_service_app(
+        settings,
         SERVICE_NAME,
         lambda server: detection_pb2_grpc.add_DetectionServiceServicer_to_server(servicer, server),
     )
-    return ServiceApp(settings, [definition]), servicer
+    return app, servicer
 
 
 def main() -> None:
     settings = DetectionSettings()
-    configure_logging(settings.log_level)
-    app, servicer = create_app(settings)
-    app.serve_forever(lambda: warm_up(servicer))
+    run_service(settings, lambda: create_app(settings))
 
 
 if __name__ == "__main__":

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import grpc
 import numpy as np
-from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
-from numpy.typing import NDArray
 
-from services.detection.model import DetectedFace, FaceMesh, YuNetDetector
 from services.detection.settings import DetectionSettings
-from services.shared.alignment import ALIGNED_SIZE, align_face
 from services.shared.errors import InvalidArgumentError
+from services.shared.face_messages import face_to_proto
 from services.shared.imaging import ImageLimits, decode_image
-
-
-def _point(xy: NDArray[np.float64]) -> common_pb2.Point:
-    return common_pb2.Point(x=float(xy[0]), y=float(xy[1]))
+from services.shared.model_zoo import DetectedFace, FaceMesh, ServedModel, YuNetDetector
 
 
 def order_faces(
@@ -34,32 +28,6 @@ def order_faces(
     return sorted(faces, key=lambda face: face.area, reverse=True)
 
 
-def face_to_proto(
-    face: DetectedFace, image_rgb: NDArray[np.uint8], with_crop: bool
-) -> common_pb2.Face:
-    """Convert one detected face to its message, with the optional extras."""
-    x, y, w, h = (float(v) for v in face.box)
-    message = common_pb2.Face(
-        box=common_pb2.BoundingBox(x=x, y=y, width=w, height=h),
-        score=face.score,
-        landmarks=common_pb2.Landmarks5(
-            left_eye=_point(face.landmarks[0]),
-            right_eye=_point(face.landmarks[1]),
-            nose=_point(face.landmarks[2]),
-            mouth_left=_point(face.landmarks[3]),
-            mouth_right=_point(face.landmarks[4]),
-        ),
-    )
-    if face.mesh is not None:
-        message.mesh.extend(
-            common_pb2.Point3(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in face.mesh
-        )
-    if with_crop:
-        crop = align_face(image_rgb, face.landmarks)
-        message.aligned_crop.CopyFrom(common_pb2.AlignedCrop(size=ALIGNED_SIZE, rgb=crop.tobytes()))
-    return message
-
-
 class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: ignore[misc]
     """Implements faceflow.detection.v1.DetectionService."""
 
@@ -68,12 +36,11 @@ class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: i
         settings: DetectionSettings,
         detector: YuNetDetector,
         mesh: FaceMesh,
-        models: list[common_pb2.ModelInfo],
     ) -> None:
         self.settings = settings
         self.detector = detector
         self.mesh = mesh
-        self.models = models
+        self.served_models: list[ServedModel] = [detector, mesh]
         self.limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
 
     def _validate(self, request: detection_pb2.DetectRequest) -> int:
@@ -89,6 +56,9 @@ class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: i
             raise InvalidArgumentError(f"unknown face order {request.order}")
         return request.max_faces or self.settings.default_max_faces
 
+    def close(self) -> None:
+        """Nothing to release: the models live as long as the process."""
+
     def Detect(  # noqa: N802 (gRPC method name)
         self, request: detection_pb2.DetectRequest, context: grpc.ServicerContext
     ) -> detection_pb2.DetectResponse:
@@ -103,11 +73,11 @@ class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: i
             if min(face.box[2], face.box[3]) >= request.min_face_size
         ]
         faces = order_faces(faces, request.order, image.shape[1], image.shape[0])[:max_faces]
-        models = list(self.models[:1])
+        models = [self.detector.info]
         if request.include_mesh:
             for face in faces:
                 face.mesh = self.mesh.landmarks(image, face)
-            models.append(self.models[1])
+            models.append(self.mesh.info)
         return detection_pb2.DetectResponse(
             faces=[face_to_proto(f, image, request.include_aligned_crops) for f in faces],
             image_width=image.shape[1],

@@ -7,7 +7,6 @@ from faceflow.common.v1 import common_pb2
 from faceflow.embedding.v1 import embedding_pb2
 from numpy.typing import NDArray
 
-from services.embedding.model import EMBEDDING_SIZE
 from services.embedding.store.base import Group, Match, User
 from services.shared.alignment import ALIGNED_SIZE
 from services.shared.errors import InvalidArgumentError
@@ -34,14 +33,12 @@ def crop_array(crop: common_pb2.AlignedCrop, field: str = "crop") -> NDArray[np.
 
 
 def embedding_array(
-    embedding: embedding_pb2.Embedding, field: str = "embedding"
+    embedding: embedding_pb2.Embedding, dimension: int, field: str = "embedding"
 ) -> NDArray[np.float32]:
     """An Embedding as a unit float32 vector; INVALID_ARGUMENT when malformed."""
     vector = np.asarray(embedding.values, dtype=np.float32)
-    if vector.shape != (EMBEDDING_SIZE,):
-        raise InvalidArgumentError(
-            f"{field} must have {EMBEDDING_SIZE} values, got {vector.shape[0]}"
-        )
+    if vector.shape != (dimension,):
+        raise InvalidArgumentError(f"{field} must have {dimension} values, got {vector.shape[0]}")
     norm = float(np.linalg.norm(vector))
     if not np.all(np.isfinite(vector)) or norm < 1e-12:
         raise InvalidArgumentError(f"{field} must be a finite, non-zero vector")

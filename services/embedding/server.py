@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-from faceflow.common.v1 import common_pb2
 from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 
-from services.embedding.model import EMBEDDING_SIZE, SFace
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore, open_store
 from services.embedding.thresholds import FarTable
-from services.shared.alignment import ALIGNED_SIZE
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
-from services.shared.server import ServiceApp, ServiceDefinition, configure_logging
+from services.shared.model_zoo import SFace
+from services.shared.server import ServiceApp, run_service, single_service_app
 
 log = logging.getLogger("faceflow.embedding")
 
 SERVICE_NAME = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 
 
-def open_gallery(settings: EmbeddingSettings) -> GalleryStore:
+def open_gallery(settings: EmbeddingSettings, dimension: int) -> GalleryStore:
     """Open the configured gallery store and prove its index agrees with its database."""
     url = settings.resolved_store_url()
     options: dict[str, object] = {"store_images": True} if settings.store_images else {}
@@ -36,7 +32,7 @@ def open_gallery(settings: EmbeddingSettings) -> GalleryStore:
         if not url.startswith(("postgresql://", "postgres://")):
             raise ValueError("store_read_url needs a postgresql:// store_url (its primary)")
         options["read_url"] = settings.store_read_url
-    store = open_store(url, EMBEDDING_SIZE, **options)
+    store = open_store(url, dimension, **options)
     try:
         store.check_consistency()
     except BaseException:
@@ -51,17 +47,10 @@ def build_servicer(
 ) -> EmbeddingServicer:
     """Load the verified model and its impostor table, open the gallery; build the servicer."""
     store = store or ModelStore(settings.model_cache_dir)
-    prepared = store.open(settings.embedding_model)
-    far_table = FarTable.from_params(prepared.spec.params, prepared.spec.name)
-    model = SFace(LiteModel(prepared.path, settings.model_threads))
-    models = [common_pb2.ModelInfo(name=prepared.spec.name, version=prepared.spec.version)]
-    gallery = open_gallery(settings)
-    return EmbeddingServicer(settings, model, gallery, far_table, models)
-
-
-def warm_up(servicer: EmbeddingServicer) -> None:
-    """One pass through the model so the first real request is not slow."""
-    servicer.model.embed(np.zeros((1, ALIGNED_SIZE, ALIGNED_SIZE, 3), dtype=np.uint8))
+    model = SFace.from_store(store, settings.embedding_model, settings.model_threads)
+    far_table = FarTable.from_params(model.spec.params, model.name)
+    gallery = open_gallery(settings, model.dimension)
+    return EmbeddingServicer(settings, model, gallery, far_table)
 
 
 def create_app(
@@ -69,21 +58,17 @@ def create_app(
 ) -> tuple[ServiceApp, EmbeddingServicer]:
     """The server with the servicer registered (not started)."""
     servicer = build_servicer(settings, store)
-    definition = ServiceDefinition(
+    app = single_service_app(
+        settings,
         SERVICE_NAME,
         lambda server: embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(servicer, server),
     )
-    return ServiceApp(settings, [definition]), servicer
+    return app, servicer
 
 
 def main() -> None:
     settings = EmbeddingSettings()
-    configure_logging(settings.log_level)
-    app, servicer = create_app(settings)
-    try:
-        app.serve_forever(lambda: warm_up(servicer))
-    finally:
-        servicer.store.close()
+    run_service(settings, lambda: create_app(settings))
 
 
 if __name__ == "__main__":

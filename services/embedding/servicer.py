@@ -23,18 +23,14 @@ from services.embedding.messages import (
     match_message,
     user_message,
 )
-from services.embedding.model import (
-    EMBEDDING_SIZE,
-    SFace,
-    score_to_similarity,
-    similarity_to_score,
-)
+from services.embedding.scores import score_to_similarity, similarity_to_score
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import FaceRecord, GalleryStore
 from services.embedding.store.errors import FaceExistsError, FaceNotFoundError
 from services.embedding.store.validation import check_id
 from services.embedding.thresholds import Decision, FarTable
 from services.shared.errors import InvalidArgumentError
+from services.shared.model_zoo import Embedder, ServedModel
 from services.shared.open_set import MAX_FPIR, MIN_FPIR
 from services.shared.quality import assess_quality, quality_failures
 
@@ -53,10 +49,9 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
     def __init__(
         self,
         settings: EmbeddingSettings,
-        model: SFace,
+        model: Embedder,
         store: GalleryStore,
         far_table: FarTable,
-        models: list[common_pb2.ModelInfo],
     ) -> None:
         self.settings = settings
         self.model = model
@@ -64,7 +59,12 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         self.far_table = far_table
         self.verify_thresholds = far_table.verify_thresholds()
         self.verify_default = far_table.verify_default
-        self.models = models
+        self.models = [model.info]
+        self.served_models: list[ServedModel] = [model]
+
+    def close(self) -> None:
+        """Close the gallery store (its index files are flushed first)."""
+        self.store.close()
 
     # ------------------------------------------------------------ helpers
 
@@ -104,7 +104,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             )
         arrays = [crop_array(crop, f"{field}[{i}]") for i, crop in enumerate(crops)]
         if not arrays:
-            return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+            return np.empty((0, self.model.dimension), dtype=np.float32)
         return self.model.embed(np.stack(arrays))
 
     def _resolve(self, tenant: str, probe: embedding_pb2.Probe, field: str) -> ResolvedProbe:
@@ -112,7 +112,9 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         if kind == "crop":
             return ResolvedProbe(self._embed_crops([probe.crop], field))
         if kind == "embedding":
-            return ResolvedProbe(embedding_array(probe.embedding, field)[np.newaxis])
+            return ResolvedProbe(
+                embedding_array(probe.embedding, self.model.dimension, field)[np.newaxis]
+            )
         if kind == "user":
             ref = probe.user
             user = self.store.get_user(tenant, ref.group_id, ref.user_id)

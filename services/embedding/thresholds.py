@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from services.embedding.model import similarity_to_score
+from services.embedding.scores import similarity_to_score
 from services.shared.errors import ModelUnavailableError
 from services.shared.open_set import far_for_fpir, fpir_for_far
 

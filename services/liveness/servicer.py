@@ -5,20 +5,20 @@ from __future__ import annotations
 import random
 
 import grpc
-from faceflow.common.v1 import common_pb2
 from faceflow.liveness.v1 import liveness_pb2, liveness_pb2_grpc
 
-from services.detection.servicer import face_to_proto
 from services.liveness.actions import ActionName, random_actions
 from services.liveness.errors import NoFaceError
 from services.liveness.frames import DecodedFrames, FrameLimits, decode_frames, decode_video
-from services.liveness.model import PassiveLiveness
+from services.liveness.passive import PassiveLiveness
 from services.liveness.sessions import Sessions
 from services.liveness.settings import LivenessSettings
 from services.liveness.tracking import FaceTracker
 from services.liveness.verdict import VerdictRules, decide
 from services.shared.errors import InvalidArgumentError
+from services.shared.face_messages import face_to_proto
 from services.shared.imaging import ImageLimits, decode_image
+from services.shared.model_zoo import ServedModel
 
 ACTION_TO_PROTO = {
     ActionName.BLINK: liveness_pb2.BLINK,
@@ -40,14 +40,18 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
         tracker: FaceTracker,
         passive: PassiveLiveness,
         sessions: Sessions,
-        models: dict[str, common_pb2.ModelInfo],
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.tracker = tracker
         self.passive = passive
         self.sessions = sessions
-        self.models = models
+        self.served_models: list[ServedModel] = [
+            tracker.detector,
+            tracker.mesh,
+            tracker.embedder,
+            *passive.models,
+        ]
         self.rng = rng or random.SystemRandom()
         self.image_limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
         self.frame_limits = FrameLimits(
@@ -64,8 +68,9 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
             best_frames=settings.best_frames,
         )
 
-    def _model_list(self, *names: str) -> list[common_pb2.ModelInfo]:
-        return [self.models[name] for name in names]
+    def close(self) -> None:
+        """Close the session store."""
+        self.sessions.close()
 
     def Check(  # noqa: N802 (gRPC method name)
         self, request: liveness_pb2.CheckRequest, context: grpc.ServicerContext
@@ -84,7 +89,7 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
             threshold=threshold,
             face=face_to_proto(face, image, with_crop=False),
             face_count=len(all_faces),
-            models=self._model_list(self.settings.detector_model, *self.settings.passive_models),
+            models=[self.tracker.detector.info, *(m.info for m in self.passive.models)],
         )
 
     def CreateSession(  # noqa: N802 (gRPC method name)
@@ -159,12 +164,7 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
             frames_analysed=len(frames),
             frames_with_face=verdict.frames_with_face,
             threshold=self.settings.passive_threshold,
-            models=self._model_list(
-                self.settings.detector_model,
-                self.settings.mesh_model,
-                self.settings.embedding_model,
-                *self.settings.passive_models,
-            ),
+            models=[model.info for model in self.served_models],
         )
 
 

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from services.detection.model import DetectedFace, FaceMesh, YuNetDetector
-from services.embedding.model import SFace
 from services.liveness.geometry import FaceSignals, face_signals
 from services.shared.alignment import align_face
+from services.shared.model_zoo import DetectedFace, Embedder, FaceMesh, YuNetDetector
 
 
 @dataclass
@@ -42,7 +41,7 @@ class FaceTracker:
         self,
         detector: YuNetDetector,
         mesh: FaceMesh,
-        embedder: SFace,
+        embedder: Embedder,
         second_face_area_ratio: float,
     ) -> None:
         self.detector = detector

@@ -22,7 +22,7 @@ from services.liveness.actions import (
     Observation,
     evaluate_actions,
 )
-from services.liveness.model import PassiveLiveness
+from services.liveness.passive import PassiveLiveness
 from services.liveness.tracking import TrackedFrame
 
 

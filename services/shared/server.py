@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -23,6 +23,7 @@ from prometheus_client import start_http_server
 
 from services.shared.interceptors import ServiceInterceptor
 from services.shared.memory import MallocTuning, tune_malloc
+from services.shared.model_zoo import ServedModel, warm_up_all
 from services.shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -146,3 +147,35 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+class ServedProcess(Protocol):
+    """What a service's ``main`` needs from its servicer: the models to warm up, a close."""
+
+    @property
+    def served_models(self) -> Sequence[ServedModel]:
+        """Every model the servicer runs."""
+        ...
+
+    def close(self) -> None:
+        """Release what the servicer opened (stores, pools); called once at exit."""
+        ...
+
+
+def single_service_app(
+    settings: ServiceSettings, full_name: str, register: Callable[[grpc.Server], None]
+) -> ServiceApp:
+    """The server for one gRPC service (not started)."""
+    return ServiceApp(settings, [ServiceDefinition(full_name, register)])
+
+
+def run_service(
+    settings: ServiceSettings, create_app: Callable[[], tuple[ServiceApp, ServedProcess]]
+) -> None:
+    """A service process's ``main``: log, build, warm every model up, serve until a signal."""
+    configure_logging(settings.log_level)
+    app, servicer = create_app()
+    try:
+        app.serve_forever(lambda: warm_up_all(servicer.served_models))
+    finally:
+        servicer.close()

@@ -34,12 +34,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.detection.model import YuNetDetector
 from services.shared.alignment import DLIB_CHIP_SIZE, align_dlib_chip
 from services.shared.errors import ModelUnavailableError
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
+from services.shared.model_zoo.yunet import YuNetDetector
 from services.shared.runtime import LiteModel
 from tests.helpers import images
 from training.importers.dlib_resnet import DlibFormatError, DlibResNet, DlibStream, parse
@@ -245,11 +245,7 @@ def test_matches_dlib_on_lfw_faces(
     assert float(np.abs(raw - expected).max()) < KERAS_MAX_ABS_DIFF
     assert cosine(raw, expected).min() >= KERAS_MIN_COSINE
     assert cosine(_lite(lite, chips), expected).min() >= TFLITE_MIN_COSINE
-    prepared = model_store.open("yunet")
-    params = prepared.spec.params
-    detector = YuNetDetector(
-        LiteModel(prepared.path), float(params["score_threshold"]), float(params["nms_threshold"])
-    )
+    detector = YuNetDetector.from_store(model_store, "yunet")
     ours, theirs = [], []
     for name, reference in zip(names, pipeline, strict=True):
         image = decode_image(Path(str(name)).read_bytes())

@@ -19,10 +19,10 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is a dev-only dependency (requirements/dev.txt)")
 from torch import nn  # noqa: E402
 
-from services.detection.model import YuNetDetector  # noqa: E402
-from services.liveness.model import crop_patch  # noqa: E402
 from services.shared.model_store import ModelStore  # noqa: E402
 from services.shared.model_store.fetch import fetch_source  # noqa: E402
+from services.shared.model_zoo.minifasnet import crop_patch  # noqa: E402
+from services.shared.model_zoo.yunet import YuNetDetector  # noqa: E402
 from services.shared.runtime import LiteModel  # noqa: E402
 from tests.helpers import images  # noqa: E402
 from training.importers.minifasnet_export import keras_model_from_pth  # noqa: E402
@@ -265,8 +265,7 @@ def face_patches(
     model_store: ModelStore, shared_data_optional: list[np.ndarray]
 ) -> dict[float, np.ndarray]:
     """80x80 BGR patches of real faces at both crop scales."""
-    prepared = model_store.open("yunet")
-    detector = YuNetDetector(LiteModel(prepared.path), 0.6, 0.3)
+    detector = YuNetDetector.from_store(model_store, "yunet")
     photos = [images.astronaut(), *shared_data_optional]
     patches: dict[float, list[np.ndarray]] = {2.7: [], 4.0: []}
     for photo in photos:

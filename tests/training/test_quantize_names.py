@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.detection.model import YuNetDetector
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
+from services.shared.model_zoo.yunet import YuNetDetector
 from services.shared.runtime import LiteModel
 from tests.training.store import prepared_store
 from training.compression.calibration import calibration_set
@@ -68,15 +68,7 @@ def test_yunet_float16_keeps_onnx_output_names_and_detects(tmp_path: Path) -> No
     served = LiteModel(store.open("yunet").path)
     half = LiteModel(path)
     image = decode_image((PEOPLE / "biden" / "biden.jpg").read_bytes())
-    params = store.spec("yunet").params
-    detectors = [
-        YuNetDetector(
-            model,
-            score_threshold=float(params["score_threshold"]),
-            nms_threshold=float(params["nms_threshold"]),
-        )
-        for model in (served, half)
-    ]
+    detectors = [YuNetDetector(model, store.spec("yunet")) for model in (served, half)]
     tensor = np.zeros(served.input_shapes[served.input_name], dtype=np.float32)
     raw = [d.raw_outputs(tensor) for d in detectors]
     assert sorted(raw[1]) == sorted(raw[0])

@@ -15,7 +15,7 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from services.liveness.model import REAL_CLASS, softmax
+from services.shared.model_zoo.minifasnet import REAL_CLASS, softmax
 from services.shared.runtime import LiteModel
 from tests.conftest import SHARED_DATA
 from tests.helpers import images

@@ -1,13 +1,13 @@
 """Calibration sets of real images for int8 quantization, preprocessed as each model expects.
 
 - ``sface`` (and trained embedders): aligned 112x112 RGB crops, float 0-255;
-- ``yunet``: photos letterboxed to 640x640 BGR float 0-255 (``services.detection.model``);
+- ``yunet``: photos letterboxed to 640x640 BGR float 0-255 (``services.shared.model_zoo.yunet``);
 - ``emotion``: grey faces resized to 64x64, scaled to [-1, 1];
 - ``age``/``gender``: the attribute service's dlib chips (64x64 / 32x32 RGB, ``(x - mean) / 256``)
   cut from the largest face the served YuNet finds; images without a face are skipped;
 - ``minifasnet_v2``/``minifasnet_v1se`` and ``facemesh``: the largest YuNet face fed through the
-  services' own classes (``services.liveness.model.PassiveLiveness``: 80x80 BGR 0-255 patch of
-  2.7x / 4.0x the box; ``services.detection.model.FaceMesh``: the 192x192 RGB [0, 1] crop
+  services' own classes (``services.liveness.passive.PassiveLiveness``: 80x80 BGR 0-255 patch of
+  2.7x / 4.0x the box; ``services.shared.model_zoo.FaceMesh``: the 192x192 RGB [0, 1] crop
   rotated level) to a ``RecordingModel``, which keeps each tensor they feed the network. The
   calibration inputs are therefore cut by the service code itself, not by a copy of it.
 """
@@ -22,12 +22,15 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from services.attributes.chips import extract_face_chip
-from services.attributes.model import AGE_CHIP_SIZE, GENDER_CHIP_SIZE, dlib_tensor
-from services.detection.model import DetectedFace, FaceMesh, YuNetDetector, letterbox_bgr
-from services.liveness.model import MiniFASNet, PassiveLiveness
+from services.liveness.passive import PassiveLiveness
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
+from services.shared.model_zoo.age import AGE_CHIP_SIZE
+from services.shared.model_zoo.face_chips import dlib_tensor, extract_face_chip
+from services.shared.model_zoo.facemesh import FaceMesh
+from services.shared.model_zoo.gender import GENDER_CHIP_SIZE
+from services.shared.model_zoo.minifasnet import MiniFASNet
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector, letterbox_bgr
 from services.shared.runtime import LiteModel
 from training.data.folders import IMAGE_SUFFIXES, load_image
 from training.errors import DatasetLayoutError, TrainingError
@@ -95,14 +98,14 @@ def service_feed(kind: str, store: ModelStore) -> tuple[RecordingModel, Feed]:
     """The served model as a RecordingModel and the service call that feeds it one face."""
     try:
         recorder = RecordingModel(store.open(kind).path)
-        params = store.spec(kind).params
+        spec = store.spec(kind)
     except ModelUnavailableError as error:
         raise TrainingError(str(error)) from error
     if kind in LIVENESS_MODELS:
-        passive = PassiveLiveness([MiniFASNet(recorder, float(params["crop_scale"]))])
+        passive = PassiveLiveness([MiniFASNet(recorder, spec)])
         return recorder, lambda image, face: passive.check(image, face.box)
     if kind in MESH_MODELS:
-        return recorder, FaceMesh(recorder).landmarks
+        return recorder, FaceMesh(recorder, spec).landmarks
     raise TrainingError(f"{kind!r} is not fed by a face crop of the liveness or detection service")
 
 

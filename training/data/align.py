@@ -16,11 +16,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from services.detection.model import DetectedFace, YuNetDetector
 from services.shared.alignment import align_face
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 from training.data.folders import IMAGE_SUFFIXES, load_image
 from training.errors import DatasetLayoutError, TrainingError
 
@@ -39,15 +38,9 @@ class AlignReport:
 def open_detector(cache_dir: Path | None = None, model: str = "yunet") -> YuNetDetector:
     """The served YuNet detector from the model store (TrainingError when not prepared)."""
     try:
-        prepared = ModelStore(cache_dir).open(model)
+        return YuNetDetector.from_store(ModelStore(cache_dir), model)
     except ModelUnavailableError as error:
         raise TrainingError(str(error)) from error
-    params = prepared.spec.params
-    return YuNetDetector(
-        LiteModel(prepared.path, 2),
-        score_threshold=float(params["score_threshold"]),
-        nms_threshold=float(params["nms_threshold"]),
-    )
 
 
 def central_face(faces: list[DetectedFace], width: int, height: int) -> DetectedFace | None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from services.attributes.chips import DLIB_YUNET_5, dlib_template, extract_face_chip
-from services.attributes.dlib_chip import ChipDetails, extract_image_chip, pyramid_down
+from services.shared.model_zoo.dlib_chip import ChipDetails, extract_image_chip, pyramid_down
+from services.shared.model_zoo.face_chips import DLIB_YUNET_5, dlib_template, extract_face_chip
 
 
 def literal_pyramid_down(image: NDArray[np.uint8]) -> NDArray[np.uint8]:

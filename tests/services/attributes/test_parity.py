@@ -16,21 +16,14 @@ import onnxruntime as ort
 import pytest
 from numpy.typing import NDArray
 
-from services.attributes.chips import emotion_crop, extract_face_chip
-from services.attributes.model import (
-    AGE_CHIP_SIZE,
-    GENDER_CHIP_SIZE,
-    AgeModel,
-    EmotionModel,
-    GenderModel,
-    dlib_tensor,
-    emotion_tensor,
-)
-from services.detection.model import DetectedFace, YuNetDetector
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.age import AGE_CHIP_SIZE, AgeModel
+from services.shared.model_zoo.emotion import EmotionModel, emotion_tensor
+from services.shared.model_zoo.face_chips import dlib_tensor, emotion_crop, extract_face_chip
+from services.shared.model_zoo.gender import GENDER_CHIP_SIZE, GenderModel
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 from tests.helpers import images
 
 PROBABILITY_TOLERANCE = 1e-4
@@ -44,7 +37,7 @@ def source_path(store: ModelStore, name: str) -> Path:
 def faces(model_store: ModelStore) -> list[tuple[NDArray[np.uint8], DetectedFace]]:
     from tests.conftest import SHARED_DATA
 
-    detector = YuNetDetector(LiteModel(model_store.open("yunet").path), 0.6, 0.3)
+    detector = YuNetDetector.from_store(model_store, "yunet")
     photos = [images.astronaut(), images.group_photo(4)]
     labels = SHARED_DATA / "attributes-sample" / "labels.csv"
     if labels.is_file():
@@ -74,7 +67,7 @@ def test_dlib_models_match_onnxruntime(
     size: int,
     cls: type[AgeModel] | type[GenderModel],
 ) -> None:
-    ours = cls(LiteModel(model_store.open(name).path))
+    ours = cls.from_store(model_store, name)
     onnx = source_path(model_store, name)
     worst = 0.0
     for photo, face in faces:
@@ -92,7 +85,7 @@ def test_emotion_matches_keras(
     import keras
 
     keras_model = keras.models.load_model(str(source_path(model_store, "emotion")), compile=False)
-    ours = EmotionModel(LiteModel(model_store.open("emotion").path))
+    ours = EmotionModel.from_store(model_store, "emotion")
     crops = [emotion_crop(photo, face.box) for photo, face in faces]
     expected = np.asarray(
         keras_model.predict(np.concatenate([emotion_tensor(c) for c in crops]), verbose=0)

@@ -22,9 +22,9 @@ from services.attributes.pose import (
     rotation_from_angles,
     solve_pose,
 )
-from services.detection.model import FaceMesh, YuNetDetector
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.facemesh import FaceMesh
+from services.shared.model_zoo.yunet import YuNetDetector
 from tests.helpers import images
 
 
@@ -82,8 +82,8 @@ def test_signs_match_the_image() -> None:
 
 @pytest.fixture(scope="module")
 def models(model_store: ModelStore) -> tuple[YuNetDetector, FaceMesh]:
-    detector = YuNetDetector(LiteModel(model_store.open("yunet").path), 0.6, 0.3)
-    return detector, FaceMesh(LiteModel(model_store.open("facemesh").path))
+    detector = YuNetDetector.from_store(model_store, "yunet")
+    return detector, FaceMesh.from_store(model_store, "facemesh")
 
 
 def pose_of(

@@ -8,19 +8,19 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.detection.model import FaceMesh, YuNetDetector
 from services.shared import face_geometry, quality
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.facemesh import FaceMesh
+from services.shared.model_zoo.yunet import YuNetDetector
 from tests.helpers import images
 
 
 @pytest.fixture(scope="module")
 def mesh(model_store: ModelStore) -> NDArray[np.float64]:
-    detector = YuNetDetector(LiteModel(model_store.open("yunet").path), 0.6, 0.3)
+    detector = YuNetDetector.from_store(model_store, "yunet")
     photo = images.astronaut()
     face = detector.detect(photo)[0]
-    return FaceMesh(LiteModel(model_store.open("facemesh").path)).landmarks(photo, face)
+    return FaceMesh.from_store(model_store, "facemesh").landmarks(photo, face)
 
 
 def close_eyes(mesh: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -14,10 +14,9 @@ import onnxruntime as ort
 import pytest
 from numpy.typing import NDArray
 
-from services.detection.model import YuNetDetector, decode_yunet, letterbox_bgr
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.yunet import YuNetDetector, decode_yunet, letterbox_bgr
 from tests.helpers import images
 
 RAW_TOLERANCE = 2e-3
@@ -32,8 +31,7 @@ def onnx_path(model_store: ModelStore) -> Path:
 
 @pytest.fixture(scope="module")
 def detector(model_store: ModelStore) -> YuNetDetector:
-    prepared = model_store.open("yunet")
-    return YuNetDetector(LiteModel(prepared.path), 0.6, 0.3)
+    return YuNetDetector.from_store(model_store, "yunet")
 
 
 def photos(shared: Path | None) -> list[NDArray[np.uint8]]:

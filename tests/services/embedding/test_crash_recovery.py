@@ -29,7 +29,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from numpy.typing import NDArray
 
 from deploy.local.stack import free_port
-from services.embedding.model import EMBEDDING_SIZE
 from services.embedding.store.base import open_store
 from services.shared.alignment import ALIGNED_SIZE, align_face
 from tests.helpers import images
@@ -37,6 +36,7 @@ from tests.helpers import images
 ROOT = Path(__file__).resolve().parents[3]
 TENANT = "crash-tenant"
 GROUP = "stream"
+SFACE_DIMENSION = 128  # the served embedding size (SFace)
 CLIENTS = 4
 KILL_AFTER = 24
 STARTUP_SECONDS = 90.0
@@ -199,7 +199,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_face(service: tuple[Path, Path]
             process.kill()
             process.wait(10.0)
 
-    store = open_store(f"sqlite:///{store_dir}", EMBEDDING_SIZE)
+    store = open_store(f"sqlite:///{store_dir}", SFACE_DIMENSION)
     try:
         store.check_consistency()
         total = sum(g.face_count for g in store.list_groups(TENANT))

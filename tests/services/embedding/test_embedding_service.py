@@ -15,7 +15,7 @@ from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from numpy.typing import NDArray
 
-from services.embedding.model import similarity_to_score
+from services.embedding.scores import similarity_to_score
 from services.embedding.server import create_app
 from services.embedding.settings import EmbeddingSettings
 from services.shared.alignment import ALIGNED_SIZE, align_face

@@ -7,17 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.embedding.model import (
-    SFace,
-    l2_normalise,
-    score_to_similarity,
-    similarity_to_score,
-)
+from services.embedding.scores import score_to_similarity, similarity_to_score
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.thresholds import FarTable
 from services.shared.errors import InvalidArgumentError, ModelUnavailableError
 from services.shared.model_store import ModelStore
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.sface import SFace, l2_normalise
 
 
 @pytest.mark.parametrize(
@@ -68,7 +63,7 @@ def test_unordered_table_is_a_start_up_error() -> None:
 
 
 def test_sface_rejects_wrong_crops(model_store: ModelStore) -> None:
-    sface = SFace(LiteModel(model_store.open("sface").path, 1))
+    sface = SFace.from_store(model_store, "sface", 1)
     with pytest.raises(InvalidArgumentError):
         sface.embed(np.zeros((1, 100, 100, 3), dtype=np.uint8))
     single = sface.embed(np.full((112, 112, 3), 128, dtype=np.uint8))

@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.detection.model import DetectedFace, YuNetDetector
-from services.embedding.model import SFace, l2_normalise
 from services.shared.alignment import align_face
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
-from services.shared.runtime import LiteModel
+from services.shared.model_zoo.sface import SFace, l2_normalise
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 from tests.helpers import images
 
 LFW_SAMPLE = 24
@@ -36,12 +35,12 @@ def onnx_path(model_store: ModelStore) -> Path:
 
 @pytest.fixture(scope="module")
 def sface(model_store: ModelStore) -> SFace:
-    return SFace(LiteModel(model_store.open("sface").path, 2))
+    return SFace.from_store(model_store, "sface", 2)
 
 
 @pytest.fixture(scope="module")
 def detector(model_store: ModelStore) -> YuNetDetector:
-    return YuNetDetector(LiteModel(model_store.open("yunet").path, 2), 0.6, 0.3)
+    return YuNetDetector.from_store(model_store, "yunet", 2)
 
 
 def real_faces(

@@ -10,7 +10,7 @@ import pytest
 from faceflow.common.v1 import common_pb2
 from faceflow.liveness.v1 import liveness_pb2
 
-from services.liveness.model import crop_patch, upstream_crop_box
+from services.shared.model_zoo.minifasnet import crop_patch, upstream_crop_box
 from tests.helpers import images
 from tests.services.liveness.helpers import LivenessUnderTest, error_code
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.detection.model import YuNetDetector
 from services.shared.alignment import TEMPLATE_112, align_face
 from services.shared.model_store import ModelStore
+from services.shared.model_zoo.yunet import YuNetDetector
 from services.shared.quality import (
     QualityLevel,
     QualityReport,
@@ -24,7 +24,6 @@ from services.shared.quality import (
     estimate_pose,
     quality_failures,
 )
-from services.shared.runtime import LiteModel
 from tests.helpers import images
 
 TURNED_FACE = "lfw-devtest/images/Michael_Linscott/Michael_Linscott_0001.jpg"  # ~50 deg yaw
@@ -32,8 +31,7 @@ TURNED_FACE = "lfw-devtest/images/Michael_Linscott/Michael_Linscott_0001.jpg"  #
 
 @pytest.fixture(scope="module")
 def detector(model_store: ModelStore) -> YuNetDetector:
-    prepared = model_store.open("yunet")
-    return YuNetDetector(LiteModel(prepared.path, 2), score_threshold=0.6, nms_threshold=0.3)
+    return YuNetDetector.from_store(model_store, "yunet")
 
 
 def measure(detector: YuNetDetector, photo: NDArray[np.generic]) -> QualityReport:

