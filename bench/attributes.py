@@ -21,11 +21,11 @@ from faceflow.common.v1 import common_pb2
 
 from bench.common import jpeg, measure, real_photo, summary
 from services.attributes.faces import FaceInput
-from services.attributes.pose import estimate_pose
 from services.attributes.server import create_app
 from services.attributes.servicer import quality_message
 from services.attributes.settings import AttributesSettings
 from services.shared.face_messages import face_to_proto
+from services.shared.head_pose import estimate_pose
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo.age import AGE_CHIP_SIZE
 from services.shared.model_zoo.face_chips import emotion_crop, extract_face_chip
@@ -77,7 +77,7 @@ def main() -> int:
             "gender (chip + model)": lambda: servicer.gender.predict(image, face.landmarks),
             "emotion (crop + model)": lambda: servicer.emotion.predict(image, face.box),
             "pose (mesh, solvePnP)": lambda: estimate_pose(
-                face.landmarks, face.mesh, width, height
+                face.landmarks, face.mesh, (width, height)
             ),
             "quality (align + measures)": lambda: quality_message(image, face_input),
         }

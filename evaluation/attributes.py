@@ -11,7 +11,7 @@
   through our pipeline (crop upscaled 4x, YuNet box, our emotion crop) on the faces YuNet finds.
 
 ``python -m evaluation.attributes pose-model`` refits the mean 3-D face of
-``services/attributes/pose.py`` from FaceMesh points of LFW faces and prints it.
+``services/shared/head_pose.py`` from FaceMesh points of LFW faces and prints it.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.attributes.pose import HeadPose, estimate_pose  # noqa: E402
 from services.shared.alignment import similarity_transform  # noqa: E402
+from services.shared.head_pose import HeadPose, estimate_pose  # noqa: E402
 from services.shared.imaging import decode_image  # noqa: E402
 from services.shared.model_store import ModelStore  # noqa: E402
 from services.shared.model_zoo.age import AGE_CHIP_SIZE, AgeModel, age_from_probabilities  # noqa: E402
@@ -176,8 +176,8 @@ def poses(
     mesh = mesh_model.landmarks(image, face)
     height, width = image.shape[:2]
     return {
-        "mesh": estimate_pose(face.landmarks, mesh, width, height),
-        "landmarks5": estimate_pose(face.landmarks, None, width, height),
+        "mesh": estimate_pose(face.landmarks, mesh, (width, height)),
+        "landmarks5": estimate_pose(face.landmarks, None, (width, height)),
     }
 
 

@@ -9,11 +9,11 @@ from faceflow.common.v1 import common_pb2
 from numpy.typing import NDArray
 
 from services.attributes.faces import FaceInput, face_from_proto
-from services.attributes.pose import estimate_pose
 from services.attributes.settings import AttributesSettings
 from services.shared import quality
 from services.shared.alignment import align_face
 from services.shared.errors import InvalidArgumentError
+from services.shared.head_pose import estimate_pose
 from services.shared.imaging import ImageLimits, decode_image
 from services.shared.model_zoo import AgeModel, EmotionModel, GenderModel, ServedModel
 
@@ -122,7 +122,7 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
                     )
                 )
             elif attribute == Attribute.ATTRIBUTE_POSE:
-                pose = estimate_pose(face.landmarks, face.mesh, image.shape[1], image.shape[0])
+                pose = estimate_pose(face.landmarks, face.mesh, (image.shape[1], image.shape[0]))
                 result.pose.CopyFrom(
                     attributes_pb2.Pose(
                         yaw=pose.yaw, pitch=pose.pitch, roll=pose.roll, source=pose.source

@@ -75,7 +75,9 @@ class FaceTracker:
                     anchor = _centre(previous)
                     face = min(faces, key=lambda f: float(np.linalg.norm(_centre(f) - anchor)))
                 frame.face = face
-                frame.signals = face_signals(self.mesh.landmarks(image, face))
+                mesh = self.mesh.landmarks(image, face)
+                size = (image.shape[1], image.shape[0])
+                frame.signals = face_signals(mesh, face.landmarks, size)
                 crop = align_face(image, face.landmarks)
                 frame.embedding = self.embedder.embed(crop)[0]
                 previous = face

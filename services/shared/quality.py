@@ -11,13 +11,10 @@ Measures
   The crop is scale-normalised, so a small face upsampled to 112 px reads as blurred too.
 - brightness: mean grey level (0-255) of the same central region.
 - face_size: the shorter side of the detector's box, in original pixels.
-- yaw, pitch, roll (degrees) from the five landmarks with a mean 3-D face: roll is the angle of
-  the eye line; after removing it, yaw comes from how far the nose sits off the eyes' and
-  mouth's mid-line, pitch from where the nose sits between the eye line and the mouth line
-  compared with a frontal face (constants below, calibrated on YuNet landmarks of LFW).
-  Signs: yaw > 0 when the nose points to the image right, pitch > 0 when the chin is down,
-  roll > 0 when the image-right eye is lower. Coarse (a few degrees), enough to reject turned
-  faces.
+- yaw, pitch, roll (degrees) from the five landmarks by the one head-pose estimator
+  (``head_pose.py``; its signs: yaw > 0 when the face turns to the image right, pitch > 0 when
+  the chin is down, roll > 0 when the image-right eye is lower). Five points give yaw and roll
+  well and pitch coarsely (docs/attributes.md), enough to reject turned faces.
 - score: one number in [0, 1], the geometric mean of a sharpness, a lighting, a size and a pose
   sub-score, each in [0, 1]; for ranking and display, not for the pass/fail decision.
 """
@@ -34,20 +31,11 @@ from numpy.typing import NDArray
 
 from services.shared.alignment import ALIGNED_SIZE
 from services.shared.face_geometry import eye_aspect_ratio, mouth_aspect_ratio
+from services.shared.head_pose import estimate_pose
 
 # The face region of the aligned 112x112 crop (eyebrows to chin, cheek to cheek).
 FACE_REGION = (slice(24, 104), slice(20, 92))
 
-# Mean-face ratios (see the module docstring).
-# Nose offset (in half eye/mouth widths) per unit of tan(yaw): the mean 3-D face gives ~0.82
-# for the nose tip alone; YuNet's nose point sits further back, and turned LFW faces judged by
-# eye (30-55 degrees) fit ~1.3.
-NOSE_OFFSET_PER_TAN_YAW = 1.3
-# Nose depth over the eye-to-mouth height of the mean 3-D face (130 / 320).
-NOSE_DEPTH_OVER_EYE_MOUTH = 130.0 / 320.0
-# Where YuNet puts the nose between the eye line (0) and the mouth line (1) on a frontal face:
-# the median over LFW faces (the 112x112 template itself says 0.495).
-FRONTAL_NOSE_FRACTION = 0.56
 # The blur measure is taken on the crop normalised to this grey standard deviation, so a dark
 # or low-contrast face is reported as dark, not as blurred; flatter crops are not amplified.
 BLUR_CONTRAST_STD = 50.0
@@ -99,37 +87,6 @@ LIMITS: dict[QualityLevel, QualityLimits] = {
 }
 
 
-def estimate_pose(landmarks5: NDArray[np.float64]) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees from five landmarks (see the module docstring)."""
-    points = np.asarray(landmarks5, dtype=np.float64).reshape(5, 2)
-    left_eye, right_eye = points[0], points[1]
-    delta = right_eye - left_eye
-    roll = math.atan2(delta[1], delta[0])
-    eye_distance = float(np.hypot(delta[0], delta[1]))
-    if eye_distance < 1e-6:
-        return 90.0, 90.0, math.degrees(roll)
-    cos, sin = math.cos(-roll), math.sin(-roll)
-    rotation = np.array([[cos, -sin], [sin, cos]])
-    upright = (points - left_eye) @ rotation.T
-    eye_mid = (upright[0] + upright[1]) / 2
-    mouth_mid = (upright[3] + upright[4]) / 2
-    nose = upright[2]
-    half_eyes = eye_distance / 2
-    half_mouth = max(float(abs(upright[4, 0] - upright[3, 0])) / 2, 1e-6)
-    offset_eyes = (nose[0] - eye_mid[0]) / half_eyes
-    offset_mouth = (nose[0] - mouth_mid[0]) / half_mouth
-    yaw = math.degrees(math.atan((offset_eyes + offset_mouth) / 2 / NOSE_OFFSET_PER_TAN_YAW))
-    eye_to_mouth = mouth_mid[1] - eye_mid[1]
-    if eye_to_mouth <= 1e-6:
-        pitch = 90.0
-    else:
-        fraction = (nose[1] - eye_mid[1]) / eye_to_mouth
-        pitch = math.degrees(
-            math.atan((fraction - FRONTAL_NOSE_FRACTION) / NOSE_DEPTH_OVER_EYE_MOUTH)
-        )
-    return yaw, pitch, math.degrees(roll)
-
-
 def _clip01(value: float) -> float:
     return min(1.0, max(0.0, value))
 
@@ -165,7 +122,8 @@ def assess_quality(
     normalised = (grey - brightness) * (BLUR_CONTRAST_STD / contrast)
     blur = float(cv2.Laplacian(normalised, cv2.CV_64F).var())
     face_size = float(min(box_wh))
-    yaw, pitch, roll = estimate_pose(landmarks5)
+    pose = estimate_pose(landmarks5)
+    yaw, pitch, roll = pose.yaw, pose.pitch, pose.roll
     return QualityReport(
         blur=blur,
         brightness=brightness,

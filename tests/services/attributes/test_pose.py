@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.attributes.pose import (
+from services.shared.head_pose import (
     MODEL_FIVE,
     MODEL_MESH,
     HeadPose,
@@ -93,7 +93,7 @@ def pose_of(
     faces = detector.detect(image)
     assert len(faces) == 1
     points = facemesh.landmarks(image, faces[0]) if mesh else None
-    return estimate_pose(faces[0].landmarks, points, image.shape[1], image.shape[0])
+    return estimate_pose(faces[0].landmarks, points, (image.shape[1], image.shape[0]))
 
 
 def rotated(image: NDArray[np.uint8], clockwise_degrees: float) -> NDArray[np.uint8]:
@@ -122,8 +122,8 @@ def test_known_turns_of_real_five_points_change_roll_only(models, turn: float) -
     face = models[0].detect(photo)[0]
     matrix = cv2.getRotationMatrix2D((256.0, 170.0), -turn, 1.0)
     turned = face.landmarks @ matrix[:, :2].T + matrix[:, 2]
-    before = estimate_pose(face.landmarks, None, 512, 512)
-    after = estimate_pose(turned, None, 512, 512)
+    before = estimate_pose(face.landmarks, None, (512, 512))
+    after = estimate_pose(turned, None, (512, 512))
     assert after.roll - before.roll == pytest.approx(turn, abs=1.5)
     assert after.yaw == pytest.approx(before.yaw, abs=4.0)
 

@@ -15,13 +15,13 @@ import pytest
 from numpy.typing import NDArray
 
 from services.shared.alignment import TEMPLATE_112, align_face
+from services.shared.head_pose import estimate_pose
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo.yunet import YuNetDetector
 from services.shared.quality import (
     QualityLevel,
     QualityReport,
     assess_quality,
-    estimate_pose,
     quality_failures,
 )
 from tests.helpers import images
@@ -103,8 +103,9 @@ def test_roll_of_rotated_template_landmarks(degrees: float) -> None:
     angle = np.radians(degrees)
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     points = (TEMPLATE_112 - 56.0) @ rotation.T + 200.0
-    yaw, pitch, roll = estimate_pose(points)
-    template_yaw, template_pitch, template_roll = estimate_pose(TEMPLATE_112)
+    pose, template = estimate_pose(points), estimate_pose(TEMPLATE_112)
+    yaw, pitch, roll = pose.yaw, pose.pitch, pose.roll
+    template_yaw, template_pitch, template_roll = template.yaw, template.pitch, template.roll
     assert abs(template_roll) < 0.5  # its eyes are 0.2 px off level
     assert roll == pytest.approx(degrees + template_roll, abs=0.01)
     # Rolling the face in the image plane changes neither yaw nor pitch.

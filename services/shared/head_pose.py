@@ -1,7 +1,12 @@
-"""Head pose (yaw, pitch, roll in degrees) from 2-D landmarks and a generic 3-D face model.
+"""Head pose (yaw, pitch, roll in degrees): the one estimator every service uses.
+
+A generic 3-D face model is fitted to 2-D landmarks: the attributes service's pose, enrollment
+quality (``quality.py``) and liveness's head-turn and nod actions all read it.
 
 ``cv2.solvePnP`` fits the rotation of a 3-D face model (below) to the image points, with a
-pinhole camera whose focal length is the image's longer side. With the 468-point FaceMesh, 14
+pinhole camera whose focal length is the image's longer side (when the image size is not
+known, as for enrollment quality, a frame ``FRAME_PER_LANDMARK_SPREAD`` times the landmarks'
+spread). With the 468-point FaceMesh, 14
 mesh points are used (midline, eye and mouth corners, face edges); with only YuNet's five
 points, the same model's eye centres, nose tip and mouth corners (less certain: five points,
 nearly coplanar apart from the nose).
@@ -56,6 +61,11 @@ MODEL_FIVE = np.array(
         [27.4, -26.0, -36.5],
     ]
 )
+
+# Without the image size: a frame this many times the landmarks' spread (the diameter of the
+# smallest circle about their centre holding them; LFW's 250 px photos hold faces whose five
+# landmarks span about 50 px).
+FRAME_PER_LANDMARK_SPREAD = 5.0
 
 # Model frame (y up, z to camera) -> camera frame (y down, z away): a half turn about x.
 FLIP = np.diag([1.0, -1.0, -1.0])
@@ -148,11 +158,25 @@ def line_of_sight(position: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def estimate_pose(
-    landmarks: NDArray[np.float64], mesh: NDArray[np.float64] | None, width: int, height: int
+    landmarks: NDArray[np.float64],
+    mesh: NDArray[np.float64] | None = None,
+    size: tuple[int, int] | None = None,
 ) -> HeadPose:
-    """Pose from the mesh when there is one, else from the five landmarks."""
+    """Pose from the mesh when there is one, else from the five landmarks.
+
+    ``size`` is the image's (width, height); without it the camera is placed as for a photo
+    ``FRAME_PER_LANDMARK_SPREAD`` times the landmarks' spread.
+    """
     if mesh is not None and len(mesh) > max(MESH_INDICES):
+        model, source = MODEL_MESH, "mesh"
         points = np.asarray(mesh, dtype=np.float64)[list(MESH_INDICES), :2]
-        return HeadPose(*solve_pose(MODEL_MESH, points, width, height), source="mesh")
-    points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    return HeadPose(*solve_pose(MODEL_FIVE, points, width, height), source="landmarks5")
+    else:
+        model, source = MODEL_FIVE, "landmarks5"
+        points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+    if size is None:
+        centre = points.mean(axis=0)
+        spread = 2.0 * float(np.linalg.norm(points - centre, axis=1).max())  # rotation-free
+        side = max(1, round(spread * FRAME_PER_LANDMARK_SPREAD))
+        points = points - centre + side / 2.0
+        size = (side, side)
+    return HeadPose(*solve_pose(model, points, size[0], size[1]), source=source)
