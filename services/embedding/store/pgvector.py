@@ -1,17 +1,18 @@
 """The server gallery backend: PostgreSQL with pgvector (HNSW index, cosine distance).
 
-Tables live in one PostgreSQL schema (``schema`` option, default ``faceflow``) so several
-deployments or test runs can share a database. PostgreSQL is the only source of truth: the
-HNSW index (``vector_cosine_ops``) is part of the table, so deletes leave search at commit.
-Filtered searches use pgvector's iterative index scan, so a group's faces are found even when
-they are a small part of the table. Connections come from a small pool (one per thread at a
-time), so the store is safe to share between the gRPC server's threads.
+Tables live in one PostgreSQL schema (``schema`` option, default ``faceflow``; the DDL is in
+``pgvector_schema.py``) so several deployments or test runs can share a database. PostgreSQL
+is the only source of truth: the HNSW index (``vector_cosine_ops``) is part of the table, so
+deletes leave search at commit. Filtered searches use pgvector's iterative index scan, so a
+group's faces are found even when they are a small part of the table. Connections come from a
+small pool (one per thread at a time), so the store is safe to share between the gRPC server's
+threads. Input checks (``validation.py``) and the mapping of rows to records and of nearest
+faces to matches (``records.py``) are shared with the SQLite + FAISS backend.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from contextlib import AbstractContextManager
@@ -23,71 +24,35 @@ from numpy.typing import NDArray
 from psycopg import errors as pg_errors
 
 from services.embedding.store.base import FaceRecord, Group, Match, User
-from services.embedding.store.errors import (
-    FaceExistsError,
-    FaceNotFoundError,
-    GroupExistsError,
-    GroupNotFoundError,
-    StoreInconsistentError,
-    UserNotFoundError,
+from services.embedding.store.errors import FaceNotFoundError, GroupExistsError
+from services.embedding.store.pgvector_schema import (
+    check_schema,
+    check_schema_name,
+    create_schema,
+    vector_literal,
+)
+from services.embedding.store.records import (
+    HitRow,
+    best_per_user,
+    face_exists,
+    faces_by_user,
+    group_of,
+    group_pk_of,
+    user_pk_of,
+    users_of,
+    widening_search,
 )
 from services.embedding.store.validation import (
     check_group_ids,
     check_id,
     check_page,
-    check_sha256,
     check_top_k,
-    check_user_info,
+    checked_face,
     normalized,
 )
 from services.shared.postgres import ConnectionPool
 
 log = logging.getLogger(__name__)
-
-SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-DDL = """
-CREATE EXTENSION IF NOT EXISTS vector;
-CREATE SCHEMA IF NOT EXISTS {schema};
-CREATE TABLE IF NOT EXISTS {schema}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS {schema}.groups (
-    id BIGSERIAL PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    group_id TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    UNIQUE (tenant, group_id)
-);
-CREATE TABLE IF NOT EXISTS {schema}.users (
-    id BIGSERIAL PRIMARY KEY,
-    group_pk BIGINT NOT NULL REFERENCES {schema}.groups (id) ON DELETE CASCADE,
-    user_id TEXT NOT NULL,
-    user_info TEXT NOT NULL DEFAULT '',
-    created_at DOUBLE PRECISION NOT NULL,
-    UNIQUE (group_pk, user_id)
-);
-CREATE TABLE IF NOT EXISTS {schema}.faces (
-    id BIGSERIAL PRIMARY KEY,
-    face_token TEXT NOT NULL UNIQUE,
-    user_pk BIGINT NOT NULL REFERENCES {schema}.users (id) ON DELETE CASCADE,
-    group_pk BIGINT NOT NULL REFERENCES {schema}.groups (id) ON DELETE CASCADE,
-    image_sha256 TEXT NOT NULL,
-    embedding vector({dimension}) NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    CONSTRAINT faces_user_image UNIQUE (user_pk, image_sha256)
-);
-CREATE INDEX IF NOT EXISTS faces_by_group ON {schema}.faces (group_pk);
-CREATE INDEX IF NOT EXISTS faces_embedding_hnsw ON {schema}.faces
-    USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction});
-CREATE TABLE IF NOT EXISTS {schema}.face_images (
-    face_pk BIGINT PRIMARY KEY REFERENCES {schema}.faces (id) ON DELETE CASCADE,
-    image BYTEA NOT NULL
-);
-"""
-
-
-def vector_literal(vector: NDArray[np.float32]) -> str:
-    """pgvector's text form of a vector: ``[v1,v2,...]``."""
-    return "[" + ",".join(repr(float(v)) for v in vector) + "]"
 
 
 class PgvectorStore:
@@ -109,35 +74,15 @@ class PgvectorStore:
     ) -> None:
         if dimension < 1:
             raise ValueError("dimension must be positive")
-        if not SCHEMA_NAME.match(schema):
-            raise ValueError("schema must be a lowercase SQL identifier")
         self.url = url
         self.dimension = dimension
-        self.schema = schema
+        self.schema = check_schema_name(schema)
         self.hnsw_ef_search = hnsw_ef_search
         self.store_images = store_images
         self._pool = ConnectionPool(url, size=pool_size, connect_timeout=connect_timeout)
         try:
-            with self._pool.connection() as first, first.transaction():
-                first.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
-                first.execute(
-                    DDL.format(
-                        schema=schema,
-                        dimension=dimension,
-                        m=hnsw_m,
-                        ef_construction=hnsw_ef_construction,
-                    )
-                )
-                row = first.execute(
-                    f"SELECT value FROM {schema}.meta WHERE key = 'dimension'"
-                ).fetchone()
-                if row is None:
-                    first.execute(
-                        f"INSERT INTO {schema}.meta (key, value) VALUES ('dimension', %s)",
-                        (str(dimension),),
-                    )
-                elif int(row[0]) != dimension:
-                    raise ValueError(f"gallery stores {row[0]}-d embeddings, not {dimension}-d")
+            with self._pool.connection() as first:
+                create_schema(first, schema, dimension, hnsw_m, hnsw_ef_construction)
         except BaseException:
             self._pool.close()
             raise
@@ -180,7 +125,7 @@ class PgvectorStore:
                 f" FROM {s}.groups g WHERE g.tenant = %s ORDER BY g.group_id",
                 (tenant,),
             ).fetchall()
-        return [Group(str(r[0]), float(r[1]), int(r[2]), int(r[3])) for r in rows]
+        return [group_of(r) for r in rows]
 
     def delete_group(self, tenant: str, group_id: str) -> None:
         """Delete a group with its users and faces; they leave search at commit."""
@@ -201,10 +146,7 @@ class PgvectorStore:
         image: bytes | None = None,
     ) -> FaceRecord:
         """Enroll one face (creating the user); ``FaceExistsError`` for the same image twice."""
-        check_id(user_id, "user_id")
-        check_sha256(image_sha256)
-        check_user_info(user_info)
-        vector = normalized(embedding, self.dimension)
+        vector = checked_face(user_id, embedding, image_sha256, user_info, self.dimension)
         s = self.schema
         token = uuid.uuid4().hex
         created = time.time()
@@ -232,11 +174,7 @@ class PgvectorStore:
                     " WHERE user_pk = %s AND image_sha256 = %s",
                     (user_pk, image_sha256),
                 ).fetchone()
-                raise FaceExistsError(
-                    f"this image is enrolled for user {user_id!r} already",
-                    str(existing[0]) if existing else "",
-                    float(existing[1]) if existing else 0.0,
-                ) from exc
+                raise face_exists(user_id, existing) from exc
             if image is not None and self.store_images and face is not None:
                 db.execute(
                     f"INSERT INTO {s}.face_images (face_pk, image) VALUES (%s, %s)",
@@ -287,8 +225,7 @@ class PgvectorStore:
                 (pk, limit, offset),
             ).fetchall()
             faces = self._faces_of(db, group_id, [(int(r[0]), str(r[1])) for r in rows])
-        users = [User(group_id, str(r[1]), str(r[2]), faces[int(r[0])]) for r in rows]
-        return users, int(count[0]) if count else 0
+        return users_of(group_id, rows, faces), int(count[0]) if count else 0
 
     def get_user(self, tenant: str, group_id: str, user_id: str) -> User:
         """A user with their faces."""
@@ -336,30 +273,22 @@ class PgvectorStore:
             names = dict(zip(pks, wanted, strict=True))
             db.execute(f"SET LOCAL hnsw.ef_search = {int(self.hnsw_ef_search)}")
             db.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            fetch = top_k * 4
-            while True:
+
+            def fetch(faces: int) -> tuple[list[Match], bool]:
                 rows = db.execute(
                     f"SELECT n.distance, f.face_token, f.group_pk, u.user_id, u.user_info FROM ("
                     f" SELECT id, embedding <=> %s::vector AS distance FROM {s}.faces"
                     " WHERE group_pk = ANY(%s) ORDER BY distance LIMIT %s) n"
                     f" JOIN {s}.faces f ON f.id = n.id JOIN {s}.users u ON u.id = f.user_pk"
                     " ORDER BY n.distance",
-                    (query, pks, fetch),
+                    (query, pks, faces),
                 ).fetchall()
-                best: dict[tuple[int, str], Match] = {}
-                for distance, token, group_pk, user_id, info in rows:
-                    key = (int(group_pk), str(user_id))
-                    if key not in best:  # rows are best first
-                        similarity = min(1.0, max(-1.0, 1.0 - float(distance)))
-                        best[key] = Match(
-                            names[int(group_pk)], str(user_id), str(info), str(token), similarity
-                        )
-                matches = sorted(
-                    best.values(), key=lambda m: (-m.similarity, m.group_id, m.user_id)
-                )
-                if len(matches) >= top_k or len(rows) < fetch:
-                    return matches[:top_k]
-                fetch *= 4
+                hits: list[HitRow] = [
+                    (1.0 - float(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows
+                ]
+                return best_per_user(hits, names), len(rows) < faces
+
+            return widening_search(top_k, fetch)
 
     def count_users(self, tenant: str, group_ids: list[str]) -> int:
         """The users of the tenant's groups (GroupNotFoundError for an unknown one)."""
@@ -376,22 +305,7 @@ class PgvectorStore:
     def check_consistency(self) -> None:
         """Prove the HNSW index exists and is valid and the vector column has our dimension."""
         with self._connection() as db:
-            row = db.execute(
-                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = %s AND c.relname = 'faces_embedding_hnsw'",
-                (self.schema,),
-            ).fetchone()
-            if row is None or not row[0]:
-                raise StoreInconsistentError("the pgvector HNSW index is missing or invalid")
-            typmod = db.execute(
-                "SELECT a.atttypmod FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = %s AND c.relname = 'faces' AND a.attname = 'embedding'",
-                (self.schema,),
-            ).fetchone()
-            if typmod is None or int(typmod[0]) != self.dimension:
-                raise StoreInconsistentError("the embedding column has another dimension")
+            check_schema(db, self.schema, self.dimension)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -411,9 +325,7 @@ class PgvectorStore:
             f"SELECT id FROM {self.schema}.groups WHERE tenant = %s AND group_id = %s",
             (tenant, group_id),
         ).fetchone()
-        if row is None:
-            raise GroupNotFoundError(f"group {group_id!r} not found")
-        return int(row[0])
+        return group_pk_of(row, group_id)
 
     def _user_pk(self, db: psycopg.Connection[Any], group_pk: int, user_id: str) -> int:
         check_id(user_id, "user_id")
@@ -421,23 +333,16 @@ class PgvectorStore:
             f"SELECT id FROM {self.schema}.users WHERE group_pk = %s AND user_id = %s",
             (group_pk, user_id),
         ).fetchone()
-        if row is None:
-            raise UserNotFoundError(f"user {user_id!r} not found")
-        return int(row[0])
+        return user_pk_of(row, user_id)
 
     def _faces_of(
         self, db: psycopg.Connection[Any], group_id: str, users: list[tuple[int, str]]
     ) -> dict[int, list[FaceRecord]]:
-        faces: dict[int, list[FaceRecord]] = {pk: [] for pk, _ in users}
         if not users:
-            return faces
-        names = dict(users)
-        for user_pk, token, created in db.execute(
+            return {}
+        rows = db.execute(
             f"SELECT user_pk, face_token, created_at FROM {self.schema}.faces"
             " WHERE user_pk = ANY(%s) ORDER BY id",
-            (list(names),),
-        ).fetchall():
-            faces[int(user_pk)].append(
-                FaceRecord(str(token), group_id, names[int(user_pk)], float(created))
-            )
-        return faces
+            ([pk for pk, _ in users],),
+        ).fetchall()
+        return faces_by_user(group_id, users, rows)

@@ -1,4 +1,4 @@
-"""The SQLite schema of the embedded gallery store and how its connection is opened.
+"""The SQLite schema of the embedded gallery store, its connection, transactions and meta table.
 
 SQLite is the source of truth. ``face_changes`` is the change log the FAISS index is brought up
 to date from: triggers append one row per face inserted (op +1) or deleted (op -1), cascaded
@@ -9,6 +9,8 @@ Row ids use AUTOINCREMENT so a face id (the FAISS id) and a change sequence are 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SCHEMA = """
@@ -79,6 +81,18 @@ def connect(path: Path, synchronous: str) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys=ON")
     connection.executescript(SCHEMA)
     return connection
+
+
+@contextmanager
+def transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def current_sequence(connection: sqlite3.Connection) -> int:

@@ -1,4 +1,4 @@
-"""Input checks shared by both gallery backends: ids, paging, embeddings.
+"""Input checks shared by both gallery backends: ids, paging, faces to enroll, embeddings.
 
 Bad input raises ``InvalidArgumentError`` (HTTP 400) with a message naming the field; the backends
 never see an unchecked id or a vector of the wrong shape.
@@ -86,3 +86,17 @@ def normalized(embedding: NDArray[np.float32], dimension: int) -> NDArray[np.flo
     if norm < 1e-12:
         raise InvalidArgumentError("embedding is the zero vector")
     return np.ascontiguousarray(vector / norm, dtype=np.float32)
+
+
+def checked_face(
+    user_id: str,
+    embedding: NDArray[np.float32],
+    image_sha256: str,
+    user_info: str | None,
+    dimension: int,
+) -> NDArray[np.float32]:
+    """Check a face to enroll (user id, image hash, user info, embedding); its unit embedding."""
+    check_id(user_id, "user_id")
+    check_sha256(image_sha256)
+    check_user_info(user_info)
+    return normalized(embedding, dimension)

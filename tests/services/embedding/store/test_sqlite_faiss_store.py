@@ -93,7 +93,7 @@ def make_gallery(folder: Path, count: int, **options: int) -> SqliteFaissStore:
 def test_consistency_check_detects_missing_and_altered_vectors(tmp_path: Path) -> None:
     store = make_gallery(tmp_path / "gallery", 10)
     store.check_consistency()
-    index = next(iter(store._groups.values()))  # white box: damage the live index
+    index = next(iter(store._indexes.groups.values()))  # white box: damage the live index
     face_id = int(index.all_ids()[4])
     index.index.remove_ids(np.array([face_id], dtype=np.int64))
     with pytest.raises(StoreInconsistentError, match="lacks 1"):
