@@ -131,9 +131,10 @@ class SqliteFaissStore:
         check_id(tenant, "tenant")
         check_id(group_id, "group_id")
         created = time.time()
-        with self._lock, self._tables.transaction():
-            pk = self._tables.insert_group(tenant, group_id, created)
+        # One lock hold for the row and its index: an enroll in between would find no index.
         with self._lock:
+            with self._tables.transaction():
+                pk = self._tables.insert_group(tenant, group_id, created)
             self._indexes.empty(pk)
             self._sync.changed(1)
         return Group(group_id, created, 0, 0)
