@@ -1,4 +1,8 @@
-"""Verify pairs with any embedding model: a Keras checkpoint, a TFLite file or a store model."""
+"""Verify pairs with any embedding model: a Keras checkpoint, a TFLite file or a store model.
+
+The embedding recipe uses :func:`score_pairs` for its per-epoch validation and
+:func:`resolve_embedder` for a distillation teacher.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from numpy.typing import NDArray
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
 from services.shared.runtime import LiteModel
+from training.data.folders import load_images
 from training.data.pairs import Pairs
 from training.errors import TrainingError
+from training.verification import VerificationReport, evaluate_scores
 
 
 def tflite_embedder(path: Path) -> Any:
@@ -40,7 +46,7 @@ def resolve_embedder(model: str, cache_dir: Path | None) -> Any:
         return tflite_embedder(path)
     if path.suffix == ".keras" or path.is_dir():
         from training.checkpoints import load_checkpoint
-        from training.recipes.embedding import embed, embedder_of
+        from training.embedder import embed, embedder_of
 
         embedder = embedder_of(load_checkpoint(path))
         return lambda images: embed(embedder, images)
@@ -50,11 +56,27 @@ def resolve_embedder(model: str, cache_dir: Path | None) -> Any:
         raise TrainingError(str(error)) from error
 
 
+def score_pairs(
+    embed_fn: Any, pairs: Pairs, input_size: int
+) -> tuple[NDArray[np.float64], VerificationReport]:
+    """Cosine similarity of every pair and the verification report."""
+    paths = pairs.images()
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise TrainingError(
+            f"{len(missing)} pair images are missing (first: {missing[0]}); align them first"
+        )
+    vectors = embed_fn(load_images(paths, size=(input_size, input_size)))
+    index = {p: i for i, p in enumerate(paths)}
+    first = vectors[[index[p] for p in pairs.first]]
+    second = vectors[[index[p] for p in pairs.second]]
+    scores = np.sum(first * second, axis=1).astype(np.float64)
+    return scores, evaluate_scores(scores, pairs.same)
+
+
 def evaluate_checkpoint(
     model: str, pairs: Pairs, input_size: int, cache_dir: Path | None = None
 ) -> dict[str, Any]:
     """10-fold accuracy and TAR@FAR of a model on pairs."""
-    from training.recipes.embedding import score_pairs
-
     _, report = score_pairs(resolve_embedder(model, cache_dir), pairs, input_size)
     return {"model": model, **report.as_dict()}

@@ -17,8 +17,9 @@ from training.checkpoints import load_checkpoint
 from training.cli import main
 from training.data.folders import load_images
 from training.data.pairs import read_pairs
+from training.embedder import build_embedder, embed, embedder_of
 from training.errors import TrainingError
-from training.recipes.embedding import EmbeddingConfig, embed, embedder_of, train
+from training.recipes.embedding import EmbeddingConfig, train
 
 SIZE = 32
 
@@ -194,7 +195,6 @@ def test_missing_pair_images(
 
 def test_distill_from_a_tflite_teacher(identities: Path, tmp_path: Path) -> None:
     from training.export import to_tflite
-    from training.recipes.embedding import build_embedder
 
     teacher = tmp_path / "teacher.tflite"
     teacher.write_bytes(to_tflite(build_embedder(SIZE, 16, 0.25), "embedding"))

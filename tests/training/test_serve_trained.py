@@ -14,8 +14,9 @@ from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 from tests.training.datagen import write_folder
 from training.checkpoints import load_checkpoint
 from training.data.folders import load_images, scan_image_folder
+from training.embedder import embed, embedder_of
 from training.export import export_model
-from training.recipes.embedding import EmbeddingConfig, embed, embedder_of, train
+from training.recipes.embedding import EmbeddingConfig, train
 
 
 def test_trained_embedder_served_by_the_embedding_service(

@@ -20,18 +20,17 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import NDArray
 
-from training.architectures.mobilefacenet import mobilefacenet
 from training.data.folders import ImageFolder, load_images, scan_image_folder
 from training.data.pairs import Pairs
+from training.embedder import build_embedder, embed, embedder_of
 from training.errors import TrainingError
+from training.evaluate_embedding import resolve_embedder, score_pairs
 from training.losses import BatchHardTripletLoss, L2Normalize, MarginHead
 from training.recipes.runner import fit, prepare_run
-from training.verification import VerificationReport, evaluate_scores
 
 log = logging.getLogger(__name__)
 
 LOSSES = ("arcface", "cosface", "triplet", "distill")
-EMBEDDER_NAME = "embedder"
 
 
 @dataclass
@@ -56,14 +55,6 @@ class EmbeddingConfig:
     seed: int = 0
     progress: bool = True
     teacher: str | None = None
-
-
-def build_embedder(input_size: int, embedding_size: int, width: float) -> Any:
-    """RGB 0-255 image -> embedding (rescaling to [-1, 1] inside the model)."""
-    inputs = keras.Input((input_size, input_size, 3), name="image")
-    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(inputs)
-    backbone = mobilefacenet((input_size, input_size, 3), embedding_size, width)
-    return keras.Model(inputs, backbone(scaled), name=EMBEDDER_NAME)
 
 
 def build_training_model(config: EmbeddingConfig, num_classes: int) -> Any:
@@ -93,19 +84,6 @@ def build_training_model(config: EmbeddingConfig, num_classes: int) -> Any:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
     return model
-
-
-def embedder_of(model: Any) -> Any:
-    """The embedder inside a training model (or the model itself if it is one)."""
-    if model.name == EMBEDDER_NAME:
-        return model
-    try:
-        scale = model.get_layer("to_unit_range")
-        backbone = model.get_layer("mobilefacenet")
-    except ValueError as error:
-        raise TrainingError(f"{model.name} has no mobilefacenet backbone") from error
-    image = keras.Input(tuple(model.inputs[0].shape[1:]), name="image")
-    return keras.Model(image, backbone(scale(image)), name=EMBEDDER_NAME)
 
 
 def augment(images: Any) -> Any:
@@ -173,8 +151,6 @@ def teacher_embeddings(config: EmbeddingConfig, images: NDArray[np.uint8]) -> ND
     Knowledge distillation for embeddings: the student learns to reproduce the teacher's
     vectors (cosine loss), no identity labels needed.
     """
-    from training.evaluate_embedding import resolve_embedder
-
     if not config.teacher:
         raise TrainingError("--loss distill needs --teacher (a model name such as sface)")
     teacher = resolve_embedder(config.teacher, None)
@@ -184,31 +160,6 @@ def teacher_embeddings(config: EmbeddingConfig, images: NDArray[np.uint8]) -> ND
             f"teacher gives {vectors.shape[1]}-d embeddings; set --embedding-size to match"
         )
     return vectors
-
-
-def embed(embedder: Any, images: NDArray[np.uint8], batch_size: int = 64) -> NDArray[np.float32]:
-    """Unit-length embeddings of uint8 RGB images."""
-    vectors = embedder.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
-def score_pairs(
-    embed_fn: Any, pairs: Pairs, input_size: int
-) -> tuple[NDArray[np.float64], VerificationReport]:
-    """Cosine similarity of every pair and the verification report."""
-    paths = pairs.images()
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        raise TrainingError(
-            f"{len(missing)} pair images are missing (first: {missing[0]}); align them first"
-        )
-    vectors = embed_fn(load_images(paths, size=(input_size, input_size)))
-    index = {p: i for i, p in enumerate(paths)}
-    first = vectors[[index[p] for p in pairs.first]]
-    second = vectors[[index[p] for p in pairs.second]]
-    scores = np.sum(first * second, axis=1).astype(np.float64)
-    return scores, evaluate_scores(scores, pairs.same)
 
 
 class PairsValidation(keras.callbacks.Callback):  # type: ignore[misc]

@@ -1,0 +1,55 @@
+"""The command tree of ``python -m training``: every command group registers its commands, in
+the order ``--help`` lists them, and every runnable command has a handler."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from training.cli import build_parser, main
+
+COMMANDS = {
+    "train": ["cifar10", "embedding", "liveness", "attributes"],
+    "evaluate": ["cifar10", "embedding", "liveness", "attributes"],
+    "flops": [],
+    "align": [],
+    "quantize": [],
+    "prune": ["cifar10"],
+    "distill": ["cifar10"],
+    "plot": [],
+    "split": [],
+    "export": ["embedding", "liveness", "attributes"],
+}
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_every_command_in_order_with_a_handler() -> None:
+    top = _subcommands(build_parser())
+    tree = {name: list(_subcommands(parser)) for name, parser in top.items()}
+    assert list(tree.items()) == list(COMMANDS.items())
+    for name, parser in top.items():
+        leaves = [parser] if not COMMANDS[name] else list(_subcommands(parser).values())
+        for leaf in leaves:
+            assert callable(leaf.get_default("handler")), leaf.prog
+
+
+def test_recipe_defaults_override_the_common_training_options() -> None:
+    parser = build_parser()
+    common = ["--data", "d", "--run-dir", "r"]
+    assert parser.parse_args(["train", "cifar10", *common]).batch_size == 64
+    assert parser.parse_args(["train", "liveness", *common]).batch_size == 16
+    assert parser.parse_args(["train", "attributes", *common]).batch_size == 32
+
+
+def test_a_missing_recipe_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export"])
+    assert exit_info.value.code == 2
+    assert "the following arguments are required: recipe" in capsys.readouterr().err

@@ -1,0 +1,135 @@
+"""``export <recipe>``: a trained embedding, liveness or attribute model to TFLite + model store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from training.commands.common import Subcommands
+
+SFACE_INPUT = {
+    "name": "image",
+    "shape": [1, 112, 112, 3],
+    "dtype": "float32",
+    "color": "RGB",
+    "range": "0-255",
+}
+
+
+def _check_name(name: str, version: str) -> None:
+    """Refuse a bad or shipped model name before the slow conversion."""
+    from services.shared.model_store.local import check_local_name
+    from services.shared.model_store.manifest import ManifestError
+    from training.errors import TrainingError
+
+    try:
+        check_local_name(name, version)
+    except ManifestError as error:
+        raise TrainingError(str(error)) from error
+
+
+def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
+    from training.checkpoints import load_checkpoint
+    from training.embedder import embedder_of
+    from training.export import export_model
+
+    _check_name(args.name, args.version)
+    embedder = embedder_of(load_checkpoint(args.checkpoint))
+    size = int(embedder.inputs[0].shape[1])
+    params: dict[str, Any] = {"embedding_size": int(embedder.output.shape[-1])}
+    if args.thresholds_images is not None:
+        from training.data.folders import load_images, scan_image_folder
+        from training.embedder import embed
+        from training.thresholds import far_table_params
+
+        folder = scan_image_folder(args.thresholds_images, min_per_class=1)
+        vectors = embed(embedder, load_images(folder.paths, size=(size, size)))
+        params.update(far_table_params(vectors, folder.labels))
+    return export_model(
+        embedder,
+        args.output,
+        args.name,
+        args.version,
+        "embedding",
+        description=f"MobileFaceNet-style embedding trained with python -m training "
+        f"({args.checkpoint})",
+        input_spec={**SFACE_INPUT, "shape": [1, size, size, 3]},
+        params=params,
+        manifest_dir=args.manifest_dir,
+        cache_dir=args.cache_dir,
+        output_name="embedding",
+    )
+
+
+def _export_liveness(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.liveness import export_liveness
+
+    _check_name(args.name, args.version)
+    return export_liveness(
+        args.checkpoint,
+        args.output,
+        args.name,
+        args.version,
+        args.variant,
+        args.crop_scale,
+        args.manifest_dir,
+        args.cache_dir,
+    )
+
+
+def _export_attributes(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.attributes import export_attributes
+
+    _check_name(args.name, args.version)
+    return export_attributes(
+        args.checkpoint, args.output, args.name, args.version, args.manifest_dir, args.cache_dir
+    )
+
+
+def _export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", type=Path, required=True, help="run folder or .keras")
+    parser.add_argument("--name", required=True, help="model name for the manifest")
+    parser.add_argument("--version", default="1")
+    parser.add_argument("--output", type=Path, required=True, help="the .tflite to keep")
+    parser.add_argument("--manifest-dir", type=Path, default=None)
+    parser.add_argument("--cache-dir", type=Path, default=None)
+
+
+def add_export(commands: Subcommands) -> None:
+    """``export`` with one subcommand per exportable recipe."""
+    from training.models.minifasnet import ARCHITECTURES
+
+    export = commands.add_parser("export", help="export to TFLite + model store").add_subparsers(
+        dest="recipe", required=True
+    )
+    emb_export = export.add_parser("embedding", help="the embedder of an embedding run")
+    emb_export.add_argument("--checkpoint", type=Path, required=True)
+    emb_export.add_argument("--name", required=True, help="model name for the manifest")
+    emb_export.add_argument("--version", default="1")
+    emb_export.add_argument("--output", type=Path, required=True, help="the .tflite to keep")
+    emb_export.add_argument(
+        "--thresholds-images",
+        type=Path,
+        default=None,
+        help="aligned faces, folder per identity: measures the FAR 1e-3/1e-4/"
+        "1e-5 thresholds the embedding service requires",
+    )
+    emb_export.add_argument("--manifest-dir", type=Path, default=None)
+    emb_export.add_argument("--cache-dir", type=Path, default=None)
+    emb_export.set_defaults(handler=_export_embedding)
+
+    live_export = export.add_parser("liveness", help="the classifier of a liveness run")
+    _export_options(live_export)
+    live_export.add_argument("--variant", choices=sorted(ARCHITECTURES), default="MiniFASNetV2")
+    live_export.add_argument(
+        "--crop-scale",
+        type=float,
+        default=None,
+        help="face-box scale of the crops (default: 2.7 V2, 4.0 V1SE)",
+    )
+    live_export.set_defaults(handler=_export_liveness)
+
+    attrs_export = export.add_parser("attributes", help="the model of an attribute run")
+    _export_options(attrs_export)
+    attrs_export.set_defaults(handler=_export_attributes)

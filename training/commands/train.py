@@ -1,0 +1,180 @@
+"""``train <recipe>``: train or resume a CIFAR-10, embedding, liveness or attribute run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from training.commands.common import Subcommands, add_pairs_options, read_pairs_of
+
+
+def _train_cifar10(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.cifar10 import CifarConfig, train
+
+    options: dict[str, Any] = {}
+    if args.width is not None:
+        options["alpha" if args.arch == "mobilenetv2" else "width"] = args.width
+    if args.depth is not None:
+        options["depth"] = args.depth
+    config = CifarConfig(
+        data_dir=args.data,
+        run_dir=args.run_dir,
+        architecture=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        train_per_class=args.train_per_class,
+        test_per_class=args.test_per_class,
+        augment=not args.no_augment,
+        resume=args.resume,
+        seed=args.seed,
+        progress=not args.quiet,
+        arch_options=options,
+    )
+    result = train(config)
+    result.pop("confusion", None)
+    return result
+
+
+def _train_embedding(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.embedding import EmbeddingConfig, train
+
+    config = EmbeddingConfig(
+        data_dir=args.data,
+        run_dir=args.run_dir,
+        loss=args.loss,
+        input_size=args.input_size,
+        embedding_size=args.embedding_size,
+        width=args.width,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        identities_per_batch=args.identities_per_batch,
+        learning_rate=args.lr,
+        scale=args.scale,
+        margin=args.margin,
+        min_images=args.min_images,
+        pairs=read_pairs_of(args),
+        resume=args.resume,
+        seed=args.seed,
+        progress=not args.quiet,
+        teacher=args.teacher,
+    )
+    return train(config)
+
+
+def _train_liveness(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.liveness import LivenessConfig, train
+
+    return train(
+        LivenessConfig(
+            data_dir=args.data,
+            run_dir=args.run_dir,
+            variant=args.variant,
+            input_size=args.input_size,
+            pretrained=args.pretrained,
+            val_dir=args.val,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            ft_weight=args.ft_weight,
+            train_bn=args.train_bn,
+            resume=args.resume,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
+
+
+def _train_attributes(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.attributes import AttributesConfig, train
+
+    return train(
+        AttributesConfig(
+            data_dir=args.data,
+            run_dir=args.run_dir,
+            input_size=args.input_size,
+            width=args.width,
+            val_dir=args.val,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            resume=args.resume,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
+
+
+def _common_train(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="dataset folder")
+    parser.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_train(commands: Subcommands) -> None:
+    """``train`` with one subcommand per recipe."""
+    from training.architectures import NAMES
+    from training.models.minifasnet import ARCHITECTURES
+    from training.recipes.embedding import LOSSES
+
+    train = commands.add_parser("train", help="train a recipe").add_subparsers(
+        dest="recipe", required=True
+    )
+    cifar = train.add_parser("cifar10", help="CIFAR-10 classifier")
+    _common_train(cifar)
+    cifar.add_argument("--arch", choices=NAMES, default="resnet")
+    cifar.add_argument("--width", type=float, default=None, help="channel multiplier")
+    cifar.add_argument("--depth", type=int, default=None, help="ResNet depth (6n+2)")
+    cifar.add_argument("--train-per-class", type=int, default=None, help="subset size")
+    cifar.add_argument("--test-per-class", type=int, default=None)
+    cifar.add_argument("--no-augment", action="store_true")
+    cifar.set_defaults(handler=_train_cifar10)
+
+    embedding = train.add_parser("embedding", help="face embedding (ArcFace/CosFace/triplet)")
+    _common_train(embedding)
+    embedding.add_argument("--loss", choices=LOSSES, default="arcface")
+    embedding.add_argument("--input-size", type=int, default=112)
+    embedding.add_argument("--embedding-size", type=int, default=128)
+    embedding.add_argument("--width", type=float, default=1.0)
+    embedding.add_argument("--identities-per-batch", type=int, default=8, help="triplet P")
+    embedding.add_argument("--scale", type=float, default=32.0, help="margin-loss scale s")
+    embedding.add_argument("--margin", type=float, default=None)
+    embedding.add_argument("--min-images", type=int, default=2, help="per identity")
+    embedding.add_argument(
+        "--teacher", default=None, help="for --loss distill: a model name (sface) or a .tflite file"
+    )
+    add_pairs_options(embedding)
+    embedding.set_defaults(handler=_train_embedding)
+
+    live = train.add_parser("liveness", help="MiniFASNet real/spoof with the Fourier aux loss")
+    _common_train(live)
+    live.set_defaults(batch_size=16)
+    live.add_argument("--variant", choices=sorted(ARCHITECTURES), default="MiniFASNetV2")
+    live.add_argument("--input-size", type=int, default=80)
+    live.add_argument(
+        "--pretrained",
+        default=None,
+        help="minifasnet_v2, minifasnet_v1se (store sources) or a .pth path",
+    )
+    live.add_argument("--val", type=Path, default=None, help="held-out real/spoof folder")
+    live.add_argument("--ft-weight", type=float, default=1.0, help="weight of the Fourier MSE")
+    live.add_argument(
+        "--train-bn",
+        action="store_true",
+        help="with --pretrained: update BatchNorm statistics (frozen by default)",
+    )
+    live.set_defaults(handler=_train_liveness)
+
+    attrs = train.add_parser("attributes", help="age regression + gender (UTKFace names)")
+    _common_train(attrs)
+    attrs.set_defaults(batch_size=32)
+    attrs.add_argument("--input-size", type=int, default=64)
+    attrs.add_argument("--width", type=int, default=32, help="channels of the first stage")
+    attrs.add_argument("--val", type=Path, default=None, help="held-out UTKFace-style folder")
+    attrs.set_defaults(handler=_train_attributes)
