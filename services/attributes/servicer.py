@@ -13,6 +13,7 @@ from services.attributes.settings import AttributesSettings
 from services.shared import quality
 from services.shared.alignment import align_face
 from services.shared.errors import InvalidArgumentError
+from services.shared.face_messages import quality_to_proto
 from services.shared.head_pose import estimate_pose
 from services.shared.imaging import ImageLimits, decode_image
 from services.shared.model_zoo import AgeModel, EmotionModel, GenderModel, ServedModel
@@ -134,19 +135,11 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
         return result
 
 
-def quality_message(image: NDArray[np.uint8], face: FaceInput) -> attributes_pb2.Quality:
+def quality_message(image: NDArray[np.uint8], face: FaceInput) -> common_pb2.Quality:
     """Enrollment's quality measures, plus eyes/mouth open when the mesh is there."""
     crop = align_face(image, face.landmarks)
     report = quality.assess_quality(crop, (float(face.box[2]), float(face.box[3])), face.landmarks)
-    message = attributes_pb2.Quality(
-        score=report.score,
-        blur=report.blur,
-        brightness=report.brightness,
-        face_size=report.face_size,
-        yaw=report.yaw,
-        pitch=report.pitch,
-        roll=report.roll,
-    )
+    message = quality_to_proto(report)
     if face.mesh is not None:
         eyes = quality.eyes_open_score(face.mesh)
         message.eyes_open = eyes

@@ -30,6 +30,7 @@ from services.embedding.store.errors import FaceExistsError, FaceNotFoundError
 from services.embedding.store.validation import check_id
 from services.embedding.thresholds import Decision, FarTable
 from services.shared.errors import InvalidArgumentError
+from services.shared.face_messages import quality_to_proto
 from services.shared.model_zoo import Embedder, ServedModel
 from services.shared.open_set import MAX_FPIR, MIN_FPIR
 from services.shared.quality import assess_quality, quality_failures
@@ -256,14 +257,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             face_token=record.face_token,
             group_id=record.group_id,
             user_id=record.user_id,
-            quality=embedding_pb2.Quality(
-                score=report.score,
-                blur=report.blur,
-                brightness=report.brightness,
-                yaw=report.yaw,
-                pitch=report.pitch,
-                roll=report.roll,
-            ),
+            quality=quality_to_proto(report),
             models=self.models,
         )
 

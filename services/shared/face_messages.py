@@ -1,4 +1,5 @@
-"""A detected face as the shared ``faceflow.common.v1.Face`` message (detection, liveness)."""
+"""The shared ``faceflow.common.v1`` messages built from the services' results: a detected
+``Face`` (detection, liveness) and a face's ``Quality`` (embedding, attributes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from numpy.typing import NDArray
 
 from services.shared.alignment import ALIGNED_SIZE, align_face
 from services.shared.model_zoo import DetectedFace
+from services.shared.quality import QualityReport
 
 
 def _point(xy: NDArray[np.float64]) -> common_pb2.Point:
@@ -38,3 +40,16 @@ def face_to_proto(
         crop = align_face(image_rgb, face.landmarks)
         message.aligned_crop.CopyFrom(common_pb2.AlignedCrop(size=ALIGNED_SIZE, rgb=crop.tobytes()))
     return message
+
+
+def quality_to_proto(report: QualityReport) -> common_pb2.Quality:
+    """One face's quality measures (eyes/mouth open are added by the caller that has a mesh)."""
+    return common_pb2.Quality(
+        score=report.score,
+        blur=report.blur,
+        brightness=report.brightness,
+        face_size=report.face_size,
+        yaw=report.yaw,
+        pitch=report.pitch,
+        roll=report.roll,
+    )

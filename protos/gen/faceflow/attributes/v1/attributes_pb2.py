@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from faceflow.common.v1 import common_pb2 as faceflow_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'faceflow/attributes/v1/attributes.proto\x12\x16\x66\x61\x63\x65\x66low.attributes.v1\x1a\x1f\x66\x61\x63\x65\x66low/common/v1/common.proto\"\x9a\x01\n\x0e\x41nalyzeRequest\x12(\n\x05image\x18\x01 \x01(\x0b\x32\x19.faceflow.common.v1.Image\x12\'\n\x05\x66\x61\x63\x65s\x18\x02 \x03(\x0b\x32\x18.faceflow.common.v1.Face\x12\x35\n\nattributes\x18\x03 \x03(\x0e\x32!.faceflow.attributes.v1.Attribute\"/\n\x03\x41ge\x12\r\n\x05value\x18\x01 \x01(\x02\x12\x0b\n\x03low\x18\x02 \x01(\x02\x12\x0c\n\x04high\x18\x03 \x01(\x02\",\n\x06Gender\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x02\"2\n\x0c\x45motionScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x02\"Q\n\x07\x45motion\x12\x34\n\x06scores\x18\x01 \x03(\x0b\x32$.faceflow.attributes.v1.EmotionScore\x12\x10\n\x08\x64ominant\x18\x02 \x01(\t\"@\n\x04Pose\x12\x0b\n\x03yaw\x18\x01 \x01(\x02\x12\r\n\x05pitch\x18\x02 \x01(\x02\x12\x0c\n\x04roll\x18\x03 \x01(\x02\x12\x0e\n\x06source\x18\x04 \x01(\t\"\xc5\x01\n\x07Quality\x12\r\n\x05score\x18\x01 \x01(\x02\x12\x0c\n\x04\x62lur\x18\x02 \x01(\x02\x12\x12\n\nbrightness\x18\x03 \x01(\x02\x12\x11\n\tface_size\x18\x04 \x01(\x02\x12\x0b\n\x03yaw\x18\x05 \x01(\x02\x12\r\n\x05pitch\x18\x06 \x01(\x02\x12\x0c\n\x04roll\x18\x07 \x01(\x02\x12\x16\n\teyes_open\x18\x08 \x01(\x02H\x00\x88\x01\x01\x12\x17\n\nmouth_open\x18\t \x01(\x02H\x01\x88\x01\x01\x42\x0c\n\n_eyes_openB\r\n\x0b_mouth_open\"S\n\x0bUnavailable\x12\x34\n\tattribute\x18\x01 \x01(\x0e\x32!.faceflow.attributes.v1.Attribute\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xb4\x02\n\x0e\x46\x61\x63\x65\x41ttributes\x12(\n\x03\x61ge\x18\x01 \x01(\x0b\x32\x1b.faceflow.attributes.v1.Age\x12.\n\x06gender\x18\x02 \x01(\x0b\x32\x1e.faceflow.attributes.v1.Gender\x12\x30\n\x07\x65motion\x18\x03 \x01(\x0b\x32\x1f.faceflow.attributes.v1.Emotion\x12*\n\x04pose\x18\x04 \x01(\x0b\x32\x1c.faceflow.attributes.v1.Pose\x12\x30\n\x07quality\x18\x05 \x01(\x0b\x32\x1f.faceflow.attributes.v1.Quality\x12\x38\n\x0bunavailable\x18\x06 \x03(\x0b\x32#.faceflow.attributes.v1.Unavailable\"w\n\x0f\x41nalyzeResponse\x12\x35\n\x05\x66\x61\x63\x65s\x18\x01 \x03(\x0b\x32&.faceflow.attributes.v1.FaceAttributes\x12-\n\x06models\x18\x02 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo*\x91\x01\n\tAttribute\x12\x19\n\x15\x41TTRIBUTE_UNSPECIFIED\x10\x00\x12\x11\n\rATTRIBUTE_AGE\x10\x01\x12\x14\n\x10\x41TTRIBUTE_GENDER\x10\x02\x12\x15\n\x11\x41TTRIBUTE_EMOTION\x10\x03\x12\x12\n\x0e\x41TTRIBUTE_POSE\x10\x04\x12\x15\n\x11\x41TTRIBUTE_QUALITY\x10\x05\x32o\n\x11\x41ttributesService\x12Z\n\x07\x41nalyze\x12&.faceflow.attributes.v1.AnalyzeRequest\x1a\'.faceflow.attributes.v1.AnalyzeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'faceflow/attributes/v1/attributes.proto\x12\x16\x66\x61\x63\x65\x66low.attributes.v1\x1a\x1f\x66\x61\x63\x65\x66low/common/v1/common.proto\"\x9a\x01\n\x0e\x41nalyzeRequest\x12(\n\x05image\x18\x01 \x01(\x0b\x32\x19.faceflow.common.v1.Image\x12\'\n\x05\x66\x61\x63\x65s\x18\x02 \x03(\x0b\x32\x18.faceflow.common.v1.Face\x12\x35\n\nattributes\x18\x03 \x03(\x0e\x32!.faceflow.attributes.v1.Attribute\"/\n\x03\x41ge\x12\r\n\x05value\x18\x01 \x01(\x02\x12\x0b\n\x03low\x18\x02 \x01(\x02\x12\x0c\n\x04high\x18\x03 \x01(\x02\",\n\x06Gender\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x02\"2\n\x0c\x45motionScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x02\"Q\n\x07\x45motion\x12\x34\n\x06scores\x18\x01 \x03(\x0b\x32$.faceflow.attributes.v1.EmotionScore\x12\x10\n\x08\x64ominant\x18\x02 \x01(\t\"@\n\x04Pose\x12\x0b\n\x03yaw\x18\x01 \x01(\x02\x12\r\n\x05pitch\x18\x02 \x01(\x02\x12\x0c\n\x04roll\x18\x03 \x01(\x02\x12\x0e\n\x06source\x18\x04 \x01(\t\"S\n\x0bUnavailable\x12\x34\n\tattribute\x18\x01 \x01(\x0e\x32!.faceflow.attributes.v1.Attribute\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xb0\x02\n\x0e\x46\x61\x63\x65\x41ttributes\x12(\n\x03\x61ge\x18\x01 \x01(\x0b\x32\x1b.faceflow.attributes.v1.Age\x12.\n\x06gender\x18\x02 \x01(\x0b\x32\x1e.faceflow.attributes.v1.Gender\x12\x30\n\x07\x65motion\x18\x03 \x01(\x0b\x32\x1f.faceflow.attributes.v1.Emotion\x12*\n\x04pose\x18\x04 \x01(\x0b\x32\x1c.faceflow.attributes.v1.Pose\x12,\n\x07quality\x18\x05 \x01(\x0b\x32\x1b.faceflow.common.v1.Quality\x12\x38\n\x0bunavailable\x18\x06 \x03(\x0b\x32#.faceflow.attributes.v1.Unavailable\"w\n\x0f\x41nalyzeResponse\x12\x35\n\x05\x66\x61\x63\x65s\x18\x01 \x03(\x0b\x32&.faceflow.attributes.v1.FaceAttributes\x12-\n\x06models\x18\x02 \x03(\x0b\x32\x1d.faceflow.common.v1.ModelInfo*\x91\x01\n\tAttribute\x12\x19\n\x15\x41TTRIBUTE_UNSPECIFIED\x10\x00\x12\x11\n\rATTRIBUTE_AGE\x10\x01\x12\x14\n\x10\x41TTRIBUTE_GENDER\x10\x02\x12\x15\n\x11\x41TTRIBUTE_EMOTION\x10\x03\x12\x12\n\x0e\x41TTRIBUTE_POSE\x10\x04\x12\x15\n\x11\x41TTRIBUTE_QUALITY\x10\x05\x32o\n\x11\x41ttributesService\x12Z\n\x07\x41nalyze\x12&.faceflow.attributes.v1.AnalyzeRequest\x1a\'.faceflow.attributes.v1.AnalyzeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'faceflow.attributes.v1.attributes_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ATTRIBUTE']._serialized_start=1271
-  _globals['_ATTRIBUTE']._serialized_end=1416
+  _globals['_ATTRIBUTE']._serialized_start=1067
+  _globals['_ATTRIBUTE']._serialized_end=1212
   _globals['_ANALYZEREQUEST']._serialized_start=101
   _globals['_ANALYZEREQUEST']._serialized_end=255
   _globals['_AGE']._serialized_start=257
@@ -46,14 +46,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMOTION']._serialized_end=485
   _globals['_POSE']._serialized_start=487
   _globals['_POSE']._serialized_end=551
-  _globals['_QUALITY']._serialized_start=554
-  _globals['_QUALITY']._serialized_end=751
-  _globals['_UNAVAILABLE']._serialized_start=753
-  _globals['_UNAVAILABLE']._serialized_end=836
-  _globals['_FACEATTRIBUTES']._serialized_start=839
-  _globals['_FACEATTRIBUTES']._serialized_end=1147
-  _globals['_ANALYZERESPONSE']._serialized_start=1149
-  _globals['_ANALYZERESPONSE']._serialized_end=1268
-  _globals['_ATTRIBUTESSERVICE']._serialized_start=1418
-  _globals['_ATTRIBUTESSERVICE']._serialized_end=1529
+  _globals['_UNAVAILABLE']._serialized_start=553
+  _globals['_UNAVAILABLE']._serialized_end=636
+  _globals['_FACEATTRIBUTES']._serialized_start=639
+  _globals['_FACEATTRIBUTES']._serialized_end=943
+  _globals['_ANALYZERESPONSE']._serialized_start=945
+  _globals['_ANALYZERESPONSE']._serialized_end=1064
+  _globals['_ATTRIBUTESSERVICE']._serialized_start=1214
+  _globals['_ATTRIBUTESSERVICE']._serialized_end=1325
 # @@protoc_insertion_point(module_scope)

@@ -79,28 +79,6 @@ class Pose(_message.Message):
     source: str
     def __init__(self, yaw: _Optional[float] = ..., pitch: _Optional[float] = ..., roll: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
 
-class Quality(_message.Message):
-    __slots__ = ("score", "blur", "brightness", "face_size", "yaw", "pitch", "roll", "eyes_open", "mouth_open")
-    SCORE_FIELD_NUMBER: _ClassVar[int]
-    BLUR_FIELD_NUMBER: _ClassVar[int]
-    BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
-    FACE_SIZE_FIELD_NUMBER: _ClassVar[int]
-    YAW_FIELD_NUMBER: _ClassVar[int]
-    PITCH_FIELD_NUMBER: _ClassVar[int]
-    ROLL_FIELD_NUMBER: _ClassVar[int]
-    EYES_OPEN_FIELD_NUMBER: _ClassVar[int]
-    MOUTH_OPEN_FIELD_NUMBER: _ClassVar[int]
-    score: float
-    blur: float
-    brightness: float
-    face_size: float
-    yaw: float
-    pitch: float
-    roll: float
-    eyes_open: float
-    mouth_open: float
-    def __init__(self, score: _Optional[float] = ..., blur: _Optional[float] = ..., brightness: _Optional[float] = ..., face_size: _Optional[float] = ..., yaw: _Optional[float] = ..., pitch: _Optional[float] = ..., roll: _Optional[float] = ..., eyes_open: _Optional[float] = ..., mouth_open: _Optional[float] = ...) -> None: ...
-
 class Unavailable(_message.Message):
     __slots__ = ("attribute", "reason")
     ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
@@ -121,9 +99,9 @@ class FaceAttributes(_message.Message):
     gender: Gender
     emotion: Emotion
     pose: Pose
-    quality: Quality
+    quality: _common_pb2.Quality
     unavailable: _containers.RepeatedCompositeFieldContainer[Unavailable]
-    def __init__(self, age: _Optional[_Union[Age, _Mapping]] = ..., gender: _Optional[_Union[Gender, _Mapping]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., pose: _Optional[_Union[Pose, _Mapping]] = ..., quality: _Optional[_Union[Quality, _Mapping]] = ..., unavailable: _Optional[_Iterable[_Union[Unavailable, _Mapping]]] = ...) -> None: ...
+    def __init__(self, age: _Optional[_Union[Age, _Mapping]] = ..., gender: _Optional[_Union[Gender, _Mapping]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., pose: _Optional[_Union[Pose, _Mapping]] = ..., quality: _Optional[_Union[_common_pb2.Quality, _Mapping]] = ..., unavailable: _Optional[_Iterable[_Union[Unavailable, _Mapping]]] = ...) -> None: ...
 
 class AnalyzeResponse(_message.Message):
     __slots__ = ("faces", "models")

@@ -85,3 +85,25 @@ class ModelInfo(_message.Message):
     name: str
     version: str
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class Quality(_message.Message):
+    __slots__ = ("score", "blur", "brightness", "face_size", "yaw", "pitch", "roll", "eyes_open", "mouth_open")
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    BLUR_FIELD_NUMBER: _ClassVar[int]
+    BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
+    FACE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    YAW_FIELD_NUMBER: _ClassVar[int]
+    PITCH_FIELD_NUMBER: _ClassVar[int]
+    ROLL_FIELD_NUMBER: _ClassVar[int]
+    EYES_OPEN_FIELD_NUMBER: _ClassVar[int]
+    MOUTH_OPEN_FIELD_NUMBER: _ClassVar[int]
+    score: float
+    blur: float
+    brightness: float
+    face_size: float
+    yaw: float
+    pitch: float
+    roll: float
+    eyes_open: float
+    mouth_open: float
+    def __init__(self, score: _Optional[float] = ..., blur: _Optional[float] = ..., brightness: _Optional[float] = ..., face_size: _Optional[float] = ..., yaw: _Optional[float] = ..., pitch: _Optional[float] = ..., roll: _Optional[float] = ..., eyes_open: _Optional[float] = ..., mouth_open: _Optional[float] = ...) -> None: ...

@@ -217,22 +217,6 @@ class AddFaceRequest(_message.Message):
     retry: bool
     def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., face: _Optional[_Union[_common_pb2.Face, _Mapping]] = ..., image_sha256: _Optional[str] = ..., quality_control: _Optional[_Union[QualityControl, str]] = ..., image: _Optional[bytes] = ..., retry: _Optional[bool] = ...) -> None: ...
 
-class Quality(_message.Message):
-    __slots__ = ("score", "blur", "brightness", "yaw", "pitch", "roll")
-    SCORE_FIELD_NUMBER: _ClassVar[int]
-    BLUR_FIELD_NUMBER: _ClassVar[int]
-    BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
-    YAW_FIELD_NUMBER: _ClassVar[int]
-    PITCH_FIELD_NUMBER: _ClassVar[int]
-    ROLL_FIELD_NUMBER: _ClassVar[int]
-    score: float
-    blur: float
-    brightness: float
-    yaw: float
-    pitch: float
-    roll: float
-    def __init__(self, score: _Optional[float] = ..., blur: _Optional[float] = ..., brightness: _Optional[float] = ..., yaw: _Optional[float] = ..., pitch: _Optional[float] = ..., roll: _Optional[float] = ...) -> None: ...
-
 class AddFaceResponse(_message.Message):
     __slots__ = ("face_token", "group_id", "user_id", "quality", "models")
     FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -243,9 +227,9 @@ class AddFaceResponse(_message.Message):
     face_token: str
     group_id: str
     user_id: str
-    quality: Quality
+    quality: _common_pb2.Quality
     models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
-    def __init__(self, face_token: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., quality: _Optional[_Union[Quality, _Mapping]] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
+    def __init__(self, face_token: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., quality: _Optional[_Union[_common_pb2.Quality, _Mapping]] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ...) -> None: ...
 
 class ListUsersRequest(_message.Message):
     __slots__ = ("tenant", "group_id", "offset", "limit")
