@@ -20,6 +20,7 @@ cd "$ROOT"
 PY="${ROOT}/.venv/bin/python"
 PROJECT="${FACEFLOW_E2E_PROJECT:-faceflow-e2e}"
 HTTP_PORT="${FACEFLOW_E2E_HTTP_PORT:-18080}"
+HTTPS_PORT="${FACEFLOW_E2E_HTTPS_PORT:-18443}"
 BASE_IMAGE="${FACEFLOW_BASE_IMAGE:-faceflow/base:bookworm}"
 TAG="${FACEFLOW_IMAGE_TAG:-local}"
 WORK="${ROOT}/var/docker"
@@ -157,6 +158,19 @@ phase "tampered model refused at start-up"
 # ---------------------------------------------------------------- run
 find_compose
 export FACEFLOW_HTTP_PORT="$HTTP_PORT" FACEFLOW_HTTP_BIND=127.0.0.1 FACEFLOW_IMAGE_TAG="$TAG"
+# HTTPS with a certificate of our own CA mounted into the proxy (FACEFLOW_TLS=files), as a
+# deployment with a real certificate runs; the self-signed mode is checked at the end.
+TLS_DIR="${WORK}/tls"
+rm -rf "$TLS_DIR" && mkdir -p "$TLS_DIR"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=FaceFlow e2e CA" \
+  -keyout "${TLS_DIR}/ca.key" -out "${TLS_DIR}/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+  -keyout "${TLS_DIR}/tls.key" -out "${TLS_DIR}/tls.csr" 2>/dev/null
+openssl x509 -req -in "${TLS_DIR}/tls.csr" -CA "${TLS_DIR}/ca.crt" -CAkey "${TLS_DIR}/ca.key" \
+  -CAcreateserial -days 2 -extfile <(printf 'subjectAltName=DNS:localhost\n') \
+  -out "${TLS_DIR}/tls.crt" 2>/dev/null
+chmod 644 "${TLS_DIR}/tls.crt" "${TLS_DIR}/tls.key"  # nginx runs as www-data
+export FACEFLOW_TLS=files FACEFLOW_TLS_DIR="$TLS_DIR" FACEFLOW_HTTPS_PORT="$HTTPS_PORT"
 compose down -v --remove-orphans >/dev/null 2>&1 || true
 # Two gateways and two embedding services behind the one published port of the proxy.
 compose up -d --no-build --scale gateway=2 --scale embedding=2 >&2
@@ -195,6 +209,9 @@ KEY="$(tail -n 1 <<<"$KEY" | tr -d '\r')"
 [[ "$KEY" == ff_* ]] || { say "could not create the demo tenant's key: $KEY"; exit 1; }
 "$PY" -m deploy.docker.e2e_check before --url "$URL" --key "$KEY"
 phase "API checks"
+"$PY" -m deploy.docker.tls_check --url "https://localhost:${HTTPS_PORT}" --key "$KEY" \
+  --ca "${TLS_DIR}/ca.crt"
+phase "HTTPS: mounted certificate verified against its CA"
 if [[ -n "${FACEFLOW_E2E_BENCH:-}" ]]; then  # figures for docs/deployment.md
   "$PY" -m deploy.docker.bench_stack --url "$URL" --key "$KEY" --project "$PROJECT"
   phase "bench"
@@ -217,6 +234,12 @@ VICTIM="$(compose ps -q gateway | head -n 1)"
 docker start "$VICTIM" >/dev/null
 wait_healthy 120
 phase "replicas: balanced, shared, a gateway killed under load lost nothing"
+
+# The development default: the proxy makes a self-signed certificate at start.
+FACEFLOW_TLS=self-signed compose up -d --no-build --no-deps proxy >&2
+wait_healthy 60
+"$PY" -m deploy.docker.tls_check --url "https://127.0.0.1:${HTTPS_PORT}" --key "$KEY" --served
+phase "HTTPS: self-signed certificate made at start"
 
 docker stats --no-stream --format '{{.Name}} cpu={{.CPUPerc}} mem={{.MemUsage}}' \
   $(compose ps -q) >&2 || true

@@ -58,7 +58,10 @@ def test_only_the_proxy_publishes_a_port(compose: dict[str, Any]) -> None:
     published = {name for name, service in compose["services"].items() if "ports" in service}
     assert published == {"proxy"}
     proxy = compose["services"]["proxy"]
-    assert proxy["ports"] == ["${FACEFLOW_HTTP_BIND:-127.0.0.1}:${FACEFLOW_HTTP_PORT:-8000}:8080"]
+    assert proxy["ports"] == [
+        "${FACEFLOW_HTTP_BIND:-127.0.0.1}:${FACEFLOW_HTTP_PORT:-8000}:8080",
+        "${FACEFLOW_HTTP_BIND:-127.0.0.1}:${FACEFLOW_HTTPS_PORT:-8443}:8443",
+    ]
     assert proxy["build"]["context"] == "deploy/docker/proxy"
     assert proxy["depends_on"]["gateway"] == {"condition": "service_healthy"}
     assert proxy["networks"] == ["frontend"] and proxy["read_only"] is True
@@ -67,10 +70,29 @@ def test_only_the_proxy_publishes_a_port(compose: dict[str, Any]) -> None:
 
 
 def test_the_proxy_resolves_the_gateways_at_request_time() -> None:
-    config = (REPO_ROOT / "deploy" / "docker" / "proxy" / "nginx.conf").read_text()
+    proxy = REPO_ROOT / "deploy" / "docker" / "proxy"
+    config = (proxy / "nginx.conf").read_text()
     assert "resolver 127.0.0.11" in config  # Docker's DNS: every replica, re-read every 2 s
-    assert "proxy_pass http://$gateway:8000;" in config
     assert "listen 8080;" in config
+    assert "include /etc/nginx/faceflow-gateway.conf;" in config
+    assert "include /tmp/nginx-tls.conf;" in config  # HTTPS, written by start.sh
+    location = (proxy / "faceflow-gateway.conf").read_text()
+    assert "proxy_pass http://$gateway:8000;" in location
+
+
+def test_the_proxy_serves_https_with_a_mounted_or_self_signed_certificate(
+    compose: dict[str, Any],
+) -> None:
+    proxy = compose["services"]["proxy"]
+    assert proxy["environment"]["FACEFLOW_TLS"] == "${FACEFLOW_TLS:-self-signed}"
+    assert proxy["volumes"] == ["${FACEFLOW_TLS_DIR:-./deploy/docker/tls}:/etc/faceflow/tls:ro"]
+    start = (REPO_ROOT / "deploy" / "docker" / "proxy" / "start.sh").read_text()
+    assert "listen 8443 ssl http2;" in start
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in start  # WeChat needs TLS 1.2 or newer
+    for mode in ("off)", "files)", "self-signed)"):
+        assert mode in start
+    dockerfile = (REPO_ROOT / "deploy" / "docker" / "proxy" / "Dockerfile").read_text()
+    assert 'CMD ["/usr/local/bin/faceflow-proxy"]' in dockerfile
 
 
 def test_gallery_lives_in_postgres_on_a_named_volume(compose: dict[str, Any]) -> None:
@@ -99,5 +121,5 @@ def test_gateway_and_liveness_keep_their_state_in_postgres(
 
 def test_only_postgres_has_a_volume(compose: dict[str, Any]) -> None:
     with_volumes = {name for name, service in compose["services"].items() if "volumes" in service}
-    assert with_volumes == {"postgres"}
+    assert with_volumes == {"postgres", "proxy"}  # the proxy's: its certificate, read-only
     assert set(compose["volumes"]) == {"gallery-db"}
