@@ -1,8 +1,9 @@
-// FaceFlow web demo, entry point: API key, tabs, server readiness, camera and the flow buttons.
-// Plain ES modules in js/, no build step. Every call goes through the public API (/api/v1).
+// FaceFlow web demo, entry point: language, API key, tabs, server readiness, camera and the flow
+// buttons. Plain ES modules in js/, no build step. Every call goes through the public API (/api/v1).
 import { api, describeError, setApiKey } from "./js/api.js";
 import * as camera from "./js/camera.js";
 import * as flows from "./js/flows.js";
+import * as i18n from "./js/i18n.js";
 import * as liveness from "./js/liveness.js";
 import * as picker from "./js/picker.js";
 import { $ } from "./js/ui.js";
@@ -35,12 +36,15 @@ async function showReadiness() {
   const badge = $("server-status");
   try {
     const body = await api.readyz();
-    const services = Object.entries(body.services || {});
-    badge.textContent = `ready · ${services.map(([name]) => name).join(", ")}`;
+    const names = Object.keys(body.services || {});
+    const service = (name) => (i18n.has(`service.${name}`) ? i18n.t(`service.${name}`) : name);
+    i18n.show(badge, () => i18n.t("header.ready", { services: names.map(service).join(i18n.t("sep")) }));
     badge.className = "badge ok";
   } catch (error) {
-    badge.textContent = "not ready";
-    badge.title = describeError(error);
+    i18n.bind(badge, (element) => {
+      element.textContent = i18n.t("header.notReady");
+      element.title = describeError(error);
+    });
     badge.className = "badge error";
   }
 }
@@ -50,21 +54,22 @@ function setupCamera() {
   $("camera-start").addEventListener("click", async () => {
     try {
       await camera.start();
-      message.textContent = "Camera on: use “Take photo” in any flow.";
+      i18n.show(message, () => i18n.t("camera.on"));
     } catch (error) {
-      message.textContent = error.message;
+      i18n.show(message, () => describeError(error));
     }
   });
   $("camera-stop").addEventListener("click", () => {
     camera.stop();
-    message.textContent = "";
+    i18n.show(message, "");
   });
 }
 
+i18n.setup();
 setupKey();
 setupTabs();
 setupCamera();
-picker.setup((error) => { $("camera-status").textContent = error.message; });
+picker.setup((error) => i18n.show($("camera-status"), () => describeError(error)));
 $("detect-run").addEventListener("click", flows.detect);
 document.querySelector('.picker[data-picker="detect"]').addEventListener("photo", flows.detect);
 $("enroll-run").addEventListener("click", flows.enroll);

@@ -1,9 +1,9 @@
 """The web demo in a real browser: Debian's headless Chromium, driven by Playwright (node),
 runs every flow against the real running stack, with a fake camera showing a real photo.
 
-The browser side is web_demo.test.mjs (``node --test``); this test prepares the photos and the
-camera video, starts the stack, installs what is missing (scripts/install_browser.sh) and asserts
-that every node test passed.
+The browser side is web_demo.test.mjs (every flow) and web_demo_i18n.test.mjs (中文 / English),
+run with ``node --test``; these tests prepare the photos and the camera video, start the stack
+once, install what is missing (scripts/install_browser.sh) and assert that every node test passed.
 """
 
 from __future__ import annotations
@@ -53,18 +53,19 @@ def prepare_media(folder: Path) -> dict[str, str]:
     return {name: str(path) for name, path in files.items()}
 
 
-def test_every_flow_in_headless_chromium(stack: Stack, tmp_path: Path) -> None:
+def run_node_tests(script: str, stack: Stack, folder: Path) -> str:
+    """Run one node test file against the stack; its report, asserted to have passed."""
     ensure_browser()
     env = {
         **os.environ,
-        **prepare_media(tmp_path / "media"),
+        **prepare_media(folder / "media"),
         "FACEFLOW_URL": stack.url,
         "FACEFLOW_API_KEY": stack.api_key,
-        "FACEFLOW_PROFILE_DIR": str(tmp_path / "profile"),
-        "FACEFLOW_ARTIFACTS": str(tmp_path / "artifacts"),
+        "FACEFLOW_PROFILE_DIR": str(folder / "profile"),
+        "FACEFLOW_ARTIFACTS": str(folder / "artifacts"),
     }
     done = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", "web_demo.test.mjs"],
+        ["node", "--test", "--test-reporter=spec", script],
         cwd=HERE,
         env=env,
         capture_output=True,
@@ -75,5 +76,17 @@ def test_every_flow_in_headless_chromium(stack: Stack, tmp_path: Path) -> None:
     report = done.stdout + done.stderr
     assert done.returncode == 0, report
     assert "ℹ fail 0" in report and "ℹ pass 0" not in report, report
+    return report
+
+
+def test_every_flow_in_headless_chromium(stack: Stack, tmp_path: Path) -> None:
+    report = run_node_tests("web_demo.test.mjs", stack, tmp_path)
     if {"attributes", "liveness"} <= stack.service_names:
         assert "ℹ skipped 0" in report, report
+
+
+def test_languages_in_headless_chromium(stack: Stack, tmp_path: Path) -> None:
+    """中文 / English: browser locale default, the remembered switch, translated API errors.
+    FACEFLOW_SCREENSHOT_DIR=docs/img (absolute) also rewrites the docs screenshots."""
+    report = run_node_tests("web_demo_i18n.test.mjs", stack, tmp_path)
+    assert "ℹ skipped 0" in report, report

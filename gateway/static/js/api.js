@@ -1,31 +1,8 @@
 // The FaceFlow HTTP API (/api/v1) for the web demo: fetch with the x-api-key header, errors
-// turned into ApiError with the stable code and a message a person can act on.
+// turned into ApiError with the stable code and a message a person can act on (i18n.js).
+import { has, LocalizedError, t } from "./i18n.js";
 
 export const API = "/api/v1";
-
-// One clear message per error code of the public contract (shared/API.md).
-export const MESSAGES = {
-  UNAUTHENTICATED: "The API key is missing or wrong: paste the key that `make run` printed (also in var/demo-api-key.txt).",
-  RATE_LIMITED: "Too many requests for this key: wait a moment and try again.",
-  INVALID_IMAGE: "That file is not a readable JPEG, PNG, WebP or BMP image.",
-  IMAGE_TOO_LARGE: "The image is too large (bytes or pixels): use a smaller photo.",
-  NO_FACE: "No face was found in the photo: use a photo where the face is clearly visible.",
-  TOO_MANY_FACES: "There is more than one face: use a photo of one person only.",
-  LOW_QUALITY: "The face is too small, blurred, dark or turned away: take a sharper, frontal photo.",
-  GROUP_NOT_FOUND: "That group does not exist: enroll someone into it first.",
-  USER_NOT_FOUND: "That user is not enrolled in the group.",
-  FACE_NOT_FOUND: "That face is not in the gallery (it may have been deleted).",
-  ALREADY_EXISTS: "That already exists (the same photo enrolled twice for a person, or an existing group).",
-  SESSION_NOT_FOUND: "The liveness session is unknown or was used already: start a new one.",
-  SESSION_EXPIRED: "The liveness session expired: start a new one and follow the prompts sooner.",
-  SESSION_ALREADY_USED: "This liveness session was checked already (sessions are single use): start a new one.",
-  SERVICE_UNAVAILABLE: "A FaceFlow model service is not running right now: try again shortly.",
-  DEADLINE_EXCEEDED: "A FaceFlow model service did not answer in time: try again.",
-  INVALID_ARGUMENT: "The request was not valid",
-  NOT_FOUND: "The server does not know this endpoint (is the service deployed?).",
-  INTERNAL: "The server failed unexpectedly; the request id is in its logs.",
-  NETWORK: "Cannot reach the FaceFlow server: is it running?",
-};
 
 export class ApiError extends Error {
   constructor(code, message, status, requestId) {
@@ -36,12 +13,24 @@ export class ApiError extends Error {
   }
 }
 
-/** A message for people: the explanation for the code, plus the server's detail. */
+/** A message for people, in the page's language: the explanation for the code (i18n.js has one
+ * per code of the contract, shared/API.md), with the server's detail where the language shows
+ * it; the server's own message for a code this page does not know. */
 export function describeError(error) {
+  if (error instanceof LocalizedError) return t(error.key, error.params);
   if (!(error instanceof ApiError)) return error.message || String(error);
-  const hint = MESSAGES[error.code];
-  const detail = error.message && error.message !== hint ? ` — ${error.message}` : "";
-  return `${hint || "Request failed"}${detail} (${error.code})`;
+  const key = `error.${error.code}`;
+  const detail = error.message || "";
+  if (!has(key)) return t("error.unknown", { detail: detail || error.code, code: error.code });
+  const message = t(key, { detail });
+  const shown = detail && detail !== message && !message.includes(detail);
+  return t(shown ? "error.withDetail" : "error.plain", { message, detail, code: error.code });
+}
+
+/** The server's own message and the request id (a tooltip), or "". */
+export function errorDetail(error) {
+  if (!(error instanceof ApiError) || !error.message) return "";
+  return t("error.tooltip", { detail: error.message, requestId: error.requestId || "-" });
 }
 
 let apiKey = "";

@@ -1,4 +1,5 @@
 // The camera (getUserMedia): one shared preview; any flow can take a JPEG frame from it.
+import { LocalizedError } from "./i18n.js";
 
 let stream = null;
 const video = () => document.getElementById("camera");
@@ -8,12 +9,12 @@ export function isOn() { return stream !== null; }
 export async function start() {
   if (stream) return;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    throw new Error("This browser cannot use a camera here (it needs HTTPS or localhost).");
+    throw new LocalizedError("camera.unsupported");
   }
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
   } catch (error) {
-    throw new Error(`The camera is not available: ${error.message || error.name}`);
+    throw new LocalizedError("camera.unavailable", { detail: error.message || error.name });
   }
   const element = video();
   element.srcObject = stream;

@@ -1,10 +1,11 @@
 // Drawing results over the photo: boxes, 5 landmarks, the 468-point mesh and labels.
+import { has, LocalizedError, t } from "./i18n.js";
 
 export function loadImage(file) {
   return new Promise((resolve, reject) => {
     const image = new Image();
     image.onload = () => resolve(image);
-    image.onerror = () => reject(new Error("The browser cannot display this file."));
+    image.onerror = () => reject(new LocalizedError("picker.unreadable"));
     image.src = URL.createObjectURL(file);
   });
 }
@@ -57,14 +58,20 @@ export function attributeText(face) {
     return null;
   };
   const age = pick(face.age, "value", "years", "age");
-  if (age !== null) parts.push(`age ${typeof age === "number" ? Math.round(age) : age}`);
+  if (age !== null) parts.push(t("attr.age", { age: typeof age === "number" ? Math.round(age) : age }));
   const gender = pick(face.gender, "value", "label", "gender");
-  if (gender !== null) parts.push(String(gender));
+  if (gender !== null) parts.push(valueText(gender));
   const emotion = pick(face.emotion, "dominant", "value", "label", "emotion");
-  if (emotion !== null) parts.push(emotion);
+  if (emotion !== null) parts.push(valueText(emotion));
   const pose = face.pose;
-  if (pose && typeof pose === "object" && pose.yaw !== undefined) parts.push(`yaw ${Math.round(pose.yaw)}°`);
+  if (pose && typeof pose === "object" && pose.yaw !== undefined) parts.push(t("attr.yaw", { yaw: Math.round(pose.yaw) }));
   const quality = pick(face.quality, "score", "value");
-  if (quality !== null) parts.push(`quality ${typeof quality === "number" ? quality.toFixed(2) : quality}`);
-  return parts.join(", ");
+  if (quality !== null) parts.push(t("attr.quality", { quality: typeof quality === "number" ? quality.toFixed(2) : quality }));
+  return parts.join(t("sep"));
+}
+
+/** A label the server returns (female, happy, ...) in the page's language; unknown ones as sent. */
+function valueText(value) {
+  const key = `value.${String(value).toLowerCase()}`;
+  return has(key) ? t(key) : String(value);
 }

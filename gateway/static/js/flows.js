@@ -1,31 +1,42 @@
-// The photo flows: detect, enroll into a group, search a group, verify two photos.
+// The photo flows: detect, enroll into a group, search a group, verify two photos. What they show
+// is a function of the language (i18n.js), redrawn when the language is switched.
 import { api, ApiError } from "./api.js";
 import { attributeText, drawFaces, loadImage } from "./draw.js";
+import { bind, LocalizedError, show, t } from "./i18n.js";
 import { photo } from "./picker.js";
 import { $, busy, fail, list, raw, status, value } from "./ui.js";
 
 function need(picker) {
   const file = photo(picker);
-  if (!file) throw new Error("Choose a photo or take one with the camera first.");
+  if (!file) throw new LocalizedError("picker.needPhoto");
   return file;
 }
 
-function plural(count, word) { return `${count} ${word}${count === 1 ? "" : "s"}`; }
+const faces = (count) => t("n.faces", { count });
+const paren = (text) => (text ? t("paren", { text }) : "");
+
+/** Draw on canvas `id` now and again after a language switch (the labels are text). */
+function draw(id, image, found, label) {
+  const canvas = $(id);
+  bind(canvas, () => drawFaces(canvas, image, found, label));
+}
 
 export async function detect() {
   try {
     const file = need("detect");
     const fields = [...document.querySelectorAll("input[name=detect-field]:checked")].map((box) => box.value);
-    busy("detect", "Detecting…");
+    busy("detect", () => t("detect.busy"));
     const result = await api.detect(file, fields);
-    drawFaces($("detect-canvas"), await loadImage(file), result.faces,
+    draw("detect-canvas", await loadImage(file), result.faces,
       (face) => [face.score.toFixed(2), attributeText(face)].filter(Boolean).join(" · "));
-    list("detect", result.faces.map((face, index) =>
-      `Face ${index + 1}: ${Math.round(face.box.width)}×${Math.round(face.box.height)} px, score ${face.score.toFixed(3)}` +
-      (attributeText(face) ? `, ${attributeText(face)}` : "") + (face.mesh ? `, mesh ${face.mesh.length} points` : "")));
+    list("detect", () => result.faces.map((face, index) =>
+      t("detect.row", { n: index + 1, width: Math.round(face.box.width), height: Math.round(face.box.height),
+        score: face.score.toFixed(3) }) +
+      [attributeText(face), face.mesh ? t("detect.meshPoints", { count: face.mesh.length }) : ""]
+        .filter(Boolean).map((part) => t("sep") + part).join("")));
     raw("detect", result);
     const count = result.faces.length;
-    status("detect", count === 0 ? "No face found in this photo." : `${plural(count, "face")} found in ${result.took_ms} ms.`, "ok");
+    status("detect", () => (count === 0 ? t("noFace") : t("detect.found", { faces: faces(count), ms: result.took_ms })), "ok");
   } catch (error) {
     fail("detect", error);
   }
@@ -44,13 +55,13 @@ export async function enroll() {
     const file = need("enroll");
     const groupId = value("enroll-group");
     const userId = value("enroll-user");
-    if (!groupId || !userId) throw new Error("Fill in the group and the person's id.");
-    busy("enroll", "Enrolling…");
+    if (!groupId || !userId) throw new LocalizedError("enroll.missing");
+    busy("enroll", () => t("enroll.busy"));
     await ensureGroup(groupId);
     const result = await api.enroll(groupId, userId, file, value("enroll-info"), value("enroll-quality"));
     raw("enroll", result);
     await refreshUsers(groupId);
-    status("enroll", `Enrolled ${result.user_id} into ${result.group_id} (face ${result.face_token}).`, "ok");
+    status("enroll", () => t("enroll.done", { user: result.user_id, group: result.group_id, face: result.face_token }), "ok");
   } catch (error) {
     fail("enroll", error);
   }
@@ -59,30 +70,34 @@ export async function enroll() {
 async function refreshUsers(groupId) {
   const body = await api.listUsers(groupId);
   const users = body.users || [];
-  list("enroll", users.map((user) => {
-    const faces = user.faces ? user.faces.length : 0;
-    return `${user.user_id}${user.user_info ? ` (${user.user_info})` : ""} — ${plural(faces, "face")}`;
-  }));
+  list("enroll", () => users.map((user) => t("enroll.userRow", {
+    user: user.user_id, info: paren(user.user_info), faces: faces(user.faces ? user.faces.length : 0),
+  })));
 }
 
 export async function search() {
   try {
     const file = need("search");
     const groups = value("search-groups");
-    if (!groups) throw new Error("Fill in the group(s) to search.");
-    busy("search", "Searching…");
+    if (!groups) throw new LocalizedError("search.missing");
+    busy("search", () => t("search.busy"));
     const result = await api.search(file, groups);
     const best = (face) => face.matches[0];
-    drawFaces($("search-canvas"), await loadImage(file), result.faces,
-      (face) => (best(face) ? `${best(face).user_id} ${best(face).score.toFixed(1)}` : "unknown"));
-    list("search", result.faces.map((face, index) => `Face ${index + 1}: ` + (face.matches.length
-      ? face.matches.map((m) => `${m.user_id}${m.user_info ? ` (${m.user_info})` : ""} in ${m.group_id}: ${m.score.toFixed(1)}`).join("; ")
-      : "no match above the threshold")));
+    draw("search-canvas", await loadImage(file), result.faces,
+      (face) => (best(face) ? `${best(face).user_id} ${best(face).score.toFixed(1)}` : t("search.unknown")));
+    list("search", () => result.faces.map((face, index) => t("search.row", {
+      n: index + 1,
+      matches: face.matches.length
+        ? face.matches.map((m) => t("search.match", { user: m.user_id, info: paren(m.user_info), group: m.group_id,
+          score: m.score.toFixed(1) })).join(t("search.matchSep"))
+        : t("search.noMatch"),
+    })));
     raw("search", result);
     const known = result.faces.filter((face) => face.matches.length).length;
-    status("search", result.faces.length === 0 ? "No face found in this photo."
-      : `${plural(result.faces.length, "face")}, ${known} recognised (threshold ${result.threshold.toFixed(1)}: `
-        + `at most ${result.fpir} of strangers matched among ${plural(result.gallery_size, "user")}).`, "ok");
+    status("search", () => (result.faces.length === 0 ? t("noFace") : t("search.summary", {
+      faces: faces(result.faces.length), known, threshold: result.threshold.toFixed(1), fpir: result.fpir,
+      users: t("n.users", { count: result.gallery_size }),
+    })), "ok");
   } catch (error) {
     fail("search", error);
   }
@@ -92,15 +107,17 @@ export async function verify() {
   try {
     const a = need("verify-a");
     const b = need("verify-b");
-    busy("verify", "Comparing…");
+    busy("verify", () => t("verify.busy"));
     const result = await api.verify(a, b);
     raw("verify", result);
-    const thresholds = Object.entries(result.thresholds || {}).map(([far, score]) => `FAR ${far}: ${score}`).join(", ");
-    $("verify-verdict").textContent = result.same_person ? "Same person" : "Different people";
+    const thresholds = () => Object.entries(result.thresholds || {})
+      .map(([far, score]) => t("verify.threshold", { far, score })).join(t("sep"));
+    show($("verify-verdict"), () => t(result.same_person ? "verify.same" : "verify.different"));
     $("verify-verdict").className = result.same_person ? "verdict yes" : "verdict no";
-    status("verify", `Score ${result.score.toFixed(1)} / 100 (cosine ${result.similarity.toFixed(3)}). Thresholds: ${thresholds}.`, "ok");
+    status("verify", () => t("verify.summary", { score: result.score.toFixed(1), cosine: result.similarity.toFixed(3),
+      thresholds: thresholds() }), "ok");
   } catch (error) {
-    $("verify-verdict").textContent = "";
+    show($("verify-verdict"), "");
     fail("verify", error);
   }
 }

@@ -1,23 +1,30 @@
-// Small UI helpers shared by the flows: status lines, result lists, the raw JSON view.
-import { describeError } from "./api.js";
+// Small UI helpers shared by the flows: status lines, result lists, the raw JSON view. Texts are
+// functions of the language (i18n.js) so that a language switch redoes what is on screen.
+import { describeError, errorDetail } from "./api.js";
+import { bind, show } from "./i18n.js";
 
 export const $ = (id) => document.getElementById(id);
 
+/** Set status line `name`: text is a string or a function giving it in the current language. */
 export function status(name, text, kind = "") {
   const element = $(`${name}-status`);
-  element.textContent = text;
+  show(element, text);
+  element.removeAttribute("title");
   element.className = `status ${kind}`;
 }
 
 export function fail(name, error) {
-  status(name, describeError(error), "error");
   const element = $(`${name}-status`);
+  bind(element, (node) => {
+    node.textContent = describeError(error);
+    node.title = errorDetail(error);
+  });
   if (error.code) element.dataset.code = error.code;
+  element.className = "status error";
 }
 
 export function busy(name, text) {
-  const element = $(`${name}-status`);
-  delete element.dataset.code;
+  delete $(`${name}-status`).dataset.code;
   status(name, text, "busy");
 }
 
@@ -30,13 +37,15 @@ export function raw(name, body) {
   element.textContent = JSON.stringify(shown, null, 2);
 }
 
+/** Fill result list `name`: items is an array of strings or a function giving one. */
 export function list(name, items) {
-  const element = $(`${name}-list`);
-  element.replaceChildren(...items.map((text) => {
-    const item = document.createElement("li");
-    item.textContent = text;
-    return item;
-  }));
+  bind($(`${name}-list`), (element) => {
+    element.replaceChildren(...(typeof items === "function" ? items() : items).map((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    }));
+  });
 }
 
 export function value(id) { return $(id).value.trim(); }
