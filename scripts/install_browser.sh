@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install what the browser tests need when it is missing: Debian's chromium (Playwright's own
 # browser download does not work here), a CJK font (fonts-noto-cjk) for the Chinese page, and
-# tests/browser's pinned playwright-core (npm ci, from its lock file). The mini-program tests
-# need node only. Safe to run repeatedly; does nothing when everything is present. Called by
-# `make test`.
+# tests/browser's pinned playwright-core (npm ci, from its lock file). The mini-program page
+# tests install their own packages (scripts/install_miniprogram_tests.sh). Safe to run
+# repeatedly; does nothing when everything is present. Called by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,7 +2,8 @@
 // system manager's readFileSync), with node's fetch against a real server. The callbacks and
 // result shapes follow the WeChat documentation: request -> {statusCode, data (parsed JSON when
 // the response is JSON), header}; uploadFile -> {statusCode, data (always a string)}; network
-// failures call fail({errMsg}). This is the only stand-in in the mini-program's tests.
+// failures call fail({errMsg}). api.test.js uses it directly; the page tests get it as their
+// wx.request/wx.uploadFile through page-runner.js.
 const fs = require("node:fs");
 const path = require("node:path");
 

@@ -1,5 +1,12 @@
-"""The WeChat mini-program's API module and flows (miniprogram/utils), run by node's test runner
-against the real running gateway; test/wx-adapter.js stands in for wx.request/wx.uploadFile."""
+"""The WeChat mini-program (miniprogram/) against the real running gateway, with node's test runner.
+
+- test/api.test.js: the API module and flows (miniprogram/utils); test/wx-adapter.js stands in
+  for wx.request/wx.uploadFile with node's fetch.
+- test/pages.test.js: the pages rendered as WeChat runs them by miniprogram-simulate (WXML
+  compiled by WeChat's wcc, WXSS, page JS), tapped and typed into, their texts and colours
+  checked; its npm packages come from miniprogram/test/package-lock.json
+  (scripts/install_miniprogram_tests.sh, `npm ci`).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +21,12 @@ from tests.clients import photos
 from tests.clients.stack import Stack
 
 pytestmark = pytest.mark.e2e
-MINIPROGRAM = Path(__file__).resolve().parents[2] / "miniprogram"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MINIPROGRAM = REPO_ROOT / "miniprogram"
 
 
-def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path: Path) -> None:
+def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
+    """Run one node test file of miniprogram/test against the stack; assert that all passed."""
     if shutil.which("node") is None:
         pytest.fail("node is needed for the mini-program tests (apt-get install -y nodejs)")
     env = {
@@ -25,13 +34,13 @@ def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path:
         "FACEFLOW_URL": stack.url,
         "FACEFLOW_API_KEY": stack.api_key,
         "FACEFLOW_SERVICES": ",".join(sorted(stack.service_names)),
-        "FACEFLOW_PHOTO": str(photos.astronaut(tmp_path / "astronaut.jpg")),
-        "FACEFLOW_PHOTO_MIRRORED": str(photos.astronaut_mirrored(tmp_path / "mirrored.jpg")),
-        "FACEFLOW_NO_FACE": str(photos.no_face(tmp_path / "no-face.jpg")),
-        "FACEFLOW_NOT_IMAGE": str(photos.not_an_image(tmp_path / "not-an-image.jpg")),
+        "FACEFLOW_PHOTO": str(photos.astronaut(media / "astronaut.jpg")),
+        "FACEFLOW_PHOTO_MIRRORED": str(photos.astronaut_mirrored(media / "mirrored.jpg")),
+        "FACEFLOW_NO_FACE": str(photos.no_face(media / "no-face.jpg")),
+        "FACEFLOW_NOT_IMAGE": str(photos.not_an_image(media / "not-an-image.jpg")),
     }
     done = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", "test/"],
+        ["node", "--test", "--test-reporter=spec", f"test/{test_file}"],
         cwd=MINIPROGRAM,
         env=env,
         capture_output=True,
@@ -44,3 +53,18 @@ def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path:
     assert "ℹ fail 0" in report and "ℹ pass 0" not in report, report
     if {"attributes", "liveness"} <= stack.service_names:
         assert "ℹ skipped 0" in report, report
+
+
+def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path: Path) -> None:
+    run_node_tests("api.test.js", stack, tmp_path)
+
+
+def test_miniprogram_pages_in_miniprogram_simulate_against_the_real_gateway(
+    stack: Stack, tmp_path: Path
+) -> None:
+    subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "install_miniprogram_tests.sh")],
+        check=True,
+        timeout=600,
+    )
+    run_node_tests("pages.test.js", stack, tmp_path)

@@ -1,0 +1,279 @@
+// The mini-program's pages as WeChat runs them (test/page-runner.js: miniprogram-simulate renders
+// each page's WXML, WXSS and JS), tapped and typed into like a user does, against the REAL
+// running gateway (started by tests/clients/test_miniprogram.py). What is checked is what the
+// user sees: the rendered texts and their colours from app.wxss.
+// Environment: FACEFLOW_URL, FACEFLOW_API_KEY, FACEFLOW_PHOTO, FACEFLOW_PHOTO_MIRRORED,
+// FACEFLOW_NO_FACE, FACEFLOW_NOT_IMAGE, FACEFLOW_SERVICES (comma list of deployed services).
+const assert = require("node:assert/strict");
+const { describe, test, before, afterEach } = require("node:test");
+
+const runner = require("./page-runner");
+const { MESSAGES } = require("../utils/errors");
+const { PROMPTS, registerFace } = require("../utils/flows");
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this through tests/clients/test_miniprogram.py`);
+  return value;
+}
+
+const URL = required("FACEFLOW_URL");
+const KEY = required("FACEFLOW_API_KEY");
+const PHOTO = required("FACEFLOW_PHOTO");
+const MIRRORED = required("FACEFLOW_PHOTO_MIRRORED");
+const NO_FACE = required("FACEFLOW_NO_FACE");
+const NOT_IMAGE = required("FACEFLOW_NOT_IMAGE");
+const SERVICES = (process.env.FACEFLOW_SERVICES || "").split(",").filter(Boolean);
+const GROUP = `mp-pages-${Date.now().toString(36)}`;
+
+// app.wxss: .ok { color: #15803d } and .error { color: #b3261e }
+const GREEN = "rgb(21, 128, 61)";
+const RED = "rgb(179, 38, 30)";
+
+/** What errors.js's describe() shows for a code: the user message and the code. */
+function shown(code) {
+  return `${MESSAGES[code]}（${code}）`;
+}
+
+/** The app as a user left it after saving the settings on the home page. */
+function launchWithSettings(settings) {
+  runner.storage.clearStorageSync();
+  runner.storage.setStorageSync("faceflow-settings", Object.assign({ baseUrl: URL, apiKey: KEY, groupId: GROUP }, settings));
+  return runner.launch();
+}
+
+/** The wx calls made since the call count was `start`: [api, path]. */
+function callsSince(start) {
+  return runner.network.calls.slice(start).map((c) => [c.api, c.url.slice(URL.replace(/\/+$/, "").length)]);
+}
+
+let page = null;
+function open(name) {
+  page = runner.openPage(name);
+  return page;
+}
+
+afterEach(() => {
+  if (page) page.close();
+  page = null;
+  assert.equal(runner.pendingPicks(), 0, "a picked photo was not used");
+});
+
+/** The message line (`<view class="{{messageClass}}">{{message}}</view>`, the first line of
+ * that class on the page) and its colour. */
+function message(p, className) {
+  const lines = p.withClass(className);
+  assert.ok(lines.length >= 1, `no .${className} line: ${p.text}`);
+  return { text: lines[0].textContent, color: p.color(lines[0]) };
+}
+
+describe("home page (pages/index)", () => {
+  test("saving the server address and key connects and counts the groups", async () => {
+    runner.storage.clearStorageSync();
+    runner.launch();
+    const home = open("index");
+    home.type("服务器地址", ` ${URL} `);
+    home.type("API 密钥", KEY);
+    home.type("人脸库", GROUP);
+    home.tap("保存并测试连接");
+    await home.until((p) => p.withClass("ok").length === 1, "connected");
+    const status = message(home, "ok");
+    assert.match(status.text, /^已连接，\d+ 个人脸库$/);
+    assert.equal(status.color, GREEN);
+    assert.deepEqual(runner.storage.getStorageSync("faceflow-settings"), { baseUrl: URL, apiKey: KEY, groupId: GROUP });
+  });
+
+  test("a wrong API key shows the UNAUTHENTICATED message", async () => {
+    launchWithSettings({});
+    const home = open("index");
+    home.type("API 密钥", "not-a-key");
+    home.tap("保存并测试连接");
+    await home.until((p) => p.withClass("error").length === 1, "an error");
+    assert.deepEqual(message(home, "error"), { text: shown("UNAUTHENTICATED"), color: RED });
+  });
+});
+
+describe("face login page (pages/login)", () => {
+  before(() => launchWithSettings({}));
+
+  test("registering without a user name asks for one and calls nothing", async () => {
+    runner.storage.removeStorageSync("faceflow-login-user");
+    const login = open("login");
+    const calls = runner.network.calls.length;
+    login.tap("拍照注册");
+    await login.until((p) => p.data.message !== "", "a message");
+    assert.deepEqual(message(login, "error"), { text: "请先填写用户名", color: RED });
+    assert.equal(runner.network.calls.length, calls);
+  });
+
+  test("cancelling the photo picker changes nothing", async () => {
+    runner.storage.removeStorageSync("faceflow-login-user");
+    const login = open("login");
+    const calls = runner.network.calls.length;
+    login.type("用户名", "eileen");
+    login.tap("拍照注册"); // no photo picked: chooseMedia fails with "cancel"
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(login.data.busy, false);
+    assert.equal(login.data.message, "");
+    assert.equal(runner.network.calls.length, calls);
+  });
+
+  test("register a face, then log in with another photo of the same person", async () => {
+    runner.storage.removeStorageSync("faceflow-login-user");
+    const login = open("login");
+    assert.match(login.text, /首次使用：注册人脸/);
+    login.type("用户名", " eileen ");
+    const start = runner.network.calls.length;
+    runner.pickPhoto(PHOTO);
+    login.tap("拍照注册");
+    await login.until((p) => !p.data.busy && p.data.message !== "", "registered");
+    assert.deepEqual(message(login, "ok"), { text: "注册成功：eileen", color: GREEN });
+    assert.deepEqual(callsSince(start), [["request", "/api/v1/groups"], ["uploadFile", `/api/v1/groups/${GROUP}/users/eileen/faces`]]);
+    assert.equal(runner.storage.getStorageSync("faceflow-login-user"), "eileen");
+    assert.match(login.text, /刷脸登录/);
+    assert.match(login.text, /已注册：eileen/);
+    assert.doesNotMatch(login.text, /首次使用/);
+    assert.equal(login.data.photo, PHOTO);
+
+    const sent = runner.network.calls.length;
+    runner.pickPhoto(MIRRORED);
+    login.tap("拍照登录");
+    await login.until((p) => runner.network.calls.length > sent && !p.data.busy && p.data.message !== "", "logged in");
+    const result = message(login, "ok");
+    const [, score] = result.text.match(/^登录成功：eileen（相似度 (\d+\.\d)）$/) || [];
+    assert.ok(score, result.text);
+    assert.ok(Number(score) > 0 && Number(score) <= 100, result.text);
+    assert.equal(result.color, GREEN);
+    assert.deepEqual(callsSince(sent), [["uploadFile", "/api/v1/search"]]);
+  });
+
+  test("a login photo without a face shows the NO_FACE message from the server", async () => {
+    runner.storage.setStorageSync("faceflow-login-user", "eileen");
+    const login = open("login");
+    runner.pickPhoto(NO_FACE);
+    login.tap("拍照登录");
+    await login.until((p) => !p.data.busy && p.data.message !== "", "an error");
+    assert.deepEqual(message(login, "error"), { text: shown("NO_FACE"), color: RED });
+  });
+
+  test("another user: 换一个用户 goes back to registration", async () => {
+    runner.storage.setStorageSync("faceflow-login-user", "eileen");
+    const login = open("login");
+    login.tap("换一个用户");
+    await login.until((p) => /首次使用：注册人脸/.test(p.text), "the registration card");
+    assert.equal(runner.storage.getStorageSync("faceflow-login-user"), "");
+  });
+});
+
+describe("identity check page (pages/verify)", () => {
+  before(async () => {
+    const app = launchWithSettings({});
+    // Registered as on the login page (tested above): the face is in the group, and the
+    // user name is what the login page stored.
+    await registerFace(app.globalData.api, GROUP, "collins", PHOTO);
+    runner.storage.setStorageSync("faceflow-login-user", "collins");
+  });
+
+  test("the registered user, checked with another photo of her, is the same person", async () => {
+    const verify = open("verify");
+    assert.equal(verify.data.userId, "collins"); // filled in from the login page's storage
+    const start = runner.network.calls.length;
+    runner.pickPhoto(MIRRORED);
+    verify.tap("拍照核验");
+    await verify.until((p) => !p.data.busy && p.data.message !== "", "a verdict");
+    assert.deepEqual(message(verify, "ok"), { text: "核验通过：是本人", color: GREEN });
+    assert.deepEqual(callsSince(start), [["uploadFile", "/api/v1/verify"]]);
+    const detail = verify.withClass("hint").map((e) => e.textContent).find((t) => t.startsWith("相似度"));
+    assert.match(detail || "", /^相似度 \d+\.\d \/ 100；阈值 FAR 1e-\d: \d+(\.\d+)?(，FAR 1e-\d: \d+(\.\d+)?)*$/);
+  });
+
+  test("a user who never registered shows the USER_NOT_FOUND message", async () => {
+    const verify = open("verify");
+    verify.type("用户名", "somebody-else");
+    runner.pickPhoto(PHOTO);
+    verify.tap("拍照核验");
+    await verify.until((p) => !p.data.busy && p.data.message !== "", "an error");
+    assert.deepEqual(message(verify, "error"), { text: shown("USER_NOT_FOUND"), color: RED });
+  });
+});
+
+describe("attributes page (pages/attributes)", { skip: !SERVICES.includes("attributes") && "the attributes service is not deployed" }, () => {
+  before(() => launchWithSettings({}));
+
+  test("a photo shows age, gender, emotion, pose and quality", async () => {
+    const attributes = open("attributes");
+    runner.pickPhoto(PHOTO);
+    attributes.tap("拍照或选择照片");
+    await attributes.until((p) => !p.data.busy && p.fields().length > 0, "the attributes");
+    const rows = Object.fromEntries(attributes.fields().map((f) => [f.label, f.value]));
+    assert.deepEqual(Object.keys(rows), ["年龄", "性别", "表情", "姿态", "质量"]);
+    const age = Number((rows["年龄"].match(/^value: (\d+(?:\.\d+)?)，range: \[/) || [])[1]);
+    assert.ok(age > 10 && age < 80, rows["年龄"]);
+    assert.match(rows["性别"], /^label: "female"，probability: /);
+    assert.match(rows["表情"], /^dominant: "\w+"，probabilities: \{/);
+    assert.match(rows["姿态"], /yaw: -?\d/);
+    assert.match(rows["质量"], /score: \d/);
+    assert.equal(attributes.withClass("error").length, 0);
+  });
+
+  test("a photo without a face shows the NO_FACE message", async () => {
+    const attributes = open("attributes");
+    runner.pickPhoto(NO_FACE);
+    attributes.tap("拍照或选择照片");
+    await attributes.until((p) => !p.data.busy && p.data.message !== "", "a message");
+    assert.deepEqual(message(attributes, "error"), { text: shown("NO_FACE"), color: RED });
+    assert.equal(attributes.fields().length, 0);
+  });
+
+  test("a file that is not an image shows the INVALID_IMAGE message from the server", async () => {
+    const attributes = open("attributes");
+    runner.pickPhoto(NOT_IMAGE);
+    attributes.tap("拍照或选择照片");
+    await attributes.until((p) => !p.data.busy && p.data.message !== "", "a message");
+    assert.deepEqual(message(attributes, "error"), { text: shown("INVALID_IMAGE"), color: RED });
+  });
+});
+
+describe("action liveness page (pages/liveness)", { skip: !SERVICES.includes("liveness") && "the liveness service is not deployed" }, () => {
+  before(() => launchWithSettings({}));
+
+  test("a session prompts each action in turn; a still photo does not pass", async () => {
+    runner.setCameraPhoto(PHOTO); // the camera sees a photo that never moves
+    const liveness = open("liveness");
+    assert.ok(liveness.has("camera"));
+    const prompt = () => liveness.withClass("prompt")[0].textContent;
+    const step = () => liveness.withClass("center")[0].textContent;
+    const seen = [];
+    const steps = [];
+    const start = runner.network.calls.length;
+    liveness.tap("开始活体检测");
+    await liveness.until((p) => {
+      const now = prompt();
+      if (now && seen[seen.length - 1] !== now) seen.push(now);
+      const stepNow = step();
+      if (stepNow && steps[steps.length - 1] !== stepNow) steps.push(stepNow);
+      return !p.data.busy && p.data.message !== "";
+    }, "a verdict", 120000);
+
+    assert.deepEqual(message(liveness, "error"), { text: "未能确认为真人，请按提示重新检测", color: RED });
+    assert.equal(prompt(), "活体检测未通过");
+    const actions = liveness.fields();
+    assert.ok(actions.length >= 1, liveness.text);
+    const labels = actions.map((a) => a.label);
+    for (const label of labels) assert.ok(Object.values(PROMPTS).includes(label), `no prompt text: ${label}`);
+    // Each action was prompted on screen, in the session's order, before the frames went out.
+    assert.deepEqual(seen, [...labels, "检测中…", "活体检测未通过"]);
+    assert.deepEqual(steps, [...labels.map((_, i) => `第 ${i + 1} / ${labels.length} 个动作`), `已拍摄 ${6 * labels.length} 帧`]);
+    // A still photo shows no movement: the verdict lists every action as not passed, in red,
+    // with the server's reasons under them.
+    const verdictRows = liveness.withClass("field").map((row) => row.lastElementChild);
+    assert.deepEqual(verdictRows.map((v) => [v.textContent, liveness.color(v)]), labels.map(() => ["未通过", RED]));
+    const reasons = liveness.withClass("hint").map((e) => e.textContent).filter(Boolean);
+    assert.ok(reasons.length > 0, liveness.text);
+    assert.deepEqual(reasons, liveness.data.reasons);
+    const [created, verified, ...more] = callsSince(start);
+    assert.deepEqual(created, ["request", "/api/v1/liveness/sessions"]);
+    assert.match(verified[1], /^\/api\/v1\/liveness\/sessions\/[^/]+\/verify$/);
+    assert.deepEqual(more, []);
+  });
+});
