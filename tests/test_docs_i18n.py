@@ -135,8 +135,10 @@ def test_pair_links_to_each_other_on_the_first_line(english: str, chinese: str) 
 def test_same_links_and_they_resolve(english: str, chinese: str) -> None:
     def links(relative: str) -> set[str]:
         body = _prose_lines(_read(relative))[1:]  # the language switch differs by design
-        # A Chinese page may link to a translated page instead of its English original.
-        return {t.replace(".zh-CN.md", ".md") for t in LINK.findall("\n".join(body))}
+        # A Chinese page may link to a translated page (or a screenshot of the Chinese UI)
+        # instead of its English original.
+        found = LINK.findall("\n".join(body))
+        return {t.replace(".zh-CN.md", ".md").replace("-zh.png", "-en.png") for t in found}
 
     assert links(chinese) == links(english)
     for target in links(chinese):
