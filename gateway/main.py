@@ -10,13 +10,18 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from gateway.api.openapi import openapi_document
+from gateway.api.params.messages import describe
 from gateway.api.routes import detect, groups, health, liveness, search, verify
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
@@ -30,6 +35,7 @@ log = logging.getLogger("faceflow.gateway")
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 HTTP_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "IMAGE_TOO_LARGE"}
 
 
@@ -46,6 +52,20 @@ def error_response(
         content={"error": {"code": code, "message": message, "request_id": request_id(request)}},
         headers=dict(headers or {}),
     )
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method served at the request's path, for a 405's ``Allow`` (Starlette names only
+    the first route that matched the path, and a path may have one route per method)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -91,15 +111,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
-        return error_response(request, 400, "INVALID_ARGUMENT", message)
+        """A bad path parameter (the others are read by the routes' parameter models)."""
+        if not error.errors():
+            return error_response(request, 400, "INVALID_ARGUMENT", "invalid request")
+        first = cast(ErrorDetails, error.errors()[0])
+        answer = describe(first, first["loc"][1:], None)  # loc: ("path", name)
+        return error_response(request, answer.status, answer.code, answer.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = HTTP_STATUS_CODES.get(error.status_code, "INVALID_ARGUMENT")
-        return error_response(request, error.status_code, code, str(error.detail), error.headers)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return error_response(request, error.status_code, code, str(error.detail), headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -111,6 +136,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    def openapi() -> dict[str, Any]:
+        return openapi_document(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/", include_in_schema=False)
     async def demo_page() -> FileResponse:

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
+from faceflow.common.v1 import common_pb2
+from faceflow.embedding.v1 import embedding_pb2
 from pydantic import BaseModel, Field
 
-from gateway.api.schemas import Box, Landmarks, ModelRef
+from gateway.api.schemas import Box, FaceBase, Landmarks, ModelRef, face_score
 
 THRESHOLDS_DESCRIPTION = (
     'Scores at false-accept rates {"1e-3": s, "1e-4": s, "1e-5": s}, measured on LFW View 1'
 )
 
 
-class FaceUsed(BaseModel):
+def thresholds_of(thresholds: embedding_pb2.Thresholds) -> dict[str, float]:
+    """The published thresholds as {"1e-3": score, "1e-4": score, "1e-5": score}."""
+    return {
+        "1e-3": round(thresholds.far_1e3, 2),
+        "1e-4": round(thresholds.far_1e4, 2),
+        "1e-5": round(thresholds.far_1e5, 2),
+    }
+
+
+class FaceUsed(FaceBase):
     """A detected face that was compared."""
 
     face_token: str = Field(description="stable id of this detection (image + box)")
-    box: Box
     score: float = Field(description="detector confidence")
-    landmarks: Landmarks
     image: str = Field(description="which field it came from: image_a, image_b or image")
 
 
@@ -53,14 +64,21 @@ class MatchOut(BaseModel):
     similarity: float
     face_token: str = Field(description="the user's stored face that matched best")
 
+    @classmethod
+    def of(cls, match: embedding_pb2.Match) -> Self:
+        return cls(
+            group_id=match.group_id,
+            user_id=match.user_id,
+            user_info=match.user_info,
+            score=round(match.score, 2),
+            similarity=round(match.similarity, 4),
+            face_token=match.face_token,
+        )
 
-class SearchFaceOut(BaseModel):
+
+class SearchFaceOut(FaceBase):
     """A face of the photo and the users it matches, best first."""
 
-    face_token: str
-    box: Box
-    score: float
-    landmarks: Landmarks
     matches: list[MatchOut]
 
 
@@ -79,24 +97,30 @@ class SearchOut(BaseModel):
     took_ms: float
 
 
-class GroupOut(BaseModel):
-    """A group with its counts."""
+class GroupItem(BaseModel):
+    """A group in a listing."""
 
     group_id: str
     created_at: float = Field(description="seconds since the epoch")
     user_count: int
     face_count: int
+
+    @classmethod
+    def of(cls, group: embedding_pb2.Group, **extra: Any) -> Self:
+        return cls(
+            group_id=group.group_id,
+            created_at=round(group.created_at, 3),
+            user_count=group.user_count,
+            face_count=group.face_count,
+            **extra,
+        )
+
+
+class GroupOut(GroupItem):
+    """A group with its counts."""
+
     request_id: str
     took_ms: float
-
-
-class GroupItem(BaseModel):
-    """A group in a listing."""
-
-    group_id: str
-    created_at: float
-    user_count: int
-    face_count: int
 
 
 class GroupListOut(BaseModel):
@@ -113,6 +137,10 @@ class FaceItem(BaseModel):
     face_token: str
     created_at: float
 
+    @classmethod
+    def of(cls, face: embedding_pb2.FaceRecord) -> Self:
+        return cls(face_token=face.face_token, created_at=round(face.created_at, 3))
+
 
 class UserItem(BaseModel):
     """A user with their faces."""
@@ -121,6 +149,16 @@ class UserItem(BaseModel):
     user_id: str
     user_info: str
     faces: list[FaceItem]
+
+    @classmethod
+    def of(cls, user: embedding_pb2.User, **extra: Any) -> Self:
+        return cls(
+            group_id=user.group_id,
+            user_id=user.user_id,
+            user_info=user.user_info,
+            faces=[FaceItem.of(face) for face in user.faces],
+            **extra,
+        )
 
 
 class UserOut(UserItem):
@@ -148,8 +186,12 @@ class EnrolledFace(BaseModel):
     score: float
     landmarks: Landmarks
 
+    @classmethod
+    def of(cls, face: common_pb2.Face) -> Self:
+        return cls(box=Box.of(face.box), score=face_score(face), landmarks=Landmarks.of(face))
 
-class QualityOut(BaseModel):
+
+class EnrollQualityOut(BaseModel):
     """Quality measured on the enrolled face (services/shared/quality.py)."""
 
     score: float = Field(ge=0, le=1)
@@ -159,6 +201,17 @@ class QualityOut(BaseModel):
     pitch: float
     roll: float
 
+    @classmethod
+    def of(cls, quality: common_pb2.Quality) -> Self:
+        return cls(
+            score=round(quality.score, 3),
+            blur=round(quality.blur, 1),
+            brightness=round(quality.brightness, 1),
+            yaw=round(quality.yaw, 1),
+            pitch=round(quality.pitch, 1),
+            roll=round(quality.roll, 1),
+        )
+
 
 class EnrollOut(BaseModel):
     """The enrolled face's token."""
@@ -167,7 +220,7 @@ class EnrollOut(BaseModel):
     group_id: str
     user_id: str
     face: EnrolledFace
-    quality: QualityOut
+    quality: EnrollQualityOut
     models: list[ModelRef]
     request_id: str
     took_ms: float

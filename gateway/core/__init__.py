@@ -1,1 +1,3 @@
-"""Gateway internals: settings, errors, tenants, gRPC clients, request parsing."""
+"""Gateway infrastructure: settings, errors, tenants and API keys, rate limits, gRPC clients,
+middleware, request context and request reading. The calls to the services are in
+``gateway.orchestration``."""

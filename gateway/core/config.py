@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.shared.imaging import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
+from services.shared.imaging import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, ImageLimits
 from services.shared.topology import GATEWAY_PORT, SERVICE_PORTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +65,8 @@ class GatewaySettings(BaseSettings):
     def tenants_db(self) -> Path:
         """SQLite file with tenants and hashed API keys."""
         return self.data_dir / "tenants.sqlite3"
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        """The byte and pixel limits of one uploaded image."""
+        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)

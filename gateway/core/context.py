@@ -1,10 +1,10 @@
-"""Per-request context (request id, timing) and the success envelope."""
+"""Per-request context (request id, timing) and the fields every success response ends with."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import TypedDict
 
 from fastapi import Request
 
@@ -24,6 +24,13 @@ def took_ms(request: Request) -> float:
     return round((time.perf_counter() - started) * 1000.0, 2)
 
 
-def envelope(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
-    """Add request_id and took_ms to a response body."""
-    return {**payload, "request_id": request_id(request), "took_ms": took_ms(request)}
+class Envelope(TypedDict):
+    """``request_id`` and ``took_ms``: the last fields of every success response."""
+
+    request_id: str
+    took_ms: float
+
+
+def envelope(request: Request) -> Envelope:
+    """The request's id and its time so far, for a response model: ``Out(..., **envelope(r))``."""
+    return {"request_id": request_id(request), "took_ms": took_ms(request)}

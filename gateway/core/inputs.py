@@ -1,8 +1,9 @@
-"""Read a request's images and parameters the same way for every endpoint.
+"""Read a request's parameters and uploads the same way for every endpoint.
 
 Images arrive as multipart file fields (what ``wx.uploadFile`` sends) or as base64 strings in a
 JSON body, under the same names. Other parameters may be query parameters, multipart form
-fields or JSON keys.
+fields or JSON keys. ``read_input`` gathers them into one mapping that a route's parameter
+model (gateway/api/params) validates; ``check_image`` is the cheap check of one upload.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import Request
@@ -18,79 +19,12 @@ from starlette.datastructures import UploadFile
 
 from gateway.core.errors import ApiError
 from services.shared.errors import ImageTooLargeError, InvalidImageError
-from services.shared.imaging import image_size
+from services.shared.imaging import ImageLimits, image_size
 
 
-@dataclass
-class RequestInput:
-    """Parameters (as strings or JSON values) and files (bytes) of one request."""
-
-    params: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, list[bytes]] = field(default_factory=dict)
-
-    def image(self, name: str, *, required: bool = True) -> bytes | None:
-        """The single image under name; INVALID_ARGUMENT if required and missing."""
-        values = self.files.get(name) or []
-        if not values:
-            if required:
-                raise ApiError(
-                    400, "INVALID_ARGUMENT", f"the field '{name}' (an image) is required"
-                )
-            return None
-        if len(values) > 1:
-            raise ApiError(400, "INVALID_ARGUMENT", f"the field '{name}' must hold one image")
-        return values[0]
-
-    def text(self, name: str, default: str | None = None) -> str | None:
-        """A parameter as a string."""
-        value = self.params.get(name)
-        if value is None:
-            return default
-        return value if isinstance(value, str) else json.dumps(value)
-
-    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        """An integer parameter within [minimum, maximum]."""
-        raw = self.params.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            raise ApiError(400, "INVALID_ARGUMENT", f"'{name}' must be an integer") from None
-        if not minimum <= value <= maximum:
-            raise ApiError(
-                400, "INVALID_ARGUMENT", f"'{name}' must be between {minimum} and {maximum}"
-            )
-        return value
-
-    def number(
-        self, name: str, default: float | None, minimum: float, maximum: float
-    ) -> float | None:
-        """A float parameter within [minimum, maximum]."""
-        raw = self.params.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            raise ApiError(400, "INVALID_ARGUMENT", f"'{name}' must be a number") from None
-        if not minimum <= value <= maximum:
-            raise ApiError(
-                400, "INVALID_ARGUMENT", f"'{name}' must be between {minimum} and {maximum}"
-            )
-        return value
-
-    def csv(self, name: str) -> list[str]:
-        """A comma-separated list parameter (or a JSON list)."""
-        raw = self.params.get(name)
-        if raw is None:
-            return []
-        items = raw if isinstance(raw, list) else str(raw).split(",")
-        return [str(item).strip() for item in items if str(item).strip()]
-
-
-def check_image(data: bytes, name: str, max_bytes: int, max_pixels: int) -> bytes:
+def check_image(data: bytes, name: str, limits: ImageLimits) -> bytes:
     """Cheap checks before forwarding: empty, byte limit, readable header, pixel limit."""
+    max_bytes, max_pixels = limits.max_bytes, limits.max_pixels
     if not data:
         raise ApiError(400, "INVALID_IMAGE", f"the image '{name}' is empty")
     if len(data) > max_bytes:
@@ -127,10 +61,17 @@ def _decode_base64(value: Any, name: str) -> bytes:
 
 
 async def read_input(
-    request: Request, image_fields: tuple[str, ...], max_bytes: int
-) -> RequestInput:
-    """Parse query parameters plus a multipart or JSON body into a RequestInput."""
-    result = RequestInput(params=dict(request.query_params))
+    request: Request, upload_fields: Collection[str], max_bytes: int
+) -> dict[str, Any]:
+    """Query parameters plus a multipart or JSON body as one mapping.
+
+    Uploads (files, or base64 strings in JSON) appear only under ``upload_fields``, each as a
+    non-empty list of bytes; other files are ignored, and so are JSON nulls (null means not
+    given). Later sources win: the body over the query.
+    """
+    values: dict[str, Any] = {
+        key: value for key, value in request.query_params.items() if key not in upload_fields
+    }
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data") or content_type.startswith(
         "application/x-www-form-urlencoded"
@@ -139,12 +80,14 @@ async def read_input(
             form = await request.form(max_files=1000, max_fields=1000, max_part_size=max_bytes + 1)
         except Exception as error:  # starlette raises several types for a broken body
             raise ApiError(400, "INVALID_ARGUMENT", f"cannot read the form body: {error}") from None
+        files: dict[str, list[bytes]] = {}
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
-                data = await value.read(max_bytes + 1)
-                result.files.setdefault(key, []).append(data)
-            else:
-                result.params[key] = value
+                if key in upload_fields:
+                    files.setdefault(key, []).append(await value.read(max_bytes + 1))
+            elif key not in upload_fields:
+                values[key] = value
+        values.update(files)
     elif content_type.startswith("application/json"):
         body = await request.body()
         try:
@@ -154,15 +97,16 @@ async def read_input(
         if not isinstance(payload, dict):
             raise ApiError(400, "INVALID_ARGUMENT", "the JSON body must be an object")
         for key, value in payload.items():
-            if key in image_fields or key == "frames":
-                values = value if isinstance(value, list) else [value]
-                result.files[key] = [_decode_base64(v, key) for v in values]
-            else:
-                result.params[key] = value
+            if key in upload_fields:
+                encoded = value if isinstance(value, list) else [value]
+                if encoded:
+                    values[key] = [_decode_base64(item, key) for item in encoded]
+            elif value is not None:
+                values[key] = value
     elif await request.body():
         raise ApiError(
             400,
             "INVALID_ARGUMENT",
             "send a multipart/form-data or an application/json body (images as files or base64)",
         )
-    return result
+    return values

@@ -42,22 +42,30 @@ class GatewayUnderTest:
 GatewayFactory = Callable[..., GatewayUnderTest]
 
 
+def gateway_settings(
+    data_dir: Path, tenant: str = "demo", **options: Any
+) -> tuple[GatewaySettings, str]:
+    """Settings of a gateway with its data in data_dir (service addresses by name:
+    detection=..., embedding=...; a service not named is not deployed) and a key of tenant."""
+    addresses: dict[str, Any] = {
+        f"{name}_addr": str(options.pop(name, "")) for name in SERVICE_NAMES
+    }
+    settings = GatewaySettings(data_dir=data_dir, **addresses, **options)
+    store = TenantStore(settings.tenants_db)
+    try:
+        store.ensure_tenant(tenant)
+        return settings, store.create_key(tenant)
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def make_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
     """Build gateways: pass service addresses by name (detection=..., embedding=...)."""
     clients: list[TestClient] = []
 
     def factory(**options: Any) -> GatewayUnderTest:
-        addresses: dict[str, Any] = {
-            f"{name}_addr": str(options.pop(name, "")) for name in SERVICE_NAMES
-        }
-        settings = GatewaySettings(
-            data_dir=tmp_path / f"gateway{len(clients)}", **addresses, **options
-        )
-        store = TenantStore(settings.tenants_db)
-        store.ensure_tenant("demo")
-        key = store.create_key("demo")
-        store.close()
+        settings, key = gateway_settings(tmp_path / f"gateway{len(clients)}", **options)
         client = TestClient(create_app(settings), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)

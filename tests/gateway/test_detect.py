@@ -187,10 +187,33 @@ def test_invalid_json(gateway: GatewayUnderTest) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["?max_faces=0", "?max_faces=abc", "?max_faces=1000", "?min_face_size=-1"]
+    ("query", "message"),
+    [
+        ("?max_faces=0", "'max_faces' must be between 1 and 100"),
+        ("?max_faces=abc", "'max_faces' must be an integer"),
+        ("?max_faces=1.5", "'max_faces' must be an integer"),
+        ("?max_faces=1000", "'max_faces' must be between 1 and 100"),
+        ("?min_face_size=-1", "'min_face_size' must be between 0 and 100000"),
+        ("?min_face_size=100001", "'min_face_size' must be between 0 and 100000"),
+    ],
 )
-def test_bad_parameters(gateway: GatewayUnderTest, query: str) -> None:
-    assert_error(post_image(gateway, images.astronaut_jpeg(), query), 400, "INVALID_ARGUMENT")
+def test_bad_parameters(gateway: GatewayUnderTest, query: str, message: str) -> None:
+    response = post_image(gateway, images.astronaut_jpeg(), query)
+    assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == message
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"max_faces": None}, {"max_faces": "5"}, {"fields": []}, {"fields": " , "}],
+    ids=["null-is-default", "number-as-text", "empty-list", "blank-list"],
+)
+def test_lenient_json_parameters(gateway: GatewayUnderTest, payload: dict[str, object]) -> None:
+    image = base64.b64encode(images.astronaut_jpeg()).decode()
+    response = gateway.client.post(
+        "/api/v1/detect", json={"image": image, **payload}, headers=gateway.headers
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["faces"]) == 1
 
 
 def test_unknown_field_is_named(gateway: GatewayUnderTest) -> None:
@@ -199,7 +222,9 @@ def test_unknown_field_is_named(gateway: GatewayUnderTest) -> None:
         400,
         "INVALID_ARGUMENT",
     )
-    assert "haircolor" in body["error"]["message"]
+    assert body["error"]["message"] == (
+        "unknown field(s): haircolor; known: age, emotion, gender, mesh, pose, quality"
+    )
 
 
 def test_min_face_size_filters(gateway: GatewayUnderTest) -> None:
@@ -234,3 +259,20 @@ def test_undeclared_method_is_405_with_allow(gateway: GatewayUnderTest) -> None:
     response = gateway.client.get("/api/v1/detect")
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
     assert response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/v1/groups", "GET, POST"),
+        ("OPTIONS", "/api/v1/groups/g/users/u", "DELETE, GET"),
+        ("PATCH", "/healthz", "GET"),
+    ],
+)
+def test_allow_names_every_method_of_the_path(
+    gateway: GatewayUnderTest, method: str, path: str, allow: str
+) -> None:
+    """A path served by one route per method: Allow lists them all, not the first route's."""
+    response = gateway.client.request(method, path, headers=gateway.headers)
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == allow

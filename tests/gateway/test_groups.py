@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import pytest
@@ -17,6 +19,8 @@ from tests.gateway.gallery_helpers import (
     unique,
 )
 from tests.helpers import images
+
+ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
 
 
 @pytest.fixture
@@ -46,11 +50,16 @@ def test_create_group_by_form_and_bad_ids(gw: GatewayUnderTest) -> None:
     group = unique("form")
     response = gw.client.post(f"{API}/groups", data={"group_id": group}, headers=gw.headers)
     assert response.status_code == 200, response.text
-    assert_error(
-        gw.client.post(f"{API}/groups", json={}, headers=gw.headers), 400, "INVALID_ARGUMENT"
-    )
-    assert_error(create_group(gw, "has space"), 400, "INVALID_ARGUMENT")
-    assert_error(create_group(gw, "x" * 200), 400, "INVALID_ARGUMENT")
+    bad_bodies = [
+        ({}, "group_id is required"),
+        ({"group_id": ""}, "group_id is required"),
+        ({"group_id": "has space"}, f"group_id {ID_RULE}"),
+        ({"group_id": "x" * 200}, f"group_id {ID_RULE}"),
+        ({"group_id": 5}, "'group_id' must be a string"),
+    ]
+    for body, message in bad_bodies:
+        response = gw.client.post(f"{API}/groups", json=body, headers=gw.headers)
+        assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == message
 
 
 def test_enroll_get_list_delete(gw: GatewayUnderTest) -> None:
@@ -105,12 +114,17 @@ def test_list_users_paging(gw: GatewayUnderTest) -> None:
     last = gw.client.get(f"{API}/groups/{group}/users?offset=4&limit=2", headers=gw.headers).json()
     assert [u["user_id"] for u in last["users"]] == ["user4"]
     assert len(last["users"][0]["faces"]) == 1
-    for query in ("limit=0", "limit=5000", "offset=-1", "limit=abc"):
-        assert_error(
-            gw.client.get(f"{API}/groups/{group}/users?{query}", headers=gw.headers),
-            400,
-            "INVALID_ARGUMENT",
-        )
+    bad_queries = [
+        ("limit=0", "'limit' must be between 1 and 1000"),
+        ("limit=5000", "'limit' must be between 1 and 1000"),
+        ("offset=-1", "'offset' must be between 0 and 2147483647"),
+        ("limit=abc", "'limit' must be an integer"),
+    ]
+    for query, message in bad_queries:
+        response = gw.client.get(f"{API}/groups/{group}/users?{query}", headers=gw.headers)
+        assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == message
+    blank = gw.client.get(f"{API}/groups/{group}/users?limit=", headers=gw.headers).json()
+    assert blank["limit"] == 100  # an empty value is the default
 
 
 def test_same_image_twice_is_already_exists(gw: GatewayUnderTest) -> None:
@@ -158,17 +172,36 @@ def test_enroll_bad_inputs(gw: GatewayUnderTest) -> None:
     group = unique("g")
     create_group(gw, group)
     assert_error(enroll(gw, group, "u", b"not an image"), 400, "INVALID_IMAGE")
-    assert_error(
-        enroll(gw, group, "u", images.astronaut_jpeg(), quality_control="ULTRA"),
-        400,
-        "INVALID_ARGUMENT",
-    )
-    assert_error(
-        enroll(gw, group, "u", images.astronaut_jpeg(), face_index=3), 400, "INVALID_ARGUMENT"
-    )
-    assert_error(enroll(gw, group, "bad user!", images.astronaut_jpeg()), 400, "INVALID_ARGUMENT")
+    photo = images.astronaut_jpeg()
+    bad_enrolls: list[tuple[str, dict[str, Any], str]] = [
+        (
+            "u",
+            {"quality_control": "ULTRA"},
+            "quality_control must be one of NONE, LOW, NORMAL, HIGH, got 'ULTRA'",
+        ),
+        ("u", {"face_index": 3}, "face_index 3 is out of range: 'image' has 1 face(s)"),
+        ("u", {"face_index": 100}, "'face_index' must be between 0 and 99"),
+        ("u", {"user_info": "x" * 4097}, "user_info must be at most 4096 characters"),
+        ("bad user!", {}, f"user_id {ID_RULE}"),
+    ]
+    for user, params, message in bad_enrolls:
+        response = enroll(gw, group, user, photo, **params)
+        assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == message
     response = gw.client.post(f"{API}/groups/{group}/users/u/faces", headers=gw.headers)
-    assert_error(response, 400, "INVALID_ARGUMENT")
+    assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == (
+        "the field 'image' (an image) is required"
+    )
+
+
+def test_bad_ids_in_paths(gw: GatewayUnderTest) -> None:
+    for method, path, message in [
+        ("GET", "/groups/bad%20g/users", f"group_id {ID_RULE}"),
+        ("GET", "/groups/g/users/bad%20u", f"user_id {ID_RULE}"),
+        ("DELETE", f"/groups/{'x' * 129}", f"group_id {ID_RULE}"),
+        ("DELETE", "/groups/no-such-group/users/bad!", f"user_id {ID_RULE}"),
+    ]:
+        response = gw.client.request(method, f"{API}{path}", headers=gw.headers)
+        assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == message
 
 
 @pytest.mark.parametrize(

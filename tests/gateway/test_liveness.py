@@ -126,7 +126,15 @@ def test_create_session(gw: GatewayUnderTest) -> None:
     ).json()
     assert len(fixed["actions"]) == 3 and fixed["expires_in"] <= 30
     bad = gw.client.post(f"{API}/liveness/sessions?action_count=5", headers=gw.headers)
-    assert_error(bad, 400, "INVALID_ARGUMENT")
+    assert assert_error(bad, 400, "INVALID_ARGUMENT")["message"] == (
+        "'action_count' must be between 2 and 4"
+    )
+    short = gw.client.post(
+        f"{API}/liveness/sessions", data={"ttl_seconds": "4"}, headers=gw.headers
+    )
+    assert assert_error(short, 400, "INVALID_ARGUMENT")["message"] == (
+        "'ttl_seconds' must be between 5 and 600"
+    )
 
 
 def test_verify_real_turns(
@@ -206,20 +214,31 @@ def test_verify_video(gw: GatewayUnderTest, tmp_path: Path) -> None:
 def test_verify_bad_uploads(gw: GatewayUnderTest) -> None:
     session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
     url = f"{API}/liveness/sessions/{session}/verify"
-    assert_error(gw.client.post(url, headers=gw.headers), 400, "INVALID_ARGUMENT")
+    assert assert_error(gw.client.post(url, headers=gw.headers), 400, "INVALID_ARGUMENT")[
+        "message"
+    ] == ("send several images as 'frames' or one 'video'")
     broken_video = {"video": ("v.webm", b"\x1a\x45\xdf\xa3" + b"junk" * 200, "video/webm")}
     assert_error(gw.client.post(url, files=broken_video, headers=gw.headers), 400, "INVALID_VIDEO")
     not_video = {"video": ("v.mp4", b"hello", "video/mp4")}
     assert_error(gw.client.post(url, files=not_video, headers=gw.headers), 400, "INVALID_VIDEO")
     both = [*frame_files([images.astronaut_jpeg()] * 3), ("video", ("v.mp4", b"x", "video/mp4"))]
-    assert_error(gw.client.post(url, files=both, headers=gw.headers), 400, "INVALID_ARGUMENT")
+    assert assert_error(
+        gw.client.post(url, files=both, headers=gw.headers), 400, "INVALID_ARGUMENT"
+    )["message"] == ("send frames or a video, not both")
     tiny = images.encode(np.full((16, 16, 3), 100, np.uint8))
     too_many = assert_error(verify(gw, session, [tiny] * 500), 400, "INVALID_ARGUMENT")
     assert "500 frames; the limit is 100" in too_many["message"]
     bad_frame = verify(gw, session, [images.astronaut_jpeg(), b"junk", images.astronaut_jpeg()])
     assert "frames[1]" in assert_error(bad_frame, 400, "INVALID_IMAGE")["message"]
-    bad_times = verify(gw, session, [images.astronaut_jpeg()] * 3, frame_times_ms="0,a,3")
-    assert_error(bad_times, 400, "INVALID_ARGUMENT")
+    for times in ("0,a,3", "0,1,1e400", "0,1,inf"):
+        bad_times = verify(gw, session, [images.astronaut_jpeg()] * 3, frame_times_ms=times)
+        assert assert_error(bad_times, 400, "INVALID_ARGUMENT")["message"] == (
+            "'frame_times_ms' must be a comma list of numbers"
+        )
+    long_id = verify(gw, "x" * 201, [images.astronaut_jpeg()] * 3)
+    assert assert_error(long_id, 400, "INVALID_ARGUMENT")["message"] == (
+        "session_id must be at most 200 characters"
+    )
     # None of these consumed the session.
     assert verify(gw, session, [images.astronaut_jpeg()] * 3).status_code == 200
 

@@ -43,6 +43,23 @@ def test_openapi_documents_detect(gateway: GatewayUnderTest) -> None:
     assert gateway.client.get("/docs").status_code == 200
 
 
+def test_openapi_documents_what_is_sent(gateway: GatewayUnderTest) -> None:
+    """No 422 (a bad parameter is 400 with the envelope); /metrics is Prometheus text."""
+    spec = gateway.client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert "422" not in operation["responses"], (method, path)
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    metrics = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert list(metrics) == ["text/plain"]
+    response = gateway.client.get("/metrics")
+    assert response.headers["content-type"].split(";")[0] == "text/plain"
+    readyz = spec["paths"]["/readyz"]["get"]["responses"]
+    assert readyz["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/NotReadyOut"
+    }
+
+
 def test_demo_page_is_served(gateway: GatewayUnderTest) -> None:
     page = gateway.client.get("/")
     assert page.status_code == 200 and "FaceFlow" in page.text

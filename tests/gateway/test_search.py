@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.gateway.gallery_helpers import (
+    API,
     assert_error,
     astronaut_variant,
     create_group,
@@ -112,15 +114,37 @@ def test_empty_group_is_200_without_matches(gw: GatewayUnderTest) -> None:
     assert response.json()["faces"][0]["matches"] == []
 
 
+ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
+
+
 def test_errors(gw: GatewayUnderTest) -> None:
     group = unique("s")
     assert_error(search(gw, images.astronaut_jpeg(), group), 404, "GROUP_NOT_FOUND")
     create_group(gw, group)
     assert_error(search(gw, images.no_face_jpeg(), group), 400, "NO_FACE")
-    assert_error(search(gw, images.astronaut_jpeg(), ""), 400, "INVALID_ARGUMENT")
-    for params in ({"top_k": 0}, {"top_k": 1000}, {"threshold": 150}, {"threshold": "x"}):
-        assert_error(search(gw, images.astronaut_jpeg(), group, **params), 400, "INVALID_ARGUMENT")
-    assert_error(search(gw, images.astronaut_jpeg(), "bad group!"), 400, "INVALID_ARGUMENT")
+    bad_requests: list[tuple[str, dict[str, Any], str]] = [
+        ("", {}, "group_ids must name at least one group"),
+        (" , ", {}, "group_ids must name at least one group"),
+        ("bad group!", {}, f"group_ids[0] {ID_RULE}"),
+        (f"{group},x y", {}, f"group_ids[1] {ID_RULE}"),
+        (",".join(f"g{i}" for i in range(101)), {}, "group_ids may name at most 100 groups"),
+        (group, {"top_k": 0}, "'top_k' must be between 1 and 100"),
+        (group, {"top_k": 1000}, "'top_k' must be between 1 and 100"),
+        (group, {"threshold": 150}, "'threshold' must be between 0.0 and 100.0"),
+        (group, {"threshold": "x"}, "'threshold' must be a number"),
+        (group, {"max_faces": 21}, "'max_faces' must be between 1 and 20"),
+    ]
+    for group_ids, params, message in bad_requests:
+        response = search(gw, images.astronaut_jpeg(), group_ids, **params)
+        assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == message
+    no_groups = gw.client.post(
+        f"{API}/search",
+        files={"image": ("probe.jpg", images.astronaut_jpeg(), "image/jpeg")},
+        headers=gw.headers,
+    )
+    assert assert_error(no_groups, 400, "INVALID_ARGUMENT")["error"]["message"] == (
+        "group_ids is required"
+    )
 
 
 # ------------------------------------------------- open-set decision (FPIR)
@@ -212,4 +236,5 @@ def test_fpir_out_of_range_is_invalid_argument(
     body = assert_error(
         search(gw, images.astronaut_jpeg(), people_group, fpir=fpir), 400, "INVALID_ARGUMENT"
     )
-    assert "fpir" in body["error"]["message"]
+    message = "'fpir' must be a number" if fpir == "x" else "'fpir' must be between 1e-06 and 0.1"
+    assert body["error"]["message"] == message

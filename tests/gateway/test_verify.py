@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
@@ -121,25 +122,38 @@ def test_unknown_face_selection_is_invalid_argument(gw: GatewayUnderTest) -> Non
         headers=gw.headers,
     )
     body = assert_error(response, 400, "INVALID_ARGUMENT")
-    assert "face_selection must be one of largest, center" in body["error"]["message"]
+    assert body["error"]["message"] == (
+        "face_selection must be one of largest, center, got 'leftmost'"
+    )
 
 
 def test_errors(gw: GatewayUnderTest) -> None:
     photo = images.astronaut_jpeg()
-    assert_error(gw.client.post(f"{API}/verify", headers=gw.headers), 400, "INVALID_ARGUMENT")
+
+    def message(response: httpx.Response) -> str:
+        return str(assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"])
+
+    assert message(gw.client.post(f"{API}/verify", headers=gw.headers)) == (
+        "send image_a and image_b, or image with group_id and user_id"
+    )
     only_a = gw.client.post(
         f"{API}/verify", files={"image_a": ("a.jpg", photo)}, headers=gw.headers
     )
-    assert_error(only_a, 400, "INVALID_ARGUMENT")
+    assert message(only_a) == "the field 'image_b' (an image) is required"
     assert_error(verify_two(gw, photo, images.no_face_jpeg()), 400, "NO_FACE")
-    assert_error(verify_two(gw, photo, b"garbage" * 20), 400, "INVALID_IMAGE")
+    garbage = assert_error(verify_two(gw, photo, b"garbage" * 20), 400, "INVALID_IMAGE")
+    assert garbage["error"]["message"] == "'image_b' is not a readable JPEG, PNG, WebP or BMP image"
     no_user = gw.client.post(
         f"{API}/verify",
         files={"image": ("a.jpg", photo)},
         data={"group_id": "g"},
         headers=gw.headers,
     )
-    assert_error(no_user, 400, "INVALID_ARGUMENT")
+    assert message(no_user) == "send image_a and image_b, or image with group_id and user_id"
+    bad_group = verify_user(gw, photo, "bad group!", "u")
+    assert message(bad_group) == (
+        "group_id must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
+    )
     group = unique("v")
     assert_error(verify_user(gw, photo, group, "nobody"), 404, "GROUP_NOT_FOUND")
     create_group(gw, group)
@@ -149,7 +163,7 @@ def test_errors(gw: GatewayUnderTest) -> None:
         files={"image_a": ("a.jpg", photo), "image_b": ("b.jpg", photo), "image": ("c.jpg", photo)},
         headers=gw.headers,
     )
-    assert_error(mixed, 400, "INVALID_ARGUMENT")
+    assert message(mixed) == "send image_a + image_b, or image + user_id"
 
 
 def test_embedding_service_down_is_503(

@@ -2,45 +2,81 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Set
+from typing import Annotated, Any
 
+from faceflow.attributes.v1 import attributes_pb2
+from faceflow.common.v1 import common_pb2
 from fastapi import APIRouter, Request
+from pydantic import AfterValidator, Field
 
 from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
-from gateway.api.schemas import ERROR_RESPONSES, DetectOut, image_request_body
-from gateway.core import pipeline
-from gateway.core.attributes import ATTRIBUTE_FIELDS, MESH_FIELDS, add_attributes
+from gateway.api.params import RouteParams
+from gateway.api.params.fields import BLANK_IS_DEFAULT, CommaList, rejection
+from gateway.api.params.uploads import ImageUpload
+from gateway.api.schemas import (
+    ERROR_RESPONSES,
+    DetectedFaceOut,
+    DetectOut,
+    ImageInfo,
+    ModelRef,
+    attribute_fields,
+    mesh_points,
+)
 from gateway.core.context import envelope
-from gateway.core.errors import ApiError
-from gateway.core.inputs import check_image, read_input
+from gateway.orchestration import pipeline
+from gateway.orchestration.attributes import ATTRIBUTE_FIELDS, MESH_FIELDS, analyze
 
 router = APIRouter(tags=["detection"])
 
 DETECTION_FIELDS = frozenset({"mesh"})
-KNOWN_FIELDS = DETECTION_FIELDS | ATTRIBUTE_FIELDS
+KNOWN_FIELDS = sorted(DETECTION_FIELDS | ATTRIBUTE_FIELDS)
 MAX_FACES_LIMIT = 100
-
-PARAMS: dict[str, dict[str, Any]] = {
-    "max_faces": {"type": "integer", "default": 10, "minimum": 1, "maximum": MAX_FACES_LIMIT},
-    "min_face_size": {"type": "integer", "default": 0, "minimum": 0},
-    "fields": {
-        "type": "string",
-        "description": "comma list of: " + ", ".join(sorted(KNOWN_FIELDS)),
-    },
-}
+MAX_MIN_FACE_SIZE = 100_000
 
 
-def parse_fields(values: list[str]) -> set[str]:
-    """Validate the ``fields`` list; unknown names are a 400 naming them."""
-    requested = set(values)
-    unknown = sorted(requested - KNOWN_FIELDS)
+def known_fields(names: list[str]) -> list[str]:
+    """The requested extras; unknown names are a 400 naming them."""
+    unknown = sorted(set(names) - set(KNOWN_FIELDS))
     if unknown:
-        raise ApiError(
-            400,
-            "INVALID_ARGUMENT",
-            f"unknown field(s): {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_FIELDS))}",
-        )
-    return requested
+        raise rejection(f"unknown field(s): {', '.join(unknown)}; known: {', '.join(KNOWN_FIELDS)}")
+    return names
+
+
+class DetectParams(RouteParams):
+    """Parameters of /detect."""
+
+    image: ImageUpload = Field(description="the photo: JPEG, PNG, WebP or BMP")
+    max_faces: Annotated[int, BLANK_IS_DEFAULT] = Field(
+        default=10, ge=1, le=MAX_FACES_LIMIT, description="at most this many faces, largest first"
+    )
+    min_face_size: Annotated[int, BLANK_IS_DEFAULT] = Field(
+        default=0, ge=0, le=MAX_MIN_FACE_SIZE, description="ignore faces smaller than this (px)"
+    )
+    fields: Annotated[
+        list[str],
+        CommaList(
+            item="|".join(map(re.escape, KNOWN_FIELDS)),
+            item_schema={"type": "string", "enum": KNOWN_FIELDS},
+        ),
+        AfterValidator(known_fields),
+    ] = Field(default=[], description="extras, comma list of: " + ", ".join(KNOWN_FIELDS))
+
+
+def detected_face(
+    image: bytes,
+    face: common_pb2.Face,
+    fields: Set[str],
+    attributes: attributes_pb2.FaceAttributes | None,
+) -> DetectedFaceOut:
+    """One face with the extras asked for; the others stay unset, so the answer leaves them out."""
+    extras: dict[str, Any] = {}
+    if "mesh" in fields:
+        extras["mesh"] = mesh_points(face)
+    if attributes is not None:
+        extras |= attribute_fields(attributes, fields & ATTRIBUTE_FIELDS)
+    return DetectedFaceOut.of(image, face, **extras)
 
 
 @router.post(
@@ -48,42 +84,34 @@ def parse_fields(values: list[str]) -> set[str]:
     response_model=DetectOut,
     response_model_exclude_unset=True,
     responses=ERROR_RESPONSES,
-    openapi_extra=image_request_body(("image",), PARAMS),
+    openapi_extra=DetectParams.request_body(),
     summary="Detect faces",
 )
 async def detect(
     request: Request, tenant: TenantDep, clients: ClientsDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> DetectOut:
     """Faces sorted by box area, largest first; a photo with no face gives an empty list."""
-    data = await read_input(request, ("image",), settings.max_image_bytes)
-    image = check_image(
-        data.image("image") or b"", "image", settings.max_image_bytes, settings.max_image_pixels
-    )
-    max_faces = data.integer("max_faces", 10, 1, MAX_FACES_LIMIT)
-    min_face_size = data.integer("min_face_size", 0, 0, 100_000)
-    fields = parse_fields(data.csv("fields"))
+    params = await DetectParams.read(request, settings)
+    fields = set(params.fields)
     detection = await pipeline.detect(
         clients,
-        image,
-        max_faces=max_faces,
-        min_face_size=min_face_size,
+        params.image,
+        max_faces=params.max_faces,
+        min_face_size=params.min_face_size,
         include_mesh="mesh" in fields or bool(fields & MESH_FIELDS),
     )
-    faces = []
-    for face in detection.faces:
-        item = pipeline.face_json(image, face)
-        if "mesh" in fields:
-            item["mesh"] = [[round(p.x, 2), round(p.y, 2), round(p.z, 2)] for p in face.mesh]
-        faces.append(item)
-    models = pipeline.models_json(detection)
-    attribute_fields = fields & ATTRIBUTE_FIELDS
-    if attribute_fields and detection.faces:
-        models += await add_attributes(clients, image, detection, faces, attribute_fields)
-    return envelope(
-        request,
-        {
-            "faces": faces,
-            "image": {"width": detection.image_width, "height": detection.image_height},
-            "models": models,
-        },
+    models = ModelRef.merged(detection)
+    attributes: list[attributes_pb2.FaceAttributes | None] = [None] * len(detection.faces)
+    if fields & ATTRIBUTE_FIELDS and detection.faces:
+        analysis = await analyze(clients, params.image, detection, fields & ATTRIBUTE_FIELDS)
+        models += ModelRef.merged(analysis)
+        attributes = list(analysis.faces)
+    return DetectOut(
+        faces=[
+            detected_face(params.image, face, fields, found)
+            for face, found in zip(detection.faces, attributes, strict=True)
+        ],
+        image=ImageInfo(width=detection.image_width, height=detection.image_height),
+        models=models,
+        **envelope(request),
     )

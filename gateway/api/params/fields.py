@@ -1,0 +1,150 @@
+"""Building blocks of the parameter models: ids, choices, blanks, comma lists (uploads are in
+``uploads``), each with its OpenAPI schema beside its validation, and ``rejection``: a
+validation error answered with its own status, code and message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args
+
+from fastapi import Path
+from pydantic import (
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError, PydanticUseDefault, core_schema
+
+from gateway.orchestration.recognition import FaceSelection, QualityControl
+
+ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"  # the gallery's rule for group and user ids
+ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
+PATTERN_RULES: dict[str, str] = {ID_PATTERN: ID_RULE}
+"""What a value must look like, in words, for each pattern a parameter uses."""
+
+MAX_SESSION_ID = 200  # the liveness service's limit
+
+
+def rejection(
+    message: str, code: str = "INVALID_ARGUMENT", status: int = 400, *, content: bool = False
+) -> PydanticCustomError:
+    """A validation error answered as it is: this status, code and message. ``content``: it is
+    about what an upload holds, reported only when every parameter is well formed."""
+    context = {"message": message, "status": status, "content": content}
+    return PydanticCustomError(code, "{message}", context)
+
+
+def _blank_is_default(value: Any) -> Any:
+    if value == "":
+        raise PydanticUseDefault()
+    return value
+
+
+BLANK_IS_DEFAULT = BeforeValidator(_blank_is_default)
+"""An empty form or query value means 'not given': the field's default."""
+
+
+def any_case(choices: Iterable[str]) -> BeforeValidator:
+    """Accept one of ``choices`` in any case with blanks around it; empty means the default."""
+    by_folded = {choice.lower(): choice for choice in choices}
+
+    def canonical(value: Any) -> Any:
+        if value == "":
+            raise PydanticUseDefault()
+        if isinstance(value, str):
+            return by_folded.get(value.strip().lower(), value)
+        return value
+
+    return BeforeValidator(canonical)
+
+
+FaceSelectionParam = Annotated[
+    FaceSelection,
+    any_case(get_args(FaceSelection)),
+    Field(
+        description="which face of a photo is used: the largest, or the one nearest the "
+        "photo's centre (for photos framed around their subject, as LFW's are)"
+    ),
+]
+QualityControlParam = Annotated[
+    QualityControl,
+    any_case(get_args(QualityControl)),
+    Field(description="how strict enrollment is about the face's quality"),
+]
+
+GroupId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+GroupIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="a group of your app")]
+UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="a user (person) of the group")]
+FaceTokenPath = Annotated[str, Path(description="a stored face, as enroll answered it")]
+SessionIdPath = Annotated[
+    str, Path(max_length=MAX_SESSION_ID, description="as POST /liveness/sessions answered it")
+]
+
+
+@dataclass(frozen=True)
+class CommaList:
+    """A list given as one comma-separated string (form, query or JSON) or as a JSON array.
+
+    In the string, blanks around items and empty items are ignored. ``item`` is the regex of
+    one item (no anchors) and ``item_schema`` the JSON schema of an array item; the string's
+    OpenAPI pattern is built from ``item``, so it accepts what the item validation accepts.
+    """
+
+    item: str
+    item_schema: dict[str, Any]
+    min_items: int = 0
+    max_items: int | None = None
+
+    def split(self, value: Any) -> Any:
+        """A string becomes its items; anything else is validated as it is."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def string_schema(self) -> dict[str, Any]:
+        """The comma-separated form (the only one a form field or a query parameter has)."""
+        item = rf"(?:{self.item})\s*"
+        if self.min_items:
+            pattern = rf"^(?:\s*,)*\s*{item}(?:,\s*(?:{item})?)*$"
+        else:
+            pattern = rf"^\s*(?:{item})?(?:,\s*(?:{item})?)*$"
+        return {"type": "string", "pattern": pattern}
+
+    def form_schema(self) -> dict[str, Any]:
+        return self.string_schema()
+
+    def array_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "array", "items": self.item_schema}
+        if self.min_items:
+            schema["minItems"] = self.min_items
+        if self.max_items is not None:
+            schema["maxItems"] = self.max_items
+        return schema
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.split, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"anyOf": [self.string_schema(), self.array_schema()]}
+
+
+def matching(item: str, message: str) -> Callable[[Any], Any]:
+    """A list-item check: a string must match ``item`` whole; ``message`` otherwise."""
+    compiled = re.compile(item)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, str) and not compiled.fullmatch(value)):
+            raise rejection(message)
+        return value
+
+    return check
