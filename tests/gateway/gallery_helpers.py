@@ -92,12 +92,3 @@ def verify_user(
         headers=headers,
     )
     return response
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The error envelope with this status and code."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["error"]["code"] == code, body
-    assert body["error"]["message"] and body["error"]["request_id"]
-    return body

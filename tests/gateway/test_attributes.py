@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
-from tests.gateway.test_detect import assert_error, post_image
+from tests.gateway.test_detect import post_image
+from tests.helpers.http import assert_error
 from tests.helpers import images
 
 EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]

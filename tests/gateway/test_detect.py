@@ -9,6 +9,7 @@ import pytest
 
 from tests.gateway.conftest import GatewayUnderTest
 from tests.helpers import images
+from tests.helpers.http import assert_error
 
 
 def post_image(gw: GatewayUnderTest, data: bytes, params: str = "", **kwargs: object):  # type: ignore[no-untyped-def]
@@ -18,15 +19,6 @@ def post_image(gw: GatewayUnderTest, data: bytes, params: str = "", **kwargs: ob
         headers=gw.headers,
         **kwargs,
     )
-
-
-def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    assert body["error"]["request_id"]
-    return body  # type: ignore[no-any-return]
 
 
 def test_detect_astronaut_multipart(gateway: GatewayUnderTest) -> None:

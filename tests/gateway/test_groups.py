@@ -11,7 +11,6 @@ import pytest
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.gateway.gallery_helpers import (
     API,
-    assert_error,
     astronaut_variant,
     create_group,
     enroll,
@@ -19,6 +18,7 @@ from tests.gateway.gallery_helpers import (
     unique,
 )
 from tests.helpers import images
+from tests.helpers.http import assert_error
 
 ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
 

@@ -19,6 +19,7 @@ import pytest
 from services.shared.model_store import ModelStore
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.helpers import images
+from tests.helpers.http import assert_error, error_message
 from tests.services.liveness.helpers import LivenessUnderTest, lfw_frames, running_liveness
 
 API = "/api/v1"
@@ -36,13 +37,6 @@ def liveness_server(
 @pytest.fixture
 def gw(make_gateway: GatewayFactory, liveness_server: LivenessUnderTest) -> GatewayUnderTest:
     return make_gateway(liveness=liveness_server.address)
-
-
-def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"] and error["request_id"]
-    return error  # type: ignore[no-any-return]
 
 
 def frame_files(frames: list[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
@@ -126,13 +120,11 @@ def test_create_session(gw: GatewayUnderTest) -> None:
     ).json()
     assert len(fixed["actions"]) == 3 and fixed["expires_in"] <= 30
     bad = gw.client.post(f"{API}/liveness/sessions?action_count=5", headers=gw.headers)
-    assert assert_error(bad, 400, "INVALID_ARGUMENT")["message"] == (
-        "'action_count' must be between 2 and 4"
-    )
+    assert error_message(bad, 400, "INVALID_ARGUMENT") == ("'action_count' must be between 2 and 4")
     short = gw.client.post(
         f"{API}/liveness/sessions", data={"ttl_seconds": "4"}, headers=gw.headers
     )
-    assert assert_error(short, 400, "INVALID_ARGUMENT")["message"] == (
+    assert error_message(short, 400, "INVALID_ARGUMENT") == (
         "'ttl_seconds' must be between 5 and 600"
     )
 
@@ -214,29 +206,29 @@ def test_verify_video(gw: GatewayUnderTest, tmp_path: Path) -> None:
 def test_verify_bad_uploads(gw: GatewayUnderTest) -> None:
     session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
     url = f"{API}/liveness/sessions/{session}/verify"
-    assert assert_error(gw.client.post(url, headers=gw.headers), 400, "INVALID_ARGUMENT")[
-        "message"
-    ] == ("send several images as 'frames' or one 'video'")
+    assert error_message(gw.client.post(url, headers=gw.headers), 400, "INVALID_ARGUMENT") == (
+        "send several images as 'frames' or one 'video'"
+    )
     broken_video = {"video": ("v.webm", b"\x1a\x45\xdf\xa3" + b"junk" * 200, "video/webm")}
     assert_error(gw.client.post(url, files=broken_video, headers=gw.headers), 400, "INVALID_VIDEO")
     not_video = {"video": ("v.mp4", b"hello", "video/mp4")}
     assert_error(gw.client.post(url, files=not_video, headers=gw.headers), 400, "INVALID_VIDEO")
     both = [*frame_files([images.astronaut_jpeg()] * 3), ("video", ("v.mp4", b"x", "video/mp4"))]
-    assert assert_error(
+    assert error_message(
         gw.client.post(url, files=both, headers=gw.headers), 400, "INVALID_ARGUMENT"
-    )["message"] == ("send frames or a video, not both")
+    ) == ("send frames or a video, not both")
     tiny = images.encode(np.full((16, 16, 3), 100, np.uint8))
-    too_many = assert_error(verify(gw, session, [tiny] * 500), 400, "INVALID_ARGUMENT")
-    assert "500 frames; the limit is 100" in too_many["message"]
+    too_many = error_message(verify(gw, session, [tiny] * 500), 400, "INVALID_ARGUMENT")
+    assert "500 frames; the limit is 100" in too_many
     bad_frame = verify(gw, session, [images.astronaut_jpeg(), b"junk", images.astronaut_jpeg()])
-    assert "frames[1]" in assert_error(bad_frame, 400, "INVALID_IMAGE")["message"]
+    assert "frames[1]" in error_message(bad_frame, 400, "INVALID_IMAGE")
     for times in ("0,a,3", "0,1,1e400", "0,1,inf"):
         bad_times = verify(gw, session, [images.astronaut_jpeg()] * 3, frame_times_ms=times)
-        assert assert_error(bad_times, 400, "INVALID_ARGUMENT")["message"] == (
+        assert error_message(bad_times, 400, "INVALID_ARGUMENT") == (
             "'frame_times_ms' must be a comma list of numbers"
         )
     long_id = verify(gw, "x" * 201, [images.astronaut_jpeg()] * 3)
-    assert assert_error(long_id, 400, "INVALID_ARGUMENT")["message"] == (
+    assert error_message(long_id, 400, "INVALID_ARGUMENT") == (
         "session_id must be at most 200 characters"
     )
     # None of these consumed the session.
@@ -261,10 +253,10 @@ def test_expired_session(gw: GatewayUnderTest, liveness_server: LivenessUnderTes
     record = liveness_server.servicer.sessions.create(
         "demo", ["blink", "nod"], 60, now=time.time() - 120
     )
-    error = assert_error(
+    message = error_message(
         verify(gw, record.session_id, [images.astronaut_jpeg()] * 3), 400, "SESSION_EXPIRED"
     )
-    assert "expired" in error["message"]
+    assert "expired" in message
 
 
 def test_openapi_documents_the_endpoints(gw: GatewayUnderTest) -> None:

@@ -11,7 +11,6 @@ import pytest
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.gateway.gallery_helpers import (
     API,
-    assert_error,
     astronaut_variant,
     create_group,
     enroll,
@@ -20,6 +19,7 @@ from tests.gateway.gallery_helpers import (
     verify_user,
 )
 from tests.helpers import images
+from tests.helpers.http import assert_error
 
 
 @pytest.fixture
