@@ -17,7 +17,7 @@ from typing import Any
 
 from training.commands.common import Subcommands
 from training.commands.compress import add_distill, add_prune, add_quantize
-from training.commands.data import add_align, add_split
+from training.commands.data import add_align, add_attribute_features, add_split
 from training.commands.evaluate import add_evaluate
 from training.commands.export import add_export
 from training.commands.reports import add_flops, add_plot
@@ -32,6 +32,7 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_evaluate,
     add_flops,
     add_align,
+    add_attribute_features,
     add_quantize,
     add_prune,
     add_distill,
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # for provenance records
     handler: Handler = args.handler
     try:
         result = handler(args)

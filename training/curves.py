@@ -22,10 +22,15 @@ def plot_history(history: Path, output: Path, title: str = "") -> list[str]:
     if not rows:
         raise TrainingError(f"{history} has no epochs")
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    metrics = [k for k in rows[0] if k != "epoch" and k != "learning_rate"]
+    # Keras' CSVLogger writes NA for validation metrics of a run trained without validation
+    metrics = [
+        k
+        for k in rows[0]
+        if k not in ("epoch", "learning_rate") and any(r[k] not in ("NA", "") for r in rows)
+    ]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for metric in metrics:
-        values = [float(r[metric]) for r in rows]
+        values = [float(r[metric]) if r[metric] not in ("NA", "") else float("nan") for r in rows]
         axis = left if "loss" in metric else right
         axis.plot(epochs, values, marker="o", label=metric)
     for axis, label in ((left, "loss"), (right, "metric")):

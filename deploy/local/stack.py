@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +54,15 @@ def free_port_offset(ports: Sequence[int]) -> int:
 
 @contextmanager
 def running_stack(
-    data_dir: Path, services: Sequence[str] | None = None, startup_timeout: float = 300.0
+    data_dir: Path,
+    services: Sequence[str] | None = None,
+    startup_timeout: float = 300.0,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """The named services (default: all) plus the gateway as real processes; stopped on exit."""
+    """The named services (default: all) plus the gateway as real processes; stopped on exit.
+
+    extra_env is added to every process's environment (a service's settings, e.g.
+    ``FACEFLOW_ATTRIBUTES_AGE_FROM``)."""
     chosen = [s for s in SERVICES if services is None or s.name in services]
     launcher = Launcher(
         data_dir=data_dir,
@@ -65,6 +71,7 @@ def running_stack(
         services=chosen,
         log_dir=data_dir / "logs",
         startup_timeout=startup_timeout,
+        extra_env=dict(extra_env or {}),
     )
     key = ensure_demo_key(launcher)
     launcher.start()

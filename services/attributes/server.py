@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from faceflow.attributes.v1 import attributes_pb2, attributes_pb2_grpc
 
+from services.attributes.age_gender import build_age_gender
 from services.attributes.servicer import AttributesServicer
 from services.attributes.settings import AttributesSettings
 from services.shared.model_store import ModelStore
-from services.shared.model_zoo import AgeModel, EmotionModel, GenderModel
+from services.shared.model_zoo import EmotionModel
 from services.shared.server import ServiceApp, run_service, single_service_app
 
 SERVICE_NAME = attributes_pb2.DESCRIPTOR.services_by_name["AttributesService"].full_name
@@ -21,12 +22,10 @@ def build_servicer(
 ) -> AttributesServicer:
     """Load (verified) models and build the servicer; raises ModelUnavailableError."""
     store = store or ModelStore(settings.model_cache_dir)
-    threads = settings.model_threads
     return AttributesServicer(
         settings,
-        AgeModel.from_store(store, settings.age_model, threads),
-        GenderModel.from_store(store, settings.gender_model, threads),
-        EmotionModel.from_store(store, settings.emotion_model, threads),
+        build_age_gender(settings, store),
+        EmotionModel.from_store(store, settings.emotion_model, settings.model_threads),
     )
 
 

@@ -8,6 +8,7 @@ from faceflow.attributes.v1 import attributes_pb2, attributes_pb2_grpc
 from faceflow.common.v1 import common_pb2
 from numpy.typing import NDArray
 
+from services.attributes.age_gender import AgeGenderModels
 from services.attributes.faces import FaceInput, face_from_proto
 from services.attributes.settings import AttributesSettings
 from services.shared import quality
@@ -16,7 +17,7 @@ from services.shared.errors import InvalidArgumentError
 from services.shared.face_messages import quality_to_proto
 from services.shared.head_pose import estimate_pose
 from services.shared.imaging import ImageLimits, decode_image
-from services.shared.model_zoo import AgeModel, EmotionModel, GenderModel, ServedModel
+from services.shared.model_zoo import EmotionModel, ServedModel
 
 Attribute = attributes_pb2.Attribute
 KNOWN = (
@@ -34,21 +35,13 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
     def __init__(
         self,
         settings: AttributesSettings,
-        age: AgeModel,
-        gender: GenderModel,
+        age_gender: AgeGenderModels,
         emotion: EmotionModel,
     ) -> None:
         self.settings = settings
-        self.age = age
-        self.gender = gender
+        self.age_gender = age_gender
         self.emotion = emotion
-        self.served_models: list[ServedModel] = [age, gender, emotion]
-        # by Attribute value, for the attributes that use a model
-        self.models: dict[int, common_pb2.ModelInfo] = {
-            Attribute.ATTRIBUTE_AGE: age.info,
-            Attribute.ATTRIBUTE_GENDER: gender.info,
-            Attribute.ATTRIBUTE_EMOTION: emotion.info,
-        }
+        self.served_models: list[ServedModel] = [*age_gender.served_models, emotion]
         self.limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
         self.min_size: dict[int, int] = {
             Attribute.ATTRIBUTE_AGE: settings.min_face_age,
@@ -85,15 +78,22 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
         faces = [face_from_proto(f, i, width, height) for i, f in enumerate(request.faces)]
         used: set[int] = set()
         results = [self._analyze(image, face, requested, used) for face in faces]
-        return attributes_pb2.AnalyzeResponse(
-            faces=results,
-            models=[self.models[a] for a in requested if a in used and a in self.models],
+        return attributes_pb2.AnalyzeResponse(faces=results, models=self._models_used(used))
+
+    def _models_used(self, used: set[int]) -> list[common_pb2.ModelInfo]:
+        """The models behind the attributes computed for at least one face."""
+        models = self.age_gender.models_for(
+            Attribute.ATTRIBUTE_AGE in used, Attribute.ATTRIBUTE_GENDER in used
         )
+        if Attribute.ATTRIBUTE_EMOTION in used:
+            models.append(self.emotion.info)
+        return models
 
     def _analyze(
         self, image: NDArray[np.uint8], face: FaceInput, requested: list[int], used: set[int]
     ) -> attributes_pb2.FaceAttributes:
         result = attributes_pb2.FaceAttributes()
+        available = []
         for attribute in requested:
             needed = self.min_size.get(attribute, 0)
             if face.size < needed:
@@ -102,15 +102,28 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
                     reason=f"the face is {face.size:.0f} px on its shorter side; the "
                     f"{Attribute.Name(attribute)[10:].lower()} model needs at least {needed} px",
                 )
-                continue
+            else:
+                available.append(attribute)
+        # age and gender together: one embedding (or one chip per dlib network) per face
+        estimates = self.age_gender.estimate(
+            image,
+            face.landmarks,
+            age=Attribute.ATTRIBUTE_AGE in available,
+            gender=Attribute.ATTRIBUTE_GENDER in available,
+        )
+        for attribute in available:
             if attribute == Attribute.ATTRIBUTE_AGE:
-                age = self.age.predict(image, face.landmarks)
-                result.age.CopyFrom(attributes_pb2.Age(value=age.value, low=age.low, high=age.high))
+                age = estimates.age
+                if age is not None:
+                    result.age.CopyFrom(
+                        attributes_pb2.Age(value=age.value, low=age.low, high=age.high)
+                    )
             elif attribute == Attribute.ATTRIBUTE_GENDER:
-                gender = self.gender.predict(image, face.landmarks)
-                result.gender.CopyFrom(
-                    attributes_pb2.Gender(label=gender.label, probability=gender.probability)
-                )
+                gender = estimates.gender
+                if gender is not None:
+                    result.gender.CopyFrom(
+                        attributes_pb2.Gender(label=gender.label, probability=gender.probability)
+                    )
             elif attribute == Attribute.ATTRIBUTE_EMOTION:
                 scores = self.emotion.predict(image, face.box)
                 result.emotion.CopyFrom(

@@ -8,8 +8,8 @@ import pytest
 
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.gateway.test_detect import post_image
-from tests.helpers.http import assert_error
 from tests.helpers import images
+from tests.helpers.http import assert_error
 
 EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 

@@ -10,16 +10,17 @@ import pytest
 from training.cli import build_parser, main
 
 COMMANDS = {
-    "train": ["cifar10", "embedding", "liveness", "attributes"],
+    "train": ["cifar10", "embedding", "liveness", "attributes", "attribute-head"],
     "evaluate": ["cifar10", "embedding", "liveness", "attributes"],
     "flops": [],
     "align": [],
+    "attribute-features": [],
     "quantize": [],
     "prune": ["cifar10"],
     "distill": ["cifar10"],
     "plot": [],
     "split": [],
-    "export": ["embedding", "liveness", "attributes"],
+    "export": ["embedding", "liveness", "attributes", "attribute-head"],
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,12 @@ from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
 from services.shared.model_store.__main__ import prepare_one
 from services.shared.model_store.local import register_local_model
-from services.shared.model_store.manifest import ManifestError, load_manifest, parse_spec
+from services.shared.model_store.manifest import (
+    MANIFEST_DIR,
+    ManifestError,
+    load_manifest,
+    parse_spec,
+)
 
 
 def test_register_open_and_reprepare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,8 +55,30 @@ def test_register_open_and_reprepare(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_extra_manifests_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without FACEFLOW_EXTRA_MANIFESTS the only local sources are files committed next to
+    their manifest in models/ (a fresh clone has them), never a path on some machine."""
     monkeypatch.delenv("FACEFLOW_EXTRA_MANIFESTS", raising=False)
-    assert all(spec.source.kind != "local" for spec in load_manifest().values())
+    local = [spec for spec in load_manifest().values() if spec.source.kind == "local"]
+    for spec in local:
+        raw = tomllib.loads((MANIFEST_DIR / f"{spec.name}.toml").read_text())
+        assert not Path(raw["source"]["path"]).is_absolute(), spec.name
+        path = Path(spec.source.path)
+        assert path.is_relative_to(MANIFEST_DIR) and path.is_file(), spec.name
+    assert [spec.name for spec in local] == ["age_gender_sface"]
+
+
+def test_a_file_inside_the_manifest_folder_is_recorded_relative(tmp_path: Path) -> None:
+    manifests = tmp_path / "models"
+    (manifests / "files").mkdir(parents=True)
+    model_file = manifests / "files" / "head.tflite"
+    model_file.write_bytes(b"TFL3 bytes")
+    toml = register_local_model(model_file, "in-repo", "1", "t", manifests, tmp_path / "cache")
+    assert tomllib.loads(toml.read_text())["source"]["path"] == "files/head.tflite"
+    assert load_manifest(manifests)["in-repo"].source.path == str(model_file)
+    outside = tmp_path / "elsewhere.tflite"
+    outside.write_bytes(b"TFL3 other")
+    toml = register_local_model(outside, "outside", "1", "t", manifests, tmp_path / "cache")
+    assert tomllib.loads(toml.read_text())["source"]["path"] == str(outside)
 
 
 def test_shipped_name_refused(tmp_path: Path) -> None:

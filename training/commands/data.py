@@ -1,4 +1,5 @@
-"""``align`` and ``split``: prepare face datasets (aligned crops, identity-disjoint pairs)."""
+"""``align``, ``split`` and ``attribute-features``: prepare face datasets (aligned crops,
+identity-disjoint pairs, age/gender inputs cut by the serving code)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,35 @@ def _split(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _attribute_features(args: argparse.Namespace) -> dict[str, Any]:
+    from services.shared.model_store import ModelStore
+    from training.data.attribute_features import (
+        VALIDATION_PERCENT,
+        extract_features,
+        save_features,
+        write_chip_folders,
+    )
+
+    features = extract_features(
+        args.data, ModelStore(args.cache_dir), args.chip_size, args.limit, not args.quiet
+    )
+    save_features(features, args.out)
+    validation = int(features.validation_mask().sum())
+    result: dict[str, Any] = {
+        "features": str(args.out),
+        "faces": len(features),
+        "train": len(features) - validation,
+        "validation": validation,
+        "split": f"sha256(file-name timestamp) mod 100 < {VALIDATION_PERCENT} is validation",
+        "no_face": len(features.no_face),
+        "no_face_files": features.no_face[:50],
+        "skipped_names": len(features.skipped),
+    }
+    if args.chips_dir is not None:
+        result["chip_folders"] = write_chip_folders(features, args.chips_dir)
+    return result
+
+
 def add_align(commands: Subcommands) -> None:
     """``align``: detect and align every face of a folder tree with the served detector."""
     align = commands.add_parser("align", help="detect + align faces of a folder tree (112x112)")
@@ -45,6 +75,24 @@ def add_align(commands: Subcommands) -> None:
     align.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
     align.add_argument("--quiet", action="store_true")
     align.set_defaults(handler=_align)
+
+
+def add_attribute_features(commands: Subcommands) -> None:
+    """``attribute-features``: SFace embeddings + dlib-style chips of a UTKFace-named folder."""
+    features = commands.add_parser(
+        "attribute-features",
+        help="age/gender training inputs cut by the serving code (YuNet, SFace, chips) -> .npz",
+    )
+    features.add_argument("--data", type=Path, required=True, help="UTKFace-named images")
+    features.add_argument("--out", type=Path, required=True, help="the .npz cache to write")
+    features.add_argument("--chip-size", type=int, default=64, help="dlib-style chip side")
+    features.add_argument(
+        "--chips-dir", type=Path, default=None, help="also write the chips as train/ + val/ PNGs"
+    )
+    features.add_argument("--limit", type=int, default=None, help="first N images only")
+    features.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
+    features.add_argument("--quiet", action="store_true")
+    features.set_defaults(handler=_attribute_features)
 
 
 def add_split(commands: Subcommands) -> None:

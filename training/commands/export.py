@@ -87,6 +87,21 @@ def _export_attributes(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _export_attribute_head(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.attribute_head import export_head
+
+    _check_name(args.name, args.version)
+    return export_head(
+        args.checkpoint,
+        args.output,
+        args.name,
+        args.version,
+        args.embedding_model,
+        args.manifest_dir,
+        args.cache_dir,
+    )
+
+
 def _export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, help="run folder or .keras")
     parser.add_argument("--name", required=True, help="model name for the manifest")
@@ -133,3 +148,12 @@ def add_export(commands: Subcommands) -> None:
     attrs_export = export.add_parser("attributes", help="the model of an attribute run")
     _export_options(attrs_export)
     attrs_export.set_defaults(handler=_export_attributes)
+
+    head_export = export.add_parser(
+        "attribute-head", help="the age + gender head of an attribute-head run"
+    )
+    _export_options(head_export)
+    head_export.add_argument(
+        "--embedding-model", default="sface", help="the store model whose vectors it reads"
+    )
+    head_export.set_defaults(handler=_export_attribute_head)

@@ -1,8 +1,10 @@
-"""``train <recipe>``: train or resume a CIFAR-10, embedding, liveness or attribute run."""
+"""``train <recipe>``: train or resume a CIFAR-10, embedding, liveness, attribute or
+attribute-head run."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,32 @@ def _train_attributes(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _train_attribute_head(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.attribute_head import AttributeHeadConfig, train
+
+    return train(
+        AttributeHeadConfig(
+            features=args.features,
+            run_dir=args.run_dir,
+            hidden=args.hidden,
+            layers=args.layers,
+            dropout=args.dropout,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            age_sigma=args.age_sigma,
+            age_l1_weight=args.age_l1_weight,
+            flip=not args.no_flip,
+            validation_percent=args.validation_percent,
+            limit=args.limit,
+            command="python -m training " + shlex.join(args.argv),
+            resume=args.resume,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
+
+
 def _common_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset folder")
     parser.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
@@ -178,3 +206,31 @@ def add_train(commands: Subcommands) -> None:
     attrs.add_argument("--width", type=int, default=32, help="channels of the first stage")
     attrs.add_argument("--val", type=Path, default=None, help="held-out UTKFace-style folder")
     attrs.set_defaults(handler=_train_attributes)
+
+    head = train.add_parser(
+        "attribute-head", help="age + gender MLP on served SFace embeddings (feature cache)"
+    )
+    head.add_argument(
+        "--features",
+        type=Path,
+        required=True,
+        help="the .npz of python -m training attribute-features",
+    )
+    head.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
+    head.add_argument("--epochs", type=int, default=40)
+    head.add_argument("--batch-size", type=int, default=128)
+    head.add_argument("--lr", type=float, default=1e-3)
+    head.add_argument("--hidden", type=int, default=256, help="units per hidden layer")
+    head.add_argument("--layers", type=int, default=2, help="hidden layers")
+    head.add_argument("--dropout", type=float, default=0.3)
+    head.add_argument("--age-sigma", type=float, default=2.0, help="soft-label width, years")
+    head.add_argument("--age-l1-weight", type=float, default=0.1, help="weight of the L1 (years)")
+    head.add_argument("--no-flip", action="store_true", help="no mirrored-crop augmentation")
+    head.add_argument(
+        "--validation-percent", type=int, default=10, help="share of photos held out (hash split)"
+    )
+    head.add_argument("--limit", type=int, default=None, help="first N faces only (smoke runs)")
+    head.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    head.add_argument("--seed", type=int, default=0)
+    head.add_argument("--quiet", action="store_true", help="no progress bars")
+    head.set_defaults(handler=_train_attribute_head)

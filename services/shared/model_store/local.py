@@ -87,11 +87,19 @@ def register_local_model(
 ) -> Path:
     """Write ``<manifest_dir>/<name>.toml`` for model_file and cache it; returns the TOML path.
 
-    The name must not shadow a model of ``models/`` (a ManifestError says so).
+    The name must not shadow a model of ``models/`` (a ManifestError says so). A model file
+    inside manifest_dir is recorded by its path relative to it (a file committed next to its
+    manifest, e.g. ``models/files/``); any other by its absolute path.
     """
     check_local_name(name, version)
     model_file = Path(model_file).resolve()
     digest = sha256_file(model_file)
+    manifest_root = Path(manifest_dir).resolve()
+    recorded = (
+        model_file.relative_to(manifest_root)
+        if model_file.is_relative_to(manifest_root)
+        else model_file
+    )
     output = f"{name}_{version}{model_file.suffix or '.tflite'}"
     document = "\n".join(
         [
@@ -101,7 +109,7 @@ def register_local_model(
             f"license = {_toml_value(license_text)}",
             f"description = {_toml_value(description)}",
             "",
-            _table("source", {"kind": "local", "path": str(model_file), "sha256": digest}),
+            _table("source", {"kind": "local", "path": str(recorded), "sha256": digest}),
             _table("convert", {"method": "copy", "output": output, "sha256": digest}),
             _table("input", dict(input_spec or {})),
             _table("params", dict(params or {})),

@@ -7,7 +7,9 @@ model-specific numbers such as thresholds.
 
 Locally trained models (``python -m training export``) have a ``local`` source (an absolute
 ``path``) and their TOML in an extra folder named by ``FACEFLOW_EXTRA_MANIFESTS``
-(os.pathsep-separated), read after ``models/``.
+(os.pathsep-separated), read after ``models/``. A relative ``path`` is relative to the folder of
+its TOML: that is how a small trained model committed next to its manifest (``models/files/``)
+is fetched by ``make models`` on a fresh clone.
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ def _require(table: dict[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
-def parse_spec(data: dict[str, Any], where: str) -> ModelSpec:
-    """Build a ModelSpec from one parsed TOML document."""
+def parse_spec(data: dict[str, Any], where: str, base: Path | None = None) -> ModelSpec:
+    """Build a ModelSpec from one parsed TOML document (base: its folder, for relative paths)."""
     source_table = _require(data, "source", where)
     kind = _require(source_table, "kind", f"{where} [source]")
     if kind not in ("wheel", "url", "local"):
@@ -107,6 +109,8 @@ def parse_spec(data: dict[str, Any], where: str) -> ModelSpec:
         )
     elif kind == "local":
         local_path = str(_require(source_table, "path", f"{where} [source]"))
+        if base is not None and not Path(local_path).is_absolute():
+            local_path = str(base / local_path)
         source = Source(
             kind="local",
             sha256=str(_require(source_table, "sha256", f"{where} [source]")),
@@ -159,7 +163,7 @@ def load_manifest(directory: Path | None = None) -> dict[str, ModelSpec]:
                 data = tomllib.load(handle)
             except tomllib.TOMLDecodeError as error:
                 raise ManifestError(f"{path}: {error}") from error
-        spec = parse_spec(data, str(path))
+        spec = parse_spec(data, str(path), path.parent)
         if spec.name in specs:
             raise ManifestError(f"{path}: model name {spec.name!r} is used twice")
         specs[spec.name] = spec

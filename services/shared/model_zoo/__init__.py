@@ -8,6 +8,7 @@ never from a sibling service.
 """
 
 from services.shared.model_zoo.age import AgeEstimate, AgeModel
+from services.shared.model_zoo.age_gender_head import AgeGender, AgeGenderHead
 from services.shared.model_zoo.base import ServedModel, ZooModel, warm_up_all
 from services.shared.model_zoo.embedder import Embedder
 from services.shared.model_zoo.emotion import EmotionModel
@@ -19,6 +20,8 @@ from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 
 __all__ = [
     "AgeEstimate",
+    "AgeGender",
+    "AgeGenderHead",
     "AgeModel",
     "DetectedFace",
     "Embedder",

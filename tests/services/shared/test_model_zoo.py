@@ -12,6 +12,7 @@ from services.embedding.store.base import open_store
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo import (
+    AgeGenderHead,
     AgeModel,
     EmotionModel,
     FaceMesh,
@@ -33,6 +34,7 @@ SERVED: list[tuple[type[ZooModel], str]] = [
     (AgeModel, "age"),
     (GenderModel, "gender"),
     (EmotionModel, "emotion"),
+    (AgeGenderHead, "age_gender_sface"),
 ]
 
 

@@ -1,0 +1,244 @@
+"""Age and gender through HTTP: ``POST /api/v1/detect?fields=age,gender`` on the UTKFace dev set.
+
+``python -m evaluation.attributes_http`` starts the real local stack (detection, attributes and
+the gateway as processes, ``deploy.local.stack``) once per age/gender setup and sends every
+photo of ``../shared/data/attributes-sample/utk`` (150 UTKFace chips, none of them in the
+training set) through the gateway, as a client would. The first (largest) face is scored
+against the label in ``labels.csv``. Setups (``--setups``), set through the attributes
+service's settings:
+
+- ``dlib``: the dlib-models age-v1 / gender-v1 networks for both (``FACEFLOW_ATTRIBUTES_AGE_FROM``
+  and ``..._GENDER_FROM`` = ``dlib``; the configuration before the trained head);
+- ``head``: both from the head on the SFace embedding (``age_gender_sface``);
+- ``default``: whatever the service's defaults are (nothing set).
+
+Prints the setups side by side (faces found, age MAE and median error, the share of true ages
+inside the reported range, gender accuracy with a 95% Wilson interval, p50 request time) and
+the paired difference on the faces both answered; ``--json`` writes the figures.
+``--url``/``--key`` measure an already running gateway instead (one setup, as it is configured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from deploy.local.stack import running_stack  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "attributes-sample"
+SETUPS: dict[str, dict[str, str]] = {
+    "dlib": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "dlib", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "dlib"},
+    "head": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "head", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "head"},
+    "default": {},
+}
+
+
+def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return (centre - half, centre + half)
+
+
+def read_labels(data: Path) -> list[dict[str, str]]:
+    """The UTKFace rows of labels.csv: image path, age, gender."""
+    with (data / "labels.csv").open() as handle:
+        return [r for r in csv.DictReader(handle) if r["image"].startswith("utk/")]
+
+
+def answers(url: str, key: str, data: Path) -> dict[str, Any]:
+    """Every dev photo through /detect?fields=age,gender: per-image answers and the models."""
+    rows = read_labels(data)
+    per_image: dict[str, dict[str, Any]] = {}
+    latencies: list[float] = []
+    models: list[str] = []
+    with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=60) as client:
+        for row in rows:
+            path = data / row["image"]
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v1/detect",
+                files={"image": (path.name, path.read_bytes(), "image/jpeg")},
+                data={"fields": "age,gender"},
+            )
+            latencies.append(time.perf_counter() - started)
+            body = response.json()
+            if response.status_code != 200:
+                raise RuntimeError(f"{row['image']}: HTTP {response.status_code} {body}")
+            models = [f"{m['name']}-{m['version']}" for m in body["models"]] or models
+            if not body["faces"]:
+                continue
+            face = body["faces"][0]
+            if face["age"] is None or face["gender"] is None:
+                continue
+            per_image[row["image"]] = {
+                "age": float(face["age"]["value"]),
+                "low": float(face["age"]["range"][0]),
+                "high": float(face["age"]["range"][1]),
+                "gender": str(face["gender"]["label"]),
+                "true_age": float(row["age"]),
+                "true_gender": row["gender"],
+            }
+    return {
+        "photos": len(rows),
+        "answers": per_image,
+        "models": models,
+        "ms_per_request_p50": round(1000 * float(np.percentile(latencies, 50)), 1),
+    }
+
+
+def figures(result: dict[str, Any], names: list[str] | None = None) -> dict[str, Any]:
+    """Age and gender figures over the named photos (default: every answered one)."""
+    answered = result["answers"]
+    names = sorted(answered) if names is None else names
+    rows = [answered[n] for n in names]
+    errors = np.array([abs(r["age"] - r["true_age"]) for r in rows])
+    inside = [r["low"] <= r["true_age"] <= r["high"] for r in rows]
+    correct = sum(r["gender"] == r["true_gender"] for r in rows)
+    low, high = wilson(correct, len(rows))
+    return {
+        "faces": len(rows),
+        "age_mae": round(float(errors.mean()), 2),
+        "age_median_error": round(float(np.median(errors)), 2),
+        "age_inside_range": round(float(np.mean(inside)), 3),
+        "age_mean_range_width": round(float(np.mean([r["high"] - r["low"] for r in rows])), 1),
+        "gender_accuracy": round(correct / len(rows), 4),
+        "gender_accuracy_95ci": [round(low, 3), round(high, 3)],
+    }
+
+
+def mcnemar_p(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar p-value for the discordant counts of two classifiers."""
+    total = only_first + only_second
+    if total == 0:
+        return 1.0
+    tail = sum(math.comb(total, k) for k in range(min(only_first, only_second) + 1)) / 2**total
+    return float(min(1.0, 2 * tail))
+
+
+def paired(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each setup's figures on the photos every setup answered, and each setup against the
+    first: the mean change of the age error (bootstrap 95% interval) and the gender answers
+    only one of the two got right (exact McNemar p)."""
+    common = sorted(set.intersection(*(set(r["answers"]) for r in results.values())))
+    table: dict[str, Any] = {name: figures(result, common) for name, result in results.items()}
+    baseline_name, *others = list(results)
+    base = results[baseline_name]["answers"]
+    rng = np.random.default_rng(0)
+    for name in others:
+        other = results[name]["answers"]
+        delta = np.array(
+            [
+                abs(other[n]["age"] - other[n]["true_age"])
+                - abs(base[n]["age"] - base[n]["true_age"])
+                for n in common
+            ]
+        )
+        boot = [rng.choice(delta, len(delta)).mean() for _ in range(2000)]
+        right_base = [base[n]["gender"] == base[n]["true_gender"] for n in common]
+        right_other = [other[n]["gender"] == other[n]["true_gender"] for n in common]
+        only_base = sum(b and not o for b, o in zip(right_base, right_other, strict=True))
+        only_other = sum(o and not b for b, o in zip(right_base, right_other, strict=True))
+        table[f"{name}_vs_{baseline_name}"] = {
+            "age_mae_change": round(float(delta.mean()), 2),
+            "age_mae_change_bootstrap_95ci": [
+                round(float(np.percentile(boot, 2.5)), 2),
+                round(float(np.percentile(boot, 97.5)), 2),
+            ],
+            f"gender_right_only_{name}": only_other,
+            f"gender_right_only_{baseline_name}": only_base,
+            "gender_mcnemar_p": round(mcnemar_p(only_base, only_other), 3),
+        }
+    return {"photos_answered_by_all": len(common), **table}
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    """The setups side by side (each on the photos it answered)."""
+    rows: list[tuple[str, Callable[[dict[str, Any], dict[str, Any]], str]]] = [
+        ("faces answered", lambda r, f: f"{f['faces']} of {r['photos']}"),
+        ("age MAE (years)", lambda r, f: f"{f['age_mae']:.2f}"),
+        ("age median error", lambda r, f: f"{f['age_median_error']:.2f}"),
+        ("true age inside range", lambda r, f: f"{f['age_inside_range']:.1%}"),
+        ("mean range width", lambda r, f: f"{f['age_mean_range_width']:.1f}"),
+        ("gender accuracy", lambda r, f: f"{f['gender_accuracy']:.1%}"),
+        (
+            "gender 95% interval",
+            lambda r, f: "{:.1%}-{:.1%}".format(*f["gender_accuracy_95ci"]),
+        ),
+        ("p50 request (ms)", lambda r, f: f"{r['ms_per_request_p50']:.1f}"),
+    ]
+    names = list(results)
+    computed = {name: figures(results[name]) for name in names}
+    for name in names:
+        sys.stdout.write(f"{name}: {', '.join(results[name]['models'])}\n")
+    sys.stdout.write(f"{'':24s}" + "".join(f"{name:>14s}" for name in names) + "\n")
+    for title, cell in rows:
+        values = "".join(f"{cell(results[n], computed[n]):>14s}" for n in names)
+        sys.stdout.write(f"{title:24s}{values}\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--setups",
+        nargs="+",
+        choices=sorted(SETUPS),
+        default=["dlib", "head", "default"],
+        help="in this order",
+    )
+    parser.add_argument("--url", help="an already running gateway (measured as configured)")
+    parser.add_argument("--key", help="its API key")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    options = parser.parse_args()
+    if not (options.data / "labels.csv").is_file():
+        sys.stderr.write(f"{options.data} has no labels.csv\n")
+        return 2
+    results: dict[str, dict[str, Any]] = {}
+    if options.url:
+        results["running"] = answers(options.url, options.key or "", options.data)
+    else:
+        for name in options.setups:
+            with (
+                tempfile.TemporaryDirectory(prefix="faceflow-attrs-") as folder,
+                running_stack(
+                    Path(folder), services=("detection", "attributes"), extra_env=SETUPS[name]
+                ) as stack,
+            ):
+                results[name] = answers(stack.url, stack.api_key, options.data)
+    print_table(results)
+    report = {
+        "data": str(options.data),
+        "setups": {n: {"env": SETUPS.get(n, {}), **figures(r)} for n, r in results.items()},
+        "models": {n: r["models"] for n, r in results.items()},
+        "paired": paired(results) if len(results) > 1 else None,
+        "answers": {n: r["answers"] for n, r in results.items()},
+    }
+    sys.stdout.write(json.dumps(report["paired"], indent=2) + "\n")
+    if options.json:
+        options.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
