@@ -1,5 +1,7 @@
+// @ts-check
 // FaceFlow error codes -> messages for mini-program users (Chinese first, English in the README).
 
+/** @type {Record<string, string>} */
 const MESSAGES = {
   UNAUTHENTICATED: "API 密钥缺失或无效，请在设置中填写正确的密钥",
   RATE_LIMITED: "请求过于频繁，请稍后再试",
@@ -25,6 +27,12 @@ const MESSAGES = {
 };
 
 class FaceflowError extends Error {
+  /**
+   * @param {string} code the contract's stable code (NO_FACE, ...), or NETWORK, BAD_RESPONSE, HTTP_<status>
+   * @param {string} [message]
+   * @param {number} [statusCode] 0 when no response came
+   * @param {string} [requestId]
+   */
   constructor(code, message, statusCode, requestId) {
     super(message || code);
     this.name = "FaceflowError";
@@ -34,7 +42,8 @@ class FaceflowError extends Error {
   }
 }
 
-/** A message to show in wx.showModal / wx.showToast. */
+/** A message to show in wx.showModal / wx.showToast.
+ * @param {{ code?: string, message?: string } | null | undefined} error */
 function describe(error) {
   if (!error || !error.code) return (error && error.message) || "未知错误";
   return `${MESSAGES[error.code] || "请求失败"}（${error.code}）`;

@@ -1,13 +1,21 @@
+// @ts-check
 // The mini-program's face flows on top of the API module, kept free of page code so that they
 // are tested with node against the real gateway.
 
-/** Face login, first time: enroll the user's face into the app's group. */
+/** @typedef {ReturnType<typeof import("./api").createApi>} Api */
+/** @typedef {import("./api").Schemas} Schemas */
+
+/** Face login, first time: enroll the user's face into the app's group.
+ * @param {Api} api @param {string} groupId @param {string} userId @param {string} filePath
+ * @param {string} [userInfo] */
 async function registerFace(api, groupId, userId, filePath, userInfo) {
   await api.ensureGroup(groupId);
   return api.enroll(groupId, userId, filePath, { userInfo, qualityControl: "LOW" });
 }
 
-/** Face login: the best match of the photo's main face, or null when nobody matches. */
+/** Face login: the best match of the photo's main face, or null when nobody matches.
+ * @param {Api} api @param {string} groupId @param {string} filePath
+ * @returns {Promise<Schemas["MatchOut"] | null>} */
 async function loginByFace(api, groupId, filePath) {
   const result = await api.search(filePath, [groupId], { topK: 1 });
   const face = result.faces[0];
@@ -15,23 +23,33 @@ async function loginByFace(api, groupId, filePath) {
   return face.matches[0];
 }
 
-/** Identity check: is this the enrolled user? */
+/** Identity check: is this the enrolled user?
+ * @param {Api} api @param {string} groupId @param {string} userId @param {string} filePath */
 async function checkIdentity(api, groupId, userId, filePath) {
   const result = await api.verifyUser(filePath, groupId, userId);
   return { samePerson: result.same_person, score: result.score, thresholds: result.thresholds };
 }
 
-/** Readable attributes of the main face (whatever the server returned for the fields). */
+/** @typedef {Pick<Schemas["DetectedFaceOut"], "age" | "gender" | "emotion" | "pose" | "quality">} Attributes */
+
+/** Readable attributes of the main face (whatever the server returned for the fields).
+ * @param {Api} api @param {string} filePath
+ * @returns {Promise<Attributes | null>} */
 async function attributesOf(api, filePath) {
+  /** @type {(keyof Attributes)[]} */
   const fields = ["age", "gender", "emotion", "pose", "quality"];
   const result = await api.detect(filePath, { fields, maxFaces: 1 });
   const face = result.faces[0];
   if (!face) return null;
+  /** @type {Attributes} */
   const out = {};
-  fields.forEach((field) => { if (face[field] !== undefined && face[field] !== null) out[field] = face[field]; });
+  fields.forEach(/** @template {keyof Attributes} K @param {K} field */ (field) => {
+    if (face[field] !== undefined && face[field] !== null) out[field] = face[field];
+  });
   return out;
 }
 
+/** @type {Record<string, string>} */
 const PROMPTS = {
   blink: "请眨眨眼",
   turn_left: "请向您的左侧转头",
@@ -44,6 +62,7 @@ const PROMPTS = {
   look_down: "请低头",
 };
 
+/** @param {string} action */
 function promptFor(action) {
   return PROMPTS[action] || action;
 }
