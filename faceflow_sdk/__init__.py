@@ -5,19 +5,23 @@ subclasses of :class:`FaceflowError`.
 """
 
 from faceflow_sdk.client import FaceflowClient, ImageInput
+from faceflow_sdk.cluster_folder import ClusterFolderResult, cluster_folder
 from faceflow_sdk.enroll_folder import EnrollSummary, enroll_folder
 from faceflow_sdk.errors import (
     ERROR_CLASSES,
     AlreadyExistsError,
+    ClusterJobNotFoundError,
     ConnectionFailedError,
     DeadlineExceededError,
     FaceflowError,
     FaceNotFoundError,
+    FramesOutOfOrderError,
     GroupNotFoundError,
     ImageTooLargeError,
     InternalError,
     InvalidArgumentError,
     InvalidImageError,
+    InvalidVideoError,
     LowQualityError,
     NoFaceError,
     NotFoundError,
@@ -29,23 +33,32 @@ from faceflow_sdk.errors import (
     TooManyFacesError,
     UnauthenticatedError,
     UserNotFoundError,
+    VideoJobNotFoundError,
+    VideoStreamBusyError,
+    VideoStreamNotFoundError,
+    VideoTooLargeError,
+    VideoTooLongError,
 )
 
 __all__ = [
     "ERROR_CLASSES",
     "AlreadyExistsError",
+    "ClusterFolderResult",
+    "ClusterJobNotFoundError",
     "ConnectionFailedError",
     "DeadlineExceededError",
     "EnrollSummary",
     "FaceNotFoundError",
     "FaceflowClient",
     "FaceflowError",
+    "FramesOutOfOrderError",
     "GroupNotFoundError",
     "ImageInput",
     "ImageTooLargeError",
     "InternalError",
     "InvalidArgumentError",
     "InvalidImageError",
+    "InvalidVideoError",
     "LowQualityError",
     "NoFaceError",
     "NotFoundError",
@@ -57,6 +70,12 @@ __all__ = [
     "TooManyFacesError",
     "UnauthenticatedError",
     "UserNotFoundError",
+    "VideoJobNotFoundError",
+    "VideoStreamBusyError",
+    "VideoStreamNotFoundError",
+    "VideoTooLargeError",
+    "VideoTooLongError",
+    "cluster_folder",
     "enroll_folder",
 ]
 __version__ = "0.1.0"

@@ -9,6 +9,9 @@
   faceflow groups [create|delete GROUP]               list, create or delete groups
   faceflow users GROUP [USER]                         a group's users, or one user's faces
   faceflow liveness PHOTO                             passive anti-spoofing check
+  faceflow cluster FOLDER [--json FILE]               group the faces of FOLDER's photos
+  faceflow watch SOURCE --group G [--output F.jsonl]  who passes in a video file, webcam or
+                                                      stream: one JSON line per person seen
   faceflow tenants ...                                python -m gateway.tenants (server side)
 
 Server: --url or FACEFLOW_URL (default http://127.0.0.1:8000). Key: --api-key or
@@ -26,7 +29,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from faceflow_sdk import watch
 from faceflow_sdk.client import FaceflowClient
+from faceflow_sdk.cluster_folder import ClusterFolderResult, cluster_folder
 from faceflow_sdk.enroll_folder import EnrollSummary, enroll_folder
 from faceflow_sdk.errors import FaceflowError
 
@@ -107,6 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     liveness = command("liveness", "passive liveness check of a photo")
     liveness.add_argument("photo", type=Path)
+
+    clusters = sub.add_parser(
+        "cluster", help="group the faces of a folder's photos into people (sub-folders too)"
+    )
+    clusters.add_argument("folder", type=Path)
+    clusters.add_argument(
+        "--far",
+        type=float,
+        help="per-pair false-accept rate two faces must pass to be linked (default 1e-5)",
+    )
+    clusters.add_argument(
+        "--min-cluster-size", type=int, help="smaller clusters are left unassigned (default 2)"
+    )
+    clusters.add_argument("--batch", type=int, default=16, help="photos per upload")
+    clusters.add_argument(
+        "--json", dest="json_file", type=Path, help="also write the whole result to this file"
+    )
+    clusters.add_argument("--no-progress", action="store_true", help="no progress line")
+
+    watch.add_parser(sub)
 
     tenants = sub.add_parser(
         "tenants", help="manage tenants and keys (runs python -m gateway.tenants)", add_help=False
@@ -234,6 +259,58 @@ def summary_json(summary: EnrollSummary) -> dict[str, Any]:
     }
 
 
+def cluster_json(result: ClusterFolderResult) -> dict[str, Any]:
+    """The cluster report as JSON: the job's final state and every cluster."""
+    job = dict(result.job) if result.job is not None else None
+    if job is not None:
+        for key in ("clusters", "unassigned", "offset", "limit"):
+            job.pop(key, None)
+        job.pop("unassigned_offset", None)
+        job.pop("unassigned_limit", None)
+    return {
+        "job": job,
+        "photos": result.photos,
+        "clusters": result.clusters,
+        "unassigned": result.unassigned,
+        "faceless_photos": result.faceless,
+        "failures": [
+            {"photo": f.photo, "code": f.code, "message": f.message} for f in result.failures
+        ],
+        "complete": result.complete,
+    }
+
+
+def show_clusters(result: ClusterFolderResult) -> None:
+    """Each cluster as its photos, then what is left over."""
+    job = result.job
+    if job is None:
+        _write(f"no face in any of {result.photos} photos")
+    else:
+        _write(
+            f"{job['cluster_count']} people in {job['face_count']} faces of {result.photos} "
+            f"photos ({job['unassigned_count']} faces unassigned); job {job['job_id']}"
+        )
+        if job["status"] == "failed":
+            _write(f"FAILED: {job.get('error') or 'the clustering failed'}")
+    for cluster in result.clusters:
+        photos = sorted({_face_name(face) for face in cluster["faces"]})
+        shown = ", ".join(photos[:8]) + (f", ... (+{len(photos) - 8})" if len(photos) > 8 else "")
+        _write(f"  person {cluster['cluster_id'] + 1}: {cluster['size']} faces: {shown}")
+    if result.unassigned:
+        names = sorted({_face_name(face) for face in result.unassigned})
+        _write(f"  unassigned: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
+    if result.faceless:
+        _write(f"  no face: {len(result.faceless)} photos")
+    for failure in result.failures:
+        _write(f"  FAILED {failure.photo}: {failure.code}: {failure.message}")
+
+
+def _face_name(face: dict[str, Any] | Any) -> str:
+    if face.get("photo"):
+        return f"{face['photo']}#{face['face_index']}"
+    return f"{face.get('group_id')}/{face.get('face_token')}"
+
+
 def show_progress(disabled: bool) -> bool:
     """A progress bar only on a terminal (logs and pipes get the summary alone)."""
     return not disabled and sys.stderr.isatty()
@@ -264,6 +341,25 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
         else:
             show_summary(summary)
         return 0 if summary.complete else 1
+    if command == "watch":
+        return watch.run(options, client)
+    if command == "cluster":
+        clustered = cluster_folder(
+            client,
+            options.folder,
+            far=options.far,
+            min_cluster_size=options.min_cluster_size,
+            batch_photos=options.batch,
+            progress=sys.stderr if show_progress(options.no_progress or as_json) else None,
+        )
+        report = cluster_json(clustered)
+        if options.json_file is not None:
+            options.json_file.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        if as_json:
+            _write(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            show_clusters(clustered)
+        return 0 if clustered.complete else 1
     if command == "detect":
         fields = [f for f in options.fields.split(",") if f.strip()]
         result = dict(

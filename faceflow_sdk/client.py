@@ -23,6 +23,7 @@ import httpx
 from faceflow_sdk.config import resolve_api_key, resolve_url
 from faceflow_sdk.errors import ConnectionFailedError, FaceflowError, error_for
 from faceflow_sdk.types import (
+    ClusterJob,
     DetectResult,
     EnrollResult,
     GroupList,
@@ -33,9 +34,15 @@ from faceflow_sdk.types import (
     User,
     UserList,
     VerifyResult,
+    VideoJob,
+    VideoResult,
+    VideoStream,
+    VideoStreamBatch,
 )
 
 ImageInput: TypeAlias = str | os.PathLike[str] | bytes | IO[bytes]
+NamedImage: TypeAlias = tuple[str, bytes]
+"""A photo under a name of the caller's choosing (``faceflow cluster`` sends relative paths)."""
 FileTuple: TypeAlias = tuple[str, tuple[str, bytes, str]]
 
 API_PREFIX = "/api/v1"
@@ -316,6 +323,183 @@ class FaceflowClient:
         body = self._request("POST", "/search", data=form, files=[("image", read_image(image))])
         return cast(SearchResult, body)
 
+    # -- clustering --------------------------------------------------------------------------
+
+    def create_cluster_job(
+        self,
+        photos: Sequence[ImageInput | NamedImage] = (),
+        *,
+        group_id: str | None = None,
+        face_tokens: Sequence[str] = (),
+        far: float | None = None,
+        min_cluster_size: int | None = None,
+    ) -> ClusterJob:
+        """Start grouping the faces of ``photos`` (every face of each) into people, or the
+        enrolled ``face_tokens`` of ``group_id``; the job runs on the server (poll
+        :meth:`get_cluster_job`). ``far``: the per-pair false-accept rate two faces must pass
+        to be linked (server default 1e-5); ``min_cluster_size``: smaller clusters are left
+        unassigned (default 2)."""
+        options = {"far": far, "min_cluster_size": min_cluster_size}
+        body = self._send_faces("/clusters", photos, group_id, face_tokens, options)
+        return cast(ClusterJob, body)
+
+    def add_cluster_photos(
+        self,
+        job_id: str,
+        photos: Sequence[ImageInput | NamedImage] = (),
+        *,
+        group_id: str | None = None,
+        face_tokens: Sequence[str] = (),
+    ) -> ClusterJob:
+        """Add photos (or enrolled faces) to a job: their faces join the clusters they match
+        or form new ones; faces clustered before keep their cluster."""
+        path = f"/clusters/{_segment(job_id)}/photos"
+        body = self._send_faces(path, photos, group_id, face_tokens, {})
+        return cast(ClusterJob, body)
+
+    def get_cluster_job(
+        self,
+        job_id: str,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        unassigned_offset: int = 0,
+        unassigned_limit: int = 100,
+    ) -> ClusterJob:
+        """A job's status and progress with one page of clusters (largest first) and one
+        page of its unassigned faces."""
+        params = _params(
+            offset=offset,
+            limit=limit,
+            unassigned_offset=unassigned_offset,
+            unassigned_limit=unassigned_limit,
+        )
+        body = self._request("GET", f"/clusters/{_segment(job_id)}", params=params)
+        return cast(ClusterJob, body)
+
+    def delete_cluster_job(self, job_id: str) -> dict[str, Any]:
+        """Delete a job with its faces and result."""
+        return self._request("DELETE", f"/clusters/{_segment(job_id)}")
+
+    def _send_faces(
+        self,
+        path: str,
+        photos: Sequence[ImageInput | NamedImage],
+        group_id: str | None,
+        face_tokens: Sequence[str],
+        options: dict[str, float | int | None],
+    ) -> dict[str, Any]:
+        """Photos as multipart files; enrolled faces as JSON."""
+        if bool(photos) == bool(group_id or face_tokens):
+            raise ValueError("give either photos or group_id with face_tokens")
+        given = {key: value for key, value in options.items() if value is not None}
+        if not photos:
+            body = {"group_id": group_id, "face_tokens": list(face_tokens), **given}
+            return self._request("POST", path, json=body)
+        files = [("photos", _named(photo, f"photo{i:04d}.jpg")) for i, photo in enumerate(photos)]
+        return self._request("POST", path, data=_params(**given), files=files)
+
+    # -- video -------------------------------------------------------------------------------
+
+    def recognize_video(
+        self,
+        video: ImageInput,
+        group_ids: Sequence[str],
+        *,
+        fps: float | None = None,
+        threshold: float | None = None,
+        fpir: float | None = None,
+        max_faces: int | None = None,
+        min_face_size: int | None = None,
+        mode: str | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> VideoResult | VideoJob:
+        """Who appears in an mp4/webm video: one event per track (a person's appearance).
+
+        A short video is answered at once (a :class:`VideoResult`, ``"events"``); a long one,
+        ``mode="async"`` or a ``webhook_url`` gives a :class:`VideoJob` (``"job_id"``): poll
+        :meth:`get_video_job` or :meth:`wait_video_job`. ``fps``: frames analysed per second.
+        """
+        form = _params(
+            group_ids=list(group_ids),
+            fps=fps,
+            threshold=threshold,
+            fpir=fpir,
+            max_faces=max_faces,
+            min_face_size=min_face_size,
+            mode=mode,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+        )
+        files = [("video", read_image(video, "video.mp4"))]
+        body = self._request("POST", "/videos/recognize", data=form, files=files)
+        if "job_id" in body:
+            return cast(VideoJob, body)
+        return cast(VideoResult, body)
+
+    def get_video_job(self, job_id: str) -> VideoJob:
+        """A video job's status, progress, events so far and webhook deliveries."""
+        return cast(VideoJob, self._request("GET", f"/videos/jobs/{_segment(job_id)}"))
+
+    def wait_video_job(
+        self, job_id: str, *, poll_seconds: float = 1.0, timeout: float | None = None
+    ) -> VideoJob:
+        """Poll a video job until it is completed or failed (``TimeoutError`` past
+        ``timeout`` seconds)."""
+        started = time.monotonic()
+        while True:
+            job = self.get_video_job(job_id)
+            if job["status"] in ("completed", "failed"):
+                return job
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise TimeoutError(f"video job {job_id} is still {job['status']}")
+            self._sleep(poll_seconds)
+
+    def delete_video_job(self, job_id: str) -> dict[str, Any]:
+        """Stop a video job and delete it with its events."""
+        return self._request("DELETE", f"/videos/jobs/{_segment(job_id)}")
+
+    def create_video_stream(
+        self,
+        group_ids: Sequence[str],
+        *,
+        fps: float | None = None,
+        threshold: float | None = None,
+        fpir: float | None = None,
+        max_faces: int | None = None,
+        min_face_size: int | None = None,
+    ) -> VideoStream:
+        """Open a stream for a live source: then :meth:`send_video_frames`, then
+        :meth:`close_video_stream`. ``fps``: the rate the frames are taken at."""
+        options = {
+            "group_ids": list(group_ids),
+            "fps": fps,
+            "threshold": threshold,
+            "fpir": fpir,
+            "max_faces": max_faces,
+            "min_face_size": min_face_size,
+        }
+        body = {key: value for key, value in options.items() if value is not None}
+        return cast(VideoStream, self._request("POST", "/videos/streams", json=body))
+
+    def send_video_frames(
+        self, stream_id: str, frames: Sequence[ImageInput], frame_times_ms: Sequence[int]
+    ) -> VideoStreamBatch:
+        """One batch of a stream's frames (JPEG/PNG, in order, with their capture times in
+        ms from the stream's start); the events of the tracks that ended."""
+        files = [
+            ("frames", read_image(frame, f"frame{i:03d}.jpg")) for i, frame in enumerate(frames)
+        ]
+        form = _params(frame_times_ms=list(frame_times_ms))
+        path = f"/videos/streams/{_segment(stream_id)}/frames"
+        return cast(VideoStreamBatch, self._request("POST", path, data=form, files=files))
+
+    def close_video_stream(self, stream_id: str) -> VideoStreamBatch:
+        """Close a stream: the tracks still open end, and their events come back."""
+        path = f"/videos/streams/{_segment(stream_id)}/close"
+        return cast(VideoStreamBatch, self._request("POST", path))
+
     # -- liveness ----------------------------------------------------------------------------
 
     def liveness_check(self, image: ImageInput) -> LivenessCheck:
@@ -359,6 +543,15 @@ class FaceflowClient:
         path = f"/liveness/sessions/{_segment(session_id)}/verify"
         body = self._request("POST", path, data=form, files=files)
         return cast(LivenessVerdict, body)
+
+
+def _named(photo: ImageInput | NamedImage, default_name: str) -> tuple[str, bytes, str]:
+    """(file name, bytes, content type) of a photo, keeping a name the caller chose."""
+    if isinstance(photo, tuple):
+        name, data = photo
+        content_type = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
+        return name, data, content_type
+    return read_image(photo, default_name)
 
 
 def _segment(value: str) -> str:

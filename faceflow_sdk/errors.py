@@ -122,6 +122,54 @@ class SessionExpiredError(FaceflowError):
     code = "SESSION_EXPIRED"
 
 
+class ClusterJobNotFoundError(FaceflowError):
+    """No such clustering job for this API key's tenant (or it was deleted)."""
+
+    code = "CLUSTER_JOB_NOT_FOUND"
+
+
+class InvalidVideoError(FaceflowError):
+    """The video is empty, neither mp4 nor webm, or holds no decodable frame."""
+
+    code = "INVALID_VIDEO"
+
+
+class VideoTooLargeError(FaceflowError):
+    """The video has more bytes than the server accepts."""
+
+    code = "VIDEO_TOO_LARGE"
+
+
+class VideoTooLongError(FaceflowError):
+    """The video lasts longer than the server accepts."""
+
+    code = "VIDEO_TOO_LONG"
+
+
+class VideoJobNotFoundError(FaceflowError):
+    """No such video job for this API key's tenant (or it was deleted)."""
+
+    code = "VIDEO_JOB_NOT_FOUND"
+
+
+class VideoStreamNotFoundError(FaceflowError):
+    """No such open stream (unknown, closed, or idle too long)."""
+
+    code = "VIDEO_STREAM_NOT_FOUND"
+
+
+class VideoStreamBusyError(FaceflowError):
+    """Another batch of the stream is being processed: send batches one at a time."""
+
+    code = "VIDEO_STREAM_BUSY"
+
+
+class FramesOutOfOrderError(FaceflowError):
+    """A batch's frames are not after the stream's last frame."""
+
+    code = "FRAMES_OUT_OF_ORDER"
+
+
 class ServiceUnavailableError(FaceflowError):
     """A model service is not deployed or not reachable."""
 
@@ -169,6 +217,14 @@ ERROR_CLASSES: dict[str, type[FaceflowError]] = {
         SessionNotFoundError,
         SessionExpiredError,
         SessionAlreadyUsedError,
+        ClusterJobNotFoundError,
+        InvalidVideoError,
+        VideoTooLargeError,
+        VideoTooLongError,
+        VideoJobNotFoundError,
+        VideoStreamNotFoundError,
+        VideoStreamBusyError,
+        FramesOutOfOrderError,
         ServiceUnavailableError,
         DeadlineExceededError,
         InvalidArgumentError,

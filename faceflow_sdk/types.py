@@ -6,7 +6,7 @@ fields; they are kept in the dicts and simply not named here.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class ModelRef(TypedDict):
@@ -199,3 +199,171 @@ class LivenessVerdict(TypedDict):
     frames_analysed: NotRequired[int]
     frames_with_face: NotRequired[int]
     request_id: str
+
+
+class ClusterFace(TypedDict):
+    """One face of a clustering job: from a photo (``photo``, ``face_index``, ``box``) or an
+    enrolled face (``group_id``, ``face_token``)."""
+
+    face_id: int
+    photo: str | None
+    face_index: int | None
+    box: Box | None
+    group_id: str | None
+    face_token: str | None
+
+
+class Cluster(TypedDict):
+    """One person found: ``cluster_id`` 0 is the largest."""
+
+    cluster_id: int
+    size: int
+    representative: ClusterFace
+    faces: list[ClusterFace]
+
+
+class ClusterPhoto(TypedDict):
+    """A photo a call uploaded (``index``: its position in the call) and the ids its faces got
+    in the job (empty: no face in it)."""
+
+    index: int
+    name: str
+    face_ids: list[int]
+
+
+class ClusterJob(TypedDict):
+    """``POST /clusters``, ``POST /clusters/{job_id}/photos``, ``GET /clusters/{job_id}``.
+
+    ``status``: queued, running, done or failed. ``clusters`` and ``unassigned`` are one page
+    of the latest result (``GET``); ``photos`` lists what a ``POST`` added.
+    """
+
+    job_id: str
+    status: str
+    progress: float
+    face_count: int
+    pending_count: int
+    cluster_count: int
+    unassigned_count: int
+    far: float
+    link_similarity: float
+    min_cluster_size: int
+    created_at: float
+    updated_at: float
+    error: str | None
+    faces_added: NotRequired[int]
+    clusters: NotRequired[list[Cluster]]
+    unassigned: NotRequired[list[ClusterFace]]
+    photos: NotRequired[list[ClusterPhoto]]
+    offset: NotRequired[int]
+    limit: NotRequired[int]
+    unassigned_offset: NotRequired[int]
+    unassigned_limit: NotRequired[int]
+    models: list[ModelRef]
+    request_id: str
+    took_ms: float
+
+
+class VideoBestFrame(TypedDict):
+    """A track's best frame (detector score times quality)."""
+
+    time: float
+    box: Box
+    score: float
+    quality: float
+
+
+class VideoEvent(TypedDict):
+    """One person's appearance in a video: ``user_id`` is None for nobody of the groups.
+
+    ``first_seen`` / ``last_seen`` are seconds from the start of the video or stream;
+    ``faceflow watch`` adds ``first_seen_at`` / ``last_seen_at`` (UTC) for live sources.
+    """
+
+    track_id: int
+    user_id: str | None
+    group_id: str | None
+    user_info: str | None
+    face_token: str | None
+    score: float | None
+    first_seen: float
+    last_seen: float
+    frames: int
+    best_frame: VideoBestFrame
+    first_seen_at: NotRequired[str]
+    last_seen_at: NotRequired[str]
+
+
+class VideoInfo(TypedDict):
+    """The video as declared, and the frames analysed."""
+
+    width: int
+    height: int
+    fps: float
+    duration_s: float | None
+    frames_analysed: int
+
+
+class VideoResult(TypedDict):
+    """``POST /videos/recognize`` answered at once (a short video)."""
+
+    events: list[VideoEvent]
+    video: VideoInfo
+    threshold: float | None
+    fpir: float | None
+    gallery_size: int | None
+    models: list[ModelRef]
+    request_id: str
+    took_ms: float
+
+
+class VideoJob(TypedDict):
+    """A video job (``POST /videos/recognize`` answered 202, ``GET /videos/jobs/{id}``).
+
+    ``status``: queued, running, completed or failed (``error``: code and message).
+    """
+
+    job_id: str
+    status: str
+    progress: float
+    frames_analysed: int
+    events: list[VideoEvent]
+    video: VideoInfo | None
+    error: dict[str, str] | None
+    webhook: dict[str, Any] | None
+    threshold: float | None
+    fpir: float | None
+    gallery_size: int | None
+    models: list[ModelRef]
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+    request_id: str
+    took_ms: float
+
+
+class VideoStream(TypedDict):
+    """A new stream (``POST /videos/streams``)."""
+
+    stream_id: str
+    expires_at: str
+    idle_timeout_s: float
+    request_id: str
+    took_ms: float
+
+
+class VideoStreamBatch(TypedDict):
+    """What a batch of frames (or closing the stream) ended."""
+
+    stream_id: str
+    events: list[VideoEvent]
+    open_tracks: int
+    frames_analysed: int
+    last_time_ms: float | None
+    closed: bool
+    threshold: float | None
+    fpir: float | None
+    gallery_size: int | None
+    models: list[ModelRef]
+    request_id: str
+    took_ms: float

@@ -22,13 +22,14 @@ from starlette.routing import Match
 
 from gateway.api.openapi import openapi_document
 from gateway.api.params.messages import describe
-from gateway.api.routes import detect, groups, health, liveness, search, verify
+from gateway.api.routes import clusters, detect, groups, health, liveness, search, verify, videos
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.context import request_id
 from gateway.core.errors import ApiError
 from gateway.core.middleware import RequestContextMiddleware
 from gateway.core.state import open_gateway_state
+from gateway.orchestration.video_jobs import VideoJobs
 
 log = logging.getLogger("faceflow.gateway")
 
@@ -81,9 +82,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.clients = ServiceClients(settings)
         app.state.clients.open()
         app.state.clients.start_watching()
+        app.state.video_jobs = VideoJobs(settings, app.state.clients, state.video)
+        app.state.video_jobs.recover()
         try:
             yield
         finally:
+            await app.state.video_jobs.close()
             await app.state.clients.close()
             state.close()
 
@@ -131,7 +135,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "INTERNAL", "internal error")
 
-    for router in (detect.router, verify.router, search.router, groups.router, liveness.router):
+    for router in (
+        detect.router,
+        verify.router,
+        search.router,
+        groups.router,
+        liveness.router,
+        videos.router,
+        clusters.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
 

@@ -5,6 +5,8 @@
   revoke KEY               revoke a key
   list                     list tenants
   delete TENANT            delete a tenant and its keys
+  thumbnails TENANT on|off keep a small JPEG of each face the tenant enrolls from now on
+                           (shown by the web demo's gallery console); off by default
 
 The database is the gateway's: PostgreSQL when ``FACEFLOW_GATEWAY_DATABASE_URL`` is set, else
 SQLite in ``FACEFLOW_GATEWAY_DATA_DIR`` (default var/gateway).
@@ -34,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("revoke").add_argument("key")
     sub.add_parser("list")
     sub.add_parser("delete").add_argument("tenant")
+    thumbnails = sub.add_parser("thumbnails")
+    thumbnails.add_argument("tenant")
+    thumbnails.add_argument("setting", choices=("on", "off"))
     options = parser.parse_args(argv)
     state = open_gateway_state(GatewaySettings())
     store = state.tenants
@@ -50,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         elif options.command == "list":
             for tenant in store.list_tenants():
                 sys.stdout.write(tenant + "\n")
+        elif options.command == "thumbnails":
+            store.set_thumbnails(options.tenant, options.setting == "on")
         else:
             store.delete_tenant(options.tenant)
     except TenantExistsError as error:

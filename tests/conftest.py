@@ -46,18 +46,21 @@ def detection_address(model_store: ModelStore) -> Iterator[str]:
 def embedding_address(
     model_store: ModelStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A real embedding gRPC server on a free port, its gallery in a temporary folder."""
+    """A real embedding gRPC server on a free port, its gallery and clustering jobs in a
+    temporary folder."""
     from services.embedding.server import create_app
     from services.embedding.settings import EmbeddingSettings
 
     folder = tmp_path_factory.mktemp("gallery")
-    settings = EmbeddingSettings(port=0, max_workers=8, store_url=f"sqlite:///{folder}")
+    settings = EmbeddingSettings(
+        port=0, max_workers=8, store_url=f"sqlite:///{folder}", data_dir=folder.parent / "data"
+    )
     app, servicer = create_app(settings, model_store)
     port = app.start(0)
     app.mark_serving()
     yield f"127.0.0.1:{port}"
     app.stop(grace=1.0)
-    servicer.store.close()
+    servicer.close()
 
 
 @pytest.fixture(scope="session")

@@ -136,10 +136,18 @@ class FaceItem(BaseModel):
 
     face_token: str
     created_at: float
+    has_thumbnail: bool = Field(
+        description="a thumbnail is kept with this face (the tenant's thumbnails setting was on"
+        " when it was enrolled): GET .../faces/{face_token}/thumbnail"
+    )
 
     @classmethod
     def of(cls, face: embedding_pb2.FaceRecord) -> Self:
-        return cls(face_token=face.face_token, created_at=round(face.created_at, 3))
+        return cls(
+            face_token=face.face_token,
+            created_at=round(face.created_at, 3),
+            has_thumbnail=face.has_thumbnail,
+        )
 
 
 class UserItem(BaseModel):

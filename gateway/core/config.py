@@ -42,6 +42,18 @@ class GatewaySettings(BaseSettings):
     max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1)
     max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    cluster_max_request_faces: int = Field(
+        default=256,
+        ge=1,
+        description="most faces the photos of one clustering request may hold (the embedding "
+        "service's cluster_max_request_faces): more is TOO_MANY_FACES",
+    )
+    cluster_deadline_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="deadline of the calls that create or grow a clustering job (the embedding "
+        "service embeds every face before it answers)",
+    )
     data_dir: Path = REPO_ROOT / "var" / "gateway"
     demo_tenant: str = "demo"
     rate_limit_per_minute: int = Field(default=600, ge=0, description="per API key, 0 = off")
@@ -61,10 +73,58 @@ class GatewaySettings(BaseSettings):
         "request; /metrics and the x-request-id header cover the same ground)",
     )
 
+    video_max_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="the largest video upload (bytes)"
+    )
+    video_max_seconds: float = Field(
+        default=600.0, gt=0, description="the longest video accepted (its declared length)"
+    )
+    video_sync_max_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="videos up to this long are answered at once; longer ones become jobs",
+    )
+    video_default_fps: float = Field(default=5.0, gt=0, le=30, description="frames analysed/s")
+    video_max_side: int = Field(
+        default=1280, ge=320, description="video frames are scaled down to this longest side"
+    )
+    video_pipeline_window: int = Field(
+        default=3, ge=1, le=16, description="frames of one video analysed at once"
+    )
+    video_max_running_jobs: int = Field(
+        default=2, ge=1, description="video jobs run at once by this gateway; others wait"
+    )
+    video_track_gap_seconds: float = Field(
+        default=1.0, gt=0, description="a face unseen this long ends its track"
+    )
+    video_track_min_frames: int = Field(
+        default=2, ge=1, description="a face must be seen in this many frames to be a track"
+    )
+    video_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    video_job_stale_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="with PostgreSQL: a running job without a heartbeat this long is failed "
+        "(its gateway stopped)",
+    )
+    video_stream_idle_seconds: float = Field(
+        default=120.0, gt=0, description="a stream without frames this long is dropped"
+    )
+    webhook_attempts: int = Field(default=5, ge=1, le=20, description="tries per webhook message")
+    webhook_retry_seconds: float = Field(
+        default=1.0, gt=0, description="first wait before a retry (doubles each time)"
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+
     @property
     def tenants_db(self) -> Path:
         """SQLite file with tenants and hashed API keys."""
         return self.data_dir / "tenants.sqlite3"
+
+    @property
+    def video_db(self) -> Path:
+        """SQLite file with video jobs, their events and webhook deliveries, and streams."""
+        return self.data_dir / "video.sqlite3"
 
     @property
     def image_limits(self) -> ImageLimits:

@@ -14,20 +14,23 @@ from gateway.core.config import GatewaySettings
 from gateway.core.ratelimit import Limiter, PostgresRateLimiter, RateLimiter
 from gateway.core.tenants import Tenants, TenantStore
 from gateway.core.tenants_pg import PostgresTenantStore, migrate_gateway_schema
+from gateway.core.video_state import VideoState
 from services.shared.postgres import ConnectionPool
 
 
 @dataclass
 class GatewayState:
-    """Tenants with their keys, and the rate limiter."""
+    """Tenants with their keys, the rate limiter, and video jobs and streams."""
 
     tenants: Tenants
     limiter: Limiter
+    video: VideoState
     pool: ConnectionPool | None = None
 
     def close(self) -> None:
         """Close the stores (and the PostgreSQL pool)."""
         self.tenants.close()
+        self.video.close()
         if self.pool is not None:
             self.pool.close()
 
@@ -41,11 +44,19 @@ def open_gateway_state(settings: GatewaySettings) -> GatewayState:
         except BaseException:
             pool.close()
             raise
+        try:
+            video = VideoState.postgres(pool)
+        except BaseException:
+            pool.close()
+            raise
         return GatewayState(
             PostgresTenantStore(pool),
             PostgresRateLimiter(pool, settings.rate_limit_per_minute),
+            video,
             pool,
         )
     return GatewayState(
-        TenantStore(settings.tenants_db), RateLimiter(settings.rate_limit_per_minute)
+        TenantStore(settings.tenants_db),
+        RateLimiter(settings.rate_limit_per_minute),
+        VideoState.sqlite(settings.video_db),
     )

@@ -18,18 +18,25 @@ from typing import Protocol
 
 KEY_PREFIX = "ff_"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tenants (
-    tenant_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_hash TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
-    label TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL
-);
-"""
+MIGRATIONS = (
+    # 1: tenants and their hashed keys (IF NOT EXISTS: databases from before versioning have them)
+    """
+    CREATE TABLE IF NOT EXISTS tenants (
+        tenant_id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS api_keys (
+        key_hash TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+        label TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    """,
+    # 2: the per-tenant thumbnails setting (keep a small JPEG of each enrolled face), off
+    "ALTER TABLE tenants ADD COLUMN thumbnails INTEGER NOT NULL DEFAULT 0;",
+)
+"""The SQLite schema's versions, ``PRAGMA user_version`` counting those applied; steps are only
+ever appended (as ``tenants_pg.MIGRATIONS``)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,9 @@ class Tenant:
     """An app using FaceFlow; every gallery object belongs to exactly one."""
 
     tenant_id: str
+    thumbnails: bool = False
+    """Keep a small JPEG of each face this tenant enrolls (``python -m gateway.tenants
+    thumbnails TENANT on``); off by default."""
 
 
 class TenantExistsError(Exception):
@@ -67,8 +77,35 @@ class Tenants(Protocol):
     def add_key(self, tenant_id: str, key: str, label: str = "") -> None: ...
     def revoke_key(self, key: str) -> bool: ...
     def delete_tenant(self, tenant_id: str) -> None: ...
+    def set_thumbnails(self, tenant_id: str, on: bool) -> None: ...
     def resolve(self, key: str) -> Tenant | None: ...
     def close(self) -> None: ...
+
+
+def migrate_sqlite(db: sqlite3.Connection) -> int:
+    """Bring a tenants database up to the newest ``MIGRATIONS`` step; returns its version.
+
+    ``BEGIN IMMEDIATE`` makes a second process opening the database at once wait, then see the
+    version the first one wrote.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        current = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if current > len(MIGRATIONS):
+            raise RuntimeError(
+                f"tenants database is at version {current}, newer than this code"
+                f" ({len(MIGRATIONS)})"
+            )
+        for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+            for statement in step.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return len(MIGRATIONS)
 
 
 class TenantStore:
@@ -79,7 +116,7 @@ class TenantStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        migrate_sqlite(self._db)
         self._lock = threading.Lock()
 
     def create_tenant(self, tenant_id: str) -> Tenant:
@@ -142,13 +179,24 @@ class TenantStore:
         if cursor.rowcount == 0:
             raise TenantNotFoundError(tenant_id)
 
+    def set_thumbnails(self, tenant_id: str, on: bool) -> None:
+        """Turn the tenant's thumbnails setting on or off (faces enrolled from now on)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE tenants SET thumbnails = ? WHERE tenant_id = ?", (int(on), tenant_id)
+            )
+        if cursor.rowcount == 0:
+            raise TenantNotFoundError(tenant_id)
+
     def resolve(self, key: str) -> Tenant | None:
-        """The tenant owning this key, or None."""
+        """The tenant owning this key (with its settings), or None."""
         with self._lock:
             row = self._db.execute(
-                "SELECT tenant_id FROM api_keys WHERE key_hash = ?", (hash_key(key),)
+                "SELECT t.tenant_id, t.thumbnails FROM api_keys k"
+                " JOIN tenants t ON t.tenant_id = k.tenant_id WHERE k.key_hash = ?",
+                (hash_key(key),),
             ).fetchone()
-        return Tenant(row[0]) if row else None
+        return Tenant(str(row[0]), bool(row[1])) if row else None
 
     def close(self) -> None:
         """Close the database."""

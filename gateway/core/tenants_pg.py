@@ -43,6 +43,10 @@ MIGRATIONS = (
         granted BOOLEAN NOT NULL
     );
     """,
+    # 2: the per-tenant thumbnails setting (keep a small JPEG of each enrolled face), off
+    """
+    ALTER TABLE {schema}.tenants ADD COLUMN thumbnails BOOLEAN NOT NULL DEFAULT FALSE;
+    """,
 )
 
 __all__ = ["KEY_PREFIX", "SCHEMA", "PostgresTenantStore", "migrate_gateway_schema"]
@@ -120,13 +124,25 @@ class PostgresTenantStore:
             if cursor.rowcount == 0:
                 raise TenantNotFoundError(tenant_id)
 
+    def set_thumbnails(self, tenant_id: str, on: bool) -> None:
+        """Turn the tenant's thumbnails setting on or off (faces enrolled from now on)."""
+        with self.pool.connection() as db:
+            cursor = db.execute(
+                f"UPDATE {SCHEMA}.tenants SET thumbnails = %s WHERE tenant_id = %s",
+                (on, tenant_id),
+            )
+            if cursor.rowcount == 0:
+                raise TenantNotFoundError(tenant_id)
+
     def resolve(self, key: str) -> Tenant | None:
-        """The tenant owning this key, or None."""
+        """The tenant owning this key (with its settings), or None."""
         with self.pool.connection() as db:
             row = db.execute(
-                f"SELECT tenant_id FROM {SCHEMA}.api_keys WHERE key_hash = %s", (hash_key(key),)
+                f"SELECT t.tenant_id, t.thumbnails FROM {SCHEMA}.api_keys k"
+                f" JOIN {SCHEMA}.tenants t ON t.tenant_id = k.tenant_id WHERE k.key_hash = %s",
+                (hash_key(key),),
             ).fetchone()
-        return Tenant(str(row[0])) if row else None
+        return Tenant(str(row[0]), bool(row[1])) if row else None
 
     def close(self) -> None:
         """The pool belongs to the caller (shared with the rate limiter): nothing to close."""

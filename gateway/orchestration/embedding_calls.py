@@ -31,8 +31,15 @@ class EmbeddingCalls:
         method: Callable[..., Awaitable[Reply]],
         request: Request,
         retry_request: Callable[[], Request] | None = None,
+        timeout: float | None = None,
     ) -> Reply:
-        return await self._clients.call("embedding", method, request, retry_request=retry_request)
+        return await self._clients.call(
+            "embedding", method, request, timeout=timeout, retry_request=retry_request
+        )
+
+    async def embed(self, request: pb.EmbedRequest) -> pb.EmbedResponse:
+        """Embeddings of aligned crops."""
+        return await self._call(self._stub.Embed, request)
 
     async def verify(self, request: pb.VerifyRequest) -> pb.VerifyResponse:
         """1:1 comparison."""
@@ -80,6 +87,35 @@ class EmbeddingCalls:
     async def delete_face(self, request: pb.DeleteFaceRequest) -> pb.DeleteResponse:
         """One face of a user."""
         return await self._call(self._stub.DeleteFace, request)
+
+    async def get_face_thumbnail(self, request: pb.GetFaceThumbnailRequest) -> pb.FaceThumbnail:
+        """The JPEG kept with one face of a user."""
+        return await self._call(self._stub.GetFaceThumbnail, request)
+
+    async def create_cluster_job(
+        self, request: pb.CreateClusterJobRequest, timeout: float | None = None
+    ) -> pb.ClusterJob:
+        """A new clustering job over faces (crops or enrolled face tokens); the service embeds
+        every crop before it answers, hence the ``timeout`` of its own."""
+        return await self._call(self._stub.CreateClusterJob, request, timeout=timeout)
+
+    async def add_cluster_faces(
+        self, request: pb.AddClusterFacesRequest, timeout: float | None = None
+    ) -> pb.ClusterJob:
+        """More faces for a clustering job (embedded before the answer, as for create).
+
+        Not retried after UNAVAILABLE: the first attempt may have added the faces."""
+        return await self._call(
+            self._stub.AddClusterFaces, request, retry_request=None, timeout=timeout
+        )
+
+    async def get_cluster_job(self, request: pb.GetClusterJobRequest) -> pb.ClusterJob:
+        """A clustering job with one page of its result."""
+        return await self._call(self._stub.GetClusterJob, request)
+
+    async def delete_cluster_job(self, request: pb.DeleteClusterJobRequest) -> pb.DeleteResponse:
+        """A clustering job with its faces and result."""
+        return await self._call(self._stub.DeleteClusterJob, request)
 
 
 def embedding(clients: ServiceClients) -> EmbeddingCalls:

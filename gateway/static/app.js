@@ -2,6 +2,7 @@
 // buttons. Plain ES modules in js/, no build step. Every call goes through the public API (/api/v1).
 import { api, describeError, setApiKey } from "./js/api.js";
 import * as camera from "./js/camera.js";
+import * as gallery from "./js/console.js";
 import * as flows from "./js/flows.js";
 import * as i18n from "./js/i18n.js";
 import * as liveness from "./js/liveness.js";
@@ -26,6 +27,7 @@ function setupTabs() {
     for (const tab of tabs) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
     for (const panel of document.querySelectorAll("section.panel")) panel.hidden = panel.id !== `panel-${name}`;
     history.replaceState(null, "", `#${name}`);
+    if (name === "console") gallery.open();
   };
   for (const tab of tabs) tab.addEventListener("click", () => show(tab.dataset.tab));
   const initial = location.hash.slice(1);
@@ -67,6 +69,7 @@ function setupCamera() {
 
 i18n.setup();
 setupKey();
+gallery.setup();
 setupTabs();
 setupCamera();
 picker.setup((error) => i18n.show($("camera-status"), () => describeError(error)));

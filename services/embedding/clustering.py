@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import faiss
@@ -29,6 +30,17 @@ from numpy.typing import NDArray
 NEIGHBOURS = 50
 MAX_ROUNDS = 30
 NOISE = -1
+SEARCH_CHUNK = 2048
+"""Faces whose neighbours one FAISS search finds (progress is reported between chunks)."""
+GRAPH_SHARE = 0.6
+"""The share of the progress scale the link graph takes (the propagation rounds the rest)."""
+
+Progress = Callable[[float], None]
+"""Called with the fraction done, 0 to 1; it may raise to abandon the work."""
+
+
+def no_progress(_fraction: float) -> None:
+    """The default ``Progress``: nothing to report to."""
 
 
 @dataclass(frozen=True)
@@ -45,33 +57,43 @@ class Clustering:
 
 
 def link_graph(
-    vectors: NDArray[np.float32], threshold: float, neighbours: int = NEIGHBOURS
+    vectors: NDArray[np.float32],
+    threshold: float,
+    neighbours: int = NEIGHBOURS,
+    progress: Progress = no_progress,
 ) -> list[dict[int, float]]:
     """For each face, its most similar faces with cosine >= threshold (symmetric weights)."""
     count = len(vectors)
     links: list[dict[int, float]] = [{} for _ in range(count)]
     if count < 2:
         return links
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    data = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.IndexFlatIP(data.shape[1])
+    index.add(data)
     k = min(count, neighbours + 1)
-    similarities, found = index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
-    for row in range(count):
-        for similarity, column in zip(similarities[row], found[row], strict=True):
-            if column < 0 or column == row or similarity < threshold:
-                continue
-            weight = float(similarity)
-            links[row][int(column)] = weight
-            links[int(column)][row] = weight
+    for start in range(0, count, SEARCH_CHUNK):
+        similarities, found = index.search(data[start : start + SEARCH_CHUNK], k)
+        for offset in range(len(found)):
+            row = start + offset
+            for similarity, column in zip(similarities[offset], found[offset], strict=True):
+                if column < 0 or column == row or similarity < threshold:
+                    continue
+                weight = float(similarity)
+                links[row][int(column)] = weight
+                links[int(column)][row] = weight
+        progress(min(1.0, (start + SEARCH_CHUNK) / count))
     return links
 
 
-def chinese_whispers(links: list[dict[int, float]], seed: int = 0) -> NDArray[np.int64]:
+def chinese_whispers(
+    links: list[dict[int, float]], seed: int = 0, progress: Progress = no_progress
+) -> NDArray[np.int64]:
     """Label propagation: each node takes its neighbours' heaviest label until none changes."""
     labels = np.arange(len(links), dtype=np.int64)
     order = list(range(len(links)))
     shuffler = random.Random(seed)
-    for _round in range(MAX_ROUNDS):
+    for round_number in range(MAX_ROUNDS):
+        progress(round_number / MAX_ROUNDS)
         shuffler.shuffle(order)
         changed = False
         for node in order:
@@ -117,14 +139,31 @@ def finish(
     return Clustering(labels, representatives)
 
 
+def _stages(progress: Progress) -> tuple[Progress, Progress]:
+    """``progress`` split in two: the link graph's share, then the propagation's."""
+
+    def graph(fraction: float) -> None:
+        progress(GRAPH_SHARE * fraction)
+
+    def propagation(fraction: float) -> None:
+        progress(GRAPH_SHARE + (1.0 - GRAPH_SHARE) * fraction)
+
+    return graph, propagation
+
+
 def cluster(
-    vectors: NDArray[np.float32], threshold: float, min_size: int = 2, seed: int = 0
+    vectors: NDArray[np.float32],
+    threshold: float,
+    min_size: int = 2,
+    seed: int = 0,
+    progress: Progress = no_progress,
 ) -> Clustering:
     """Cluster unit-length embeddings; faces linked at cosine >= threshold."""
     if min_size < 1:
         raise ValueError("min_size must be at least 1")
-    links = link_graph(vectors, threshold)
-    raw = chinese_whispers(links, seed)
+    graph_progress, propagation_progress = _stages(progress)
+    links = link_graph(vectors, threshold, progress=graph_progress)
+    raw = chinese_whispers(links, seed, propagation_progress)
     isolated = np.array([not neighbours for neighbours in links], dtype=bool)
     raw[isolated & (min_size > 1)] = NOISE
     return finish(vectors, raw, min_size)
@@ -136,6 +175,7 @@ def extend(
     threshold: float,
     min_size: int = 2,
     seed: int = 0,
+    progress: Progress = no_progress,
 ) -> Clustering:
     """Cluster again after new faces were appended (their labels ``NOISE`` on entry).
 
@@ -143,7 +183,10 @@ def extend(
     unassigned face joins the cluster that weighs most among its links to clustered faces;
     the faces left over are clustered among themselves.
     """
-    links = link_graph(vectors, threshold)
+    if min_size < 1:
+        raise ValueError("min_size must be at least 1")
+    graph_progress, propagation_progress = _stages(progress)
+    links = link_graph(vectors, threshold, progress=graph_progress)
     raw = np.array(labels, dtype=np.int64)
     pending = [index for index in range(len(raw)) if raw[index] == NOISE]
     for index in pending:
@@ -160,7 +203,7 @@ def extend(
             {position[j]: w for j, w in links[int(face)].items() if j in position}
             for face in leftover
         ]
-        sub = chinese_whispers(sub_links, seed)
+        sub = chinese_whispers(sub_links, seed, propagation_progress)
         offset = int(raw.max()) + 1 if len(raw) else 0
         for n, face in enumerate(leftover):
             raw[face] = NOISE if (not sub_links[n] and min_size > 1) else offset + int(sub[n])

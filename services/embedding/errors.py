@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from services.shared.errors import FaceflowError
+from services.shared.errors import FaceflowError, NotFoundError
 
 
 class LowQualityError(FaceflowError):
@@ -16,3 +16,9 @@ class LowQualityError(FaceflowError):
     def __init__(self, reasons: list[str], level: str) -> None:
         super().__init__(f"the face fails quality_control {level}: {', '.join(reasons)}")
         self.reasons = reasons
+
+
+class ClusterJobNotFoundError(NotFoundError):
+    """No clustering job of that id belongs to the tenant."""
+
+    code = "CLUSTER_JOB_NOT_FOUND"

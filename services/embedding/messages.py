@@ -69,7 +69,9 @@ def user_message(user: User) -> embedding_pb2.User:
         user_id=user.user_id,
         user_info=user.user_info,
         faces=[
-            embedding_pb2.FaceRecord(face_token=f.face_token, created_at=f.created_at)
+            embedding_pb2.FaceRecord(
+                face_token=f.face_token, created_at=f.created_at, has_thumbnail=f.has_thumbnail
+            )
             for f in user.faces
         ],
     )

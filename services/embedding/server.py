@@ -2,7 +2,9 @@
 
 Run with ``python -m services.embedding.server``. At start-up the store brings its index up to
 date from the database and a consistency check proves they agree; a failure is a start-up
-error, never a silent rebuild on every start.
+error, never a silent rebuild on every start. The clustering jobs live beside the gallery (a
+SQLite file in data_dir, or the gallery's PostgreSQL database) and a background worker starts
+with the servicer: jobs left queued or running by an earlier process are picked up again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import logging
 
 from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 
+from services.embedding.cluster_jobs import ClusterJobStore, open_sqlite_jobs
+from services.embedding.cluster_jobs_pg import open_postgres_jobs
+from services.embedding.cluster_rpcs import ClusterRpcs
+from services.embedding.cluster_worker import ClusterWorker
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore, open_store
@@ -42,6 +48,32 @@ def open_gallery(settings: EmbeddingSettings, dimension: int) -> GalleryStore:
     return store
 
 
+def open_cluster_jobs(settings: EmbeddingSettings) -> ClusterJobStore:
+    """The clustering jobs: in the gallery's PostgreSQL database, else a SQLite file."""
+    url = settings.resolved_store_url()
+    if url.startswith(("postgresql://", "postgres://")):
+        return open_postgres_jobs(url, pool_size=settings.max_workers + 2)
+    return open_sqlite_jobs(settings.resolved_cluster_db())
+
+
+def build_clusters(
+    settings: EmbeddingSettings, model: SFace, gallery: GalleryStore, far_table: FarTable
+) -> ClusterRpcs:
+    """The clustering RPCs with their job store and (when enabled) a started worker."""
+    jobs = open_cluster_jobs(settings)
+    worker = None
+    if settings.cluster_worker:
+        worker = ClusterWorker(
+            jobs,
+            model.dimension,
+            lease_seconds=settings.cluster_lease_seconds,
+            poll_seconds=settings.cluster_poll_seconds,
+            max_attempts=settings.cluster_max_attempts,
+        )
+        worker.start()
+    return ClusterRpcs(settings, model, gallery, far_table, jobs, worker)
+
+
 def build_servicer(
     settings: EmbeddingSettings, store: ModelStore | None = None
 ) -> EmbeddingServicer:
@@ -50,7 +82,12 @@ def build_servicer(
     model = SFace.from_store(store, settings.embedding_model, settings.model_threads)
     far_table = FarTable.from_params(model.spec.params, model.name)
     gallery = open_gallery(settings, model.dimension)
-    return EmbeddingServicer(settings, model, gallery, far_table)
+    try:
+        clusters = build_clusters(settings, model, gallery, far_table)
+    except BaseException:
+        gallery.close()
+        raise
+    return EmbeddingServicer(settings, model, gallery, far_table, clusters)
 
 
 def create_app(

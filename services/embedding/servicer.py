@@ -2,7 +2,7 @@
 
 Every method is scoped by ``request.tenant``; the gallery store enforces it on every read and
 write. Errors are FaceflowError subclasses (the shared interceptor maps them to a status and a
-stable code).
+stable code). The clustering RPCs delegate to ``ClusterRpcs`` (``cluster_rpcs.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from faceflow.common.v1 import common_pb2
 from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 from numpy.typing import NDArray
 
+from services.embedding.cluster_rpcs import ClusterRpcs
 from services.embedding.errors import LowQualityError
 from services.embedding.messages import (
     QUALITY_LEVELS,
@@ -27,7 +28,7 @@ from services.embedding.scores import score_to_similarity, similarity_to_score
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import FaceRecord, GalleryStore
 from services.embedding.store.errors import FaceExistsError, FaceNotFoundError
-from services.embedding.store.validation import check_id
+from services.embedding.store.validation import check_id, checked_thumbnail
 from services.embedding.thresholds import Decision, FarTable
 from services.shared.errors import InvalidArgumentError
 from services.shared.face_messages import quality_to_proto
@@ -53,18 +54,22 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         model: Embedder,
         store: GalleryStore,
         far_table: FarTable,
+        clusters: ClusterRpcs,
     ) -> None:
         self.settings = settings
         self.model = model
         self.store = store
         self.far_table = far_table
+        self.clusters = clusters
         self.verify_thresholds = far_table.verify_thresholds()
         self.verify_default = far_table.verify_default
         self.models = [model.info]
         self.served_models: list[ServedModel] = [model]
 
     def close(self) -> None:
-        """Close the gallery store (its index files are flushed first)."""
+        """Stop the clustering worker, close the job store and the gallery store (its index
+        files are flushed first)."""
+        self.clusters.close()
         self.store.close()
 
     # ------------------------------------------------------------ helpers
@@ -227,6 +232,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         level = QUALITY_LEVELS.get(request.quality_control)
         if level is None:
             raise InvalidArgumentError(f"unknown quality_control {request.quality_control}")
+        thumbnail = checked_thumbnail(request.thumbnail)
         face = request.face
         crop = crop_array(face.aligned_crop, "face.aligned_crop")
         report = assess_quality(crop, (face.box.width, face.box.height), landmarks_array(face))
@@ -243,6 +249,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
                 request.image_sha256,
                 user_info=request.user_info if request.HasField("user_info") else None,
                 image=request.image if (self.settings.store_images and request.image) else None,
+                thumbnail=thumbnail,
             )
         except FaceExistsError as exists:
             if not request.retry:
@@ -288,3 +295,31 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             request.tenant, request.group_id, request.user_id, request.face_token
         )
         return embedding_pb2.DeleteResponse()
+
+    def GetFaceThumbnail(  # noqa: N802
+        self, request: embedding_pb2.GetFaceThumbnailRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.FaceThumbnail:
+        jpeg = self.store.face_thumbnail(
+            request.tenant, request.group_id, request.user_id, request.face_token
+        )
+        return embedding_pb2.FaceThumbnail(jpeg=jpeg)
+
+    def CreateClusterJob(  # noqa: N802
+        self, request: embedding_pb2.CreateClusterJobRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.ClusterJob:
+        return self.clusters.create(request)
+
+    def AddClusterFaces(  # noqa: N802
+        self, request: embedding_pb2.AddClusterFacesRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.ClusterJob:
+        return self.clusters.add(request)
+
+    def GetClusterJob(  # noqa: N802
+        self, request: embedding_pb2.GetClusterJobRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.ClusterJob:
+        return self.clusters.get(request)
+
+    def DeleteClusterJob(  # noqa: N802
+        self, request: embedding_pb2.DeleteClusterJobRequest, context: grpc.ServicerContext
+    ) -> embedding_pb2.DeleteResponse:
+        return self.clusters.delete(request)

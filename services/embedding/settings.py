@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -38,7 +40,49 @@ class EmbeddingSettings(ServiceSettings):
         "names none: the share of strangers that may match someone",
     )
     default_page_size: int = Field(default=100, ge=1)
+    cluster_db: Path | None = Field(
+        default=None,
+        description="SQLite file of the clustering jobs; empty means <data_dir>/clusters.sqlite3 "
+        "(with a postgresql:// store_url the jobs live in that database instead)",
+    )
+    cluster_far: float = Field(
+        default=1e-5,
+        ge=1e-6,
+        le=1e-2,
+        description="per-pair false-accept rate of the clustering link threshold when a job "
+        "names none",
+    )
+    cluster_max_request_faces: int = Field(
+        default=256, ge=1, description="most faces one CreateClusterJob / AddClusterFaces adds"
+    )
+    cluster_max_job_faces: int = Field(default=10_000, ge=1, description="most faces in one job")
+    cluster_worker: bool = Field(
+        default=True,
+        description="run queued clustering jobs in this process (off: a replica that only "
+        "serves requests; another replica sharing the PostgreSQL store runs them)",
+    )
+    cluster_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a running job whose worker has not reported for this long is taken over "
+        "(its process died); workers report every min(lease / 3, 1) seconds",
+    )
+    cluster_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often an idle worker looks for queued jobs"
+    )
+    cluster_max_attempts: int = Field(
+        default=3, ge=1, description="runs of a job that may die before it is failed"
+    )
+    cluster_job_ttl_hours: float = Field(
+        default=7 * 24.0,
+        ge=0,
+        description="jobs untouched for this long are deleted (0: kept until deleted)",
+    )
 
     def resolved_store_url(self) -> str:
         """The store URL, defaulting to a folder under data_dir."""
         return self.store_url or f"sqlite:///{(self.data_dir / 'gallery').resolve()}"
+
+    def resolved_cluster_db(self) -> Path:
+        """The SQLite file of the clustering jobs (when the store is not PostgreSQL)."""
+        return self.cluster_db or self.data_dir / "clusters.sqlite3"

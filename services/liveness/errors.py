@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from services.shared.errors import FaceflowError, InvalidArgumentError, NotFoundError
+from services.shared.errors import FaceflowError, NotFoundError
 
 
 class NoFaceError(FaceflowError):
@@ -12,12 +12,6 @@ class NoFaceError(FaceflowError):
 
     code = "NO_FACE"
     status = grpc.StatusCode.INVALID_ARGUMENT
-
-
-class InvalidVideoError(InvalidArgumentError):
-    """The video bytes cannot be decoded as mp4/webm."""
-
-    code = "INVALID_VIDEO"
 
 
 class SessionNotFoundError(NotFoundError):

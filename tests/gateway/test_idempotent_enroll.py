@@ -45,7 +45,9 @@ class ReplyLostOnce:
 
 @pytest.fixture
 def lossy_embedding(model_store: ModelStore, tmp_path: Path) -> Iterator[tuple[str, ReplyLostOnce]]:
-    settings = EmbeddingSettings(port=0, store_url=f"sqlite:///{tmp_path / 'gallery'}")
+    settings = EmbeddingSettings(
+        port=0, store_url=f"sqlite:///{tmp_path / 'gallery'}", data_dir=tmp_path
+    )
     servicer = build_servicer(settings, model_store)
     fault = ReplyLostOnce(servicer)
     servicer.AddFace = fault  # type: ignore[method-assign]
@@ -57,7 +59,7 @@ def lossy_embedding(model_store: ModelStore, tmp_path: Path) -> Iterator[tuple[s
     server.start()
     yield f"127.0.0.1:{port}", fault
     server.stop(grace=1.0).wait()
-    servicer.store.close()
+    servicer.close()
 
 
 def test_a_retry_after_a_lost_reply_returns_the_stored_face(

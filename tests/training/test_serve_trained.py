@@ -64,7 +64,10 @@ def test_trained_embedder_served_by_the_embedding_service(
     monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
     monkeypatch.setenv("FACEFLOW_EMBEDDING_EMBEDDING_MODEL", "fresh-cosface")
     settings = EmbeddingSettings(  # type: ignore[call-arg]
-        port=0, model_cache_dir=cache, store_url=f"sqlite:///{tmp_path / 'gallery'}"
+        port=0,
+        model_cache_dir=cache,
+        store_url=f"sqlite:///{tmp_path / 'gallery'}",
+        data_dir=tmp_path,
     )
     assert settings.embedding_model == "fresh-cosface"
     app, servicer = create_app(settings)
@@ -81,4 +84,4 @@ def test_trained_embedder_served_by_the_embedding_service(
         np.testing.assert_allclose(served, embed(embedder, images), atol=1e-4)
     finally:
         app.stop(grace=1.0)
-        servicer.store.close()
+        servicer.close()

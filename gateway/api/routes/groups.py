@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from faceflow.embedding.v1 import embedding_pb2
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
@@ -37,6 +37,7 @@ from gateway.api.schemas import ModelRef, error_responses
 from gateway.core.context import envelope
 from gateway.orchestration import recognition
 from gateway.orchestration.embedding_calls import embedding
+from gateway.orchestration.thumbnails import thumbnail_jpeg
 
 router = APIRouter(tags=["gallery"])
 
@@ -47,6 +48,17 @@ MAX_USER_INFO_CHARS = 4096  # the embedding service's limit
 GALLERY_ERRORS = error_responses(
     {404: "GROUP_NOT_FOUND, USER_NOT_FOUND or FACE_NOT_FOUND", 409: "ALREADY_EXISTS"}
 )
+THUMBNAIL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the face's thumbnail: the 112x112 aligned face as a JPEG",
+        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    **error_responses(
+        {404: "GROUP_NOT_FOUND, USER_NOT_FOUND, FACE_NOT_FOUND or THUMBNAIL_NOT_FOUND"}
+    ),
+}
+THUMBNAIL_CACHE = "private, max-age=86400"
+"""A face's thumbnail never changes (a face token is never reused): browsers may keep it."""
 
 
 class GroupParams(RouteParams):
@@ -167,6 +179,8 @@ async def enroll_face(
     )
     if params.user_info is not None:
         add.user_info = params.user_info
+    if tenant.thumbnails:
+        add.thumbnail = thumbnail_jpeg(face.aligned_crop)
     result = await embedding(clients).add_face(add)
     return EnrollOut(
         face_token=result.face_token,
@@ -250,6 +264,34 @@ async def delete_user(
         ),
     )
     return DeletedOut(group_id=group_id, user_id=user_id, deleted=True, **envelope(request))
+
+
+@router.get(
+    "/groups/{group_id}/users/{user_id}/faces/{face_token}/thumbnail",
+    response_class=Response,
+    responses=THUMBNAIL_RESPONSES,
+    summary="Get a face's thumbnail",
+)
+async def get_face_thumbnail(
+    group_id: GroupIdPath,
+    user_id: UserIdPath,
+    face_token: FaceTokenPath,
+    tenant: TenantDep,
+    clients: ClientsDep,
+) -> Response:
+    """The small JPEG (the 112x112 aligned face) kept with a face when the tenant's thumbnails
+    setting was on at enrollment (``has_thumbnail`` in the user's faces); THUMBNAIL_NOT_FOUND
+    (404) for a face enrolled without one."""
+    thumbnail = await embedding(clients).get_face_thumbnail(
+        embedding_pb2.GetFaceThumbnailRequest(
+            tenant=tenant.tenant_id, group_id=group_id, user_id=user_id, face_token=face_token
+        ),
+    )
+    return Response(
+        content=thumbnail.jpeg,
+        media_type="image/jpeg",
+        headers={"Cache-Control": THUMBNAIL_CACHE},
+    )
 
 
 @router.delete(

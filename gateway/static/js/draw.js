@@ -1,6 +1,13 @@
+// @ts-check
 // Drawing results over the photo: boxes, 5 landmarks, the 468-point mesh and labels.
 import { has, LocalizedError, t } from "./i18n.js";
 
+/** @typedef {import("./api.js").Schemas} Schemas */
+/** What is drawn of a face the API returned (detect, search; only detect sends a mesh).
+ * @typedef {Pick<Schemas["DetectedFaceOut"], "box" | "landmarks" | "mesh">} DrawnFace */
+/** @typedef {Schemas["DetectedFaceOut"]} DetectedFace */
+
+/** @param {Blob} file @returns {Promise<HTMLImageElement>} */
 export function loadImage(file) {
   return new Promise((resolve, reject) => {
     const image = new Image();
@@ -10,11 +17,16 @@ export function loadImage(file) {
   });
 }
 
-/** Draw image and faces on canvas; label(face) gives the text shown above each box. */
+/** Draw image and faces on canvas; label(face) gives the text shown above each box.
+ * @template {DrawnFace} F
+ * @param {HTMLCanvasElement} canvas
+ * @param {HTMLImageElement} image
+ * @param {F[]} faces
+ * @param {(face: F) => string} label */
 export function drawFaces(canvas, image, faces, label) {
   canvas.width = image.naturalWidth;
   canvas.height = image.naturalHeight;
-  const ctx = canvas.getContext("2d");
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
   ctx.drawImage(image, 0, 0);
   const scale = Math.max(1, image.naturalWidth / 640);
   ctx.lineWidth = 2 * scale;
@@ -48,29 +60,30 @@ export function drawFaces(canvas, image, faces, label) {
   }
 }
 
-/** A short text of the attributes present on a face (age, gender, emotion, pose, quality). */
+/** A short text of the attributes present on a face (age, gender, emotion, pose, quality).
+ * @param {DetectedFace} face */
 export function attributeText(face) {
+  /** @type {string[]} */
   const parts = [];
-  const pick = (value, ...keys) => {
-    if (value === null || value === undefined) return null;
-    if (typeof value !== "object") return value;
-    for (const key of keys) if (value[key] !== undefined) return value[key];
-    return null;
-  };
-  const age = pick(face.age, "value", "years", "age");
-  if (age !== null) parts.push(t("attr.age", { age: typeof age === "number" ? Math.round(age) : age }));
-  const gender = pick(face.gender, "value", "label", "gender");
+  /** The attribute's field `key`, or null when the face has no such attribute.
+   * @template {object} A @template {keyof A} K
+   * @param {A | null | undefined} value @param {K} key @returns {A[K] | null} */
+  const pick = (value, key) => (value === null || value === undefined || value[key] === undefined ? null : value[key]);
+  const age = pick(face.age, "value");
+  if (age !== null) parts.push(t("attr.age", { age: Math.round(age) }));
+  const gender = pick(face.gender, "label");
   if (gender !== null) parts.push(valueText(gender));
-  const emotion = pick(face.emotion, "dominant", "value", "label", "emotion");
+  const emotion = pick(face.emotion, "dominant");
   if (emotion !== null) parts.push(valueText(emotion));
-  const pose = face.pose;
-  if (pose && typeof pose === "object" && pose.yaw !== undefined) parts.push(t("attr.yaw", { yaw: Math.round(pose.yaw) }));
-  const quality = pick(face.quality, "score", "value");
-  if (quality !== null) parts.push(t("attr.quality", { quality: typeof quality === "number" ? quality.toFixed(2) : quality }));
+  const yaw = pick(face.pose, "yaw");
+  if (yaw !== null) parts.push(t("attr.yaw", { yaw: Math.round(yaw) }));
+  const quality = pick(face.quality, "score");
+  if (quality !== null) parts.push(t("attr.quality", { quality: quality.toFixed(2) }));
   return parts.join(t("sep"));
 }
 
-/** A label the server returns (female, happy, ...) in the page's language; unknown ones as sent. */
+/** A label the server returns (female, happy, ...) in the page's language; unknown ones as sent.
+ * @param {string} value */
 function valueText(value) {
   const key = `value.${String(value).toLowerCase()}`;
   return has(key) ? t(key) : String(value);

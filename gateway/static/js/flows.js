@@ -1,3 +1,4 @@
+// @ts-check
 // The photo flows: detect, enroll into a group, search a group, verify two photos. What they show
 // is a function of the language (i18n.js), redrawn when the language is switched.
 import { api, ApiError } from "./api.js";
@@ -6,25 +7,32 @@ import { bind, LocalizedError, show, t } from "./i18n.js";
 import { photo } from "./picker.js";
 import { $, busy, fail, list, raw, status, value } from "./ui.js";
 
+/** @param {string} picker @returns {File} */
 function need(picker) {
   const file = photo(picker);
   if (!file) throw new LocalizedError("picker.needPhoto");
   return file;
 }
 
+/** @param {number} count */
 const faces = (count) => t("n.faces", { count });
+/** @param {string} text */
 const paren = (text) => (text ? t("paren", { text }) : "");
 
-/** Draw on canvas `id` now and again after a language switch (the labels are text). */
+/** Draw on canvas `id` now and again after a language switch (the labels are text).
+ * @template {import("./draw.js").DrawnFace} F
+ * @param {string} id @param {HTMLImageElement} image @param {F[]} found
+ * @param {(face: F) => string} label */
 function draw(id, image, found, label) {
-  const canvas = $(id);
+  const canvas = /** @type {HTMLCanvasElement} */ ($(id));
   bind(canvas, () => drawFaces(canvas, image, found, label));
 }
 
 export async function detect() {
   try {
     const file = need("detect");
-    const fields = [...document.querySelectorAll("input[name=detect-field]:checked")].map((box) => box.value);
+    const boxes = /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll("input[name=detect-field]:checked"));
+    const fields = [...boxes].map((box) => box.value);
     busy("detect", () => t("detect.busy"));
     const result = await api.detect(file, fields);
     draw("detect-canvas", await loadImage(file), result.faces,
@@ -42,6 +50,7 @@ export async function detect() {
   }
 }
 
+/** @param {string} groupId */
 async function ensureGroup(groupId) {
   try {
     await api.createGroup(groupId);
@@ -67,6 +76,7 @@ export async function enroll() {
   }
 }
 
+/** @param {string} groupId */
 async function refreshUsers(groupId) {
   const body = await api.listUsers(groupId);
   const users = body.users || [];
@@ -82,6 +92,7 @@ export async function search() {
     if (!groups) throw new LocalizedError("search.missing");
     busy("search", () => t("search.busy"));
     const result = await api.search(file, groups);
+    /** @param {import("./api.js").Schemas["SearchFaceOut"]} face */
     const best = (face) => face.matches[0];
     draw("search-canvas", await loadImage(file), result.faces,
       (face) => (best(face) ? `${best(face).user_id} ${best(face).score.toFixed(1)}` : t("search.unknown")));

@@ -1,3 +1,4 @@
+// @ts-check
 // The guided action-liveness session: start a session, prompt each action on screen while the
 // camera records frames, then send the frames for the verdict. Also the passive one-photo check.
 import { api } from "./api.js";
@@ -14,14 +15,17 @@ export const ACTIONS = ["blink", "turn_left", "turn_right", "nod", "shake_head",
 // Frames per action and the gap between them: about 2.4 s per action at 5 frames a second.
 export const timing = { framesPerAction: 12, intervalMs: 200, settleMs: 600 };
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The on-screen prompt for an action, in the page's language. */
+/** The on-screen prompt for an action, in the page's language.
+ * @param {string} action */
 export function promptFor(action) {
   return has(`prompt.${action}`) ? t(`prompt.${action}`) : action.replaceAll("_", " ");
 }
 
-/** One of the verdict's reasons ("CODE" or "CODE: detail") for people; unknown ones as sent. */
+/** One of the verdict's reasons ("CODE" or "CODE: detail") for people; unknown ones as sent.
+ * @param {string} reason */
 export function reasonText(reason) {
   const [, code, detail = ""] = /^([A-Z_]+)(?::\s*(.*))?$/.exec(reason) || [];
   let params = null;
@@ -38,14 +42,15 @@ export function reasonText(reason) {
   return params ? t("reason.format", { text: t(`reason.${code}`, params), code }) : reason;
 }
 
-/** Prompt and step lines: functions of the language, redone on a switch. */
+/** Prompt and step lines: functions of the language, redone on a switch.
+ * @param {string | (() => string)} text @param {string | (() => string)} step */
 function prompt(text, step) {
   show($("liveness-prompt"), text);
   show($("liveness-step"), step);
 }
 
 export async function runSession() {
-  const button = $("liveness-start");
+  const button = /** @type {HTMLButtonElement} */ ($("liveness-start"));
   button.disabled = true;
   try {
     busy("liveness", () => t("liveness.starting"));

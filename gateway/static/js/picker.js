@@ -3,7 +3,8 @@ import * as camera from "./camera.js";
 
 const pickers = {};
 
-/** The photo chosen in picker `name` (a File), or null. */
+/** The photo chosen in picker `name` (a File), or null.
+ * @param {string} name @returns {File | null} */
 export function photo(name) { return pickers[name] || null; }
 
 function show(element, file) {

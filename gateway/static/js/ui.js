@@ -3,7 +3,10 @@
 import { describeError, errorDetail } from "./api.js";
 import { bind, show } from "./i18n.js";
 
-export const $ = (id) => document.getElementById(id);
+/** The page's element with this id (index.html has every id the flows use).
+ * @param {string} id
+ * @returns {HTMLElement} */
+export const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /** Set status line `name`: text is a string or a function giving it in the current language. */
 export function status(name, text, kind = "") {
@@ -48,4 +51,5 @@ export function list(name, items) {
   });
 }
 
+/** @param {string} id */
 export function value(id) { return $(id).value.trim(); }

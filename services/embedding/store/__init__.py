@@ -19,6 +19,7 @@ from services.embedding.store.errors import (
     GroupNotFoundError,
     StoreInconsistentError,
     StoreLockedError,
+    ThumbnailNotFoundError,
     UserNotFoundError,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "Match",
     "StoreInconsistentError",
     "StoreLockedError",
+    "ThumbnailNotFoundError",
     "User",
     "UserNotFoundError",
     "open_store",

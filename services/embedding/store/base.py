@@ -32,6 +32,7 @@ class FaceRecord:
     group_id: str
     user_id: str
     created_at: float
+    has_thumbnail: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,15 @@ class GalleryStore(Protocol):
         image_sha256: str,
         user_info: str | None = None,
         image: bytes | None = None,
+        thumbnail: bytes | None = None,
     ) -> FaceRecord:
-        """Enroll a face, creating the user; ``FaceExistsError`` for the same image twice."""
+        """Enroll a face, creating the user; ``FaceExistsError`` for the same image twice.
+        ``thumbnail`` (a small JPEG) is kept with the face and deleted with it."""
+        ...
+
+    def face_thumbnail(self, tenant: str, group_id: str, user_id: str, face_token: str) -> bytes:
+        """The thumbnail kept with one face of a user; ``GroupNotFoundError``,
+        ``UserNotFoundError``, ``FaceNotFoundError``, or ``ThumbnailNotFoundError`` when none."""
         ...
 
     def face_image(self, tenant: str, group_id: str, face_token: str) -> bytes | None:
@@ -108,6 +116,13 @@ class GalleryStore(Protocol):
 
     def user_embeddings(self, tenant: str, group_id: str, user_id: str) -> NDArray[np.float32]:
         """The user's stored (L2-normalised) embeddings, shape (n, dimension)."""
+        ...
+
+    def face_embeddings(
+        self, tenant: str, group_id: str, face_tokens: list[str]
+    ) -> NDArray[np.float32]:
+        """The stored embeddings of faces of a group, in the order of ``face_tokens``;
+        ``GroupNotFoundError``, or ``FaceNotFoundError`` naming a token the group lacks."""
         ...
 
     def search(

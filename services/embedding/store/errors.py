@@ -23,6 +23,12 @@ class FaceNotFoundError(NotFoundError):
     code = "FACE_NOT_FOUND"
 
 
+class ThumbnailNotFoundError(NotFoundError):
+    """The face exists but no thumbnail was kept with it (the tenant's setting was off)."""
+
+    code = "THUMBNAIL_NOT_FOUND"
+
+
 class GroupExistsError(AlreadyExistsError):
     """The tenant has a group of that id already."""
 

@@ -34,10 +34,12 @@ from services.embedding.store.pgvector_schema import (
 from services.embedding.store.records import (
     HitRow,
     best_per_user,
+    embeddings_in_order,
     face_exists,
     faces_by_user,
     group_of,
     group_pk_of,
+    thumbnail_of,
     user_pk_of,
     users_of,
     widening_search,
@@ -144,6 +146,7 @@ class PgvectorStore:
         image_sha256: str,
         user_info: str | None = None,
         image: bytes | None = None,
+        thumbnail: bytes | None = None,
     ) -> FaceRecord:
         """Enroll one face (creating the user); ``FaceExistsError`` for the same image twice."""
         vector = checked_face(user_id, embedding, image_sha256, user_info, self.dimension)
@@ -180,7 +183,12 @@ class PgvectorStore:
                     f"INSERT INTO {s}.face_images (face_pk, image) VALUES (%s, %s)",
                     (face[0], image),
                 )
-        return FaceRecord(token, group_id, user_id, created)
+            if thumbnail and face is not None:
+                db.execute(
+                    f"INSERT INTO {s}.face_thumbnails (face_pk, jpeg) VALUES (%s, %s)",
+                    (face[0], thumbnail),
+                )
+        return FaceRecord(token, group_id, user_id, created, bool(thumbnail))
 
     def delete_face(self, tenant: str, group_id: str, user_id: str, face_token: str) -> None:
         """Delete one face of a user; it leaves search at commit."""
@@ -193,6 +201,19 @@ class PgvectorStore:
             ).rowcount
             if deleted == 0:
                 raise FaceNotFoundError(f"face {face_token!r} not found for user {user_id!r}")
+
+    def face_thumbnail(self, tenant: str, group_id: str, user_id: str, face_token: str) -> bytes:
+        """The thumbnail kept with one face of a user (``ThumbnailNotFoundError`` when none)."""
+        s = self.schema
+        with self._connection() as db:
+            pk = self._group_pk(db, tenant, group_id)
+            user_pk = self._user_pk(db, pk, user_id)
+            row = db.execute(
+                f"SELECT t.jpeg FROM {s}.faces f LEFT JOIN {s}.face_thumbnails t"
+                " ON t.face_pk = f.id WHERE f.user_pk = %s AND f.face_token = %s",
+                (user_pk, face_token),
+            ).fetchone()
+        return thumbnail_of(row, user_id, face_token)
 
     def face_image(self, tenant: str, group_id: str, face_token: str) -> bytes | None:
         """The raw image stored with a face (only when ``store_images`` was on)."""
@@ -257,6 +278,20 @@ class PgvectorStore:
         if not rows:
             return np.empty((0, self.dimension), dtype=np.float32)
         return np.asarray([r[0] for r in rows], dtype=np.float32)
+
+    def face_embeddings(
+        self, tenant: str, group_id: str, face_tokens: list[str]
+    ) -> NDArray[np.float32]:
+        """The stored embeddings of a group's faces, in the order of ``face_tokens``."""
+        with self._connection() as db:
+            pk = self._group_pk(db, tenant, group_id)
+            rows = db.execute(
+                f"SELECT face_token, embedding::real[] FROM {self.schema}.faces"
+                " WHERE group_pk = %s AND face_token = ANY(%s)",
+                (pk, sorted(set(face_tokens))),
+            ).fetchall()
+        found = {str(r[0]): np.asarray(r[1], dtype=np.float32) for r in rows}
+        return embeddings_in_order(group_id, face_tokens, found, self.dimension)
 
     # ----------------------------------------------------------------- search
 
@@ -341,8 +376,10 @@ class PgvectorStore:
         if not users:
             return {}
         rows = db.execute(
-            f"SELECT user_pk, face_token, created_at FROM {self.schema}.faces"
-            " WHERE user_pk = ANY(%s) ORDER BY id",
+            f"SELECT f.user_pk, f.face_token, f.created_at, t.face_pk IS NOT NULL"
+            f" FROM {self.schema}.faces f"
+            f" LEFT JOIN {self.schema}.face_thumbnails t ON t.face_pk = f.id"
+            " WHERE f.user_pk = ANY(%s) ORDER BY f.id",
             ([pk for pk, _ in users],),
         ).fetchall()
         return faces_by_user(group_id, users, rows)

@@ -4,7 +4,9 @@ Tables live in one PostgreSQL schema (the store's ``schema`` option), so several
 test runs can share a database. ``faces.embedding`` is a ``vector(dimension)`` column with an
 HNSW index (``vector_cosine_ops``), part of the table, so PostgreSQL is the only source of truth.
 ``create_schema`` runs at every start (idempotent, under an advisory lock so replicas starting
-together do not race); ``check_schema`` is the store's consistency check.
+together do not race), so a table added later (``face_thumbnails``: the tenant-chosen JPEG of
+each face, deleted with it by the cascade) appears in an existing schema at the first start of
+a newer version; ``check_schema`` is the store's consistency check.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ CREATE INDEX IF NOT EXISTS faces_embedding_hnsw ON {schema}.faces
 CREATE TABLE IF NOT EXISTS {schema}.face_images (
     face_pk BIGINT PRIMARY KEY REFERENCES {schema}.faces (id) ON DELETE CASCADE,
     image BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {schema}.face_thumbnails (
+    face_pk BIGINT PRIMARY KEY REFERENCES {schema}.faces (id) ON DELETE CASCADE,
+    jpeg BYTEA NOT NULL
 );
 """
 

@@ -12,8 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from services.embedding.store.base import FaceRecord, Group, Match, User
-from services.embedding.store.errors import FaceExistsError, GroupNotFoundError, UserNotFoundError
+from services.embedding.store.errors import (
+    FaceExistsError,
+    FaceNotFoundError,
+    GroupNotFoundError,
+    ThumbnailNotFoundError,
+    UserNotFoundError,
+)
 
 SEARCH_FETCH_FACTOR = 4
 """A search first fetches this many faces per wanted user, and multiplies the fetch by it."""
@@ -48,6 +57,19 @@ def face_exists(user_id: str, existing: Row | None) -> FaceExistsError:
     )
 
 
+def embeddings_in_order(
+    group_id: str, face_tokens: Sequence[str], found: dict[str, NDArray[np.float32]], dimension: int
+) -> NDArray[np.float32]:
+    """The found embeddings in the order of ``face_tokens``; ``FaceNotFoundError`` naming the
+    first token the group does not hold (a token of another shape is never found)."""
+    missing = [token for token in face_tokens if token not in found]
+    if missing:
+        raise FaceNotFoundError(f"face {missing[0]!r} not found in group {group_id!r}")
+    if not face_tokens:
+        return np.empty((0, dimension), dtype=np.float32)
+    return np.stack([found[token] for token in face_tokens]).astype(np.float32, copy=False)
+
+
 def group_of(row: Row) -> Group:
     """A ``Group`` from a (group_id, created_at, user count, face count) row."""
     return Group(str(row[0]), float(row[1]), int(row[2]), int(row[3]))
@@ -58,15 +80,27 @@ def faces_by_user(
 ) -> dict[int, list[FaceRecord]]:
     """The faces of ``users`` ((user_pk, user_id) pairs), keyed by user_pk, in row order.
 
-    ``rows`` are (user_pk, face_token, created_at) of those users' faces.
+    ``rows`` are (user_pk, face_token, created_at, has_thumbnail) of those users' faces.
     """
     faces: dict[int, list[FaceRecord]] = {pk: [] for pk, _ in users}
     names = dict(users)
-    for user_pk, token, created in rows:
+    for user_pk, token, created, has_thumbnail in rows:
         faces[int(user_pk)].append(
-            FaceRecord(str(token), group_id, names[int(user_pk)], float(created))
+            FaceRecord(
+                str(token), group_id, names[int(user_pk)], float(created), bool(has_thumbnail)
+            )
         )
     return faces
+
+
+def thumbnail_of(row: Row | None, user_id: str, face_token: str) -> bytes:
+    """A face's thumbnail from its (thumbnail or NULL) lookup row: ``FaceNotFoundError`` when
+    the user has no such face, ``ThumbnailNotFoundError`` when none was kept with it."""
+    if row is None:
+        raise FaceNotFoundError(f"face {face_token!r} not found for user {user_id!r}")
+    if row[0] is None:
+        raise ThumbnailNotFoundError(f"no thumbnail is kept for face {face_token!r}")
+    return bytes(row[0])
 
 
 def users_of(group_id: str, rows: Iterable[Row], faces: dict[int, list[FaceRecord]]) -> list[User]:

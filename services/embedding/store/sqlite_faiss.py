@@ -30,7 +30,7 @@ from services.embedding.store.folder_lock import FolderLock
 from services.embedding.store.index_files import IndexFolder
 from services.embedding.store.index_set import GroupIndexes, IndexStats
 from services.embedding.store.index_sync import IndexSync, OpenReport
-from services.embedding.store.records import widening_search
+from services.embedding.store.records import embeddings_in_order, widening_search
 from services.embedding.store.sqlite_gallery import NewFace, SqliteGallery
 from services.embedding.store.sqlite_vectors import VectorRows
 from services.embedding.store.validation import (
@@ -165,12 +165,13 @@ class SqliteFaissStore:
         image_sha256: str,
         user_info: str | None = None,
         image: bytes | None = None,
+        thumbnail: bytes | None = None,
     ) -> FaceRecord:
         """Enroll one face (creating the user); ``FaceExistsError`` for the same image twice."""
         records = self.add_faces(
             tenant,
             group_id,
-            [NewFace(user_id, embedding, image_sha256, user_info)],
+            [NewFace(user_id, embedding, image_sha256, user_info, thumbnail)],
             images=[image],
         )
         return records[0]
@@ -205,6 +206,13 @@ class SqliteFaissStore:
         with self._lock:
             pk = self._tables.group_pk(tenant, group_id)
             return self._tables.face_image(pk, face_token)
+
+    def face_thumbnail(self, tenant: str, group_id: str, user_id: str, face_token: str) -> bytes:
+        """The thumbnail kept with one face of a user (``ThumbnailNotFoundError`` when none)."""
+        with self._lock:
+            pk = self._tables.group_pk(tenant, group_id)
+            user_pk = self._tables.user_pk(pk, user_id)
+            return self._tables.face_thumbnail(user_pk, user_id, face_token)
 
     def delete_face(self, tenant: str, group_id: str, user_id: str, face_token: str) -> None:
         """Delete one face of a user; it leaves search at once."""
@@ -246,6 +254,15 @@ class SqliteFaissStore:
         with self._lock:
             pk = self._tables.group_pk(tenant, group_id)
             return self._tables.user_embeddings(self._tables.user_pk(pk, user_id))
+
+    def face_embeddings(
+        self, tenant: str, group_id: str, face_tokens: list[str]
+    ) -> NDArray[np.float32]:
+        """The stored embeddings of a group's faces, in the order of ``face_tokens``."""
+        with self._lock:
+            pk = self._tables.group_pk(tenant, group_id)
+            found = self._tables.face_embeddings(pk, face_tokens)
+        return embeddings_in_order(group_id, face_tokens, found, self.dimension)
 
     # ----------------------------------------------------------------- search
 

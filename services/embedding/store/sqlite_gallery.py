@@ -27,6 +27,7 @@ from services.embedding.store.records import (
     faces_by_user,
     group_of,
     group_pk_of,
+    thumbnail_of,
     user_pk_of,
     users_of,
 )
@@ -42,6 +43,7 @@ class NewFace:
     embedding: NDArray[np.float32]
     image_sha256: str
     user_info: str | None = None
+    thumbnail: bytes | None = None
 
 
 class SqliteGallery:
@@ -167,7 +169,12 @@ class SqliteGallery:
                 self.connection.execute(
                     "INSERT INTO face_images (face_pk, image) VALUES (?, ?)", (int(ids[row]), image)
                 )
-            records.append(FaceRecord(token, group_id, face.user_id, created))
+            if face.thumbnail:
+                self.connection.execute(
+                    "INSERT INTO face_thumbnails (face_pk, jpeg) VALUES (?, ?)",
+                    (int(ids[row]), face.thumbnail),
+                )
+            records.append(FaceRecord(token, group_id, face.user_id, created, bool(face.thumbnail)))
         return ids, records
 
     def face_image(self, group_pk: int, face_token: str) -> bytes | None:
@@ -178,6 +185,15 @@ class SqliteGallery:
             (group_pk, face_token),
         ).fetchone()
         return bytes(row[0]) if row else None
+
+    def face_thumbnail(self, user_pk: int, user_id: str, face_token: str) -> bytes:
+        """The thumbnail kept with a face of the user (see ``records.thumbnail_of``)."""
+        row = self.connection.execute(
+            "SELECT t.jpeg FROM faces f LEFT JOIN face_thumbnails t ON t.face_pk = f.id"
+            " WHERE f.user_pk = ? AND f.face_token = ?",
+            (user_pk, face_token),
+        ).fetchone()
+        return thumbnail_of(row, user_id, face_token)
 
     def delete_face(self, user_pk: int, user_id: str, face_token: str) -> int:
         """Delete one face of a user; its id. ``FaceNotFoundError`` when it is not theirs."""
@@ -235,6 +251,23 @@ class SqliteGallery:
             return np.empty((0, self.dimension), dtype=np.float32)
         return np.stack([np.frombuffer(b, dtype=np.float32) for b in blobs])
 
+    def face_embeddings(
+        self, group_pk: int, face_tokens: list[str]
+    ) -> dict[str, NDArray[np.float32]]:
+        """The embeddings of those of ``face_tokens`` the group holds, by token."""
+        found: dict[str, NDArray[np.float32]] = {}
+        unique = sorted(set(face_tokens))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for token, blob in self.connection.execute(
+                f"SELECT face_token, embedding FROM faces WHERE group_pk = ?"
+                f" AND face_token IN ({marks})",
+                (group_pk, *chunk),
+            ):
+                found[str(token)] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
     def count_users(self, group_pks: list[int]) -> int:
         """How many users the groups hold together."""
         marks = ",".join("?" * len(group_pks))
@@ -288,8 +321,9 @@ class SqliteGallery:
             return {}
         marks = ",".join("?" * len(users))
         rows = self.connection.execute(
-            f"SELECT user_pk, face_token, created_at FROM faces WHERE user_pk IN ({marks})"
-            " ORDER BY id",
+            "SELECT user_pk, face_token, created_at,"
+            " EXISTS (SELECT 1 FROM face_thumbnails t WHERE t.face_pk = faces.id)"
+            f" FROM faces WHERE user_pk IN ({marks}) ORDER BY id",
             [pk for pk, _ in users],
         )
         return faces_by_user(group_id, users, rows)

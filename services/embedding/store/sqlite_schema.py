@@ -4,6 +4,9 @@ SQLite is the source of truth. ``face_changes`` is the change log the FAISS inde
 to date from: triggers append one row per face inserted (op +1) or deleted (op -1), cascaded
 deletes of users and groups included, in the same transaction as the change itself.
 Row ids use AUTOINCREMENT so a face id (the FAISS id) and a change sequence are never reused.
+Every statement is idempotent (``IF NOT EXISTS``) and runs at each open, so a table added later
+(``face_thumbnails``: the tenant-chosen JPEG of each face, deleted with it by the cascade)
+appears in an existing database the first time a newer version opens it.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ CREATE INDEX IF NOT EXISTS faces_by_group ON faces (group_pk);
 CREATE TABLE IF NOT EXISTS face_images (
     face_pk INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
     image BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS face_thumbnails (
+    face_pk INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+    jpeg BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS face_changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -20,6 +20,19 @@ MAX_USER_INFO_CHARS = 4096
 MAX_PAGE_LIMIT = 1000
 MAX_TOP_K = 100
 MAX_SEARCH_GROUPS = 100
+MAX_THUMBNAIL_BYTES = 64 * 1024
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def checked_thumbnail(data: bytes) -> bytes | None:
+    """A face thumbnail to keep: None for none (empty), else a JPEG of at most 64 KiB."""
+    if not data:
+        return None
+    if len(data) > MAX_THUMBNAIL_BYTES:
+        raise InvalidArgumentError(f"thumbnail must be at most {MAX_THUMBNAIL_BYTES} bytes")
+    if not data.startswith(JPEG_MAGIC):
+        raise InvalidArgumentError("thumbnail must be a JPEG image")
+    return data
 
 
 def check_id(value: str, field: str) -> str:

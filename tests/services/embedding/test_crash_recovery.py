@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import grpc
@@ -47,18 +47,28 @@ ASTRONAUT_LANDMARKS = np.array(
 )
 
 
-def start_service(store_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_service(
+    store_dir: Path,
+    port: int,
+    log: Path,
+    module: str = "services.embedding.server",
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """The embedding service (or ``module``, a wrapper of it) as a child process; its gallery
+    in ``store_dir``, its clustering jobs beside it."""
     env = {
         **os.environ,
         "FACEFLOW_EMBEDDING_PORT": str(port),
         "FACEFLOW_EMBEDDING_STORE_URL": f"sqlite:///{store_dir}",
+        "FACEFLOW_EMBEDDING_DATA_DIR": str(store_dir.parent),
         "FACEFLOW_EMBEDDING_MAX_WORKERS": "8",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "protos" / "gen")]),
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        **(extra_env or {}),
     }
     with log.open("ab") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "services.embedding.server"],
+            [sys.executable, "-m", module],
             cwd=ROOT,
             env=env,
             stdout=output,

@@ -322,7 +322,7 @@ def test_service_on_pgvector_store(model_store: ModelStore) -> None:
             pg.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id=group))
     finally:
         app.stop(grace=1.0)
-        servicer.store.close()
+        servicer.close()
 
 
 def test_a_retried_enrollment_returns_the_face_the_first_attempt_stored(

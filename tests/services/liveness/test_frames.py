@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from services.liveness.errors import InvalidVideoError
 from services.liveness.frames import FrameLimits, decode_frames, decode_video, frame_times
 from services.shared.errors import ImageTooLargeError, InvalidArgumentError, InvalidImageError
 from services.shared.imaging import ImageLimits
+from services.shared.video import InvalidVideoError
 from tests.helpers import images
 
 LIMITS = FrameLimits(max_frames=100, min_frames=3, max_video_bytes=20 << 20, image=ImageLimits())

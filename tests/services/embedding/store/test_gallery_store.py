@@ -16,8 +16,11 @@ from services.embedding.store import (
     GalleryStore,
     GroupExistsError,
     GroupNotFoundError,
+    ThumbnailNotFoundError,
     UserNotFoundError,
 )
+from services.embedding.store.pgvector import PgvectorStore
+from services.embedding.store.sqlite_faiss import SqliteFaissStore
 from services.shared.errors import FaceflowError, InvalidArgumentError
 from tests.services.embedding.store.conftest import StoreFactory as MakeStore
 from tests.services.embedding.store.synthetic import FaceMaker as Faces
@@ -180,6 +183,23 @@ def test_user_embeddings_are_the_unit_vectors_enrolled(store: GalleryStore, face
     np.testing.assert_allclose(stored, raw / 3.0, atol=1e-6)
 
 
+def test_face_embeddings_come_in_the_order_asked(store: GalleryStore, faces: Faces) -> None:
+    store.create_group("t1", "album")
+    store.create_group("t1", "other")
+    ann, ann_vector = enroll(store, faces, "t1", "album", "ann", 1)
+    bob, bob_vector = enroll(store, faces, "t1", "album", "bob", 2)
+    elsewhere, _ = enroll(store, faces, "t1", "other", "cy", 3)
+    found = store.face_embeddings("t1", "album", [bob, ann])
+    assert found.shape == (2, faces.dimension) and found.dtype == np.float32
+    np.testing.assert_allclose(found, np.stack([bob_vector, ann_vector]), atol=1e-6)
+    assert store.face_embeddings("t1", "album", []).shape == (0, faces.dimension)
+    with pytest.raises(FaceNotFoundError) as caught:  # a face of another group
+        store.face_embeddings("t1", "album", [ann, elsewhere])
+    assert caught.value.message == f"face {elsewhere!r} not found in group 'album'"
+    with pytest.raises(GroupNotFoundError):  # another tenant's group
+        store.face_embeddings("t2", "album", [ann])
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -245,6 +265,50 @@ def test_raw_images_are_stored_only_when_asked(make_store: MakeStore, faces: Fac
             image=b"\xff\xd8jpeg bytes",
         )
         assert store.face_image("t1", "staff", record.face_token) == expected
+
+
+def test_thumbnails_are_kept_listed_and_deleted_with_their_face(
+    store: GalleryStore, faces: Faces
+) -> None:
+    jpeg = b"\xff\xd8\xff thumbnail of ann"
+    store.create_group("t1", "staff")
+    kept, _ = enroll(store, faces, "t1", "staff", "ann", 1, thumbnail=jpeg)
+    bare, _ = enroll(store, faces, "t1", "staff", "ann", 2)
+    enroll(store, faces, "t1", "staff", "bob", 3, thumbnail=b"\xff\xd8\xff bob")
+    assert store.face_thumbnail("t1", "staff", "ann", kept) == jpeg
+    with pytest.raises(ThumbnailNotFoundError) as caught:
+        store.face_thumbnail("t1", "staff", "ann", bare)
+    expect_error(caught.value, "THUMBNAIL_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+    assert str(caught.value) == f"no thumbnail is kept for face {bare!r}"
+    flags = [(f.face_token, f.has_thumbnail) for f in store.get_user("t1", "staff", "ann").faces]
+    assert flags == [(kept, True), (bare, False)]
+    page, _ = store.list_users("t1", "staff", 0, 10)
+    assert [[f.has_thumbnail for f in u.faces] for u in page] == [[True, False], [True]]
+    # Another user's face, another tenant, an unknown face: never the thumbnail.
+    with pytest.raises(FaceNotFoundError):
+        store.face_thumbnail("t1", "staff", "bob", kept)
+    with pytest.raises(GroupNotFoundError):
+        store.face_thumbnail("t2", "staff", "ann", kept)
+    with pytest.raises(UserNotFoundError):
+        store.face_thumbnail("t1", "staff", "carol", kept)
+    # Deleting the face, the user or the group deletes the thumbnails with them.
+    store.delete_face("t1", "staff", "ann", kept)
+    with pytest.raises(FaceNotFoundError):
+        store.face_thumbnail("t1", "staff", "ann", kept)
+    store.delete_user("t1", "staff", "bob")
+    store.delete_group("t1", "staff")
+    assert thumbnail_rows(store) == 0
+
+
+def thumbnail_rows(store: GalleryStore) -> int:
+    """How many thumbnails the backend's table still holds (of every tenant)."""
+    if isinstance(store, SqliteFaissStore):
+        row = store._tables.connection.execute("SELECT COUNT(*) FROM face_thumbnails").fetchone()
+        return int(row[0])
+    assert isinstance(store, PgvectorStore)
+    with store._pool.connection() as db:
+        counted = db.execute(f"SELECT COUNT(*) FROM {store.schema}.face_thumbnails").fetchone()
+    return int(counted[0]) if counted else -1
 
 
 # ------------------------------------------------------------------- search

@@ -70,7 +70,7 @@ def test_lookups_raise_the_contract_errors() -> None:
 
 
 def test_faces_by_user_groups_rows_and_keeps_users_without_faces() -> None:
-    faces = faces_by_user("g", [(1, "ann"), (2, "bob")], [(1, "t1", 1.0), (1, "t2", 2.0)])
+    faces = faces_by_user("g", [(1, "ann"), (2, "bob")], [(1, "t1", 1.0, 0), (1, "t2", 2.0, 1)])
     assert [f.face_token for f in faces[1]] == ["t1", "t2"]
     assert faces[1][0].user_id == "ann"
     assert faces[2] == []

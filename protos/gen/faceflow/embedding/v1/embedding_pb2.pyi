@@ -15,11 +15,24 @@ class QualityControl(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     QUALITY_CONTROL_LOW: _ClassVar[QualityControl]
     QUALITY_CONTROL_NORMAL: _ClassVar[QualityControl]
     QUALITY_CONTROL_HIGH: _ClassVar[QualityControl]
+
+class ClusterJobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLUSTER_JOB_STATUS_UNSPECIFIED: _ClassVar[ClusterJobStatus]
+    CLUSTER_JOB_STATUS_QUEUED: _ClassVar[ClusterJobStatus]
+    CLUSTER_JOB_STATUS_RUNNING: _ClassVar[ClusterJobStatus]
+    CLUSTER_JOB_STATUS_DONE: _ClassVar[ClusterJobStatus]
+    CLUSTER_JOB_STATUS_FAILED: _ClassVar[ClusterJobStatus]
 QUALITY_CONTROL_UNSPECIFIED: QualityControl
 QUALITY_CONTROL_NONE: QualityControl
 QUALITY_CONTROL_LOW: QualityControl
 QUALITY_CONTROL_NORMAL: QualityControl
 QUALITY_CONTROL_HIGH: QualityControl
+CLUSTER_JOB_STATUS_UNSPECIFIED: ClusterJobStatus
+CLUSTER_JOB_STATUS_QUEUED: ClusterJobStatus
+CLUSTER_JOB_STATUS_RUNNING: ClusterJobStatus
+CLUSTER_JOB_STATUS_DONE: ClusterJobStatus
+CLUSTER_JOB_STATUS_FAILED: ClusterJobStatus
 
 class Embedding(_message.Message):
     __slots__ = ("values",)
@@ -196,7 +209,7 @@ class DeleteResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AddFaceRequest(_message.Message):
-    __slots__ = ("tenant", "group_id", "user_id", "user_info", "face", "image_sha256", "quality_control", "image", "retry")
+    __slots__ = ("tenant", "group_id", "user_id", "user_info", "face", "image_sha256", "quality_control", "image", "retry", "thumbnail")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -206,6 +219,7 @@ class AddFaceRequest(_message.Message):
     QUALITY_CONTROL_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     RETRY_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     group_id: str
     user_id: str
@@ -215,7 +229,8 @@ class AddFaceRequest(_message.Message):
     quality_control: QualityControl
     image: bytes
     retry: bool
-    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., face: _Optional[_Union[_common_pb2.Face, _Mapping]] = ..., image_sha256: _Optional[str] = ..., quality_control: _Optional[_Union[QualityControl, str]] = ..., image: _Optional[bytes] = ..., retry: _Optional[bool] = ...) -> None: ...
+    thumbnail: bytes
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_info: _Optional[str] = ..., face: _Optional[_Union[_common_pb2.Face, _Mapping]] = ..., image_sha256: _Optional[str] = ..., quality_control: _Optional[_Union[QualityControl, str]] = ..., image: _Optional[bytes] = ..., retry: _Optional[bool] = ..., thumbnail: _Optional[bytes] = ...) -> None: ...
 
 class AddFaceResponse(_message.Message):
     __slots__ = ("face_token", "group_id", "user_id", "quality", "models")
@@ -244,12 +259,14 @@ class ListUsersRequest(_message.Message):
     def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class FaceRecord(_message.Message):
-    __slots__ = ("face_token", "created_at")
+    __slots__ = ("face_token", "created_at", "has_thumbnail")
     FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    HAS_THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
     face_token: str
     created_at: float
-    def __init__(self, face_token: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
+    has_thumbnail: bool
+    def __init__(self, face_token: _Optional[str] = ..., created_at: _Optional[float] = ..., has_thumbnail: _Optional[bool] = ...) -> None: ...
 
 class User(_message.Message):
     __slots__ = ("group_id", "user_id", "user_info", "faces")
@@ -302,3 +319,159 @@ class DeleteFaceRequest(_message.Message):
     user_id: str
     face_token: str
     def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., face_token: _Optional[str] = ...) -> None: ...
+
+class GetFaceThumbnailRequest(_message.Message):
+    __slots__ = ("tenant", "group_id", "user_id", "face_token")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    group_id: str
+    user_id: str
+    face_token: str
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., face_token: _Optional[str] = ...) -> None: ...
+
+class FaceThumbnail(_message.Message):
+    __slots__ = ("jpeg",)
+    JPEG_FIELD_NUMBER: _ClassVar[int]
+    jpeg: bytes
+    def __init__(self, jpeg: _Optional[bytes] = ...) -> None: ...
+
+class ClusterFaceInput(_message.Message):
+    __slots__ = ("crop", "photo", "face_index", "box")
+    CROP_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_FIELD_NUMBER: _ClassVar[int]
+    FACE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    crop: _common_pb2.AlignedCrop
+    photo: str
+    face_index: int
+    box: _common_pb2.BoundingBox
+    def __init__(self, crop: _Optional[_Union[_common_pb2.AlignedCrop, _Mapping]] = ..., photo: _Optional[str] = ..., face_index: _Optional[int] = ..., box: _Optional[_Union[_common_pb2.BoundingBox, _Mapping]] = ...) -> None: ...
+
+class ClusterFaces(_message.Message):
+    __slots__ = ("crops", "group_id", "face_tokens")
+    CROPS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    FACE_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    crops: _containers.RepeatedCompositeFieldContainer[ClusterFaceInput]
+    group_id: str
+    face_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, crops: _Optional[_Iterable[_Union[ClusterFaceInput, _Mapping]]] = ..., group_id: _Optional[str] = ..., face_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateClusterJobRequest(_message.Message):
+    __slots__ = ("tenant", "faces", "far", "min_cluster_size", "request_key")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    FACES_FIELD_NUMBER: _ClassVar[int]
+    FAR_FIELD_NUMBER: _ClassVar[int]
+    MIN_CLUSTER_SIZE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_KEY_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    faces: ClusterFaces
+    far: float
+    min_cluster_size: int
+    request_key: str
+    def __init__(self, tenant: _Optional[str] = ..., faces: _Optional[_Union[ClusterFaces, _Mapping]] = ..., far: _Optional[float] = ..., min_cluster_size: _Optional[int] = ..., request_key: _Optional[str] = ...) -> None: ...
+
+class AddClusterFacesRequest(_message.Message):
+    __slots__ = ("tenant", "job_id", "faces", "request_key")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    FACES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_KEY_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    job_id: str
+    faces: ClusterFaces
+    request_key: str
+    def __init__(self, tenant: _Optional[str] = ..., job_id: _Optional[str] = ..., faces: _Optional[_Union[ClusterFaces, _Mapping]] = ..., request_key: _Optional[str] = ...) -> None: ...
+
+class GetClusterJobRequest(_message.Message):
+    __slots__ = ("tenant", "job_id", "offset", "limit", "unassigned_offset", "unassigned_limit")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    UNASSIGNED_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    UNASSIGNED_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    job_id: str
+    offset: int
+    limit: int
+    unassigned_offset: int
+    unassigned_limit: int
+    def __init__(self, tenant: _Optional[str] = ..., job_id: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., unassigned_offset: _Optional[int] = ..., unassigned_limit: _Optional[int] = ...) -> None: ...
+
+class DeleteClusterJobRequest(_message.Message):
+    __slots__ = ("tenant", "job_id")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    job_id: str
+    def __init__(self, tenant: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class ClusteredFace(_message.Message):
+    __slots__ = ("face_id", "photo", "face_index", "box", "group_id", "face_token")
+    FACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_FIELD_NUMBER: _ClassVar[int]
+    FACE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    face_id: int
+    photo: str
+    face_index: int
+    box: _common_pb2.BoundingBox
+    group_id: str
+    face_token: str
+    def __init__(self, face_id: _Optional[int] = ..., photo: _Optional[str] = ..., face_index: _Optional[int] = ..., box: _Optional[_Union[_common_pb2.BoundingBox, _Mapping]] = ..., group_id: _Optional[str] = ..., face_token: _Optional[str] = ...) -> None: ...
+
+class Cluster(_message.Message):
+    __slots__ = ("cluster_id", "size", "representative", "members")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    REPRESENTATIVE_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: int
+    size: int
+    representative: ClusteredFace
+    members: _containers.RepeatedCompositeFieldContainer[ClusteredFace]
+    def __init__(self, cluster_id: _Optional[int] = ..., size: _Optional[int] = ..., representative: _Optional[_Union[ClusteredFace, _Mapping]] = ..., members: _Optional[_Iterable[_Union[ClusteredFace, _Mapping]]] = ...) -> None: ...
+
+class ClusterJob(_message.Message):
+    __slots__ = ("job_id", "status", "progress", "face_count", "pending_count", "cluster_count", "unassigned_count", "far", "link_similarity", "min_cluster_size", "created_at", "updated_at", "error", "clusters", "unassigned", "models", "added")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    FACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNASSIGNED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAR_FIELD_NUMBER: _ClassVar[int]
+    LINK_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    MIN_CLUSTER_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    UNASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    status: ClusterJobStatus
+    progress: float
+    face_count: int
+    pending_count: int
+    cluster_count: int
+    unassigned_count: int
+    far: float
+    link_similarity: float
+    min_cluster_size: int
+    created_at: float
+    updated_at: float
+    error: str
+    clusters: _containers.RepeatedCompositeFieldContainer[Cluster]
+    unassigned: _containers.RepeatedCompositeFieldContainer[ClusteredFace]
+    models: _containers.RepeatedCompositeFieldContainer[_common_pb2.ModelInfo]
+    added: _containers.RepeatedCompositeFieldContainer[ClusteredFace]
+    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[_Union[ClusterJobStatus, str]] = ..., progress: _Optional[float] = ..., face_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., cluster_count: _Optional[int] = ..., unassigned_count: _Optional[int] = ..., far: _Optional[float] = ..., link_similarity: _Optional[float] = ..., min_cluster_size: _Optional[int] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., error: _Optional[str] = ..., clusters: _Optional[_Iterable[_Union[Cluster, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[ClusteredFace, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ..., added: _Optional[_Iterable[_Union[ClusteredFace, _Mapping]]] = ...) -> None: ...

@@ -90,6 +90,31 @@ class EmbeddingServiceStub:
                 request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteFaceRequest.SerializeToString,
                 response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.FromString,
                 _registered_method=True)
+        self.GetFaceThumbnail = channel.unary_unary(
+                '/faceflow.embedding.v1.EmbeddingService/GetFaceThumbnail',
+                request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.GetFaceThumbnailRequest.SerializeToString,
+                response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.FaceThumbnail.FromString,
+                _registered_method=True)
+        self.CreateClusterJob = channel.unary_unary(
+                '/faceflow.embedding.v1.EmbeddingService/CreateClusterJob',
+                request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.CreateClusterJobRequest.SerializeToString,
+                response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.FromString,
+                _registered_method=True)
+        self.AddClusterFaces = channel.unary_unary(
+                '/faceflow.embedding.v1.EmbeddingService/AddClusterFaces',
+                request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.AddClusterFacesRequest.SerializeToString,
+                response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.FromString,
+                _registered_method=True)
+        self.GetClusterJob = channel.unary_unary(
+                '/faceflow.embedding.v1.EmbeddingService/GetClusterJob',
+                request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.GetClusterJobRequest.SerializeToString,
+                response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.FromString,
+                _registered_method=True)
+        self.DeleteClusterJob = channel.unary_unary(
+                '/faceflow.embedding.v1.EmbeddingService/DeleteClusterJob',
+                request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteClusterJobRequest.SerializeToString,
+                response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.FromString,
+                _registered_method=True)
 
 
 class EmbeddingServiceServicer:
@@ -173,6 +198,47 @@ class EmbeddingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFaceThumbnail(self, request, context):
+        """The small JPEG thumbnail kept with one face of a user (AddFaceRequest.thumbnail).
+        GROUP_NOT_FOUND / USER_NOT_FOUND / FACE_NOT_FOUND, THUMBNAIL_NOT_FOUND when none was kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateClusterJob(self, request, context):
+        """Starts a face clustering job: the faces (aligned crops with the caller's photo metadata,
+        or faces enrolled in one of the tenant's groups) are embedded and stored now, then grouped
+        into people on a background worker; poll GetClusterJob. INVALID_ARGUMENT (bad input, a
+        limit), GROUP_NOT_FOUND, FACE_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddClusterFaces(self, request, context):
+        """Adds faces to a job (incremental): in the background they join the clusters they link to
+        or form new ones; faces already clustered keep their cluster. CLUSTER_JOB_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClusterJob(self, request, context):
+        """A job's status and progress with one page of its latest result. CLUSTER_JOB_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteClusterJob(self, request, context):
+        """Deletes a job with its faces and result (a run in progress is dropped).
+        CLUSTER_JOB_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbeddingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -229,6 +295,31 @@ def add_EmbeddingServiceServicer_to_server(servicer, server):
             'DeleteFace': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteFace,
                     request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteFaceRequest.FromString,
+                    response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.SerializeToString,
+            ),
+            'GetFaceThumbnail': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFaceThumbnail,
+                    request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.GetFaceThumbnailRequest.FromString,
+                    response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.FaceThumbnail.SerializeToString,
+            ),
+            'CreateClusterJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateClusterJob,
+                    request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.CreateClusterJobRequest.FromString,
+                    response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.SerializeToString,
+            ),
+            'AddClusterFaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddClusterFaces,
+                    request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.AddClusterFacesRequest.FromString,
+                    response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.SerializeToString,
+            ),
+            'GetClusterJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClusterJob,
+                    request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.GetClusterJobRequest.FromString,
+                    response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.SerializeToString,
+            ),
+            'DeleteClusterJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteClusterJob,
+                    request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteClusterJobRequest.FromString,
                     response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.SerializeToString,
             ),
     }
@@ -529,6 +620,141 @@ class EmbeddingService:
             target,
             '/faceflow.embedding.v1.EmbeddingService/DeleteFace',
             faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteFaceRequest.SerializeToString,
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFaceThumbnail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faceflow.embedding.v1.EmbeddingService/GetFaceThumbnail',
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.GetFaceThumbnailRequest.SerializeToString,
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.FaceThumbnail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateClusterJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faceflow.embedding.v1.EmbeddingService/CreateClusterJob',
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.CreateClusterJobRequest.SerializeToString,
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddClusterFaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faceflow.embedding.v1.EmbeddingService/AddClusterFaces',
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.AddClusterFacesRequest.SerializeToString,
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClusterJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faceflow.embedding.v1.EmbeddingService/GetClusterJob',
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.GetClusterJobRequest.SerializeToString,
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.ClusterJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteClusterJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faceflow.embedding.v1.EmbeddingService/DeleteClusterJob',
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteClusterJobRequest.SerializeToString,
             faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,218 @@
+"""Decode an uploaded video (mp4 or webm) into sampled RGB frames with their capture times.
+
+The one home of video decoding: the liveness service (a few seconds of an action challenge)
+and the gateway's video recognition (minutes of camera footage) both read videos here. The
+bytes are written to a temporary file (``video_file``) and decoded with OpenCV's FFmpeg
+backend (``VideoReader``), keeping about ``sample_fps`` frames per second: the frames in
+between are only grabbed (demuxed and decoded, never converted or copied). Frames are yielded
+one at a time, so a long video is never held in memory; the caller bounds how many it keeps.
+
+Refusals are typed: INVALID_VIDEO (neither mp4 nor webm, undecodable, no frames),
+VIDEO_TOO_LONG (past ``max_duration_s``: from the container's declared length before any
+frame is decoded, else as soon as a frame's time passes it), IMAGE_TOO_LARGE (frames over
+the pixel limit).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from services.shared.errors import ImageTooLargeError, InvalidArgumentError
+
+DEFAULT_VIDEO_FPS = 30.0
+"""Assumed when the container declares no (or an absurd) frame rate."""
+MAX_DECLARED_FPS = 1000.0
+EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # webm / matroska
+
+
+class InvalidVideoError(InvalidArgumentError):
+    """The bytes are not a decodable mp4/webm video, or it holds no frame."""
+
+    code = "INVALID_VIDEO"
+
+
+class VideoTooLongError(InvalidArgumentError):
+    """The video lasts longer than the caller accepts."""
+
+    code = "VIDEO_TOO_LONG"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container declares (the frame count may be 0: unknown, or an estimate)."""
+
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+
+    @property
+    def duration_s(self) -> float | None:
+        """Declared length in seconds; None when the container does not say."""
+        return self.frame_count / self.fps if self.frame_count > 0 else None
+
+    def sample_step(self, sample_fps: float) -> int:
+        """Keep one frame in this many to get about ``sample_fps`` frames per second."""
+        return max(1, round(self.fps / sample_fps))
+
+    def sampled_count(self, sample_fps: float) -> int | None:
+        """Frames kept at ``sample_fps`` by the declared length (None when unknown)."""
+        if self.frame_count <= 0:
+            return None
+        return math.ceil(self.frame_count / self.sample_step(sample_fps))
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One kept frame: its pixels (RGB, or OpenCV's BGR when asked for), its index in the
+    video, its time from the first frame."""
+
+    index: int
+    time_ms: float
+    image: NDArray[np.uint8]
+
+
+def video_suffix(data: bytes) -> str:
+    """File suffix for the container (OpenCV picks the demuxer from content, this helps)."""
+    if data[4:8] == b"ftyp":
+        return ".mp4"
+    if data[:4] == EBML_MAGIC:
+        return ".webm"
+    raise InvalidVideoError("the video is neither mp4 nor webm")
+
+
+def fit(image: NDArray[np.uint8], max_side: int) -> NDArray[np.uint8]:
+    """Scale down (never up) so the longest side is at most ``max_side``.
+
+    A camera frame larger than this gains nothing for detection (YuNet runs at 640x640) but
+    costs memory and time.
+    """
+    height, width = image.shape[:2]
+    longest = max(height, width)
+    if longest <= max_side:
+        return image
+    scale = max_side / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+@contextmanager
+def video_file(data: bytes, prefix: str = "faceflow-video-") -> Iterator[Path]:
+    """The bytes in a temporary file named for their container (deleted afterwards);
+    INVALID_VIDEO when they are neither mp4 nor webm."""
+    suffix = video_suffix(data)
+    handle, name = tempfile.mkstemp(suffix=suffix, prefix=prefix)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        yield Path(name)
+    finally:
+        os.unlink(name)
+
+
+class VideoReader:
+    """An opened video file: its declared ``info`` and its sampled ``frames``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_pixels: int,
+        max_side: int,
+        max_duration_s: float | None = None,
+    ) -> None:
+        """Open ``path``; INVALID_VIDEO when it cannot be decoded, IMAGE_TOO_LARGE when its
+        frames are over ``max_pixels``, VIDEO_TOO_LONG when it declares more than
+        ``max_duration_s``. Kept frames are scaled down to ``max_side``."""
+        self.max_pixels = max_pixels
+        self.max_side = max_side
+        self.max_duration_s = max_duration_s
+        self._capture = cv2.VideoCapture(str(path))
+        try:
+            if not self._capture.isOpened():
+                raise InvalidVideoError(
+                    "the video cannot be decoded (no video stream, or no frame)"
+                )
+            self.info = self._read_info()
+            self._check_pixels(self.info.width, self.info.height)
+            declared = self.info.duration_s
+            if max_duration_s is not None and declared is not None and declared > max_duration_s:
+                raise VideoTooLongError(
+                    f"the video lasts {declared:.1f} s; the limit is {max_duration_s:g} s"
+                )
+        except BaseException:
+            self._capture.release()
+            raise
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the decoder."""
+        self._capture.release()
+
+    def _read_info(self) -> VideoInfo:
+        fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not math.isfinite(fps) or fps <= 0 or fps > MAX_DECLARED_FPS:
+            fps = DEFAULT_VIDEO_FPS
+        count = self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0
+        return VideoInfo(
+            width=int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+            height=int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+            fps=fps,
+            frame_count=int(count) if math.isfinite(count) and count > 0 else 0,
+        )
+
+    def _check_pixels(self, width: int, height: int) -> None:
+        if width * height > self.max_pixels:
+            raise ImageTooLargeError(
+                f"video frames are {width}x{height}; the limit is {self.max_pixels} pixels"
+            )
+
+    def frames(self, sample_fps: float, *, bgr: bool = False) -> Iterator[VideoFrame]:
+        """About ``sample_fps`` frames per second (every frame when the video has fewer), in
+        order, times from the frame index and the declared rate; INVALID_VIDEO when not one
+        frame decodes, VIDEO_TOO_LONG as soon as a frame is past ``max_duration_s``.
+        ``bgr``: keep OpenCV's channel order (for a caller that re-encodes the frames)."""
+        if not math.isfinite(sample_fps) or sample_fps <= 0:
+            raise InvalidArgumentError("the sampling rate must be a positive number")
+        step = self.info.sample_step(sample_fps)
+        index = 0
+        kept = 0
+        while self._capture.grab():
+            if index % step == 0:
+                time_ms = index * 1000.0 / self.info.fps
+                if self.max_duration_s is not None and time_ms > self.max_duration_s * 1000.0:
+                    raise VideoTooLongError(
+                        f"the video lasts more than the limit of {self.max_duration_s:g} s"
+                    )
+                ok, frame = self._capture.retrieve()
+                if ok and frame is not None:
+                    height, width = frame.shape[:2]
+                    self._check_pixels(width, height)
+                    pixels = frame if bgr else frame[:, :, ::-1]
+                    image = np.ascontiguousarray(pixels, dtype=np.uint8)
+                    kept += 1
+                    yield VideoFrame(index, time_ms, fit(image, self.max_side))
+            index += 1
+        if not kept:
+            raise InvalidVideoError("the video has no decodable frames")

@@ -1,0 +1,62 @@
+"""The gateway's tenants in PostgreSQL: the versioned schema (the thumbnails setting's step
+upgrades a version-1 schema) and the setting through ``PostgresTenantStore``.
+
+Needs ``FACEFLOW_TEST_POSTGRES_URL`` (``bash scripts/test_services.sh``)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.core.tenants import Tenant, TenantNotFoundError
+from gateway.core.tenants_pg import MIGRATIONS, PostgresTenantStore, migrate_gateway_schema
+from services.shared.postgres import ConnectionPool, migrate
+from tests.services.embedding.store.conftest import postgres_url
+
+
+@pytest.fixture
+def pool() -> Iterator[ConnectionPool]:
+    opened = ConnectionPool(postgres_url(), size=2)
+    yield opened
+    opened.close()
+
+
+def test_a_version_1_schema_gets_the_thumbnails_column_off(pool: ConnectionPool) -> None:
+    schema = f"test_gw_{uuid.uuid4().hex[:10]}"
+    try:
+        assert migrate(pool, schema, MIGRATIONS[:1]) == 1
+        with pool.connection() as db:
+            db.execute(
+                f"INSERT INTO {schema}.tenants (tenant_id, created_at) VALUES ('old', %s)",
+                (time.time(),),
+            )
+        assert migrate(pool, schema, MIGRATIONS) == 2
+        with pool.connection() as db:
+            row = db.execute(f"SELECT thumbnails FROM {schema}.tenants").fetchone()
+            versions = db.execute(f"SELECT version FROM {schema}.schema_version").fetchall()
+        assert row is not None and row[0] is False
+        assert sorted(v[0] for v in versions) == [1, 2]
+    finally:
+        with pool.connection() as db:
+            db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_the_setting_is_resolved_with_the_key(pool: ConnectionPool) -> None:
+    migrate_gateway_schema(pool)
+    store = PostgresTenantStore(pool)
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+    store.create_tenant(tenant)
+    try:
+        key = store.create_key(tenant)
+        assert store.resolve(key) == Tenant(tenant, False)
+        store.set_thumbnails(tenant, True)
+        assert store.resolve(key) == Tenant(tenant, True)
+        store.set_thumbnails(tenant, False)
+        assert store.resolve(key) == Tenant(tenant, False)
+        with pytest.raises(TenantNotFoundError):
+            store.set_thumbnails(f"{tenant}-none", True)
+    finally:
+        store.delete_tenant(tenant)

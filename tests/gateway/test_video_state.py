@@ -1,0 +1,179 @@
+"""Video jobs, events, deliveries and streams in the gateway's database, SQLite and PostgreSQL
+alike: tenancy, the job lifecycle, interrupted jobs, and one batch per stream at a time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from gateway.core.clients import ServiceClients
+from gateway.core.config import GatewaySettings
+from gateway.core.video_state import PG_SCHEMA, StreamBusyError, VideoState
+from gateway.orchestration.video_jobs import VideoJobs
+from services.shared.postgres import ConnectionPool
+from tests.services.embedding.store.conftest import postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VideoState]:
+    """A video state of each backend (PostgreSQL: the test server, skipped without it)."""
+    if request.param == "sqlite":
+        opened = VideoState.sqlite(tmp_path / "video.sqlite3")
+        yield opened
+        opened.close()
+        return
+    pool = ConnectionPool(postgres_url(), size=4)
+    try:
+        with pool.connection() as db:
+            db.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        opened = VideoState.postgres(pool)
+        yield opened
+        opened.close()
+    finally:
+        pool.close()
+
+
+def test_a_job_from_queued_to_completed(state: VideoState) -> None:
+    job = state.create_job("t1", {"group_ids": ["g"], "fps": 5.0}, "secret-0123456789", None, 100.0)
+    assert (job.status, job.progress, job.frames_analysed) == ("queued", 0.0, 0)
+    assert job.request == {"group_ids": ["g"], "fps": 5.0} and job.webhook_secret
+    assert state.job("t2", job.job_id) is None  # another tenant's
+    assert state.update_job(job.job_id, status="running", now=101.0)
+    assert state.update_job(job.job_id, progress=0.5, frames_analysed=12, now=102.0)
+    state.add_events(job.job_id, 0, [{"track_id": 1}, {"track_id": 2}])
+    state.add_events(job.job_id, 2, [{"track_id": 3}])
+    assert [e["track_id"] for e in state.events(job.job_id)] == [1, 2, 3]
+    video = {"width": 640, "height": 480, "fps": 15.0, "duration_s": 9.0}
+    assert state.update_job(
+        job.job_id,
+        status="completed",
+        progress=1.0,
+        video=video,
+        result={"x": 1},
+        finished=True,
+        now=103.0,
+    )
+    done = state.job("t1", job.job_id)
+    assert done is not None
+    assert (done.status, done.progress, done.frames_analysed) == ("completed", 1.0, 12)
+    assert done.video == video and done.result == {"x": 1}
+    assert (done.created_at, done.updated_at, done.finished_at) == (100.0, 103.0, 103.0)
+    # A finished job no longer changes (a late heartbeat or a second ending is refused).
+    assert not state.update_job(job.job_id, status="failed", error=("X", "y"))
+    assert state.job("t1", job.job_id).status == "completed"  # type: ignore[union-attr]
+
+
+def test_deleting_a_job_removes_its_events_and_deliveries(state: VideoState) -> None:
+    job = state.create_job("t1", {}, None, None)
+    state.add_events(job.job_id, 0, [{"track_id": 1}])
+    delivery = state.add_delivery(job.job_id, 0, "video.track", 1)
+    state.record_attempt(delivery, [{"at": 1.0, "status_code": 500, "error": "HTTP 500"}], False)
+    assert not state.delete_job("t2", job.job_id)  # not another tenant's to delete
+    assert state.delete_job("t1", job.job_id)
+    assert state.job("t1", job.job_id) is None
+    assert state.events(job.job_id) == [] and state.deliveries(job.job_id) == []
+    assert not state.update_job(job.job_id, progress=0.9)  # its runner learns it is gone
+    assert not state.delete_job("t1", job.job_id)
+
+
+def test_deliveries_keep_their_attempts_in_order(state: VideoState) -> None:
+    job = state.create_job("t1", {}, "k" * 16, None)
+    first = state.add_delivery(job.job_id, 0, "video.track", 4)
+    second = state.add_delivery(job.job_id, 1, "video.job", None)
+    attempts = [{"at": 1.0, "status_code": None, "error": "ConnectError: refused"}]
+    state.record_attempt(first, attempts, False)
+    attempts.append({"at": 2.0, "status_code": 200, "error": None})
+    state.record_attempt(first, attempts, True)
+    listed = state.deliveries(job.job_id)
+    assert [(d.delivery_id, d.kind, d.track_id, d.delivered) for d in listed] == [
+        (first, "video.track", 4, True),
+        (second, "video.job", None, False),
+    ]
+    assert [a["status_code"] for a in listed[0].attempts] == [None, 200]
+
+
+def test_interrupted_jobs_are_failed_by_their_heartbeat(state: VideoState) -> None:
+    old = state.create_job("t1", {}, None, None, now=1000.0)
+    state.update_job(old.job_id, status="running", now=1000.0)
+    fresh = state.create_job("t1", {}, None, None, now=1000.0)
+    state.update_job(fresh.job_id, status="running", now=1055.0)
+    done = state.create_job("t1", {}, None, None, now=1000.0)
+    state.update_job(done.job_id, status="completed", finished=True, now=1001.0)
+    # 60 s without a heartbeat at t=1070: only the old one is failed.
+    assert state.fail_stale(1070.0 - 60.0, "INTERRUPTED", "gone", job_id=fresh.job_id) == 0
+    assert state.fail_stale(1070.0 - 60.0, "INTERRUPTED", "gone") == 1
+    failed = state.job("t1", old.job_id)
+    assert failed is not None and failed.status == "failed"
+    assert (failed.error_code, failed.error_message) == ("INTERRUPTED", "gone")
+    assert failed.finished_at is not None
+    assert state.job("t1", fresh.job_id).status == "running"  # type: ignore[union-attr]
+    assert state.job("t1", done.job_id).status == "completed"  # type: ignore[union-attr]
+    assert not state.update_job(old.job_id, progress=0.5)  # its runner, if alive, stops
+
+
+def test_one_batch_at_a_time_per_stream(state: VideoState) -> None:
+    stream = state.create_stream("t1", {"fps": 5.0}, {"version": 1}, idle_seconds=60, now=1000.0)
+    claimed = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1001.0)
+    assert claimed is not None and claimed.tracker == {"version": 1}
+    with pytest.raises(StreamBusyError):
+        state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1002.0)
+    assert state.claim_stream("t2", stream.stream_id, lease_seconds=30, now=1002.0) is None
+    state.save_stream(stream.stream_id, {"version": 1, "n": 2}, 7, 1800.0, 60, now=1003.0)
+    again = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1004.0)
+    assert again is not None
+    assert (again.tracker, again.frames_analysed, again.last_time_ms) == (
+        {"version": 1, "n": 2},
+        7,
+        1800.0,
+    )
+    assert again.expires_at == 1063.0
+    state.release_stream(stream.stream_id)  # a failed batch gives the lease back unchanged
+    assert state.claim_stream("t1", stream.stream_id, 30, now=1005.0) is not None
+    # A lease left by a dead gateway runs out; an idle stream expires.
+    assert state.claim_stream("t1", stream.stream_id, 30, now=1040.0) is not None
+    assert state.claim_stream("t1", stream.stream_id, 30, now=1100.0) is None
+    state.delete_stream(stream.stream_id)
+    assert state.claim_stream("t1", stream.stream_id, 30, now=1006.0) is None
+
+
+def test_expired_streams_are_purged(state: VideoState) -> None:
+    old = state.create_stream("t1", {}, {}, idle_seconds=10, now=1000.0)
+    new = state.create_stream("t1", {}, {}, idle_seconds=10, now=2000.0)
+    assert state.claim_stream("t1", old.stream_id, 30, now=1005.0) is None  # gone, not expired
+    assert state.claim_stream("t1", new.stream_id, 30, now=2005.0) is not None
+
+
+def test_restart_fails_the_jobs_it_cannot_finish(state: VideoState, tmp_path: Path) -> None:
+    """SQLite: one gateway owns the file, so every job left queued or running at start was its
+    own and is failed at once. PostgreSQL: other replicas run jobs too, so only jobs whose
+    heartbeat stopped are failed (at start, and whenever the job is read)."""
+    settings = GatewaySettings(data_dir=tmp_path, video_job_stale_seconds=60.0)
+    now = time.time()
+    stale = state.create_job("t1", {}, None, None, now=now - 120)
+    state.update_job(stale.job_id, status="running", now=now - 120)
+    alive = state.create_job("t1", {}, None, None, now=now)
+    state.update_job(alive.job_id, status="running", now=now)
+    jobs = VideoJobs(settings, cast(ServiceClients, None), state)
+
+    assert jobs.recover() == (1 if state.shared else 2)
+    failed = jobs.job("t1", stale.job_id)
+    assert failed is not None and failed.status == "failed" and failed.error_code == "INTERRUPTED"
+    other = jobs.job("t1", alive.job_id)
+    assert other is not None
+    if not state.shared:
+        assert other.status == "failed"
+        assert (
+            other.error_message == "the gateway restarted while this job ran; send the video again"
+        )
+        return
+    assert failed.error_message == (
+        "the gateway running this job stopped (no progress for 60 s); send the video again"
+    )
+    assert other.status == "running"  # another replica's, beating: left alone
+    state.update_job(alive.job_id, now=now - 61)  # ...until its heartbeat is a minute old
+    read = jobs.job("t1", alive.job_id)
+    assert read is not None and read.status == "failed" and read.error_code == "INTERRUPTED"
