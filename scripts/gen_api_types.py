@@ -3,7 +3,7 @@
 The document is the app's own (``create_app().openapi()``, what ``GET /openapi.json`` serves),
 built without starting any service; the generator is openapi-typescript, pinned with
 typescript in clients/typescript/package-lock.json (installed first by
-scripts/install_api_types.sh, ``npm ci``, when missing). The result is written to
+``scripts/npm_ci.sh clients/typescript`` when missing). The result is written to
 clients/typescript/faceflow-api.d.ts and, byte for byte, to the two clients that import it:
 miniprogram/types/ (the mini-program is a project of its own; its packOptions leave the folder
 out of the package) and gateway/static/types/ (the web demo).
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TOOL_DIR = ROOT / "clients" / "typescript"
 GENERATOR = TOOL_DIR / "node_modules" / ".bin" / "openapi-typescript"
-INSTALL = ROOT / "scripts" / "install_api_types.sh"
+INSTALL = ROOT / "scripts" / "npm_ci.sh"
 FILE_NAME = "faceflow-api.d.ts"
 OUTPUTS = (
     TOOL_DIR / FILE_NAME,
@@ -44,7 +44,7 @@ def openapi_json() -> str:
 
 def generate() -> str:
     """The text of faceflow-api.d.ts for the current app."""
-    subprocess.run(["bash", str(INSTALL)], check=True)
+    subprocess.run(["bash", str(INSTALL), "clients/typescript"], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         document = Path(tmp) / "openapi.json"
         output = Path(tmp) / FILE_NAME

@@ -2,7 +2,7 @@
 # Install what the browser tests need when it is missing: Debian's chromium (Playwright's own
 # browser download does not work here), a CJK font (fonts-noto-cjk) for the Chinese page, and
 # tests/browser's pinned playwright-core (npm ci, from its lock file). The mini-program page
-# tests install their own packages (scripts/install_miniprogram_tests.sh). Safe to run
+# tests install their own packages (scripts/npm_ci.sh miniprogram/test). Safe to run
 # repeatedly; does nothing when everything is present. Called by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +27,4 @@ if [ "${#packages[@]}" -gt 0 ]; then
   fi
 fi
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "install_browser.sh: node and npm are needed (apt-get install -y nodejs npm)" >&2
-  exit 1
-fi
-
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-fi
+bash scripts/npm_ci.sh tests/browser

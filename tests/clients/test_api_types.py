@@ -6,7 +6,7 @@ miniprogram/types/ and gateway/static/types/) and the clients that use them.
 - tsc (--allowJs --checkJs, strict) passes over the mini-program's and the web demo's API modules
   and the flows that read the results, and fails when a field they read leaves the contract.
 
-The npm tools come from clients/typescript/package-lock.json (scripts/install_api_types.sh,
+The npm tools come from clients/typescript/package-lock.json (scripts/npm_ci.sh clients/typescript,
 `npm ci`), so `make test` installs them on a clean clone.
 """
 
@@ -37,7 +37,9 @@ def npm_tools() -> None:
     if shutil.which("npm") is None:
         pytest.fail("node and npm are needed for the API types (apt-get install -y nodejs npm)")
     subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "install_api_types.sh")], check=True, timeout=600
+        ["bash", str(REPO_ROOT / "scripts" / "npm_ci.sh"), "clients/typescript"],
+        check=True,
+        timeout=600,
     )
 
 

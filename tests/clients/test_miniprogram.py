@@ -5,7 +5,7 @@
 - test/pages.test.js: the pages rendered as WeChat runs them by miniprogram-simulate (WXML
   compiled by WeChat's wcc, WXSS, page JS), tapped and typed into, their texts and colours
   checked; its npm packages come from miniprogram/test/package-lock.json
-  (scripts/install_miniprogram_tests.sh, `npm ci`).
+  (scripts/npm_ci.sh miniprogram/test, `npm ci`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_miniprogram_pages_in_miniprogram_simulate_against_the_real_gateway(
     stack: Stack, tmp_path: Path
 ) -> None:
     subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "install_miniprogram_tests.sh")],
+        ["bash", str(REPO_ROOT / "scripts" / "npm_ci.sh"), "miniprogram/test"],
         check=True,
         timeout=600,
     )
