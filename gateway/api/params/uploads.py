@@ -66,6 +66,15 @@ def _single_image(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
+def one_video(value: Any) -> Any:
+    """A ``video`` field: one file (several are refused, none is absent)."""
+    if isinstance(value, list):
+        if len(value) > 1:
+            raise rejection("send one video")
+        return value[0] if value else None
+    return value
+
+
 def image_limits(info: ValidationInfo) -> ImageLimits:
     """The limits the request is checked against (``IMAGE_LIMITS`` in the context)."""
     context = info.context or {}

@@ -7,7 +7,7 @@ and an expiry), ``POST /liveness/sessions/{session_id}/verify`` (``frames``: sev
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from faceflow.common.v1 import common_pb2
 from faceflow.liveness.v1 import liveness_pb2
@@ -31,7 +31,7 @@ from gateway.api.params.fields import (
     matching,
     rejection,
 )
-from gateway.api.params.uploads import ImageUpload, Upload, checked, image_limits
+from gateway.api.params.uploads import ImageUpload, Upload, checked, image_limits, one_video
 from gateway.api.schemas import ERROR_RESPONSES, error_responses
 from gateway.core.context import envelope
 from gateway.orchestration.liveness_calls import liveness
@@ -76,14 +76,6 @@ class SessionParams(RouteParams):
     )
 
 
-def _single_video(value: Any) -> Any:
-    if isinstance(value, list):
-        if len(value) > 1:
-            raise rejection("send one video")
-        return value[0]
-    return value
-
-
 def _video_size(video: bytes | None) -> bytes | None:
     if video is not None and len(video) > MAX_VIDEO_BYTES:
         raise rejection(
@@ -114,7 +106,7 @@ class VerifySessionParams(RouteParams):
     )
     video: Annotated[
         bytes | None,
-        BeforeValidator(_single_video),
+        BeforeValidator(one_video),
         AfterValidator(_video_size),
         Upload(max_bytes=MAX_VIDEO_BYTES),
     ] = Field(default=None, description="mp4 or webm instead of frames")

@@ -35,7 +35,7 @@ from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
 from gateway.api.liveness_schemas import iso_time
 from gateway.api.params import RouteParams
 from gateway.api.params.fields import BLANK_IS_DEFAULT, GroupId, any_case, rejection
-from gateway.api.params.uploads import Upload, checked, image_limits
+from gateway.api.params.uploads import Upload, checked, image_limits, one_video
 from gateway.api.routes.liveness import FRAME_TIMES, FrameTime
 from gateway.api.routes.search import GROUP_IDS, group_count
 from gateway.api.schemas import ModelRef, error_responses
@@ -90,14 +90,6 @@ JobIdPath = Annotated[
 StreamIdPath = Annotated[
     str, PathParam(max_length=100, description="as POST /videos/streams answered it")
 ]
-
-
-def _one_video(value: Any) -> Any:
-    if isinstance(value, list):
-        if len(value) > 1:
-            raise rejection("send one video")
-        return value[0] if value else None
-    return value
 
 
 def _container(video: bytes) -> bytes:
@@ -197,7 +189,7 @@ class RecognizeParams(SearchOptions):
 
     video: Annotated[
         bytes,
-        BeforeValidator(_one_video),
+        BeforeValidator(one_video),
         AfterValidator(_container),
         Upload(max_bytes=MAX_VIDEO_UPLOAD_BYTES),
     ] = Field(description="the video: mp4 or webm")
