@@ -40,9 +40,14 @@ STATEFUL_MAX_STEPS = 20
 SEED = 20261205
 CONTENT_CODES = frozenset({"INVALID_IMAGE", "INVALID_VIDEO", "NO_FACE", "LOW_QUALITY"})
 """Why a well-formed request with an upload can still be refused: what the upload holds."""
-STATED_RULES = ("frame_times_ms has ", "frame_times_ms must not decrease")
+STATED_RULES = (
+    "frame_times_ms has ",
+    "frame_times_ms must not decrease",
+    "send photos or group_id with face_tokens, not both",
+)
 """Rules between two fields that the document states in words (frame_times_ms: "one per frame,
-not decreasing"): a JSON schema cannot compare two fields."""
+not decreasing"): a JSON schema cannot compare two fields; or in a ``oneOf`` that schemathesis'
+multipart generation does not follow (/clusters: photos, or group_id with face_tokens)."""
 POSITIVE_STATUSES = ["2xx", "401", "403", "404", "409", "429"]
 """schemathesis' default for positive_data_acceptance less 3xx and 5xx: the gateway sends
 neither to a well-formed request."""
