@@ -4,9 +4,8 @@ The document is the app's own (``create_app().openapi()``, what ``GET /openapi.j
 built without starting any service; the generator is openapi-typescript, pinned with
 typescript in clients/typescript/package-lock.json (installed first by
 ``scripts/npm_ci.sh clients/typescript`` when missing). The result is written to
-clients/typescript/faceflow-api.d.ts and, byte for byte, to the two clients that import it:
-miniprogram/types/ (the mini-program is a project of its own; its packOptions leave the folder
-out of the package) and gateway/static/types/ (the web demo).
+clients/typescript/faceflow-api.d.ts, which the mini-program's and the web demo's API modules
+import in JSDoc (only tsc reads it).
 
 ``--check`` regenerates into a temporary folder and exits non-zero when a committed copy
 differs (used by tests/clients/test_api_types.py).
@@ -26,11 +25,7 @@ TOOL_DIR = ROOT / "clients" / "typescript"
 GENERATOR = TOOL_DIR / "node_modules" / ".bin" / "openapi-typescript"
 INSTALL = ROOT / "scripts" / "npm_ci.sh"
 FILE_NAME = "faceflow-api.d.ts"
-OUTPUTS = (
-    TOOL_DIR / FILE_NAME,
-    ROOT / "miniprogram" / "types" / FILE_NAME,
-    ROOT / "gateway" / "static" / "types" / FILE_NAME,
-)
+OUTPUTS = (TOOL_DIR / FILE_NAME,)
 COMMAND = "python scripts/gen_api_types.py"
 
 

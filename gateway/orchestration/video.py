@@ -30,13 +30,13 @@ from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.orchestration import pipeline
 from gateway.orchestration.embedding_calls import embedding
+from services.shared.face_messages import landmarks_from_proto
 from services.shared.face_tracker import Detection, FaceTracker, Track, TrackerSettings
 from services.shared.quality import assess_quality
 from services.shared.video import VideoFrame, VideoReader
 
 JPEG_QUALITY = 90
 SEARCH_BATCH = 64  # the embedding service's probes per call
-LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 EventsCallback = Callable[[list[dict[str, Any]]], Awaitable[None]]
 ProgressCallback = Callable[[int, float], Awaitable[None]]
@@ -210,12 +210,8 @@ class VideoRecognizer:
 def _detection(face: common_pb2.Face, values: Sequence[float]) -> Detection:
     crop = face.aligned_crop
     pixels = np.frombuffer(crop.rgb, dtype=np.uint8).reshape(crop.size, crop.size, 3)
-    marks = face.landmarks
-    points = np.array(
-        [[getattr(marks, n).x, getattr(marks, n).y] for n in LANDMARKS], dtype=np.float64
-    )
     box = face.box
-    quality = assess_quality(pixels, (box.width, box.height), points)
+    quality = assess_quality(pixels, (box.width, box.height), landmarks_from_proto(face))
     return Detection(
         box=(box.x, box.y, box.width, box.height),
         score=float(face.score),

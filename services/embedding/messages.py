@@ -45,13 +45,6 @@ def embedding_array(
     return np.asarray(vector / norm, dtype=np.float32)
 
 
-def landmarks_array(face: common_pb2.Face) -> NDArray[np.float64]:
-    """The five landmarks of a Face as a (5, 2) array."""
-    marks = face.landmarks
-    points = (marks.left_eye, marks.right_eye, marks.nose, marks.mouth_left, marks.mouth_right)
-    return np.array([[p.x, p.y] for p in points], dtype=np.float64)
-
-
 def group_message(group: Group) -> embedding_pb2.Group:
     """A gallery group as its message."""
     return embedding_pb2.Group(

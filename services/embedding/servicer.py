@@ -20,7 +20,6 @@ from services.embedding.messages import (
     crop_array,
     embedding_array,
     group_message,
-    landmarks_array,
     match_message,
     user_message,
 )
@@ -31,7 +30,7 @@ from services.embedding.store.errors import FaceExistsError, FaceNotFoundError
 from services.embedding.store.validation import check_id, checked_thumbnail
 from services.embedding.thresholds import Decision, FarTable
 from services.shared.errors import InvalidArgumentError
-from services.shared.face_messages import quality_to_proto
+from services.shared.face_messages import landmarks_from_proto, quality_to_proto
 from services.shared.model_zoo import Embedder, ServedModel
 from services.shared.open_set import MAX_FPIR, MIN_FPIR
 from services.shared.quality import assess_quality, quality_failures
@@ -235,7 +234,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         thumbnail = checked_thumbnail(request.thumbnail)
         face = request.face
         crop = crop_array(face.aligned_crop, "face.aligned_crop")
-        report = assess_quality(crop, (face.box.width, face.box.height), landmarks_array(face))
+        report = assess_quality(crop, (face.box.width, face.box.height), landmarks_from_proto(face))
         reasons = quality_failures(report, level)
         if reasons:
             raise LowQualityError(reasons, level.value)

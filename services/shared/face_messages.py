@@ -53,3 +53,10 @@ def quality_to_proto(report: QualityReport) -> common_pb2.Quality:
         pitch=report.pitch,
         roll=report.roll,
     )
+
+
+def landmarks_from_proto(face: common_pb2.Face) -> NDArray[np.float64]:
+    """The five landmarks of a Face message as a (5, 2) array (the order of ``face_to_proto``)."""
+    marks = face.landmarks
+    points = (marks.left_eye, marks.right_eye, marks.nose, marks.mouth_left, marks.mouth_right)
+    return np.array([[p.x, p.y] for p in points], dtype=np.float64)

@@ -1,7 +1,7 @@
-"""The TypeScript types of the HTTP API (clients/typescript/faceflow-api.d.ts and its copies in
-miniprogram/types/ and gateway/static/types/) and the clients that use them.
+"""The TypeScript types of the HTTP API (clients/typescript/faceflow-api.d.ts) and the clients
+that import them.
 
-- The committed files are what openapi-typescript makes of the gateway's OpenAPI document now
+- The committed file is what openapi-typescript makes of the gateway's OpenAPI document now
   (run `python scripts/gen_api_types.py` after changing a route or a schema).
 - tsc (--allowJs --checkJs, strict) passes over the mini-program's and the web demo's API modules
   and the flows that read the results, and fails when a field they read leaves the contract.
@@ -24,10 +24,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOL_DIR = REPO_ROOT / "clients" / "typescript"
 TSC = TOOL_DIR / "node_modules" / ".bin" / "tsc"
 TYPES = "faceflow-api.d.ts"
-# tsconfig -> the client folders it checks (their JS and their copy of the types), repo-relative.
+# tsconfig -> the client folder whose JS it checks, repo-relative.
 CONFIGS = {
-    "tsconfig.miniprogram.json": ("miniprogram/utils", "miniprogram/types"),
-    "tsconfig.web.json": ("gateway/static/js", "gateway/static/types"),
+    "tsconfig.miniprogram.json": "miniprogram/utils",
+    "tsconfig.web.json": "gateway/static/js",
 }
 
 
@@ -85,13 +85,12 @@ def test_type_check_fails_when_a_field_a_client_reads_is_renamed(
     tmp_path: Path, config: str, field: str, declaration: str
 ) -> None:
     """The same check on a copy whose types call the field something else must fail there."""
-    code, types = CONFIGS[config]
-    for folder in (code, types):
-        shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
+    shutil.copytree(REPO_ROOT / CONFIGS[config], tmp_path / CONFIGS[config])
     copied_config = tmp_path / "clients" / "typescript" / config
     copied_config.parent.mkdir(parents=True)
     shutil.copy(TOOL_DIR / config, copied_config)
-    types_file = tmp_path / types / TYPES
+    types_file = copied_config.parent / TYPES
+    shutil.copy(TOOL_DIR / TYPES, types_file)
     text = types_file.read_text(encoding="utf-8")
     assert declaration in text, f"{declaration} is no longer in {TYPES}: pick another field"
     types_file.write_text(text.replace(declaration, f"renamed_{declaration}"), encoding="utf-8")
