@@ -47,6 +47,8 @@ class HealthWatch:
     status: str = "UNKNOWN"
     """SERVING, DOWN (with ``reason``) or UNKNOWN before the first check."""
     reason: str = ""
+    slow_start: bool = False
+    """The first check timed out (while connecting); the next timeout is DOWN."""
     went_down: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while the service is down: calls in flight wait on it beside their reply."""
 
@@ -123,6 +125,15 @@ class ServiceClients:
                 code = error.code()
                 if code in ALIVE_CODES:
                     watch.mark(SERVING)  # it answered: busy, or without a health service
+                elif (
+                    code is grpc.StatusCode.DEADLINE_EXCEEDED
+                    and watch.status == "UNKNOWN"
+                    and not watch.slow_start
+                ):
+                    # The first check also opens the (lazy) connection, which on a loaded
+                    # machine can outlast the deadline: a silent service is DOWN from the
+                    # second check on; calls meanwhile keep their own deadlines.
+                    watch.slow_start = True
                 else:  # refused, unreachable, or silent past the deadline (hung, paused)
                     watch.mark(DOWN, f"{name}: {code.name}")
             else:
