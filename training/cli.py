@@ -17,7 +17,12 @@ from typing import Any
 
 from training.commands.common import Subcommands
 from training.commands.compress import add_distill, add_prune, add_quantize
-from training.commands.data import add_align, add_attribute_features, add_split
+from training.commands.data import (
+    add_align,
+    add_attribute_features,
+    add_emotion_chips,
+    add_split,
+)
 from training.commands.evaluate import add_evaluate
 from training.commands.export import add_export
 from training.commands.reports import add_flops, add_plot
@@ -33,6 +38,7 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_flops,
     add_align,
     add_attribute_features,
+    add_emotion_chips,
     add_quantize,
     add_prune,
     add_distill,

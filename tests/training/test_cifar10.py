@@ -6,11 +6,13 @@ import csv
 import json
 from pathlib import Path
 
+import keras
 import pytest
 
+from training.checkpoints import load_checkpoint
 from training.cli import main
 from training.errors import TrainingError
-from training.recipes.cifar10 import CifarConfig, evaluate, train
+from training.recipes.cifar10 import CifarConfig, evaluate, make_optimizer, train
 
 
 def _config(data: Path, run_dir: Path, **overrides: object) -> CifarConfig:
@@ -65,6 +67,27 @@ def test_other_architectures_train(arch: str, cifar_folders: Path, tmp_path: Pat
     )
     losses = [epoch["loss"] for epoch in result["history"]]
     assert sum(losses[-2:]) / 2 < losses[0]
+
+
+def test_sgd_recipe_with_weight_decay_trains_and_resumes_with_its_optimizer(
+    cifar_batches: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "sgd"
+    options = {"optimizer": "sgd", "weight_decay": 5e-4, "learning_rate": 0.05, "epochs": 6}
+    result = train(_config(cifar_batches, run, **options))
+    losses = [epoch["loss"] for epoch in result["history"]]
+    assert sum(losses[-2:]) / 2 < losses[0], losses
+    optimizer = load_checkpoint(run / "checkpoints" / "last.keras").optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert optimizer.nesterov and optimizer.momentum == pytest.approx(0.9)
+    assert optimizer.weight_decay == pytest.approx(5e-4)
+    resumed = train(_config(cifar_batches, run, **{**options, "epochs": 7}, resume=True))
+    assert resumed["initial_epoch"] == 6 and len(resumed["history"]) == 1
+
+
+def test_unknown_optimizer_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; choose one of adam, sgd"):
+        make_optimizer("rmsprop", 0.1, 0.0)
 
 
 def test_resume_without_checkpoint(cifar_batches: Path, tmp_path: Path) -> None:

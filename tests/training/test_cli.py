@@ -10,17 +10,18 @@ import pytest
 from training.cli import build_parser, main
 
 COMMANDS = {
-    "train": ["cifar10", "embedding", "liveness", "attributes", "attribute-head"],
+    "train": ["cifar10", "embedding", "liveness", "attributes", "attribute-head", "emotion"],
     "evaluate": ["cifar10", "embedding", "liveness", "attributes"],
     "flops": [],
     "align": [],
     "attribute-features": [],
+    "emotion-chips": [],
     "quantize": [],
     "prune": ["cifar10"],
     "distill": ["cifar10"],
     "plot": [],
     "split": [],
-    "export": ["embedding", "liveness", "attributes", "attribute-head"],
+    "export": ["embedding", "liveness", "attributes", "attribute-head", "emotion"],
 }
 
 

@@ -1,5 +1,5 @@
-"""``align``, ``split`` and ``attribute-features``: prepare face datasets (aligned crops,
-identity-disjoint pairs, age/gender inputs cut by the serving code)."""
+"""``align``, ``split``, ``attribute-features`` and ``emotion-chips``: prepare face datasets
+(aligned crops, identity-disjoint pairs, age/gender and emotion inputs cut by the serving code)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,28 @@ def _attribute_features(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _emotion_chips(args: argparse.Namespace) -> dict[str, Any]:
+    from services.shared.model_store import ModelStore
+    from training.data.emotion_chips import (
+        VALIDATION_PERCENT,
+        extract_emotion_chips,
+        save_emotion_chips,
+    )
+
+    chips = extract_emotion_chips(args.data, ModelStore(args.cache_dir), args.limit, not args.quiet)
+    save_emotion_chips(chips, args.out)
+    validation = int(chips.validation_mask().sum())
+    return {
+        "chips": str(args.out),
+        "faces": len(chips),
+        "train": len(chips) - validation,
+        "validation": validation,
+        "split": f"sha256(file name) mod 100 < {VALIDATION_PERCENT} is validation",
+        "no_face": len(chips.no_face),
+        "no_face_files": chips.no_face[:50],
+    }
+
+
 def add_align(commands: Subcommands) -> None:
     """``align``: detect and align every face of a folder tree with the served detector."""
     align = commands.add_parser("align", help="detect + align faces of a folder tree (112x112)")
@@ -93,6 +115,20 @@ def add_attribute_features(commands: Subcommands) -> None:
     features.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
     features.add_argument("--quiet", action="store_true")
     features.set_defaults(handler=_attribute_features)
+
+
+def add_emotion_chips(commands: Subcommands) -> None:
+    """``emotion-chips``: the served 64x64 emotion crops of a FER-style ``<emotion>/`` folder."""
+    chips = commands.add_parser(
+        "emotion-chips",
+        help="emotion training inputs cut by the serving code (framing, YuNet, crop) -> .npz",
+    )
+    chips.add_argument("--data", type=Path, required=True, help="folder of <emotion>/ folders")
+    chips.add_argument("--out", type=Path, required=True, help="the .npz cache to write")
+    chips.add_argument("--limit", type=int, default=None, help="first N images only")
+    chips.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
+    chips.add_argument("--quiet", action="store_true")
+    chips.set_defaults(handler=_emotion_chips)
 
 
 def add_split(commands: Subcommands) -> None:

@@ -102,6 +102,15 @@ def _export_attribute_head(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _export_emotion(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.emotion import export_emotion
+
+    _check_name(args.name, args.version)
+    return export_emotion(
+        args.checkpoint, args.output, args.name, args.version, args.manifest_dir, args.cache_dir
+    )
+
+
 def _export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, help="run folder or .keras")
     parser.add_argument("--name", required=True, help="model name for the manifest")
@@ -157,3 +166,7 @@ def add_export(commands: Subcommands) -> None:
         "--embedding-model", default="sface", help="the store model whose vectors it reads"
     )
     head_export.set_defaults(handler=_export_attribute_head)
+
+    emotion_export = export.add_parser("emotion", help="the classifier of an emotion run")
+    _export_options(emotion_export)
+    emotion_export.set_defaults(handler=_export_emotion)

@@ -1,5 +1,5 @@
-"""``train <recipe>``: train or resume a CIFAR-10, embedding, liveness, attribute or
-attribute-head run."""
+"""``train <recipe>``: train or resume a CIFAR-10, embedding, liveness, attribute,
+attribute-head or emotion run."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def _train_cifar10(args: argparse.Namespace) -> dict[str, Any]:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
         train_per_class=args.train_per_class,
         test_per_class=args.test_per_class,
         augment=not args.no_augment,
@@ -134,6 +136,30 @@ def _train_attribute_head(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _train_emotion(args: argparse.Namespace) -> dict[str, Any]:
+    from training.recipes.emotion import EmotionConfig, train
+
+    result = train(
+        EmotionConfig(
+            chips=args.chips,
+            run_dir=args.run_dir,
+            width=args.width,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            label_smoothing=args.label_smoothing,
+            limit=args.limit,
+            command="python -m training " + shlex.join(args.argv),
+            resume=args.resume,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
+    for split in ("train", "validation"):
+        result[split].pop("confusion", None)
+    return result
+
+
 def _common_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset folder")
     parser.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
@@ -149,6 +175,7 @@ def add_train(commands: Subcommands) -> None:
     """``train`` with one subcommand per recipe."""
     from training.architectures import NAMES
     from training.models.minifasnet import ARCHITECTURES
+    from training.recipes.cifar10 import OPTIMIZERS
     from training.recipes.embedding import LOSSES
 
     train = commands.add_parser("train", help="train a recipe").add_subparsers(
@@ -162,6 +189,10 @@ def add_train(commands: Subcommands) -> None:
     cifar.add_argument("--train-per-class", type=int, default=None, help="subset size")
     cifar.add_argument("--test-per-class", type=int, default=None)
     cifar.add_argument("--no-augment", action="store_true")
+    cifar.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default="adam", help="sgd: Nesterov momentum 0.9"
+    )
+    cifar.add_argument("--weight-decay", type=float, default=0.0, help="decoupled, x lr")
     cifar.set_defaults(handler=_train_cifar10)
 
     embedding = train.add_parser("embedding", help="face embedding (ArcFace/CosFace/triplet)")
@@ -234,3 +265,19 @@ def add_train(commands: Subcommands) -> None:
     head.add_argument("--seed", type=int, default=0)
     head.add_argument("--quiet", action="store_true", help="no progress bars")
     head.set_defaults(handler=_train_attribute_head)
+
+    emotion = train.add_parser("emotion", help="7 emotions on served crops (emotion-chips cache)")
+    emotion.add_argument(
+        "--chips", type=Path, required=True, help="the .npz of python -m training emotion-chips"
+    )
+    emotion.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
+    emotion.add_argument("--width", type=float, default=0.5, help="channel multiplier")
+    emotion.add_argument("--epochs", type=int, default=20)
+    emotion.add_argument("--batch-size", type=int, default=64)
+    emotion.add_argument("--lr", type=float, default=1e-3)
+    emotion.add_argument("--label-smoothing", type=float, default=0.1)
+    emotion.add_argument("--limit", type=int, default=None, help="first N faces only (smoke runs)")
+    emotion.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    emotion.add_argument("--seed", type=int, default=0)
+    emotion.add_argument("--quiet", action="store_true", help="no progress bars")
+    emotion.set_defaults(handler=_train_emotion)

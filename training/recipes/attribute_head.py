@@ -20,10 +20,7 @@ Training picks the embedding of the crop or of its mirror image at random per sa
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +36,7 @@ from training.data.attribute_features import (
     load_features,
 )
 from training.errors import DatasetLayoutError, TrainingError
+from training.provenance import read_provenance, run_provenance, write_provenance
 from training.recipes.runner import fit, prepare_run
 
 log = logging.getLogger(__name__)
@@ -217,8 +215,7 @@ def train(config: AttributeHeadConfig) -> dict[str, Any]:
     model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
     if initial_epoch == 0:
         compile_head(model, config)
-        record = provenance(config)
-        (Path(config.run_dir) / "provenance.json").write_text(json.dumps(record, indent=2))
+        write_provenance(config.run_dir, run_provenance(config.command, config.features))
     steps = max(1, int(np.ceil(len(training_set) / config.batch_size)))
     history = fit(
         model,
@@ -242,50 +239,6 @@ def train(config: AttributeHeadConfig) -> dict[str, Any]:
         "validation": evaluate_head(model, validation),
         "validation_mirrored": evaluate_head(model, validation, mirrored=True),
     }
-
-
-def provenance(config: AttributeHeadConfig) -> dict[str, str]:
-    """What made this run: the command line, the feature cache (path, sha256, source folder),
-    the repository commit (``+ uncommitted changes`` when the tree was dirty)."""
-    root = Path(__file__).resolve().parents[2]
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30
-            )
-        except OSError:
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    if git("status", "--porcelain"):
-        commit += " + uncommitted changes"
-    digest = hashlib.sha256()
-    with Path(config.features).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return {
-        "command": config.command or "train() called from Python (no command line)",
-        "data": f"{config.features} (sha256 {digest.hexdigest()}; faces from "
-        f"{load_features_source(config.features)})",
-        "commit": commit,
-    }
-
-
-def load_features_source(path: Path) -> str:
-    """The image folder a feature cache was cut from (as recorded in it)."""
-    with np.load(path) as data:
-        return str(data["source"]) if "source" in data.files else "unrecorded"
-
-
-def read_provenance(run_dir: Path) -> dict[str, str]:
-    """The provenance a run recorded (empty for a checkpoint outside a run folder)."""
-    path = Path(run_dir) / "provenance.json"
-    if not path.is_file():
-        return {}
-    data: dict[str, str] = json.loads(path.read_text())
-    return data
 
 
 def served_head(model: Any) -> Any:
