@@ -37,7 +37,7 @@ from training.data.emotion_chips import (
     scan_emotion_folder,
 )
 from training.errors import DatasetLayoutError
-from training.recipes.emotion import EmotionConfig, train
+from training.recipes.emotion import EmotionConfig, augmenter, train
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "attributes-sample"
 
@@ -104,6 +104,17 @@ def test_framing_pads_with_mid_grey() -> None:
     assert framed.shape == (80, 96)
     assert framed[0, 0] == 128 and framed[20, 24] == 0 and framed[59, 71] == 0
     assert framed[60, 72] == 128
+
+
+def test_augmentation_keeps_dark_pixels() -> None:
+    # Keras' RandomContrast clips to (0, 255) unless told the range: every value below 0 of our
+    # [-1, 1] input became 0, and the network trained on images the service never sends.
+    ramp = np.linspace(-1.0, 1.0, 64 * 64, dtype=np.float32).reshape(1, 64, 64, 1)
+    batch = np.repeat(ramp, 8, axis=0)
+    out = np.asarray(augmenter(0)(batch, training=True))
+    assert out.shape == batch.shape
+    assert (out < -0.5).mean() > 0.15
+    assert abs(float(out.mean()) - float(batch.mean())) < 0.1
 
 
 def test_split_is_by_file_name_and_stable() -> None:

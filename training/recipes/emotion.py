@@ -80,7 +80,8 @@ def augmenter(seed: int) -> Any:
             keras.layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed),
             keras.layers.RandomRotation(0.03, fill_mode="nearest", seed=seed),
             keras.layers.RandomZoom(0.1, fill_mode="nearest", seed=seed),
-            keras.layers.RandomContrast(0.2, seed=seed),
+            # value_range: Keras clips to (0, 255) by default, which zeroed every dark pixel
+            keras.layers.RandomContrast(0.2, value_range=(-1.0, 1.0), seed=seed),
         ],
         name="augment",
     )
