@@ -3,8 +3,8 @@
 Prints p50/p95 of
 - model time: the networks alone on ready crops/chips (target: every field < 10 ms together),
   for the age/gender setups, taken in turns: the head on the SFace embedding (SFace on the
-  112x112 aligned crop + the head), dlib's age-v1 + gender-v1 on their chips, and the default
-  (age from the head, gender from gender-v1);
+  112x112 aligned crop + the head), dlib's age-v1 + gender-v1 on their chips, the head for age
+  with gender-v1, and face-api's age/gender network (one run for both) on its 112x112 crop;
 - each attribute through the service's code (crop + model + post-processing, or pose / quality);
 - one Analyze RPC with every field over a real gRPC channel (image decode included).
 The photo is ../shared/data's first people photo when present, else scikit-image's astronaut.
@@ -36,13 +36,14 @@ from services.shared.model_zoo import (
     AgeGenderHead,
     AgeModel,
     EmotionModel,
+    FaceApiAgeGender,
     FaceMesh,
     GenderModel,
     SFace,
     YuNetDetector,
 )
 from services.shared.model_zoo.age import AGE_CHIP_SIZE
-from services.shared.model_zoo.face_chips import emotion_crop, extract_face_chip
+from services.shared.model_zoo.face_chips import emotion_crop, extract_face_chip, faceapi_crop
 from services.shared.model_zoo.gender import GENDER_CHIP_SIZE
 
 A = attributes_pb2.Attribute
@@ -79,7 +80,9 @@ def main() -> int:
         )
         age_model = AgeModel.from_store(store, settings.age_model)
         gender_model = GenderModel.from_store(store, settings.gender_model)
+        faceapi = FaceApiAgeGender.from_store(store, settings.faceapi_model)
         crop = align_face(image, face.landmarks)
+        faceapi_input = faceapi_crop(image, face.box)
         age_chip = extract_face_chip(image, face.landmarks, AGE_CHIP_SIZE)
         gender_chip = extract_face_chip(image, face.landmarks, GENDER_CHIP_SIZE)
         grey = emotion_crop(image, face.box)
@@ -99,6 +102,10 @@ def main() -> int:
                     gender_model.probabilities(gender_chip),
                     emotion.probabilities(grey),
                 ),
+                "face-api + emotion": lambda: (
+                    faceapi.outputs(faceapi_input),
+                    emotion.probabilities(grey),
+                ),
                 "  SFace alone": lambda: head.embedder.embed(crop),
                 "  head alone": lambda: head.head.outputs(
                     np.zeros(head.head.dimension, np.float32)
@@ -116,8 +123,9 @@ def main() -> int:
             ),
             "age, dlib (chip + model)": lambda: age_model.predict(image, face.landmarks),
             "gender, dlib (chip + model)": lambda: gender_model.predict(image, face.landmarks),
+            "age + gender, face-api (crop + model)": lambda: faceapi.predict(image, face.box),
             "age + gender as configured": lambda: servicer.age_gender.estimate(
-                image, face.landmarks, age=True, gender=True
+                image, face_input, age=True, gender=True
             ),
             "emotion (crop + model)": lambda: emotion.predict(image, face.box),
             "pose (mesh, solvePnP)": lambda: estimate_pose(
@@ -140,6 +148,7 @@ def main() -> int:
             "SFace + head + emotion",
             "age-v1 + gender-v1 + emotion",
             "SFace + head + gender-v1 + emotion",
+            "face-api + emotion",
         ):
             p50 = np.percentile(networks[title], 50)
             print(f"model-time target < 10 ms, {title}: p50 {p50:.2f} ms")
@@ -151,6 +160,7 @@ def main() -> int:
             "age + gender, head": lambda: head.predict(big, big_face.landmarks),
             "age, dlib": lambda: age_model.predict(big, big_face.landmarks),
             "gender, dlib": lambda: gender_model.predict(big, big_face.landmarks),
+            "age + gender, face-api": lambda: faceapi.predict(big, big_face.box),
             "emotion (crop + model)": lambda: emotion.predict(big, big_face.box),
         }.items():
             print(f"  {title:28s}{summary(measure(step, max(10, runs // 4)))}")

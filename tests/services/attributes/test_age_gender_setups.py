@@ -1,8 +1,8 @@
 """The attributes service's age/gender sources over real gRPC: the head on the SFace embedding
 (computed from the same aligned crop the embedding service embeds), dlib's age-v1 / gender-v1,
-and the default mix (age from the head, gender from dlib), each selected only by settings; a
-head paired with the wrong embedder, a model of the wrong task or bad head parameters are
-start-up errors naming them."""
+face-api's network on its crop of the box, and the default mix (age from the head, gender from
+dlib), each selected only by settings; a head paired with the wrong embedder, a model of the
+wrong task or bad head parameters are start-up errors naming them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from faceflow.attributes.v1 import attributes_pb2, attributes_pb2_grpc
 from faceflow.common.v1 import common_pb2
 
-from services.attributes.age_gender import build_age_gender
+from services.attributes.age_gender import AgeGenderModels, build_age_gender
 from services.attributes.server import create_app
 from services.attributes.settings import AttributesSettings
 from services.shared.alignment import align_face
@@ -23,7 +23,13 @@ from services.shared.errors import ModelUnavailableError
 from services.shared.face_messages import face_to_proto
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
-from services.shared.model_zoo import AgeGenderHead, GenderModel, SFace, YuNetDetector
+from services.shared.model_zoo import (
+    AgeGenderHead,
+    FaceApiAgeGender,
+    GenderModel,
+    SFace,
+    YuNetDetector,
+)
 from tests.helpers import images
 
 A = attributes_pb2.Attribute
@@ -55,6 +61,13 @@ def mixed_address(model_store: ModelStore) -> Iterator[str]:
 def dlib_address(model_store: ModelStore) -> Iterator[str]:
     """Both attributes from dlib's networks (FACEFLOW_ATTRIBUTES_AGE_FROM=dlib)."""
     settings = AttributesSettings(port=0, max_workers=2, age_from="dlib", gender_from="dlib")
+    yield from _serve(settings, model_store)
+
+
+@pytest.fixture(scope="module")
+def faceapi_address(model_store: ModelStore) -> Iterator[str]:
+    """Both attributes from face-api's network (FACEFLOW_ATTRIBUTES_AGE_FROM=faceapi)."""
+    settings = AttributesSettings(port=0, max_workers=2, age_from="faceapi", gender_from="faceapi")
     yield from _serve(settings, model_store)
 
 
@@ -124,6 +137,34 @@ def test_head_for_age_and_dlib_for_gender(mixed_address: str, model_store: Model
     assert [m.name for m in only_gender.models] == ["gender"]
 
 
+def test_faceapi_answers_what_the_zoo_computes_on_its_crop(
+    faceapi_address: str, model_store: ModelStore
+) -> None:
+    reply = _analyze(faceapi_address, [A.ATTRIBUTE_AGE, A.ATTRIBUTE_GENDER])
+    assert [(m.name, m.version) for m in reply.models] == [("faceapi_age_gender", "1.7.15")]
+    image = decode_image(images.astronaut_jpeg())
+    face = YuNetDetector.from_store(model_store, "yunet").detect(image)[0]
+    expected = FaceApiAgeGender.from_store(model_store, "faceapi_age_gender").predict(
+        image, face.box
+    )
+    answer = reply.faces[0]
+    assert answer.age.value == pytest.approx(expected.age.value, abs=0.05)
+    assert answer.age.low == pytest.approx(expected.age.low, abs=0.05)
+    assert answer.age.high == pytest.approx(expected.age.high, abs=0.05)
+    assert 25 <= answer.age.value <= 48  # Eileen Collins, photographed in her late thirties
+    assert answer.gender.label == expected.gender.label == "female"
+    assert answer.gender.probability == pytest.approx(expected.gender.probability, abs=1e-4)
+    only_age = _analyze(faceapi_address, [A.ATTRIBUTE_AGE])
+    assert [m.name for m in only_age.models] == ["faceapi_age_gender"]
+    assert only_age.faces[0].HasField("age") and not only_age.faces[0].HasField("gender")
+
+
+def test_faceapi_needs_its_model() -> None:
+    with pytest.raises(ModelUnavailableError) as caught:
+        AgeGenderModels("faceapi", "faceapi")
+    assert str(caught.value) == "age/gender configuration needs the face-api model"
+
+
 def test_dlib_is_the_default() -> None:
     settings = AttributesSettings()
     assert (settings.age_from, settings.gender_from) == ("dlib", "dlib")
@@ -154,6 +195,10 @@ def test_only_the_configured_models_are_loaded(model_store: ModelStore) -> None:
         "sface",
         "age_gender_sface",
     ]
+    assert loaded(AttributesSettings(age_from="faceapi", gender_from="faceapi")) == [
+        "faceapi_age_gender"
+    ]
+    assert loaded(AttributesSettings(age_from="faceapi")) == ["gender", "faceapi_age_gender"]
 
 
 def test_a_model_of_another_task_is_refused_at_start(model_store: ModelStore) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore, load_manifest
-from services.shared.model_store.fetch import fetch_source
+from services.shared.model_store.fetch import fetch_source, npm_tarball_url
 from services.shared.model_store.hashing import sha256_file
 from services.shared.model_store.manifest import ManifestError, Source, parse_spec
 
@@ -99,3 +103,89 @@ def test_fetch_uses_mirror_and_checks_hash(tmp_path: Path, monkeypatch: pytest.M
     )
     with pytest.raises(ModelUnavailableError):
         fetch_source(bad, tmp_path / "downloads2")
+
+
+NPM_TARBALL = b"the npm registry's tarball bytes"
+NPM_PATH = "/@scope/pkg/-/pkg-1.2.3.tgz"
+
+
+def _npm_source(version: str = "1.2.3", sha256: str = "") -> Source:
+    data = {
+        **MINIMAL,
+        "source": {
+            "kind": "npm",
+            "package": "@scope/pkg",
+            "package_version": version,
+            "sha256": sha256 or hashlib.sha256(NPM_TARBALL).hexdigest(),
+        },
+    }
+    return parse_spec(data, "m.toml").source
+
+
+def test_npm_source_is_the_registry_tarball(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FACEFLOW_NPM_REGISTRY", raising=False)
+    source = _npm_source()
+    assert (source.kind, source.package, source.package_version) == ("npm", "@scope/pkg", "1.2.3")
+    assert source.filename == "scope-pkg-1.2.3.tgz"  # the name `npm pack` writes
+    assert npm_tarball_url(source) == f"https://registry.npmjs.org{NPM_PATH}"
+    missing = {**MINIMAL, "source": {"kind": "npm", "package": "pkg", "sha256": "ab"}}
+    with pytest.raises(ManifestError, match="missing field 'package_version'"):
+        parse_spec(missing, "m.toml")
+
+
+@pytest.fixture()
+def npm_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
+    """A registry on 127.0.0.1 serving one tarball (404 otherwise); yields the requested paths."""
+    requested: list[str] = []
+
+    class Registry(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested.append(self.path)
+            found = self.path == NPM_PATH
+            self.send_response(200 if found else 404)
+            self.end_headers()
+            if found:
+                self.wfile.write(NPM_TARBALL)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("FACEFLOW_NPM_REGISTRY", f"http://127.0.0.1:{server.server_port}/")
+    monkeypatch.setenv("FACEFLOW_MODEL_MIRROR", str(tmp_path / "no-mirror"))
+    try:
+        yield requested
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_fetch_npm_tarball_from_the_registry(npm_registry: list[str], tmp_path: Path) -> None:
+    source = _npm_source()
+    fetched = fetch_source(source, tmp_path / "downloads")
+    assert fetched.read_bytes() == NPM_TARBALL
+    assert npm_registry == [NPM_PATH]
+    assert fetch_source(source, tmp_path / "downloads") == fetched
+    assert npm_registry == [NPM_PATH], "a verified tarball is not downloaded again"
+    with pytest.raises(ModelUnavailableError, match=r"sha256 .* does not match the manifest's 0+"):
+        fetch_source(_npm_source(sha256="0" * 64), tmp_path / "other")
+    with pytest.raises(ModelUnavailableError) as caught:
+        fetch_source(_npm_source("9.9.9"), tmp_path / "other")
+    assert "HTTP Error 404" in str(caught.value)
+    assert str(caught.value).endswith(
+        "set FACEFLOW_MODEL_MIRROR to a folder holding scope-pkg-9.9.9.tgz "
+        "(`npm pack @scope/pkg@9.9.9` writes it)"
+    )
+
+
+def test_fetch_npm_tarball_from_a_mirror(
+    npm_registry: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "scope-pkg-1.2.3.tgz").write_bytes(NPM_TARBALL)
+    monkeypatch.setenv("FACEFLOW_MODEL_MIRROR", str(mirror))
+    assert fetch_source(_npm_source(), tmp_path / "downloads").read_bytes() == NPM_TARBALL
+    assert npm_registry == [], "the mirror's copy is used without asking the registry"

@@ -15,6 +15,7 @@ from services.shared.model_zoo import (
     AgeGenderHead,
     AgeModel,
     EmotionModel,
+    FaceApiAgeGender,
     FaceMesh,
     GenderModel,
     MiniFASNet,
@@ -35,6 +36,7 @@ SERVED: list[tuple[type[ZooModel], str]] = [
     (GenderModel, "gender"),
     (EmotionModel, "emotion"),
     (AgeGenderHead, "age_gender_sface"),
+    (FaceApiAgeGender, "faceapi_age_gender"),
 ]
 
 
@@ -91,6 +93,44 @@ def test_bad_manifest_params_are_a_startup_error_naming_the_file(
     with pytest.raises(ModelUnavailableError) as caught:
         YuNetDetector(runtime, spec)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"gender_labels": ["female", "person"]},
+            "models/faceapi_age_gender.toml params.gender_labels must list ['female', 'male'] "
+            "in the order of the gender output, got ['female', 'person']",
+        ),
+        (
+            {"age_margin_years": -1},
+            "models/faceapi_age_gender.toml params.age_margin_years must be in [0, 20], got -1",
+        ),
+    ],
+)
+def test_bad_faceapi_params_are_a_startup_error(
+    model_store: ModelStore, params: dict[str, object], message: str
+) -> None:
+    spec = model_store.spec("faceapi_age_gender")
+    spec = dataclasses.replace(spec, params={**spec.params, **params})
+    runtime = LiteModel(model_store.open("faceapi_age_gender").path, 1)
+    with pytest.raises(ModelUnavailableError) as caught:
+        FaceApiAgeGender(runtime, spec)
+    assert str(caught.value) == message
+
+
+def test_faceapi_gender_follows_the_manifest_order(model_store: ModelStore) -> None:
+    spec = model_store.spec("faceapi_age_gender")
+    runtime = LiteModel(model_store.open("faceapi_age_gender").path, 1)
+    image = images.astronaut()
+    box = YuNetDetector.from_store(model_store, "yunet").detect(image)[0].box
+    faceapi = FaceApiAgeGender(runtime, spec).predict(image, box)
+    assert faceapi.gender.label == "female" and faceapi.gender.probability > 0.5
+    assert faceapi.age.low < faceapi.age.value < faceapi.age.high
+    swapped = dataclasses.replace(spec, params={**spec.params, "gender_labels": ["female", "male"]})
+    wrong = FaceApiAgeGender(runtime, swapped).predict(image, box)
+    assert wrong.gender.label == "male"  # the labels are read from the manifest, in its order
 
 
 def test_a_model_file_with_the_wrong_input_is_refused(model_store: ModelStore) -> None:
