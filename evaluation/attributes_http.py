@@ -22,12 +22,9 @@ the paired difference on the faces both answered; ``--json`` writes the figures.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import math
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,9 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from deploy.local.stack import running_stack  # noqa: E402
+from evaluation.http_setups import (  # noqa: E402
+    mcnemar_p,
+    measure_setups,
+    parser_for,
+    wilson,
+)
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "attributes-sample"
 SETUPS: dict[str, dict[str, str]] = {
     "dlib": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "dlib", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "dlib"},
     "head": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "head", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "head"},
@@ -52,16 +53,6 @@ SETUPS: dict[str, dict[str, str]] = {
     },
     "default": {},
 }
-
-
-def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion."""
-    if total == 0:
-        return (0.0, 1.0)
-    p = successes / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (centre - half, centre + half)
 
 
 def read_labels(data: Path) -> list[dict[str, str]]:
@@ -131,15 +122,6 @@ def figures(result: dict[str, Any], names: list[str] | None = None) -> dict[str,
     }
 
 
-def mcnemar_p(only_first: int, only_second: int) -> float:
-    """Two-sided exact McNemar p-value for the discordant counts of two classifiers."""
-    total = only_first + only_second
-    if total == 0:
-        return 1.0
-    tail = sum(math.comb(total, k) for k in range(min(only_first, only_second) + 1)) / 2**total
-    return float(min(1.0, 2 * tail))
-
-
 def paired(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each setup's figures on the photos every setup answered, and each setup against the
     first: the mean change of the age error (bootstrap 95% interval) and the gender answers
@@ -202,36 +184,11 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument(
-        "--setups",
-        nargs="+",
-        choices=sorted(SETUPS),
-        default=["dlib", "head", "default"],
-        help="in this order",
-    )
-    parser.add_argument("--url", help="an already running gateway (measured as configured)")
-    parser.add_argument("--key", help="its API key")
-    parser.add_argument("--json", type=Path, help="write every figure here")
-    options = parser.parse_args()
+    options = parser_for(__doc__, SETUPS, ["dlib", "head", "default"]).parse_args()
     if not (options.data / "labels.csv").is_file():
         sys.stderr.write(f"{options.data} has no labels.csv\n")
         return 2
-    results: dict[str, dict[str, Any]] = {}
-    if options.url:
-        results["running"] = answers(options.url, options.key or "", options.data)
-    else:
-        for name in options.setups:
-            with (
-                tempfile.TemporaryDirectory(prefix="faceflow-attrs-") as folder,
-                running_stack(
-                    Path(folder), services=("detection", "attributes"), extra_env=SETUPS[name]
-                ) as stack,
-            ):
-                results[name] = answers(stack.url, stack.api_key, options.data)
+    results = measure_setups(options, SETUPS, answers)
     print_table(results)
     report = {
         "data": str(options.data),

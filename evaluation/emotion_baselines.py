@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from evaluation.http_setups import DEFAULT_DATA  # noqa: E402
 from services.shared.imaging import decode_image  # noqa: E402
 from services.shared.model_store import ModelStore  # noqa: E402
 from services.shared.model_zoo.emotion import EMOTION_LABELS, EmotionModel  # noqa: E402
@@ -50,7 +51,6 @@ from services.shared.model_zoo.yunet import YuNetDetector  # noqa: E402
 from services.shared.runtime import LiteModel  # noqa: E402
 from training.data.emotion_chips import frame_tight_crop, load_emotion_chips  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "attributes-sample"
 FACEMOOD = "facemood==1.0.1"
 FACEMOOD_MEMBER = "facemood/model__version1.0.0__.h5"
 FACEMOOD_SHA256 = "75f55618fa5ff9d3bce00b5db0037f3fba5541e32f0acc743f55f65dcc0ff9da"

@@ -21,11 +21,9 @@ the crops only one of them got right); ``--json`` writes the figures.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,11 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from deploy.local.stack import running_stack  # noqa: E402
-from evaluation.attributes_http import mcnemar_p, wilson  # noqa: E402
+from evaluation.http_setups import mcnemar_p, measure_setups, parser_for, wilson  # noqa: E402
 from training.data.emotion_chips import frame_tight_crop  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "attributes-sample"
 SETUPS: dict[str, dict[str, str]] = {
     "fer": {"FACEFLOW_ATTRIBUTES_EMOTION_MODEL": "emotion"},
     "trained": {"FACEFLOW_ATTRIBUTES_EMOTION_MODEL": "emotion_fer2013"},
@@ -146,36 +142,11 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument(
-        "--setups",
-        nargs="+",
-        choices=sorted(SETUPS),
-        default=["fer", "trained", "default"],
-        help="in this order",
-    )
-    parser.add_argument("--url", help="an already running gateway (measured as configured)")
-    parser.add_argument("--key", help="its API key")
-    parser.add_argument("--json", type=Path, help="write every figure here")
-    options = parser.parse_args()
+    options = parser_for(__doc__, SETUPS, ["fer", "trained", "default"]).parse_args()
     if not (options.data / "labels.csv").is_file():
         sys.stderr.write(f"{options.data} has no labels.csv\n")
         return 2
-    results: dict[str, dict[str, Any]] = {}
-    if options.url:
-        results["running"] = answers(options.url, options.key or "", options.data)
-    else:
-        for name in options.setups:
-            with (
-                tempfile.TemporaryDirectory(prefix="faceflow-emotion-") as folder,
-                running_stack(
-                    Path(folder), services=("detection", "attributes"), extra_env=SETUPS[name]
-                ) as stack,
-            ):
-                results[name] = answers(stack.url, stack.api_key, options.data)
+    results = measure_setups(options, SETUPS, answers)
     print_table(results)
     report = {
         "data": str(options.data),
