@@ -61,6 +61,7 @@ def export_model(
     manifest_dir: Path | None = None,
     cache_dir: Path | None = None,
     output_name: str = "output",
+    license_text: str = "trained locally",
 ) -> dict[str, str]:
     """Write the TFLite file to output, register it; returns the paths written."""
     output = Path(output)
@@ -77,6 +78,7 @@ def export_model(
             manifest_dir,
             cache_dir,
             description=description,
+            license_text=license_text,
             input_spec=input_spec,
             params=params,
         )

@@ -192,48 +192,40 @@ def export_emotion(
     cache_dir: Path | None = None,
 ) -> dict[str, str]:
     """TFLite registered as task ``emotion`` with the run's provenance in its params."""
-    from services.shared.model_store.local import register_local_model
-    from services.shared.model_store.manifest import ManifestError
-    from services.shared.settings import default_cache_dir
     from training.checkpoints import load_checkpoint
-    from training.export import default_manifest_dir, to_tflite
+    from training.export import export_model
 
     model = load_checkpoint(checkpoint)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     if shape != (EMOTION_SIZE, EMOTION_SIZE, 1):
         raise TrainingError(f"{checkpoint}: input {shape} is not the served (64, 64, 1) crop")
     run_dir = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parents[1]
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(to_tflite(model, "probabilities"))
-    check_export(model, output)
-    params: dict[str, Any] = {
-        "labels": list(EMOTION_LABELS),
-        **{f"trained_{key}": value for key, value in read_provenance(run_dir).items()},
-    }
-    try:
-        toml = register_local_model(
-            output,
-            name,
-            version,
-            "emotion",
-            manifest_dir or default_manifest_dir(),
-            cache_dir or default_cache_dir() / "models",
-            description="emotion classifier trained by FaceFlow on FER2013 crops cut by the "
-            "serving code: 64x64 grey face in [-1, 1] -> 7 emotion probabilities",
-            license_text=LICENSE,
-            input_spec={
-                "name": "image",
-                "shape": [1, EMOTION_SIZE, EMOTION_SIZE, 1],
-                "dtype": "float32",
-                "color": "GREY",
-                "range": "-1-1",
-            },
-            params=params,
-        )
-    except ManifestError as error:
-        raise TrainingError(str(error)) from error
-    return {"tflite": str(output), "manifest": str(toml)}
+    written = export_model(
+        model,
+        output,
+        name,
+        version,
+        "emotion",
+        description="emotion classifier trained by FaceFlow on FER2013 crops cut by the "
+        "serving code: 64x64 grey face in [-1, 1] -> 7 emotion probabilities",
+        input_spec={
+            "name": "image",
+            "shape": [1, EMOTION_SIZE, EMOTION_SIZE, 1],
+            "dtype": "float32",
+            "color": "GREY",
+            "range": "-1-1",
+        },
+        params={
+            "labels": list(EMOTION_LABELS),
+            **{f"trained_{key}": value for key, value in read_provenance(run_dir).items()},
+        },
+        manifest_dir=manifest_dir,
+        cache_dir=cache_dir,
+        output_name="probabilities",
+        license_text=LICENSE,
+    )
+    check_export(model, Path(output))
+    return written
 
 
 def check_export(model: Any, tflite: Path) -> None:
