@@ -38,7 +38,7 @@ def test_every_attribute_for_the_astronaut(gw: GatewayUnderTest) -> None:
     assert face.get("mesh") is None  # asked for pose, not for the mesh itself
     assert "unavailable" not in face
     names = [m["name"] for m in body["models"]]
-    assert names == ["yunet", "facemesh", "age", "gender", "emotion"]
+    assert names == ["yunet", "facemesh", "age", "gender", "emotion_fer2013"]
 
 
 def test_only_requested_fields_appear(gw: GatewayUnderTest) -> None:

@@ -175,7 +175,7 @@ def test_dlib_networks_by_configuration(dlib_address: str) -> None:
     assert [(m.name, m.version) for m in reply.models] == [
         ("age", "dlib-v1"),
         ("gender", "dlib-v1"),
-        ("emotion", "fer-2021"),
+        ("emotion_fer2013", "fer2013-1"),
     ]
     answer = reply.faces[0]
     assert 20 <= answer.age.value <= 45 and answer.age.low <= answer.age.value <= answer.age.high

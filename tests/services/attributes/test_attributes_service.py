@@ -73,7 +73,7 @@ def test_astronaut_every_attribute(stub, detector) -> None:  # type: ignore[no-u
     faces = list(detect(detector, data, mesh=True).faces)
     response = analyze(stub, data, faces, ALL)
     # by default age and gender come from dlib's networks (the head is opt-in: its licence)
-    assert [m.name for m in response.models] == ["age", "gender", "emotion"]
+    assert [m.name for m in response.models] == ["age", "gender", "emotion_fer2013"]
     face = response.faces[0]
     assert not face.unavailable
     # Eileen Collins, photographed in her late thirties.
