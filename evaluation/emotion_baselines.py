@@ -22,7 +22,6 @@ TFLite run, batch 1, 2 threads, median of 50.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import subprocess
 import sys
@@ -42,14 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from evaluation.emotion_http import read_labels  # noqa: E402
 from evaluation.http_setups import DEFAULT_DATA  # noqa: E402
-from services.shared.imaging import decode_image  # noqa: E402
 from services.shared.model_store import ModelStore  # noqa: E402
 from services.shared.model_zoo.emotion import EMOTION_LABELS, EmotionModel  # noqa: E402
-from services.shared.model_zoo.face_chips import EMOTION_SIZE, emotion_crop  # noqa: E402
+from services.shared.model_zoo.face_chips import EMOTION_SIZE  # noqa: E402
 from services.shared.model_zoo.yunet import YuNetDetector  # noqa: E402
 from services.shared.runtime import LiteModel  # noqa: E402
-from training.data.emotion_chips import frame_tight_crop, load_emotion_chips  # noqa: E402
+from training.data.emotion_chips import load_emotion_chips, served_emotion_crop  # noqa: E402
 
 FACEMOOD = "facemood==1.0.1"
 FACEMOOD_MEMBER = "facemood/model__version1.0.0__.h5"
@@ -123,15 +122,11 @@ def median_ms(call: Callable[[], Any], runs: int = 50) -> float:
 
 def dev_crops(data: Path, detector: YuNetDetector) -> list[tuple[NDArray[np.uint8], Any, int]]:
     """(48x48 grey crop, served 64x64 crop or None, label index) for the FER dev crops."""
-    with (data / "labels.csv").open() as handle:
-        rows = [r for r in csv.DictReader(handle) if r["image"].startswith("fer/")]
     crops = []
-    for row in rows:
+    for row in read_labels(data):
         with Image.open(data / row["image"]) as original:
             grey = np.asarray(original.convert("L"), dtype=np.uint8)
-            image = decode_image(frame_tight_crop(original))
-        faces = detector.detect(image)
-        served = emotion_crop(image, max(faces, key=lambda f: f.area).box) if faces else None
+            served = served_emotion_crop(original, detector)
         crops.append((grey, served, EMOTION_LABELS.index(row["emotion"])))
     return crops
 

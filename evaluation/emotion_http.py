@@ -5,7 +5,8 @@ the gateway as processes, ``deploy.local.stack``) once per emotion model setup a
 crop of ``../shared/data/attributes-sample/fer`` (150 FER2013 PrivateTest faces, 48x48 grey)
 through the gateway, as a client would. A crop that tight is first framed the way a client
 frames one (``training.data.emotion_chips.frame_tight_crop``: a mid-grey border of half its side
-on each side, which lets YuNet find 146 of the 150 faces instead of 81). The first (largest)
+on each side, which lets YuNet find 141 of the 150 faces through the gateway, 146 in-process,
+instead of 81). The first (largest)
 face's most probable emotion is scored against ``labels.csv``; a crop without a face counts as
 a miss in "accuracy, all crops". Setups (``--setups``), set through the attributes service's
 ``FACEFLOW_ATTRIBUTES_EMOTION_MODEL``:
@@ -71,9 +72,9 @@ def answers(url: str, key: str, data: Path) -> dict[str, Any]:
                 data={"fields": "emotion"},
             )
             latencies.append(time.perf_counter() - started)
-            body = response.json()
             if response.status_code != 200:
-                raise RuntimeError(f"{row['image']}: HTTP {response.status_code} {body}")
+                raise RuntimeError(f"{row['image']}: HTTP {response.status_code} {response.text}")
+            body = response.json()
             models.update((f"{m['name']}-{m['version']}", None) for m in body["models"])
             emotion = body["faces"][0]["emotion"] if body["faces"] else None
             per_image[row["image"]] = {

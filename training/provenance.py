@@ -7,12 +7,13 @@ export copies it into the model's manifest (``trained_command``, ``trained_data`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
+
+from services.shared.model_store.hashing import sha256_file
 
 RECORD = "provenance.json"
 NO_COMMAND = "train() called from Python (no command line)"
@@ -29,15 +30,6 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_source(path: Path) -> str:
     """The image folder an ``.npz`` input cache was cut from (its ``source`` entry)."""
     with np.load(path) as data:
@@ -52,7 +44,7 @@ def run_provenance(command: str | None, data: Path) -> dict[str, str]:
         commit += " + uncommitted changes"
     return {
         "command": command or NO_COMMAND,
-        "data": f"{data} (sha256 {sha256_of(data)}; faces from {cache_source(data)})",
+        "data": f"{data} (sha256 {sha256_file(Path(data))}; faces from {cache_source(data)})",
         "commit": commit,
     }
 
@@ -69,3 +61,10 @@ def read_provenance(run_dir: Path) -> dict[str, str]:
         return {}
     data: dict[str, str] = json.loads(path.read_text())
     return data
+
+
+def run_dir_of(checkpoint: Path) -> Path:
+    """The run folder of a checkpoint argument: the folder itself, or the one holding
+    ``checkpoints/<name>.keras`` (a .keras elsewhere has no recorded provenance)."""
+    checkpoint = Path(checkpoint)
+    return checkpoint if checkpoint.is_dir() else checkpoint.parent.parent

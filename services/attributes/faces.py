@@ -37,7 +37,9 @@ def face_from_proto(face: common_pb2.Face, index: int, width: int, height: int) 
     box = np.array([face.box.x, face.box.y, face.box.width, face.box.height], dtype=np.float64)
     if not all(math.isfinite(v) for v in box) or box[2] <= 0 or box[3] <= 0:
         raise InvalidArgumentError(f"{where}.box must have a positive width and height")
-    if box[0] + box[2] <= 0 or box[1] + box[3] <= 0 or box[0] >= width or box[1] >= height:
+    inside_width = min(box[0] + box[2], width) - max(box[0], 0.0)
+    inside_height = min(box[1] + box[3], height) - max(box[1], 0.0)
+    if inside_width < 1 or inside_height < 1:  # not one whole pixel of the image inside
         raise InvalidArgumentError(f"{where}.box lies outside the {width}x{height} image")
     if not face.HasField("landmarks"):
         raise InvalidArgumentError(f"{where}.landmarks are missing (five points are required)")

@@ -262,7 +262,7 @@ def test_exported_head_answers_through_the_attributes_service(
         == 0
     )
     monkeypatch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(manifests))
-    store = _linked_store(tmp_path, cache, ("sface", "emotion", "yunet"))
+    store = _linked_store(tmp_path, cache, ("sface", "emotion_fer2013", "yunet"))
     settings = AttributesSettings(
         port=0, max_workers=2, age_from="head", gender_from="head", age_gender_head="tiny-head"
     )

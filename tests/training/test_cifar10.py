@@ -106,6 +106,17 @@ def test_cli_wrong_layout_is_one_error_line(
     assert "Traceback" not in err
 
 
+def test_cli_negative_weight_decay_is_one_error_line(
+    cifar_batches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = ["--run-dir", str(tmp_path / "r"), "--optimizer", "sgd", "--weight-decay", "-0.1"]
+    code = main(["train", "cifar10", "--data", str(cifar_batches), *run, "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "error: --weight-decay must be >= 0, not -0.1"
+    assert "Traceback" not in err
+
+
 def test_cli_missing_checkpoint(
     cifar_batches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

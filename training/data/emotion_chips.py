@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +76,9 @@ class EmotionChips:
 
     def subset(self, mask: NDArray[np.bool_]) -> EmotionChips:
         """The faces where mask is true."""
-        return EmotionChips(self.names[mask], self.labels[mask], self.chips[mask])
+        return replace(
+            self, names=self.names[mask], labels=self.labels[mask], chips=self.chips[mask]
+        )
 
 
 def scan_emotion_folder(root: Path) -> list[tuple[Path, int]]:
@@ -102,6 +104,16 @@ def scan_emotion_folder(root: Path) -> list[tuple[Path, int]]:
     return items
 
 
+def served_emotion_crop(original: Image.Image, detector: YuNetDetector) -> NDArray[np.uint8] | None:
+    """What the service crops from this tight crop once framed: YuNet's largest face's
+    ``emotion_crop`` (None when YuNet finds no face)."""
+    image = decode_image(frame_tight_crop(original))
+    faces = detector.detect(image)
+    if not faces:
+        return None
+    return emotion_crop(image, max(faces, key=lambda f: f.area).box)
+
+
 def extract_emotion_chips(
     folder: Path, store: ModelStore, limit: int | None = None, progress: bool = True
 ) -> EmotionChips:
@@ -116,13 +128,11 @@ def extract_emotion_chips(
     no_face: list[str] = []
     for path, label in tqdm(items, desc="emotion chips", unit="img", disable=not progress):
         with Image.open(path) as original:
-            image = decode_image(frame_tight_crop(original))
-        faces = detector.detect(image)
-        if not faces:
+            chip = served_emotion_crop(original, detector)
+        if chip is None:
             no_face.append(path.name)
             continue
-        face = max(faces, key=lambda f: f.area)
-        chips.append(emotion_crop(image, face.box))
+        chips.append(chip)
         names.append(path.name)
         labels.append(label)
     if not names:

@@ -36,7 +36,7 @@ from training.data.attribute_features import (
     load_features,
 )
 from training.errors import DatasetLayoutError, TrainingError
-from training.provenance import read_provenance, run_provenance, write_provenance
+from training.provenance import read_provenance, run_dir_of, run_provenance, write_provenance
 from training.recipes.runner import fit, prepare_run
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ def export_head(
         embedder = ModelStore().spec(embedding_model)
     except ModelUnavailableError as error:
         raise TrainingError(str(error)) from error
-    run_dir = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parents[1]
+    run_dir = run_dir_of(checkpoint)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with quiet_stdout():

@@ -30,7 +30,7 @@ from services.shared.model_zoo.face_chips import EMOTION_SIZE
 from training.architectures.vgg import vgg_small
 from training.data.emotion_chips import VALIDATION_PERCENT, EmotionChips, load_emotion_chips
 from training.errors import DatasetLayoutError, TrainingError
-from training.provenance import read_provenance, run_provenance, write_provenance
+from training.provenance import read_provenance, run_dir_of, run_provenance, write_provenance
 from training.recipes.runner import fit, prepare_run
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def export_emotion(
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     if shape != (EMOTION_SIZE, EMOTION_SIZE, 1):
         raise TrainingError(f"{checkpoint}: input {shape} is not the served (64, 64, 1) crop")
-    run_dir = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parents[1]
+    run_dir = run_dir_of(checkpoint)
     written = export_model(
         model,
         output,

@@ -84,7 +84,12 @@ def convert(spec: ModelSpec, source: Path, workdir: Path) -> Path:
     if method.startswith("python:"):
         _, module_name, function_name = method.split(":", 2)
         function = getattr(importlib.import_module(module_name), function_name)
-        return Path(function(source, workdir))
+        try:
+            return Path(function(source, workdir))
+        except ModelUnavailableError:
+            raise
+        except Exception as error:  # an importer's own error: one model fails, not the run
+            raise ModelUnavailableError(f"{spec.key}: conversion failed: {error}") from error
     if method not in CONVERTERS:
         raise ModelUnavailableError(f"{spec.key}: unknown conversion method {method!r}")
     return CONVERTERS[method](spec, source, workdir)

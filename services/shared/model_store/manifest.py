@@ -15,6 +15,7 @@ is fetched by ``make models`` on a fresh clone.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,11 @@ def _require(table: dict[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
+# npm's package names (optionally @scope/) and semantic versions: nothing that reaches a path
+NPM_PACKAGE = re.compile(r"^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
+NPM_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+
+
 def npm_tarball_name(package: str, version: str) -> str:
     """The name `npm pack` gives a tarball: ``@scope/name`` 1.0 -> ``scope-name-1.0.tgz``."""
     return f"{package.removeprefix('@').replace('/', '-')}-{version}.tgz"
@@ -117,6 +123,11 @@ def parse_spec(data: dict[str, Any], where: str, base: Path | None = None) -> Mo
         # it); the converter reads the files it needs from inside it.
         package = str(_require(source_table, "package", f"{where} [source]"))
         package_version = str(_require(source_table, "package_version", f"{where} [source]"))
+        if not NPM_PACKAGE.match(package) or not NPM_VERSION.match(package_version):
+            raise ManifestError(
+                f"{where} [source]: {package!r} {package_version!r} is not an npm package name "
+                "and version (e.g. '@scope/name' '1.2.3')"
+            )
         source = Source(
             kind="npm",
             sha256=str(_require(source_table, "sha256", f"{where} [source]")),

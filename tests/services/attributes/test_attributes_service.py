@@ -160,6 +160,11 @@ def bad_face(**changes: object) -> common_pb2.Face:
             [A.ATTRIBUTE_POSE],
             "outside",
         ),
+        (  # a sliver of half a pixel inside: no whole pixel to crop (face-api's crop raised)
+            [bad_face(box=common_pb2.BoundingBox(x=-99.5, y=1, width=100, height=100))],
+            [A.ATTRIBUTE_AGE],
+            "faces[0].box lies outside the 512x512 image",
+        ),
         ([bad_face(landmarks=None)], [A.ATTRIBUTE_AGE], "landmarks are missing"),
     ],
     ids=[
@@ -169,6 +174,7 @@ def bad_face(**changes: object) -> common_pb2.Face:
         "no-faces",
         "zero-box",
         "outside",
+        "half-pixel-inside",
         "no-landmarks",
     ],
 )

