@@ -214,7 +214,8 @@ def test_an_importer_error_is_that_model_unavailable(tmp_path: Path) -> None:
     from services.shared.model_store.convert import convert
 
     method = f"python:{__name__}:failing_importer"
-    spec = parse_spec({**MINIMAL, "convert": {**MINIMAL["convert"], "method": method}}, "m.toml")
+    conversion = {"method": method, "output": "m.tflite", "sha256": "cd"}
+    spec = parse_spec({**MINIMAL, "convert": conversion}, "m.toml")
     with pytest.raises(ModelUnavailableError) as caught:
         convert(spec, tmp_path / "m.onnx", tmp_path)
     assert str(caught.value) == "m-1: conversion failed: m.onnx: not the expected weights"
