@@ -9,14 +9,18 @@ and a reframed copy). Paths timed, each end to end from the JPEG bytes:
 - OpenCV: ``cv2.FaceDetectorYN`` (native size) + ``FaceRecognizerSF.alignCrop/feature`` on the
   same ONNX files;
 - dlib: ``face_recognition`` (HOG detector + ResNet) when a benchmark venv exists at
-  /tmp/ff/dlibenv (see docs/embedding.md for how it is made).
+  /tmp/ff/dlibenv (see docs/embedding.md for how it is made);
+- with ``--compare-model M``: HTTP again, to a second stack whose embedding service serves the
+  embedder M (e.g. the ``sface_dlib`` fusion), interleaved with the others; its p50 over the
+  default stack's is the cost of serving M (issue 12's budget: <= 1.5x).
 
-    .venv/bin/python bench/verify.py [--runs 30]
+    .venv/bin/python bench/verify.py [--runs 30] [--compare-model sface_dlib]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -31,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.common import SHARED_DATA, jpeg, measure, summary
-from deploy.local.stack import running_stack
+from deploy.local.stack import embedder_env, running_stack
 from evaluation.local_pipeline import LocalPipeline
 from services.shared.model_store import ModelStore
 from services.shared.model_store.fetch import fetch_source
@@ -124,6 +128,7 @@ def dlib_times(a: bytes, b: bytes, runs: int) -> list[float] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--compare-model", help="also time /verify with this embedder served")
     options = parser.parse_args()
     a, b, source = photo_pair()
     store = ModelStore()
@@ -138,27 +143,45 @@ def main() -> int:
         return float(first @ second)
 
     opencv = opencv_verify(onnx_detector, onnx_sface, a, b)
-    with (
-        tempfile.TemporaryDirectory(prefix="faceflow-verify-") as folder,
-        running_stack(Path(folder), services=("detection", "embedding")) as stack,
-        httpx.Client(base_url=stack.url, headers={"x-api-key": stack.api_key}) as http,
-    ):
+    with contextlib.ExitStack() as context:
+        folder = Path(context.enter_context(tempfile.TemporaryDirectory(prefix="faceflow-verify-")))
 
-        def over_http() -> dict[str, Any]:
-            files = {"image_a": ("a.jpg", a, "image/jpeg"), "image_b": ("b.jpg", b, "image/jpeg")}
-            response = http.post("/api/v1/verify", files=files, timeout=30)
-            response.raise_for_status()
-            body: dict[str, Any] = response.json()
-            return body
+        def http_verify(model: str | None) -> Callable[[], dict[str, Any]]:
+            env = embedder_env(model) if model else None
+            stack = context.enter_context(
+                running_stack(
+                    folder / (model or "default"), ("detection", "embedding"), extra_env=env
+                )
+            )
+            http = context.enter_context(
+                httpx.Client(base_url=stack.url, headers={"x-api-key": stack.api_key})
+            )
 
+            def call() -> dict[str, Any]:
+                files = {
+                    "image_a": ("a.jpg", a, "image/jpeg"),
+                    "image_b": ("b.jpg", b, "image/jpeg"),
+                }
+                response = http.post("/api/v1/verify", files=files, timeout=30)
+                response.raise_for_status()
+                body: dict[str, Any] = response.json()
+                return body
+
+            return call
+
+        over_http = http_verify(None)
         # Interleaved, one call of each path per round, so that load from other processes on
         # this shared machine falls on every path alike.
         paths: dict[str, Callable[[], object]] = {"http": over_http, "bare": bare, "opencv": opencv}
+        compare = http_verify(options.compare_model) if options.compare_model else None
+        if compare is not None:
+            paths["compare"] = compare
         timings: dict[str, list[float]] = {name: [] for name in paths}
         for _ in range(options.runs):
             for name, function in paths.items():
                 timings[name].extend(measure(function, 1, warmup=0 if timings[name] else 3))
         same = over_http()
+        compared = compare() if compare is not None else None
     http_ms, bare_ms, opencv_ms = timings["http"], timings["bare"], timings["opencv"]
     sys.stdout.write(f"photos: two 640x480 JPEGs from {source}; {options.runs} runs each\n")
     sys.stdout.write(f"verify over HTTP (2 processes + gateway): {summary(http_ms)}\n")
@@ -172,6 +195,15 @@ def main() -> int:
     ratio = float(np.median(http_ms) / np.median(bare_ms))
     sys.stdout.write(f"HTTP / bare p50: {ratio:.2f}x (target <= 1.5x)\n")
     sys.stdout.write(f"answer: score {same['score']}, same_person {same['same_person']}\n")
+    if compared is not None:
+        compare_ms = timings["compare"]
+        cost = float(np.median(compare_ms) / np.median(http_ms))
+        sys.stdout.write(f"verify over HTTP, {options.compare_model}: {summary(compare_ms)}\n")
+        sys.stdout.write(f"{options.compare_model} / default HTTP p50: {cost:.2f}x (budget 1.5x)\n")
+        sys.stdout.write(
+            f"{options.compare_model} answer: score {compared['score']}, "
+            f"same_person {compared['same_person']}\n"
+        )
     return 0
 
 

@@ -1,22 +1,33 @@
-"""Would fusing SFace with dlib's ResNet descriptor keep more genuine pairs at strict FARs?
+"""Fit and check a score-level fusion of SFace with dlib's ResNet descriptor on LFW View 1.
 
-A decision analysis, not a published figure: dlib's network is not served, so this script runs
-both models in-process with the services' own classes (YuNet detection at native scale, the
-face nearest the centre, ``align_face`` for SFace, ``align_dlib_chip`` for dlib) on every
+Both networks run in-process with the served classes (YuNet detection at native scale, the
+face nearest the centre, ``align_face``; ``open_network`` gives SFace and ``DlibDescriptor``,
+which cuts dlib's chip from the 112x112 aligned crop as the embedding service does) on every
 lfw-devtest photo (LFW View 1, the tuning split). Every pair of photos of one person is a
-genuine pair (983), every other pair an impostor pair (1.2 million). For SFace, dlib and
-score-level fusions (each model's cosine z-normalised by its impostor mean and deviation, then
-``w * sface + (1 - w) * dlib``) it prints the share of genuine pairs accepted at the threshold
-that FAR 1e-3 .. 1e-6 of the impostor pairs reach (``FarTable.measure``, the served tables'
-arithmetic) and the 10-fold accuracy on the 1,000 View-1 pairs.
+genuine pair (983), every other pair an impostor pair (1.2 million). For each network, for
+two cheap variants (flip test-time augmentation: the mean of a crop's and its mirror's
+vectors; dlib on its own chip cut from the photo) and for fusions
+``w * z(sface) + (1 - w) * z(dlib)`` (each cosine z-normalised by the impostor pairs' mean
+and deviation) it prints the share of genuine pairs accepted at the threshold that FAR
+1e-3 .. 1e-6 of the impostor pairs reach (``FarTable.measure``) and the 10-fold accuracy on
+the 1,000 View-1 pairs.
 
-    .venv/bin/python evaluation/fusion.py      # ~1 minute on 2 cores
+The served fusion takes the weight with the most genuine pairs at FAR 1e-5 (the strictest
+row resting on more than a handful of impostor pairs; ties to the larger SFace weight).
+``--write`` stores it, with each member's impostor mean and deviation, as the fusion's
+definition file (``models/files/sface_dlib-1.json``) and its sha256 in
+``models/sface_dlib.toml``, with a first impostor table measured here on the fused vectors (the
+service refuses to start without one); then ``evaluation/impostor_table.py --model sface_dlib
+--write`` replaces it with the table measured through the real services.
+
+    .venv/bin/python evaluation/fusion.py [--write]      # ~2 minutes on 2 cores
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,28 +35,40 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from evaluation.impostor_table import measure_table
 from evaluation.lfw_accuracy import read_pairs
 from services.embedding.thresholds import FarTable
 from services.shared.alignment import align_dlib_chip, align_face
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
-from services.shared.model_zoo.sface import SFace, l2_normalise
+from services.shared.model_store.hashing import sha256_file
+from services.shared.model_store.local import replace_params
+from services.shared.model_zoo import DlibDescriptor
+from services.shared.model_zoo.embedders import open_network
+from services.shared.model_zoo.fused_embedder import (
+    FusionMember,
+    fusion_coefficients,
+    fusion_json,
+)
+from services.shared.model_zoo.sface import l2_normalise
 from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
-from services.shared.runtime import LiteModel
 from training.verification import ten_fold_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LFW = ROOT.parent / "shared" / "data" / "lfw-devtest"
+FUSION_NAME = "sface_dlib"
+FUSION_FILE = ROOT / "models" / "files" / f"{FUSION_NAME}-1.json"
+FUSION_MANIFEST = ROOT / "models" / f"{FUSION_NAME}.toml"
 FARS = (1e-3, 1e-4, 1e-5, 1e-6)
-SFACE_WEIGHTS = (0.3, 0.5, 0.7, 0.8)
+CHOOSE_AT_FAR = 1e-5
+SFACE_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass
 class Embeddings:
-    """Both models' unit vectors of every photo with a face, and who each photo shows."""
+    """Unit vectors of every photo with a face, per variant, and who each photo shows."""
 
-    sface: NDArray[np.float32]
-    dlib: NDArray[np.float32]
+    vectors: dict[str, NDArray[np.float32]]
     names: list[str]
     people: list[str]
 
@@ -60,14 +83,18 @@ def centred_face(faces: list[DetectedFace], width: int, height: int) -> Detected
     )
 
 
-def embed_photos(folder: Path) -> Embeddings:
-    """Detect, align and embed every photo with both models."""
-    store = ModelStore()
+def embed_photos(folder: Path, store: ModelStore) -> Embeddings:
+    """Detect, align and embed every photo: served SFace and dlib, and the two variants."""
     detector = YuNetDetector.from_store(store, "yunet")
-    sface = SFace.from_store(store, "sface", 2)
-    dlib = LiteModel(store.open("dlib_resnet").path, 2)
-    sface_rows: list[NDArray[np.float32]] = []
-    dlib_rows: list[NDArray[np.float32]] = []
+    sface = open_network(store, "sface", 2)
+    dlib = open_network(store, "dlib_resnet", 2)
+    assert isinstance(dlib, DlibDescriptor)
+    rows: dict[str, list[NDArray[np.float32]]] = {
+        "sface": [],
+        "sface flip": [],
+        "dlib": [],
+        "dlib own chip": [],
+    }
     names: list[str] = []
     people: list[str] = []
     for path in sorted((folder / "images").rglob("*.jpg")):
@@ -76,22 +103,16 @@ def embed_photos(folder: Path) -> Embeddings:
         if not faces:
             continue
         face = centred_face(faces, image.shape[1], image.shape[0])
-        sface_rows.append(sface.embed(align_face(image, face.landmarks)[np.newaxis])[0])
-        chip = align_dlib_chip(image, face.landmarks).astype(np.float32)[np.newaxis]
-        dlib_rows.append(dlib.run(**{dlib.input_name: chip})[dlib.output_names[0]].reshape(-1))
+        crop = align_face(image, face.landmarks)
+        both = sface.embed(np.stack([crop, crop[:, ::-1]]))
+        rows["sface"].append(both[0])
+        rows["sface flip"].append(both[0] + both[1])
+        rows["dlib"].append(dlib.embed(crop)[0])
+        rows["dlib own chip"].append(dlib.describe_chip(align_dlib_chip(image, face.landmarks)))
         names.append(path.stem)
         people.append(path.parent.name)
-    return Embeddings(
-        np.asarray(sface_rows, dtype=np.float32), l2_normalise(np.asarray(dlib_rows)), names, people
-    )
-
-
-def z_normalised(
-    similarity: NDArray[np.float32], impostor: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Scores in deviations from the impostor pairs' mean."""
-    scores = similarity[impostor]
-    return np.asarray((similarity - scores.mean()) / scores.std(), dtype=np.float64)
+    vectors = {name: l2_normalise(np.asarray(values)) for name, values in rows.items()}
+    return Embeddings(vectors, names, people)
 
 
 def accepted_at_fars(
@@ -111,55 +132,154 @@ def accepted_at_fars(
     return rows
 
 
+@dataclass(frozen=True)
+class PairSets:
+    """Index pairs: all pairs of the photos (genuine or not) and View 1's 1,000 pairs."""
+
+    upper: tuple[NDArray[np.intp], NDArray[np.intp]]
+    genuine: NDArray[np.bool_]
+    view1_first: NDArray[np.intp]
+    view1_second: NDArray[np.intp]
+    view1_same: NDArray[np.bool_]
+
+
+def pair_sets(embeddings: Embeddings, lfw: Path) -> PairSets:
+    """All photo pairs and View 1's pairs (those whose two photos have a face)."""
+    people = np.array(embeddings.people)
+    upper = np.triu_indices(len(people), k=1)
+    index = {name: i for i, name in enumerate(embeddings.names)}
+    pairs = read_pairs(lfw)
+    first = np.array([index.get(Path(a).stem, -1) for a, _, _ in pairs])
+    second = np.array([index.get(Path(b).stem, -1) for _, b, _ in pairs])
+    same = np.array([s for _, _, s in pairs], dtype=bool)
+    found = (first >= 0) & (second >= 0)
+    return PairSets(
+        upper,
+        (people[:, None] == people[None, :])[upper],
+        first[found],
+        second[found],
+        same[found],
+    )
+
+
+def fused(
+    cosines: dict[str, NDArray[np.float32]], members: list[FusionMember]
+) -> NDArray[np.float64]:
+    """The z-normalised, weighted sum of the members' cosines."""
+    return np.asarray(
+        sum(m.weight * (cosines[m.model] - m.impostor_mean) / m.impostor_std for m in members),
+        dtype=np.float64,
+    )
+
+
+def fusion_members(
+    store: ModelStore,
+    sface: NDArray[np.float32],
+    dlib: NDArray[np.float32],
+    impostor: NDArray[np.bool_],
+    w: float,
+) -> list[FusionMember]:
+    """The two members with SFace weight w and the impostor statistics of these cosines."""
+    return [
+        FusionMember(
+            name,
+            store.spec(name).version,
+            round(weight, 6),
+            float(values[impostor].mean()),
+            float(values[impostor].std()),
+        )
+        for name, weight, values in (("sface", w, sface), ("dlib_resnet", 1 - w, dlib))
+    ]
+
+
+def write_definition(members: list[FusionMember]) -> str:
+    """Write the fusion's definition file and its sha256 into its manifest; the sha256."""
+    FUSION_FILE.write_text(fusion_json(members))
+    digest = sha256_file(FUSION_FILE)
+    text = FUSION_MANIFEST.read_text()
+    text, count = re.subn(r'^sha256 = "[0-9a-f]{64}"$', f'sha256 = "{digest}"', text, flags=re.M)
+    if count != 2:
+        raise SystemExit(f"{FUSION_MANIFEST}: expected the two sha256 lines, found {count}")
+    FUSION_MANIFEST.write_text(text)
+    return digest
+
+
+def write_first_table(embeddings: Embeddings, members: list[FusionMember]) -> None:
+    """The fused vectors' impostor table, measured in-process, into the fusion's manifest."""
+    scales = np.sqrt(fusion_coefficients(members)).astype(np.float32)
+    vectors = np.concatenate(
+        [scales[0] * embeddings.vectors["sface"], scales[1] * embeddings.vectors["dlib"]], axis=1
+    )
+    codes = {person: code for code, person in enumerate(sorted(set(embeddings.people)))}
+    labels = np.array([codes[person] for person in embeddings.people], dtype=np.int64)
+    table = measure_table(vectors, labels)
+    note = (
+        "far_table_*: a first table measured in-process by evaluation/fusion.py --write;\n"
+        "replace it with evaluation/impostor_table.py --model sface_dlib --write"
+    )
+    replace_params(FUSION_MANIFEST, table.params(), drop=("far_table_",), note=note)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lfw", type=Path, default=DEFAULT_LFW)
+    parser.add_argument("--write", action="store_true", help="store the chosen fusion")
     options = parser.parse_args()
-    embeddings = embed_photos(options.lfw)
-    people = np.array(embeddings.people)
-    upper = np.triu_indices(len(people), k=1)
-    genuine = (people[:, None] == people[None, :])[upper]
-    cosines = {
-        "sface": (embeddings.sface @ embeddings.sface.T)[upper],
-        "dlib": (embeddings.dlib @ embeddings.dlib.T)[upper],
+    store = ModelStore()
+    embeddings = embed_photos(options.lfw, store)
+    sets = pair_sets(embeddings, options.lfw)
+
+    def all_pairs(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+        return np.asarray((vectors @ vectors.T)[sets.upper], dtype=np.float32)
+
+    def view1(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+        a, b = vectors[sets.view1_first], vectors[sets.view1_second]
+        return np.asarray(np.einsum("ij,ij->i", a, b), dtype=np.float32)
+
+    impostor = ~sets.genuine
+    cosines = {name: all_pairs(v) for name, v in embeddings.vectors.items()}
+    pairs = {name: view1(v) for name, v in embeddings.vectors.items()}
+    scored: dict[str, tuple[NDArray[np.floating], NDArray[np.floating]]] = {
+        name: (cosines[name], pairs[name]) for name in cosines
     }
-    z = {name: z_normalised(values, ~genuine) for name, values in cosines.items()}
-    fused = {f"fused w_sface={w}": w * z["sface"] + (1 - w) * z["dlib"] for w in SFACE_WEIGHTS}
-
-    index = {name: i for i, name in enumerate(embeddings.names)}
-    pairs = read_pairs(options.lfw)
-    first = np.array([index.get(Path(a).stem, -1) for a, _, _ in pairs])
-    second = np.array([index.get(Path(b).stem, -1) for _, b, _ in pairs])
-    same = np.array([s for _, _, s in pairs])
-    found = (first >= 0) & (second >= 0)
-
-    def pair_scores(weight: float | None) -> NDArray[np.float64]:
-        s = np.einsum("ij,ij->i", embeddings.sface[first[found]], embeddings.sface[second[found]])
-        if weight is None:
-            return np.asarray(s, dtype=np.float64)
-        d = np.einsum("ij,ij->i", embeddings.dlib[first[found]], embeddings.dlib[second[found]])
-        stats = {
-            name: (values[~genuine].mean(), values[~genuine].std())
-            for name, values in cosines.items()
-        }
-        zs = (s - stats["sface"][0]) / stats["sface"][1]
-        zd = (d - stats["dlib"][0]) / stats["dlib"][1]
-        return np.asarray(weight * zs + (1 - weight) * zd, dtype=np.float64)
+    fusions: dict[float, list[FusionMember]] = {}
+    for w in SFACE_WEIGHTS:
+        members = fusion_members(store, cosines["sface"], cosines["dlib"], impostor, w)
+        fusions[w] = members
+        scored[f"fused w_sface={w}"] = (
+            fused({"sface": cosines["sface"], "dlib_resnet": cosines["dlib"]}, members),
+            fused({"sface": pairs["sface"], "dlib_resnet": pairs["dlib"]}, members),
+        )
+    own = fusion_members(store, cosines["sface"], cosines["dlib own chip"], impostor, 0.7)
+    scored["fused w_sface=0.7, dlib own chip"] = (
+        fused({"sface": cosines["sface"], "dlib_resnet": cosines["dlib own chip"]}, own),
+        fused({"sface": pairs["sface"], "dlib_resnet": pairs["dlib own chip"]}, own),
+    )
 
     report: dict[str, object] = {
-        "photos": len(people),
-        "genuine_pairs": int(genuine.sum()),
-        "impostor_pairs": int((~genuine).sum()),
-        "view1_pairs_with_faces": int(found.sum()),
+        "photos": len(embeddings.people),
+        "genuine_pairs": int(sets.genuine.sum()),
+        "impostor_pairs": int(impostor.sum()),
+        "view1_pairs_with_faces": len(sets.view1_same),
     }
-    for name, scores in {**cosines, **fused}.items():
-        weight = None if name == "sface" else 0.0 if name == "dlib" else float(name.split("=")[1])
+    for name, (all_scores, view1_scores) in scored.items():
         report[name] = {
-            "at_far": accepted_at_fars(scores, genuine),
-            "view1_ten_fold": round(ten_fold_accuracy(pair_scores(weight), same[found])[0], 4),
+            "at_far": accepted_at_fars(all_scores, sets.genuine),
+            "view1_ten_fold": round(ten_fold_accuracy(view1_scores, sets.view1_same)[0], 4),
         }
+
+    def accepted(w: float) -> float:
+        row = report[f"fused w_sface={w}"]
+        assert isinstance(row, dict)
+        return float(row["at_far"][f"{CHOOSE_AT_FAR:g}"]["genuine_accepted"])
+
+    chosen = max(SFACE_WEIGHTS, key=lambda w: (accepted(w), w))
+    report["chosen"] = {"w_sface": chosen, "members": [m.to_json() for m in fusions[chosen]]}
+    if options.write:
+        report["written"] = {"file": str(FUSION_FILE), "sha256": write_definition(fusions[chosen])}
+        write_first_table(embeddings, fusions[chosen])
     sys.stdout.write(json.dumps(report, indent=2) + "\n")
     return 0
 

@@ -44,7 +44,7 @@ from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 from numpy.typing import NDArray
 
-from deploy.local.stack import running_stack
+from deploy.local.stack import embedder_env, running_stack
 from services.embedding.thresholds import FarTable, table_fars
 from services.shared.model_store.local import replace_params
 
@@ -336,7 +336,11 @@ def main() -> int:
                 sys.stderr.write(f"{options.embeddings} holds another photo set\n")
                 return 2
         else:
-            with running_stack(Path(scratch) / "stack", ["detection", "embedding"]) as stack:
+            with running_stack(
+                Path(scratch) / "stack",
+                ["detection", "embedding"],
+                extra_env=embedder_env(options.model),
+            ) as stack:
                 embedder = ServedEmbedder(
                     stack.launcher.service_address("detection"),
                     stack.launcher.service_address("embedding"),

@@ -17,7 +17,7 @@ Each figure is given per ``face_selection`` of /verify: ``largest`` (the API's d
 ``center`` (the face nearest the photo's centre: how LFW frames its subject, the convention
 published LFW figures use). The 250x250 photos often show a second, larger face at the edge.
 
-    .venv/bin/python evaluation/lfw_accuracy.py
+    .venv/bin/python evaluation/lfw_accuracy.py [--model sface_dlib]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from deploy.local.stack import running_stack
+from deploy.local.stack import embedder_env, running_stack
 from training.verification import ten_fold_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +103,9 @@ def main() -> int:
         default=["largest", "center"],
         help="the /verify face_selection values to measure (default: both)",
     )
+    parser.add_argument(
+        "--model", default="sface", help="the embedder the started stack serves (sface_dlib...)"
+    )
     options = parser.parse_args()
     if not (options.data / "pairs.csv").is_file():
         sys.stderr.write(f"{options.data} has no pairs.csv (LFW View-1 lfw-devtest)\n")
@@ -115,7 +118,9 @@ def main() -> int:
     else:
         with (
             tempfile.TemporaryDirectory(prefix="faceflow-lfw-") as folder,
-            running_stack(Path(folder), services=("detection", "embedding")) as stack,
+            running_stack(
+                Path(folder), ("detection", "embedding"), extra_env=embedder_env(options.model)
+            ) as stack,
         ):
             for selection in options.face_selection:
                 figures[selection] = measure(stack.url, stack.api_key, options.data, selection)

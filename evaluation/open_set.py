@@ -26,6 +26,7 @@ did not.
 
     .venv/bin/python evaluation/open_set.py                 # ~35 minutes on 2 cores
     .venv/bin/python evaluation/open_set.py --sizes 100,1000 --utk-limit 2000   # a quick try
+    .venv/bin/python evaluation/open_set.py --model sface_dlib   # the fused embedder
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from deploy.local.stack import running_stack
+from deploy.local.stack import embedder_env, running_stack
 from evaluation.impostor_table import (
     Photo,
     ServedEmbedder,
@@ -226,6 +227,9 @@ def screened_chips(
         saved = np.load(cache, allow_pickle=False)
         if int(saved["photos"]) != len(photos):
             raise SystemExit(f"{cache} holds another photo set")
+        served = EmbeddingSettings().embedding_model
+        if any(str(model).split()[0] != served for model in saved["models"]):
+            raise SystemExit(f"{cache} holds {list(saved['models'])}'s embeddings, not {served}'s")
         vectors, kept = saved["vectors"], [int(i) for i in saved["kept"]]
     else:
         vectors, kept_list = embedder.embed_all(photos)
@@ -291,15 +295,18 @@ def main() -> int:
     parser.add_argument(
         "--embeddings", type=Path, help="impostor_table.py's saved lfw,utk embeddings (.npz)"
     )
+    parser.add_argument("--model", default="sface", help="the embedder served (sface_dlib...)")
     options = parser.parse_args()
     sizes = sorted(int(s) for s in options.sizes.split(","))
     # Thousands of calls a minute on one key: the stack started here runs without the per-key
     # rate limit (its own setting, not a code path of the search).
     os.environ.setdefault("FACEFLOW_GATEWAY_RATE_LIMIT_PER_MINUTE", "0")
+    # The embedder: the stack's embedding service and the screen's table both read it.
+    os.environ.update(embedder_env(options.model))
     started = time.perf_counter()
     people = lfw_people(options.lfw)
     strangers = [Probe(photos[0], None) for photos in people.values() if len(photos) == 1]
-    figures: dict[str, object] = {"sizes": {}}
+    figures: dict[str, object] = {"model": options.model, "sizes": {}}
     with tempfile.TemporaryDirectory(prefix="faceflow-open-set-") as scratch:
         utk = utk_photos(unpacked_utk(options.utk, Path(scratch) / "utk"))
         if options.utk_limit:

@@ -52,6 +52,14 @@ def free_port_offset(ports: Sequence[int]) -> int:
     raise RuntimeError("no free port range for the services")
 
 
+EMBEDDING_MODEL_ENV = "FACEFLOW_EMBEDDING_EMBEDDING_MODEL"
+
+
+def embedder_env(model: str) -> dict[str, str]:
+    """The environment that makes the embedding service serve this embedder."""
+    return {EMBEDDING_MODEL_ENV: model}
+
+
 @contextmanager
 def running_stack(
     data_dir: Path,

@@ -1,4 +1,4 @@
-"""Embedding service process: load and warm up SFace, open the gallery store, serve gRPC.
+"""Embedding service process: load and warm up the embedder, open the gallery store, serve gRPC.
 
 Run with ``python -m services.embedding.server``. At start-up the store brings its index up to
 date from the database and a consistency check proves they agree; a failure is a start-up
@@ -22,7 +22,7 @@ from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore, open_store
 from services.embedding.thresholds import FarTable
 from services.shared.model_store import ModelStore
-from services.shared.model_zoo import SFace
+from services.shared.model_zoo import Embedder, open_embedder
 from services.shared.server import ServiceApp, run_service, single_service_app
 
 log = logging.getLogger("faceflow.embedding")
@@ -57,7 +57,7 @@ def open_cluster_jobs(settings: EmbeddingSettings) -> ClusterJobStore:
 
 
 def build_clusters(
-    settings: EmbeddingSettings, model: SFace, gallery: GalleryStore, far_table: FarTable
+    settings: EmbeddingSettings, model: Embedder, gallery: GalleryStore, far_table: FarTable
 ) -> ClusterRpcs:
     """The clustering RPCs with their job store and (when enabled) a started worker."""
     jobs = open_cluster_jobs(settings)
@@ -79,7 +79,7 @@ def build_servicer(
 ) -> EmbeddingServicer:
     """Load the verified model and its impostor table, open the gallery; build the servicer."""
     store = store or ModelStore(settings.model_cache_dir)
-    model = SFace.from_store(store, settings.embedding_model, settings.model_threads)
+    model = open_embedder(store, settings.embedding_model, settings.model_threads)
     far_table = FarTable.from_params(model.spec.params, model.name)
     gallery = open_gallery(settings, model.dimension)
     try:

@@ -18,7 +18,12 @@ class EmbeddingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FACEFLOW_EMBEDDING_", extra="ignore")
 
     port: int = SERVICE_PORTS["embedding"]
-    embedding_model: str = "sface"
+    embedding_model: str = Field(
+        default="sface",
+        description="the embedder: a network (sface) or a fusion of networks (sface_dlib: "
+        "SFace + dlib's ResNet, slower, docs/embedding.md); a gallery keeps the embeddings of "
+        "one embedder, so changing it means enrolling again",
+    )
     store_url: str = Field(
         default="",
         description="gallery store: sqlite:///dir (SQLite + FAISS) or postgresql://...; "

@@ -97,3 +97,21 @@ def align_dlib_chip(
 ) -> NDArray[np.uint8]:
     """Warp the face with these five (YuNet) landmarks onto dlib's 150x150 chip; RGB uint8."""
     return warp_to_template(image_rgb, landmarks, DLIB_CHIP_TEMPLATE_150, DLIB_CHIP_SIZE)
+
+
+# The similarity that carries the 112x112 template onto dlib's chip template: how an embedder
+# that takes dlib's chip is fed from the aligned crop the detection service sends. The chip
+# reaches 5 px below the crop's bottom edge (black there, as dlib pads outside a photo) and is
+# upsampled 1.6x; on lfw-devtest this costs dlib's descriptor nothing measurable in fusion
+# (evaluation/fusion.py, docs/embedding.md).
+ALIGNED_TO_DLIB_CHIP = similarity_transform(TEMPLATE_112, DLIB_CHIP_TEMPLATE_150)
+
+
+def dlib_chip_from_aligned(crop_rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """dlib's 150x150 chip cut from a 112x112 aligned crop (no landmarks needed)."""
+    if crop_rgb.shape != (ALIGNED_SIZE, ALIGNED_SIZE, 3):
+        raise ValueError(f"expected a {ALIGNED_SIZE}x{ALIGNED_SIZE} RGB crop, got {crop_rgb.shape}")
+    chip = cv2.warpAffine(
+        crop_rgb, ALIGNED_TO_DLIB_CHIP, (DLIB_CHIP_SIZE, DLIB_CHIP_SIZE), flags=cv2.INTER_LINEAR
+    )
+    return np.asarray(chip, dtype=np.uint8)

@@ -64,7 +64,11 @@ def test_extra_manifests_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None
         assert not Path(raw["source"]["path"]).is_absolute(), spec.name
         path = Path(spec.source.path)
         assert path.is_relative_to(MANIFEST_DIR) and path.is_file(), spec.name
-    assert sorted(spec.name for spec in local) == ["age_gender_sface", "emotion_fer2013"]
+    assert sorted(spec.name for spec in local) == [
+        "age_gender_sface",
+        "emotion_fer2013",
+        "sface_dlib",
+    ]
 
 
 def test_a_file_inside_the_manifest_folder_is_recorded_relative(tmp_path: Path) -> None:

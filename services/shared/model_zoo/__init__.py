@@ -10,10 +10,13 @@ never from a sibling service.
 from services.shared.model_zoo.age import AgeEstimate, AgeModel
 from services.shared.model_zoo.age_gender_head import AgeGender, AgeGenderHead
 from services.shared.model_zoo.base import ServedModel, ZooModel, warm_up_all
+from services.shared.model_zoo.dlib_descriptor import DlibDescriptor
 from services.shared.model_zoo.embedder import Embedder
+from services.shared.model_zoo.embedders import open_embedder
 from services.shared.model_zoo.emotion import EmotionModel
 from services.shared.model_zoo.faceapi_age_gender import FaceApiAgeGender
 from services.shared.model_zoo.facemesh import FaceMesh
+from services.shared.model_zoo.fused_embedder import FusedEmbedder
 from services.shared.model_zoo.gender import GenderEstimate, GenderModel
 from services.shared.model_zoo.minifasnet import MiniFASNet
 from services.shared.model_zoo.sface import SFace
@@ -25,10 +28,12 @@ __all__ = [
     "AgeGenderHead",
     "AgeModel",
     "DetectedFace",
+    "DlibDescriptor",
     "Embedder",
     "EmotionModel",
     "FaceApiAgeGender",
     "FaceMesh",
+    "FusedEmbedder",
     "GenderEstimate",
     "GenderModel",
     "MiniFASNet",
@@ -36,5 +41,6 @@ __all__ = [
     "ServedModel",
     "YuNetDetector",
     "ZooModel",
+    "open_embedder",
     "warm_up_all",
 ]

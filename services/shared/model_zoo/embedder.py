@@ -1,4 +1,4 @@
-"""The interface the services need from a face-embedding model (SFace today)."""
+"""The interface the services need from a face embedder (SFace, or a fusion of networks)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,22 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from services.shared.model_store import ModelSpec
 from services.shared.model_zoo.base import ServedModel
 
 
 class Embedder(ServedModel, Protocol):
     """Aligned 112x112 RGB crops in, (n, dimension) unit-length float32 rows out."""
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The manifest entry (its ``params`` hold the impostor table)."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The manifest name."""
+        ...
 
     @property
     def dimension(self) -> int:

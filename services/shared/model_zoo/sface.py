@@ -25,6 +25,19 @@ def l2_normalise(vectors: NDArray[np.floating]) -> NDArray[np.float32]:
     return np.asarray(array / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+def aligned_batch(crops: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """A batch (n, 112, 112, 3) of aligned crops (one crop gets a batch axis), or
+    INVALID_ARGUMENT naming the shape."""
+    batch = np.asarray(crops)
+    if batch.ndim == 3:
+        batch = batch[np.newaxis]
+    if batch.ndim != 4 or batch.shape[1:] != (ALIGNED_SIZE, ALIGNED_SIZE, 3):
+        raise InvalidArgumentError(
+            f"aligned crops must be {ALIGNED_SIZE}x{ALIGNED_SIZE} RGB, got shape {batch.shape}"
+        )
+    return batch
+
+
 class SFace(ZooModel):
     """SFace 2021dec: aligned 112x112 RGB uint8 crops -> (n, dimension) unit vectors.
 
@@ -52,13 +65,7 @@ class SFace(ZooModel):
 
     def embed(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
         """Embed a batch (n, 112, 112, 3) of RGB crops; one interpreter call per crop."""
-        batch = np.asarray(crops)
-        if batch.ndim == 3:
-            batch = batch[np.newaxis]
-        if batch.ndim != 4 or batch.shape[1:] != (ALIGNED_SIZE, ALIGNED_SIZE, 3):
-            raise InvalidArgumentError(
-                f"aligned crops must be {ALIGNED_SIZE}x{ALIGNED_SIZE} RGB, got shape {batch.shape}"
-            )
+        batch = aligned_batch(crops)
         outputs = np.empty((len(batch), self.dimension), dtype=np.float32)
         for index, crop in enumerate(batch):
             tensor = crop.astype(np.float32)[np.newaxis]
