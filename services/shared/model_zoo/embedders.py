@@ -1,15 +1,15 @@
 """Open the embedder a setting names: a single network or a fusion of several.
 
-A single network's class follows from the crop its file takes: 112x112 (the aligned crop
-itself: SFace or a model trained here) or dlib's 150x150 chip (cut from the aligned crop).
+A single network's class follows from the input its file takes: 112x112 (the aligned crop
+itself: SFace or a model trained here), dlib's 150x150 chip or FaceNet's 160x160 crop (each
+made from the aligned crop: ``crop_embedders``).
 """
 
 from __future__ import annotations
 
-from services.shared.alignment import DLIB_CHIP_SIZE
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
-from services.shared.model_zoo.dlib_descriptor import DlibDescriptor
+from services.shared.model_zoo.crop_embedders import CROP_EMBEDDERS
 from services.shared.model_zoo.embedder import Embedder
 from services.shared.model_zoo.fused_embedder import FUSION_TASK, FusedEmbedder
 from services.shared.model_zoo.sface import SFace
@@ -25,8 +25,8 @@ def open_network(store: ModelStore, name: str, threads: int = 2) -> Embedder:
         )
     runtime = LiteModel(prepared.path, threads)
     side = runtime.input_shapes[runtime.input_name][1]
-    if side == DLIB_CHIP_SIZE:
-        return DlibDescriptor(runtime, prepared.spec)
+    if side in CROP_EMBEDDERS:
+        return CROP_EMBEDDERS[side](runtime, prepared.spec)
     return SFace(runtime, prepared.spec)
 
 

