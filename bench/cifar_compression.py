@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import importlib.util
 import json
 import logging
@@ -56,6 +55,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from bench.common import measure_interleaved, percentile
+from services.shared.model_store.hashing import sha256_file
 from services.shared.runtime import LiteModel
 from training.architectures import build
 from training.checkpoints import load_checkpoint
@@ -150,15 +150,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file (which checkpoint the table was made from)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def calibration_images(images: NDArray[np.uint8], count: int, seed: int) -> NDArray[np.float32]:
@@ -473,7 +464,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     table = markdown_table(rows, qat, len(test.labels))
     report = {
         "command": command,
-        "checkpoint": {"path": str(args.checkpoint), "sha256": sha256(args.checkpoint)},
+        "checkpoint": {"path": str(args.checkpoint), "sha256": sha256_file(args.checkpoint)},
         "data": {
             "path": str(args.data),
             "train_images": len(train.labels),

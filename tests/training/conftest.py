@@ -38,3 +38,24 @@ def cifar_folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_folder(root / "train", 3, 12, 32, seed=1)
     write_folder(root / "test", 3, 4, 32, seed=2)
     return root
+
+
+@pytest.fixture(scope="session")
+def cifar_teacher(cifar_batches: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny ResNet-8 (width 0.5) trained 2 epochs on ``cifar_batches``: its last.keras."""
+    from training.recipes.cifar10 import CifarConfig, train
+
+    run = tmp_path_factory.mktemp("cifar-teacher")
+    train(
+        CifarConfig(
+            data_dir=cifar_batches,
+            run_dir=run,
+            architecture="resnet",
+            epochs=2,
+            batch_size=12,
+            learning_rate=3e-3,
+            progress=False,
+            arch_options={"depth": 8, "width": 0.5},
+        )
+    )
+    return run / "checkpoints" / "last.keras"

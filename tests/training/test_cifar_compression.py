@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bench.cifar_compression import JSON_NAME, TABLE_NAME, main, qat_decision
-from training.recipes.cifar10 import CifarConfig, train
 
 ROWS = (
     "float32",
@@ -22,21 +21,8 @@ ROWS = (
 
 
 @pytest.fixture(scope="module")
-def teacher(cifar_batches: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("teacher")
-    train(
-        CifarConfig(
-            data_dir=cifar_batches,
-            run_dir=run,
-            architecture="resnet",
-            epochs=2,
-            batch_size=12,
-            learning_rate=3e-3,
-            progress=False,
-            arch_options={"depth": 8, "width": 0.5},
-        )
-    )
-    return run / "checkpoints" / "last.keras"
+def teacher(cifar_teacher: Path) -> Path:
+    return cifar_teacher
 
 
 def test_table_has_every_row(

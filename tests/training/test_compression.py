@@ -15,7 +15,6 @@ from training.compression.prune import schedule
 from training.compression.quantize import quantize_keras
 from training.errors import TrainingError
 from training.export import to_tflite
-from training.recipes.cifar10 import CifarConfig, train
 
 
 def _small_net() -> keras.Model:
@@ -89,22 +88,9 @@ def test_schedule_is_cubic_ramp() -> None:
     assert 0.0 < schedule(50, 100, 0.8) < 0.8
 
 
-def test_prune_and_distill(cifar_batches: Path, tmp_path: Path) -> None:
-    run = tmp_path / "teacher"
-    train(
-        CifarConfig(
-            data_dir=cifar_batches,
-            run_dir=run,
-            architecture="resnet",
-            epochs=2,
-            batch_size=12,
-            learning_rate=3e-3,
-            progress=False,
-            arch_options={"depth": 8, "width": 0.5},
-        )
-    )
+def test_prune_and_distill(cifar_batches: Path, cifar_teacher: Path, tmp_path: Path) -> None:
     pruned = prune_cifar(
-        run / "checkpoints" / "last.keras",
+        cifar_teacher,
         cifar_batches,
         tmp_path / "pruned.keras",
         sparsity=0.6,
@@ -117,7 +103,7 @@ def test_prune_and_distill(cifar_batches: Path, tmp_path: Path) -> None:
     assert (tmp_path / "pruned.keras").is_file()
 
     distilled = distill_cifar(
-        run / "checkpoints" / "last.keras",
+        cifar_teacher,
         cifar_batches,
         tmp_path / "student.keras",
         "resnet",
