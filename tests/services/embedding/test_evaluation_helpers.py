@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -83,3 +84,24 @@ def test_replace_params_is_idempotent_and_keeps_the_manifest_valid(tmp_path: Pat
     manifest.write_text("[params]\nsimilarity_far_1e3 = 0.3\nkeep = 1\n\n[input]\nshape = 1\n")
     with pytest.raises(ManifestError, match="last table"):
         replace_params(manifest, {"x": 1}, drop=("similarity_far_",))
+
+
+def test_open_set_curve_plots_a_size_and_names_the_missing_one(tmp_path: Path) -> None:
+    from evaluation import open_set_curve
+
+    point = {"threshold": 50.0, "rank1_dir": 0.9, "strangers_accepted": 0.01}
+    run = {
+        "sizes": {
+            "100": {
+                "curve": [point, {**point, "threshold": 60.0, "strangers_accepted": 0.0}],
+                "default": point,
+            }
+        }
+    }
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(run))
+    with pytest.raises(SystemExit, match=r"no gallery of 20000 faces \(it has 100\)"):
+        open_set_curve.load_size(path, "20000")
+    output = tmp_path / "curve.png"
+    open_set_curve.plot({"a": open_set_curve.load_size(path, "100")}, "100", output)
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
