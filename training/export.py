@@ -36,9 +36,19 @@ def to_tflite(model: Any, output_name: str = "output") -> bytes:
     produced NaN outputs here (TF 2.21), ``from_keras_model`` does not.
     """
     image = keras.Input(tuple(model.inputs[0].shape[1:]), batch_size=1, name="image")
-    wrapped = keras.Model(image, {output_name: model(image)})
+    return keras_to_tflite(keras.Model(image, {output_name: model(image)}))
+
+
+def keras_to_tflite(model: Any) -> bytes:
+    """Float32 TFLite bytes of a Keras model as it is (its own input and output names).
+
+    ``from_keras_model``: converting a ``tf.function`` that calls a Keras 3 model
+    (``from_concrete_functions`` or a SavedModel of a wrapper module) silently dropped the
+    weights here (NaN outputs, a file 1/8 the size). Keras prints the traced signature to
+    stdout while converting; it is kept off the CLI's stdout.
+    """
     with quiet_stdout():
-        result: bytes = tf.lite.TFLiteConverter.from_keras_model(wrapped).convert()
+        result: bytes = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     return result
 
 

@@ -10,12 +10,11 @@ L2-normalised descriptor. Parity with dlib itself: tests/training/test_dlib_resn
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from pathlib import Path
 from typing import Any
 
+from training.export import keras_to_tflite
 from training.importers.dlib_resnet import load
 from training.models.dlib_resnet import OUTPUT_NAME, build_dlib_resnet
 
@@ -30,21 +29,11 @@ def keras_model_from_dat(source: Path, normalize: bool = True) -> Any:
 
 
 def tflite_bytes(model: Any) -> bytes:
-    """Float32 TFLite flatbuffer with one signature whose output is named ``embedding``.
-
-    ``from_keras_model`` as for MiniFASNet (training/importers/minifasnet_export.py): converting
-    a ``tf.function`` around a Keras 3 model has dropped weights here.
-    """
+    """Float32 TFLite flatbuffer with one signature whose output is named ``embedding``."""
     import keras
-    import tensorflow as tf
 
     named = keras.Model(model.inputs, {OUTPUT_NAME: model.outputs[0]}, name=model.name)
-    converter = tf.lite.TFLiteConverter.from_keras_model(named)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):  # Keras prints the traced signature to stdout
-        flatbuffer = bytes(converter.convert())
-    log.debug("converter output:\n%s", printed.getvalue())
-    return flatbuffer
+    return keras_to_tflite(named)
 
 
 def export(source: Path, workdir: Path) -> Path:

@@ -29,8 +29,6 @@ the weights go into Keras unchanged. Outputs of the TFLite signature: ``age`` (1
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import tarfile
@@ -41,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from training.errors import TrainingError
+from training.export import keras_to_tflite
 
 log = logging.getLogger(__name__)
 
@@ -255,19 +254,8 @@ def keras_model_from_tarball(source: Path) -> Any:
 
 
 def tflite_bytes(model: Any) -> bytes:
-    """Float32 TFLite flatbuffer with one signature (outputs ``age`` and ``gender``).
-
-    ``from_keras_model`` as for MiniFASNet (training/importers/minifasnet_export.py): converting
-    a ``tf.function`` around a Keras 3 model has dropped weights here.
-    """
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):  # Keras prints the traced signature to stdout
-        flatbuffer = bytes(converter.convert())
-    log.debug("converter output:\n%s", printed.getvalue())
-    return flatbuffer
+    """Float32 TFLite flatbuffer with one signature (outputs ``age`` and ``gender``)."""
+    return keras_to_tflite(model)
 
 
 def export(source: Path, workdir: Path) -> Path:

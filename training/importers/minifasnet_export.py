@@ -10,12 +10,11 @@ can pin the produced file's sha256. ``float_model`` gives the same named Keras n
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from pathlib import Path
 from typing import Any
 
+from training.export import keras_to_tflite
 from training.importers.torch_legacy import load_state_dict
 from training.models.minifasnet import Variant, build_minifasnet, load_torch_state
 
@@ -49,20 +48,8 @@ def float_model(function: str, source: Path) -> Any:
 
 
 def tflite_bytes(model) -> bytes:  # type: ignore[no-untyped-def]
-    """Float32 TFLite flatbuffer (no quantization) with one signature.
-
-    ``from_keras_model`` is used because converting a ``tf.function`` that calls the Keras 3
-    model (``from_concrete_functions`` or a SavedModel of a wrapper module) silently dropped the
-    weights here (NaN outputs, a file 1/8 the size); the parity test guards against that.
-    """
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(named_model(model))
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):  # Keras prints the traced signature to stdout
-        flatbuffer = bytes(converter.convert())
-    log.debug("converter output:\n%s", printed.getvalue())
-    return flatbuffer
+    """Float32 TFLite flatbuffer (no quantization) with one signature."""
+    return keras_to_tflite(named_model(model))
 
 
 def _export(source: Path, workdir: Path, variant: Variant, output: str) -> Path:
