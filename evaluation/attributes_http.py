@@ -22,15 +22,12 @@ the paired difference on the faces both answered; ``--json`` writes the figures.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +35,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from evaluation.http_setups import (  # noqa: E402
+    DetectRun,
     mcnemar_p,
     measure_setups,
     parser_for,
+    sample_rows,
     wilson,
 )
 
@@ -55,51 +54,31 @@ SETUPS: dict[str, dict[str, str]] = {
 }
 
 
-def read_labels(data: Path) -> list[dict[str, str]]:
-    """The UTKFace rows of labels.csv: image path, age, gender."""
-    with (data / "labels.csv").open() as handle:
-        return [r for r in csv.DictReader(handle) if r["image"].startswith("utk/")]
+def jpeg_upload(path: Path) -> tuple[str, bytes, str]:
+    """A UTKFace dev photo as it is."""
+    return (path.name, path.read_bytes(), "image/jpeg")
 
 
 def answers(url: str, key: str, data: Path) -> dict[str, Any]:
     """Every dev photo through /detect?fields=age,gender: per-image answers and the models."""
-    rows = read_labels(data)
+    rows = sample_rows(data, "utk/")
     per_image: dict[str, dict[str, Any]] = {}
-    latencies: list[float] = []
-    models: list[str] = []
-    with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=60) as client:
-        for row in rows:
-            path = data / row["image"]
-            started = time.perf_counter()
-            response = client.post(
-                "/api/v1/detect",
-                files={"image": (path.name, path.read_bytes(), "image/jpeg")},
-                data={"fields": "age,gender"},
-            )
-            latencies.append(time.perf_counter() - started)
-            body = response.json()
-            if response.status_code != 200:
-                raise RuntimeError(f"{row['image']}: HTTP {response.status_code} {body}")
-            models = [f"{m['name']}-{m['version']}" for m in body["models"]] or models
-            if not body["faces"]:
-                continue
-            face = body["faces"][0]
-            if face["age"] is None or face["gender"] is None:
-                continue
-            per_image[row["image"]] = {
-                "age": float(face["age"]["value"]),
-                "low": float(face["age"]["range"][0]),
-                "high": float(face["age"]["range"][1]),
-                "gender": str(face["gender"]["label"]),
-                "true_age": float(row["age"]),
-                "true_gender": row["gender"],
-            }
-    return {
-        "photos": len(rows),
-        "answers": per_image,
-        "models": models,
-        "ms_per_request_p50": round(1000 * float(np.percentile(latencies, 50)), 1),
-    }
+    run = DetectRun()
+    for row, body in run.each(url, key, data, rows, "age,gender", jpeg_upload):
+        if not body["faces"]:
+            continue
+        face = body["faces"][0]
+        if face["age"] is None or face["gender"] is None:
+            continue
+        per_image[row["image"]] = {
+            "age": float(face["age"]["value"]),
+            "low": float(face["age"]["range"][0]),
+            "high": float(face["age"]["range"][1]),
+            "gender": str(face["gender"]["label"]),
+            "true_age": float(row["age"]),
+            "true_gender": row["gender"],
+        }
+    return {"photos": len(rows), "answers": per_image, **run.summary()}
 
 
 def figures(result: dict[str, Any], names: list[str] | None = None) -> dict[str, Any]:

@@ -41,8 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from evaluation.emotion_http import read_labels  # noqa: E402
-from evaluation.http_setups import DEFAULT_DATA  # noqa: E402
+from evaluation.http_setups import DEFAULT_DATA, sample_rows  # noqa: E402
 from services.shared.model_store import ModelStore  # noqa: E402
 from services.shared.model_zoo.emotion import EMOTION_LABELS, EmotionModel  # noqa: E402
 from services.shared.model_zoo.face_chips import EMOTION_SIZE  # noqa: E402
@@ -123,7 +122,7 @@ def median_ms(call: Callable[[], Any], runs: int = 50) -> float:
 def dev_crops(data: Path, detector: YuNetDetector) -> list[tuple[NDArray[np.uint8], Any, int]]:
     """(48x48 grey crop, served 64x64 crop or None, label index) for the FER dev crops."""
     crops = []
-    for row in read_labels(data):
+    for row in sample_rows(data, "fer/"):
         with Image.open(data / row["image"]) as original:
             grey = np.asarray(original.convert("L"), dtype=np.uint8)
             served = served_emotion_crop(original, detector)

@@ -22,23 +22,26 @@ the crops only one of them got right); ``--json`` writes the figures.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from evaluation.http_setups import mcnemar_p, measure_setups, parser_for, wilson  # noqa: E402
+from evaluation.http_setups import (  # noqa: E402
+    DetectRun,
+    mcnemar_p,
+    measure_setups,
+    parser_for,
+    sample_rows,
+    wilson,
+)
 from training.data.emotion_chips import frame_tight_crop  # noqa: E402
 
 SETUPS: dict[str, dict[str, str]] = {
@@ -48,45 +51,24 @@ SETUPS: dict[str, dict[str, str]] = {
 }
 
 
-def read_labels(data: Path) -> list[dict[str, str]]:
-    """The FER rows of labels.csv: image path and emotion."""
-    with (data / "labels.csv").open() as handle:
-        return [r for r in csv.DictReader(handle) if r["image"].startswith("fer/")]
+def framed_upload(path: Path) -> tuple[str, bytes, str]:
+    """A FER dev crop framed with the grey border the training chips have (PNG)."""
+    with Image.open(path) as crop:
+        return (f"{path.stem}.png", frame_tight_crop(crop), "image/png")
 
 
 def answers(url: str, key: str, data: Path) -> dict[str, Any]:
     """Every framed dev crop through /detect?fields=emotion: per-crop answers and the models."""
-    rows = read_labels(data)
+    rows = sample_rows(data, "fer/")
     per_image: dict[str, dict[str, str | None]] = {}
-    latencies: list[float] = []
-    models: dict[str, None] = {}  # every model any answer named, in first-seen order
-    with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=60) as client:
-        for row in rows:
-            path = data / row["image"]
-            with Image.open(path) as crop:
-                framed = frame_tight_crop(crop)
-            started = time.perf_counter()
-            response = client.post(
-                "/api/v1/detect",
-                files={"image": (f"{path.stem}.png", framed, "image/png")},
-                data={"fields": "emotion"},
-            )
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise RuntimeError(f"{row['image']}: HTTP {response.status_code} {response.text}")
-            body = response.json()
-            models.update((f"{m['name']}-{m['version']}", None) for m in body["models"])
-            emotion = body["faces"][0]["emotion"] if body["faces"] else None
-            per_image[row["image"]] = {
-                "emotion": str(emotion["dominant"]) if emotion else None,
-                "true": row["emotion"],
-            }
-    return {
-        "crops": len(rows),
-        "answers": per_image,
-        "models": list(models),
-        "ms_per_request_p50": round(1000 * float(np.percentile(latencies, 50)), 1),
-    }
+    run = DetectRun()
+    for row, body in run.each(url, key, data, rows, "emotion", framed_upload):
+        emotion = body["faces"][0]["emotion"] if body["faces"] else None
+        per_image[row["image"]] = {
+            "emotion": str(emotion["dominant"]) if emotion else None,
+            "true": row["emotion"],
+        }
+    return {"crops": len(rows), "answers": per_image, **run.summary()}
 
 
 def figures(result: dict[str, Any]) -> dict[str, Any]:

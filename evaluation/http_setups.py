@@ -1,5 +1,5 @@
-"""Run one HTTP measurement per service setup: the shared command line of the attribute
-evaluations (``attributes_http``, ``emotion_http``).
+"""Run one HTTP measurement per service setup: the shared command line and ``/detect`` loop of
+the attribute evaluations (``attributes_http``, ``emotion_http``).
 
 Each setup is a set of environment variables for the services; for each, the real local stack
 (detection, attributes and the gateway as processes, ``deploy.local.stack``) is started, measured
@@ -10,12 +10,18 @@ instead (one setup, named ``running``, as it is configured).
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -58,6 +64,63 @@ def measure_setups(
         ):
             results[name] = measure(stack.url, stack.api_key, options.data)
     return results
+
+
+def sample_rows(data: Path, prefix: str) -> list[dict[str, str]]:
+    """The rows of the sample's labels.csv whose image is under ``prefix`` (``utk/``, ``fer/``)."""
+    with (data / "labels.csv").open() as handle:
+        return [row for row in csv.DictReader(handle) if row["image"].startswith(prefix)]
+
+
+Upload = Callable[[Path], tuple[str, bytes, str]]
+"""A sample file -> the (file name, bytes, content type) posted for it."""
+
+
+@dataclass
+class DetectRun:
+    """What one pass of ``/detect`` over the sample saw: timings and every model named."""
+
+    seconds: list[float] = field(default_factory=list)
+    models: dict[str, None] = field(default_factory=dict)  # first-seen order
+
+    def summary(self) -> dict[str, Any]:
+        """The models (name-version) and the p50 time per request."""
+        return {
+            "models": list(self.models),
+            "ms_per_request_p50": round(1000 * float(np.percentile(self.seconds, 50)), 1),
+        }
+
+    def each(
+        self,
+        url: str,
+        key: str,
+        data: Path,
+        rows: list[dict[str, str]],
+        fields: str,
+        upload: Upload,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+        """Post each row's image to ``/api/v1/detect?fields=...``; yield (row, JSON body).
+
+        A status other than 200 is a RuntimeError naming the image."""
+        with httpx.Client(
+            base_url=url, headers={"x-api-key": key}, timeout=60, transport=transport
+        ) as client:
+            for row in rows:
+                started = time.perf_counter()
+                response = client.post(
+                    "/api/v1/detect",
+                    files={"image": upload(data / row["image"])},
+                    data={"fields": fields},
+                )
+                self.seconds.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(
+                        f"{row['image']}: HTTP {response.status_code} {response.text}"
+                    )
+                body: dict[str, Any] = response.json()
+                self.models.update((f"{m['name']}-{m['version']}", None) for m in body["models"])
+                yield row, body
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:

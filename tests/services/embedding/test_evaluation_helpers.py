@@ -105,3 +105,43 @@ def test_open_set_curve_plots_a_size_and_names_the_missing_one(tmp_path: Path) -
     output = tmp_path / "curve.png"
     open_set_curve.plot({"a": open_set_curve.load_size(path, "100")}, "100", output)
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_detect_run_posts_each_sample_row_and_collects_models(tmp_path: Path) -> None:
+    import httpx
+
+    from evaluation.http_setups import DetectRun, sample_rows
+
+    (tmp_path / "utk").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / "utk" / name).write_bytes(b"jpeg " + name.encode())
+    (tmp_path / "labels.csv").write_text("image,age\nutk/a.jpg,30\nfer/x.png,\nutk/b.jpg,40\n")
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["x-api-key"] == "k"
+        paths.append(request.url.path)
+        if b"jpeg b.jpg" in request.read():
+            return httpx.Response(
+                200, json={"models": [{"name": "m2", "version": "1"}], "faces": []}
+            )
+        return httpx.Response(200, json={"models": [{"name": "m1", "version": "1"}], "faces": [1]})
+
+    def upload(path: Path) -> tuple[str, bytes, str]:
+        return (path.name, path.read_bytes(), "image/jpeg")
+
+    rows = sample_rows(tmp_path, "utk/")
+    assert [r["image"] for r in rows] == ["utk/a.jpg", "utk/b.jpg"]
+    run = DetectRun()
+    transport = httpx.MockTransport(handler)
+    answered = list(run.each("http://x", "k", tmp_path, rows, "age", upload, transport))
+    assert [(row["age"], body["faces"]) for row, body in answered] == [("30", [1]), ("40", [])]
+    assert paths == ["/api/v1/detect"] * 2
+    assert run.summary()["models"] == ["m1-1", "m2-1"] and len(run.seconds) == 2
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"error": {"code": "UNAVAILABLE"}})
+
+    broken = httpx.MockTransport(failing)
+    with pytest.raises(RuntimeError, match=r"utk/a\.jpg: HTTP 503"):
+        list(DetectRun().each("http://x", "k", tmp_path, rows, "age", upload, broken))
