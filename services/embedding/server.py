@@ -20,6 +20,7 @@ from services.embedding.cluster_worker import ClusterWorker
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore, open_store
+from services.embedding.store.errors import DimensionMismatchError
 from services.embedding.thresholds import FarTable
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo import Embedder, open_embedder
@@ -38,7 +39,15 @@ def open_gallery(settings: EmbeddingSettings, dimension: int) -> GalleryStore:
         if not url.startswith(("postgresql://", "postgres://")):
             raise ValueError("store_read_url needs a postgresql:// store_url (its primary)")
         options["read_url"] = settings.store_read_url
-    store = open_store(url, dimension, **options)
+    try:
+        store = open_store(url, dimension, **options)
+    except DimensionMismatchError as error:
+        raise ValueError(
+            f"{error}: this gallery was filled by another embedder than "
+            f"{settings.embedding_model!r}. Serve that embedder again "
+            "(FACEFLOW_EMBEDDING_EMBEDDING_MODEL), or give this one a new store "
+            "(FACEFLOW_EMBEDDING_STORE_URL or DATA_DIR) and enrol again"
+        ) from error
     try:
         store.check_consistency()
     except BaseException:

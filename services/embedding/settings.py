@@ -21,8 +21,9 @@ class EmbeddingSettings(ServiceSettings):
     embedding_model: str = Field(
         default="sface",
         description="the embedder: a network (sface) or a fusion of networks (sface_dlib: "
-        "SFace + dlib's ResNet, slower, docs/embedding.md); a gallery keeps the embeddings of "
-        "one embedder, so changing it means enrolling again",
+        "SFace + dlib's ResNet; sface_facenet: SFace + FaceNet, research use only; "
+        "docs/embedding.md); a gallery keeps the embeddings of one embedder, so changing it "
+        "means a new store and enrolling again",
     )
     store_url: str = Field(
         default="",

@@ -56,3 +56,13 @@ class StoreLockedError(FaceflowError):
     """Another process has the store's data folder open (one writer process per folder)."""
 
     code = "INTERNAL"
+
+
+class DimensionMismatchError(ValueError):
+    """The store holds embeddings of another length than the served embedder's: it was filled
+    by another embedder (a start-up error; the vectors of two embedders cannot be compared)."""
+
+    def __init__(self, stored: int, served: int) -> None:
+        super().__init__(f"gallery stores {stored}-d embeddings, not {served}-d")
+        self.stored = stored
+        self.served = served

@@ -17,7 +17,7 @@ import numpy as np
 import psycopg
 from numpy.typing import NDArray
 
-from services.embedding.store.errors import StoreInconsistentError
+from services.embedding.store.errors import DimensionMismatchError, StoreInconsistentError
 from services.shared.postgres import SCHEMA_NAME
 
 DDL = """
@@ -89,7 +89,7 @@ def create_schema(
                 (str(dimension),),
             )
         elif int(row[0]) != dimension:
-            raise ValueError(f"gallery stores {row[0]}-d embeddings, not {dimension}-d")
+            raise DimensionMismatchError(int(row[0]), dimension)
 
 
 def check_schema(db: psycopg.Connection[Any], schema: str, dimension: int) -> None:

@@ -20,7 +20,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.embedding.store.base import FaceRecord, Group, Match, User
-from services.embedding.store.errors import FaceNotFoundError, GroupExistsError
+from services.embedding.store.errors import (
+    DimensionMismatchError,
+    FaceNotFoundError,
+    GroupExistsError,
+)
 from services.embedding.store.records import (
     best_per_user,
     face_exists,
@@ -76,7 +80,7 @@ class SqliteGallery:
             with self.transaction():
                 write_meta(self.connection, "dimension", str(self.dimension))
         elif int(stored) != self.dimension:
-            raise ValueError(f"gallery stores {stored}-d embeddings, not {self.dimension}-d")
+            raise DimensionMismatchError(int(stored), self.dimension)
 
     # --------------------------------------------------------------- lookups
 

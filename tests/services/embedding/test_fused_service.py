@@ -96,5 +96,5 @@ def test_a_gallery_of_another_embedder_is_refused_at_start_up(
         add_face(stub, "t", "g", "u", crop())
     app.stop(grace=1.0)
     servicer.close()
-    with pytest.raises(ValueError, match="128"):
+    with pytest.raises(ValueError, match="stores 128-d embeddings, not 256-d: this gallery was"):
         create_app(settings_for(tmp_path, FUSION), model_store)
