@@ -6,8 +6,10 @@ import psycopg
 import pytest
 
 from services.embedding.store import StoreInconsistentError
+from services.embedding.store.base import open_store
+from services.embedding.store.errors import DimensionMismatchError
 from services.embedding.store.pgvector import PgvectorStore
-from tests.services.embedding.store.conftest import StoreFactory
+from tests.services.embedding.store.conftest import StoreFactory, postgres_url
 from tests.services.embedding.store.synthetic import FaceMaker
 
 pytestmark = pytest.mark.parametrize("make_store", ["pgvector"], indirect=True)
@@ -53,3 +55,14 @@ def test_consistency_check_detects_a_missing_hnsw_index(make_store: StoreFactory
         connection.execute(f"DROP INDEX {store.schema}.faces_embedding_hnsw")
     with pytest.raises(StoreInconsistentError):
         store.check_consistency()
+
+
+def test_reopening_with_another_dimension_is_refused(make_store: StoreFactory) -> None:
+    store = open_pg(make_store)
+    schema, url = store.schema, postgres_url()
+    with pytest.raises(
+        DimensionMismatchError, match="stores 128-d embeddings, not 256-d"
+    ) as caught:
+        open_store(url, 256, schema=schema)
+    assert (caught.value.stored, caught.value.served) == (128, 256)
+    open_store(url, 128, schema=schema).close()  # the right embedder still opens it

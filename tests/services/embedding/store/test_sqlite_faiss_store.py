@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from services.embedding.store import StoreInconsistentError, StoreLockedError
+from services.embedding.store.errors import DimensionMismatchError
 from services.embedding.store.faiss_index import FLAT, HNSW
 from services.embedding.store.sqlite_faiss import NewFace, SqliteFaissStore
 from tests.services.embedding.store.gallery_writer import DIMENSION, unit_vector
@@ -288,6 +289,6 @@ def test_one_process_owns_a_folder(tmp_path: Path) -> None:
 
 def test_reopening_with_another_dimension_is_refused(tmp_path: Path) -> None:
     SqliteFaissStore(tmp_path / "gallery", DIMENSION).close()
-    with pytest.raises(ValueError, match="128-d"):
+    with pytest.raises(DimensionMismatchError, match="stores 128-d embeddings, not 512-d"):
         SqliteFaissStore(tmp_path / "gallery", 512)
     SqliteFaissStore(tmp_path / "gallery", DIMENSION).close()  # the refused open left no lock
