@@ -408,11 +408,13 @@ def cpu_model() -> str:
 
 
 def environment() -> dict[str, Any]:
+    """What the figures were measured with and on."""
+    import tensorflow as tf  # its distribution is tensorflow-cpu here, tensorflow elsewhere
 
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
-        "tensorflow": version("tensorflow-cpu"),
+        "tensorflow": tf.__version__,
         "ai_edge_litert": version("ai-edge-litert"),
         "machine": platform.machine(),
         "cpu": cpu_model(),

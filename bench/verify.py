@@ -42,6 +42,7 @@ from services.shared.model_store.fetch import fetch_source
 from tests.helpers import images
 
 DLIB_PYTHON = Path("/tmp/ff/dlibenv/bin/python")
+BASELINE_MODEL = "sface"  # the default embedder, set explicitly (not inherited from the shell)
 DLIB_SNIPPET = """
 import sys, time, json, face_recognition, numpy as np
 paths, runs = sys.argv[1:3], int(sys.argv[3])
@@ -132,6 +133,9 @@ def main() -> int:
         "--compare-model", nargs="*", default=[], help="also time /verify with these embedders"
     )
     options = parser.parse_args()
+    clashes = {BASELINE_MODEL, "http", "bare", "opencv"} & set(options.compare_model)
+    if clashes:
+        parser.error(f"--compare-model: {', '.join(sorted(clashes))} is already timed")
     a, b, source = photo_pair()
     store = ModelStore()
     downloads = store.cache_dir.parent / "downloads"
@@ -148,11 +152,10 @@ def main() -> int:
     with contextlib.ExitStack() as context:
         folder = Path(context.enter_context(tempfile.TemporaryDirectory(prefix="faceflow-verify-")))
 
-        def http_verify(model: str | None) -> Callable[[], dict[str, Any]]:
-            env = embedder_env(model) if model else None
+        def http_verify(model: str) -> Callable[[], dict[str, Any]]:
             stack = context.enter_context(
                 running_stack(
-                    folder / (model or "default"), ("detection", "embedding"), extra_env=env
+                    folder / model, ("detection", "embedding"), extra_env=embedder_env(model)
                 )
             )
             http = context.enter_context(
@@ -171,7 +174,7 @@ def main() -> int:
 
             return call
 
-        over_http = http_verify(None)
+        over_http = http_verify(BASELINE_MODEL)
         # Interleaved, one call of each path per round, so that load from other processes on
         # this shared machine falls on every path alike.
         paths: dict[str, Callable[[], object]] = {"http": over_http, "bare": bare, "opencv": opencv}

@@ -93,7 +93,6 @@ def embed_photos(folder: Path, store: ModelStore, second: str) -> Embeddings:
     sface = open_network(store, "sface", 2)
     other = open_network(store, second, 2)
     rows: dict[str, list[NDArray[np.float32]]] = {"sface": [], "sface flip": [], second: []}
-    own_chip = isinstance(other, DlibDescriptor)
     names: list[str] = []
     people: list[str] = []
     for path in sorted((folder / "images").rglob("*.jpg")):
@@ -107,9 +106,9 @@ def embed_photos(folder: Path, store: ModelStore, second: str) -> Embeddings:
         rows["sface"].append(both[0])
         rows["sface flip"].append(both[0] + both[1])
         rows[second].append(other.embed(crop)[0])
-        if own_chip:
+        if isinstance(other, DlibDescriptor):
             chip = align_dlib_chip(image, face.landmarks)
-            rows.setdefault(OWN_CHIP, []).append(other.describe(chip))  # type: ignore[attr-defined]
+            rows.setdefault(OWN_CHIP, []).append(other.describe(chip))
         names.append(path.stem)
         people.append(path.parent.name)
     vectors = {name: l2_normalise(np.asarray(values)) for name, values in rows.items()}

@@ -15,12 +15,12 @@ from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 
 from services.embedding.cluster_jobs import ClusterJobStore, open_sqlite_jobs
 from services.embedding.cluster_jobs_pg import open_postgres_jobs
-from services.embedding.cluster_rpcs import ClusterRpcs
+from services.embedding.cluster_rpcs import ClusterRpcs, model_key
 from services.embedding.cluster_worker import ClusterWorker
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore, open_store
-from services.embedding.store.errors import DimensionMismatchError
+from services.embedding.store.errors import DimensionMismatchError, EmbedderMismatchError
 from services.embedding.thresholds import FarTable
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo import Embedder, open_embedder
@@ -31,8 +31,18 @@ log = logging.getLogger("faceflow.embedding")
 SERVICE_NAME = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 
 
-def open_gallery(settings: EmbeddingSettings, dimension: int) -> GalleryStore:
-    """Open the configured gallery store and prove its index agrees with its database."""
+def another_embedder(refusal: str, embedder: str) -> str:
+    """The start-up error for a gallery filled by another embedder, with what to do."""
+    return (
+        f"{refusal}: this gallery was filled by another embedder than {embedder}. Serve that "
+        "embedder again (FACEFLOW_EMBEDDING_EMBEDDING_MODEL), or give this one a new store "
+        "(FACEFLOW_EMBEDDING_STORE_URL or DATA_DIR) and enrol again"
+    )
+
+
+def open_gallery(settings: EmbeddingSettings, dimension: int, embedder: str) -> GalleryStore:
+    """Open the configured gallery store for this embedder (``name:version``: a store filled
+    by another is refused) and prove its index agrees with its database."""
     url = settings.resolved_store_url()
     options: dict[str, object] = {"store_images": True} if settings.store_images else {}
     if settings.store_read_url:
@@ -42,12 +52,12 @@ def open_gallery(settings: EmbeddingSettings, dimension: int) -> GalleryStore:
     try:
         store = open_store(url, dimension, **options)
     except DimensionMismatchError as error:
-        raise ValueError(
-            f"{error}: this gallery was filled by another embedder than "
-            f"{settings.embedding_model!r}. Serve that embedder again "
-            "(FACEFLOW_EMBEDDING_EMBEDDING_MODEL), or give this one a new store "
-            "(FACEFLOW_EMBEDDING_STORE_URL or DATA_DIR) and enrol again"
-        ) from error
+        raise ValueError(another_embedder(str(error), embedder)) from error
+    try:
+        store.claim_embedder(embedder)
+    except EmbedderMismatchError as error:
+        store.close()
+        raise ValueError(another_embedder(str(error), embedder)) from error
     try:
         store.check_consistency()
     except BaseException:
@@ -90,7 +100,7 @@ def build_servicer(
     store = store or ModelStore(settings.model_cache_dir)
     model = open_embedder(store, settings.embedding_model, settings.model_threads)
     far_table = FarTable.from_params(model.spec.params, model.name)
-    gallery = open_gallery(settings, model.dimension)
+    gallery = open_gallery(settings, model.dimension, model_key(model))
     try:
         clusters = build_clusters(settings, model, gallery, far_table)
     except BaseException:

@@ -100,10 +100,10 @@ def align_dlib_chip(
 
 
 # The similarity that carries the 112x112 template onto dlib's chip template: how an embedder
-# that takes dlib's chip is fed from the aligned crop the detection service sends. The chip
-# reaches 5 px below the crop's bottom edge (black there, as dlib pads outside a photo) and is
-# upsampled 1.6x; on lfw-devtest this costs dlib's descriptor nothing measurable in fusion
-# (evaluation/fusion.py, docs/embedding.md).
+# that takes dlib's chip is fed from the aligned crop the detection service sends. The crop is
+# upsampled 1.49x, and the chip's bottom 14 rows (about 10 px of the crop) fall below the
+# crop's bottom edge: black there, as dlib pads outside a photo. On lfw-devtest this costs
+# dlib's descriptor nothing measurable in fusion (evaluation/fusion.py, docs/embedding.md).
 ALIGNED_TO_DLIB_CHIP = similarity_transform(TEMPLATE_112, DLIB_CHIP_TEMPLATE_150)
 
 

@@ -24,8 +24,8 @@ import pytest
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo import FaceNetEmbedder
 from services.shared.model_zoo.embedders import open_network
+from tests.helpers.faces import astronaut_crops
 from tests.helpers.model_sources import source_or_skip
-from tests.services.shared.test_fused_embedder import astronaut_crops
 from training.errors import TrainingError
 from training.importers.facenet_keras import (
     build_layer,

@@ -139,6 +139,11 @@ class GalleryStore(Protocol):
         """Raise ``StoreInconsistentError`` when the index and the database disagree."""
         ...
 
+    def claim_embedder(self, key: str) -> None:
+        """Record the embedder (``name:version``) whose vectors fill this store on first use (a
+        store from before the record adopts it); ``EmbedderMismatchError`` for another one."""
+        ...
+
     def close(self) -> None:
         """Persist what needs persisting and release the store."""
         ...

@@ -66,3 +66,12 @@ class DimensionMismatchError(ValueError):
         super().__init__(f"gallery stores {stored}-d embeddings, not {served}-d")
         self.stored = stored
         self.served = served
+
+
+class EmbedderMismatchError(ValueError):
+    """The store was filled by another embedder (``name:version``) than the one served."""
+
+    def __init__(self, stored: str, served: str) -> None:
+        super().__init__(f"gallery holds {stored} embeddings, not {served}")
+        self.stored = stored
+        self.served = served

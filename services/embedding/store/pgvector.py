@@ -24,7 +24,11 @@ from numpy.typing import NDArray
 from psycopg import errors as pg_errors
 
 from services.embedding.store.base import FaceRecord, Group, Match, User
-from services.embedding.store.errors import FaceNotFoundError, GroupExistsError
+from services.embedding.store.errors import (
+    EmbedderMismatchError,
+    FaceNotFoundError,
+    GroupExistsError,
+)
 from services.embedding.store.pgvector_schema import (
     check_schema,
     check_schema_name,
@@ -336,6 +340,19 @@ class PgvectorStore:
         return int(row[0]) if row is not None else 0
 
     # ---------------------------------------------------------------- upkeep
+
+    def claim_embedder(self, key: str) -> None:
+        """Record the embedder on first use (the first replica wins); refuse another one."""
+        with self._connection() as db, db.transaction():
+            db.execute(
+                f"INSERT INTO {self.schema}.meta (key, value) VALUES ('embedder', %s) "
+                "ON CONFLICT (key) DO NOTHING",
+                (key,),
+            )
+            row = db.execute(f"SELECT value FROM {self.schema}.meta WHERE key = 'embedder'")
+            stored = str(row.fetchone()[0])  # type: ignore[index]
+        if stored != key:
+            raise EmbedderMismatchError(stored, key)
 
     def check_consistency(self) -> None:
         """Prove the HNSW index exists and is valid and the vector column has our dimension."""

@@ -294,6 +294,10 @@ class SqliteFaissStore:
 
     # ------------------------------------------------------- index upkeep
 
+    def claim_embedder(self, key: str) -> None:
+        """Record the embedder on first use; refuse a store filled by another one."""
+        self._tables.claim_embedder(key)
+
     def check_consistency(self) -> None:
         """Prove that each group's index holds exactly the database's faces, same vectors."""
         with self._lock:

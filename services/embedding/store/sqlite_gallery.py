@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from services.embedding.store.base import FaceRecord, Group, Match, User
 from services.embedding.store.errors import (
     DimensionMismatchError,
+    EmbedderMismatchError,
     FaceNotFoundError,
     GroupExistsError,
 )
@@ -48,6 +49,9 @@ class NewFace:
     image_sha256: str
     user_info: str | None = None
     thumbnail: bytes | None = None
+
+
+EMBEDDER_META_KEY = "embedder"
 
 
 class SqliteGallery:
@@ -81,6 +85,15 @@ class SqliteGallery:
                 write_meta(self.connection, "dimension", str(self.dimension))
         elif int(stored) != self.dimension:
             raise DimensionMismatchError(int(stored), self.dimension)
+
+    def claim_embedder(self, key: str) -> None:
+        """Record the embedder on first use; refuse a database filled by another one."""
+        stored = read_meta(self.connection, EMBEDDER_META_KEY)
+        if stored is None:
+            with self.transaction():
+                write_meta(self.connection, EMBEDDER_META_KEY, key)
+        elif stored != key:
+            raise EmbedderMismatchError(stored, key)
 
     # --------------------------------------------------------------- lookups
 

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.shared.alignment import ALIGNED_SIZE, DLIB_CHIP_SIZE, dlib_chip_from_aligned
+from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelSpec
 from services.shared.model_zoo.base import ZooModel
 from services.shared.model_zoo.sface import aligned_batch, l2_normalise
@@ -40,6 +41,10 @@ class AlignedCropEmbedder(ZooModel):
     def __init__(self, runtime: LiteModel, spec: ModelSpec) -> None:
         super().__init__(runtime, spec)
         self.require_input_shape((1, self.side, self.side, 3))
+        if len(runtime.output_names) != 1:
+            raise ModelUnavailableError(
+                f"{spec.key}: expected one output (the embedding), got {runtime.output_names}"
+            )
         self.output_name = runtime.output_names[0]
         self.dimension = runtime.output_shapes[self.output_name][-1]
 

@@ -98,3 +98,14 @@ def test_a_gallery_of_another_embedder_is_refused_at_start_up(
     servicer.close()
     with pytest.raises(ValueError, match="stores 128-d embeddings, not 256-d: this gallery was"):
         create_app(settings_for(tmp_path, FUSION), model_store)
+
+
+def test_a_gallery_of_another_embedder_of_the_same_size_is_refused(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    servicer = create_app(settings_for(tmp_path, FUSION), model_store)[1]
+    servicer.close()
+    refused = "holds sface_dlib:1 embeddings, not sface_facenet:1: this gallery was filled"
+    with pytest.raises(ValueError, match=refused):
+        create_app(settings_for(tmp_path, "sface_facenet"), model_store)
+    create_app(settings_for(tmp_path, FUSION), model_store)[1].close()  # its own embedder opens

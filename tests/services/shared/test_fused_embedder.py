@@ -21,7 +21,6 @@ from services.shared.alignment import (
     ALIGNED_TO_DLIB_CHIP,
     DLIB_CHIP_TEMPLATE_150,
     TEMPLATE_112,
-    align_face,
     dlib_chip_from_aligned,
 )
 from services.shared.errors import InvalidArgumentError, ModelUnavailableError
@@ -35,26 +34,12 @@ from services.shared.model_zoo.fused_embedder import (
     fusion_json,
     read_fusion,
 )
-from tests.helpers import images
+from tests.helpers.faces import astronaut_crops
 
-ASTRONAUT_LANDMARKS = np.array(
-    [[198.0, 110.0], [240.0, 108.0], [220.0, 133.0], [203.0, 155.0], [237.0, 154.0]]
-)
 MEMBERS = [
     FusionMember("sface", "2021dec", 0.7, 0.09, 0.09),
     FusionMember("dlib_resnet", "v1", 0.3, 0.84, 0.035),
 ]
-
-
-def astronaut_crops() -> NDArray[np.uint8]:
-    """Three aligned crops of one real face, the landmarks jittered a little."""
-    rng = np.random.default_rng(0)
-    return np.stack(
-        [
-            align_face(images.astronaut(), ASTRONAUT_LANDMARKS + rng.normal(0, 2.0, (5, 2)))
-            for _ in range(3)
-        ]
-    )
 
 
 def unit_rows(rng: np.random.Generator, n: int, dim: int) -> NDArray[np.float64]:
@@ -140,9 +125,11 @@ def test_the_chip_transform_carries_the_112_template_onto_dlibs() -> None:
     # eyes land within 1.6 px, the nose tip 3.6 px higher than dlib's (of 150)
     assert np.abs(moved - DLIB_CHIP_TEMPLATE_150).max() < 4.0
     assert np.abs(moved[:2] - DLIB_CHIP_TEMPLATE_150[:2]).max() < 2.0
-    chip = dlib_chip_from_aligned(astronaut_crops()[0])
+    chip = dlib_chip_from_aligned(np.full((112, 112, 3), 200, dtype=np.uint8))
     assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
-    assert chip[:140].mean() > 40  # the face fills the chip; only the bottom rows may be black
+    rows = chip.mean(axis=(1, 2))
+    # the crop fills the chip down to row 133; the 14 rows below fall outside it: black
+    assert (rows[:134] == 200).all() and (rows[136:] == 0).all()
     with pytest.raises(ValueError, match="112x112"):
         dlib_chip_from_aligned(np.zeros((100, 100, 3), dtype=np.uint8))
 

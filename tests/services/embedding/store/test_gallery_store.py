@@ -19,6 +19,7 @@ from services.embedding.store import (
     ThumbnailNotFoundError,
     UserNotFoundError,
 )
+from services.embedding.store.errors import EmbedderMismatchError
 from services.embedding.store.pgvector import PgvectorStore
 from services.embedding.store.sqlite_faiss import SqliteFaissStore
 from services.shared.errors import FaceflowError, InvalidArgumentError
@@ -502,3 +503,11 @@ def test_concurrent_enrolls_and_searches_are_consistent(store: GalleryStore, fac
         expected = f"w{index // per_worker}-{index % per_worker}"
         assert (match.user_id == expected) == (index % per_worker % 5 != 4)
     store.check_consistency()
+
+
+def test_a_store_keeps_the_embedder_that_first_claimed_it(make_store: MakeStore) -> None:
+    store = make_store()
+    store.claim_embedder("sface:2021dec")
+    store.claim_embedder("sface:2021dec")  # the same embedder again: fine
+    with pytest.raises(EmbedderMismatchError, match="holds sface:2021dec embeddings, not x:1"):
+        store.claim_embedder("x:1")
