@@ -23,7 +23,7 @@ class EmbeddingSettings(ServiceSettings):
         description="the embedder: a network (sface) or a fusion of networks (sface_dlib: "
         "SFace + dlib's ResNet; sface_facenet: SFace + FaceNet, research use only; "
         "docs/embedding.md); a gallery keeps the embeddings of one embedder, so changing it "
-        "means a new store and enrolling again",
+        "means a new store and enrolling again, and scores and thresholds differ per embedder",
     )
     store_url: str = Field(
         default="",

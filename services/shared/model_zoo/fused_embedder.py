@@ -10,7 +10,8 @@ for each, the weight and the impostor-score deviation measured on LFW View 1
 which is, up to a constant shift and a positive scale, ``sum_i c_i * cos_i`` with
 ``c_i = (w_i / std_i) / sum_j (w_j / std_j)``. So the fused embedding is the concatenation of
 each member's unit vector times ``sqrt(c_i)``: it has unit length and the dot product of two
-fused embeddings *is* the fused score. Everything downstream (the gallery stores and their
+fused embeddings is an increasing affine function of the fused score (the same ranking, the
+same decisions at matching thresholds). Everything downstream (the gallery stores and their
 indexes, the impostor table, 1:1 and 1:N decisions, clustering) treats it as one embedder of
 dimension ``sum_i dim_i``; its impostor table is measured on fused scores like any model's.
 """

@@ -178,6 +178,8 @@ def test_the_committed_fusions_serve_scaled_member_vectors(
     coefficients = fusion_coefficients(fused.members)
     expected = coefficients[0] * (sface[0] @ sface[2]) + coefficients[1] * (other[0] @ other[2])
     assert float(vectors[0] @ vectors[2]) == pytest.approx(float(expected), abs=1e-5)
+    black = fused.embed(np.zeros((1, 112, 112, 3), dtype=np.uint8))
+    assert np.isfinite(black).all()
 
 
 def test_a_member_of_another_version_is_refused(model_store: ModelStore) -> None:
