@@ -32,6 +32,7 @@ from deploy.local.stack import free_port
 from services.embedding.store.base import open_store
 from services.shared.alignment import ALIGNED_SIZE, align_face
 from tests.helpers import images
+from tests.helpers.faces import ASTRONAUT_LANDMARKS
 
 ROOT = Path(__file__).resolve().parents[3]
 TENANT = "crash-tenant"
@@ -42,9 +43,6 @@ KILL_AFTER = 24
 STARTUP_SECONDS = 90.0
 
 # The astronaut's five landmarks (YuNet on the 512x512 photo), enough to align a real crop.
-ASTRONAUT_LANDMARKS = np.array(
-    [[198.0, 110.0], [240.0, 108.0], [220.0, 133.0], [203.0, 155.0], [237.0, 154.0]]
-)
 
 
 def start_service(

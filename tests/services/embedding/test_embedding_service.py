@@ -22,11 +22,8 @@ from services.shared.alignment import ALIGNED_SIZE, align_face
 from services.shared.errors import ERROR_CODE_METADATA_KEY
 from services.shared.model_store import ModelStore
 from tests.helpers import images
+from tests.helpers.faces import ASTRONAUT_LANDMARKS
 from tests.services.embedding.store.conftest import postgres_url
-
-ASTRONAUT_LANDMARKS = np.array(
-    [[198.0, 110.0], [240.0, 108.0], [220.0, 133.0], [203.0, 155.0], [237.0, 154.0]]
-)
 
 
 @pytest.fixture(scope="module")
