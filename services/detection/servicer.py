@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-import numpy as np
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 
 from services.detection.settings import DetectionSettings
@@ -11,6 +10,7 @@ from services.shared.errors import InvalidArgumentError
 from services.shared.face_messages import face_to_proto
 from services.shared.imaging import ImageLimits, decode_image
 from services.shared.model_zoo import DetectedFace, FaceMesh, ServedModel, YuNetDetector
+from services.shared.model_zoo.face_order import largest_first, nearest_centre_first
 
 
 def order_faces(
@@ -18,14 +18,8 @@ def order_faces(
 ) -> list[DetectedFace]:
     """Faces largest box first, or box centre nearest the image centre first."""
     if order == detection_pb2.FACE_ORDER_CENTER:
-        centre = np.array([width / 2.0, height / 2.0])
-
-        def distance(face: DetectedFace) -> float:
-            x, y, w, h = face.box
-            return float(np.hypot(*(np.array([x + w / 2.0, y + h / 2.0]) - centre)))
-
-        return sorted(faces, key=distance)
-    return sorted(faces, key=lambda face: face.area, reverse=True)
+        return nearest_centre_first(faces, width, height)
+    return largest_first(faces)
 
 
 class DetectionServicer(detection_pb2_grpc.DetectionServiceServicer):  # type: ignore[misc]

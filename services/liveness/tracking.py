@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from services.liveness.geometry import FaceSignals, face_signals
 from services.shared.alignment import align_face
 from services.shared.model_zoo import DetectedFace, Embedder, FaceMesh, YuNetDetector
+from services.shared.model_zoo.face_order import largest_first
 
 
 @dataclass
@@ -55,7 +56,7 @@ class FaceTracker:
 
     def significant(self, faces: list[DetectedFace]) -> list[DetectedFace]:
         """Filter detections: drop faces much smaller than the largest (background people)."""
-        ordered = sorted(faces, key=lambda f: f.area, reverse=True)
+        ordered = largest_first(faces)
         if not ordered:
             return []
         floor = ordered[0].area * self.second_face_area_ratio

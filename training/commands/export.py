@@ -150,7 +150,7 @@ def add_export(commands: Subcommands) -> None:
         "--crop-scale",
         type=float,
         default=None,
-        help="face-box scale of the crops (default: 2.7 V2, 4.0 V1SE)",
+        help="face-box scale of the crops (default: the published model's manifest value)",
     )
     live_export.set_defaults(handler=_export_liveness)
 

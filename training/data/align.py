@@ -12,13 +12,13 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from services.shared.alignment import align_face
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
+from services.shared.model_zoo.face_order import nearest_centre_first
 from services.shared.model_zoo.yunet import DetectedFace, YuNetDetector
 from training.data.folders import IMAGE_SUFFIXES, load_image
 from training.errors import DatasetLayoutError, TrainingError
@@ -44,16 +44,9 @@ def open_detector(cache_dir: Path | None = None, model: str = "yunet") -> YuNetD
 
 
 def central_face(faces: list[DetectedFace], width: int, height: int) -> DetectedFace | None:
-    """The face whose box centre is nearest the image centre, among confident ones."""
-    if not faces:
-        return None
-    centre = np.array([width / 2, height / 2])
-
-    def distance(face: DetectedFace) -> float:
-        middle = face.box[:2] + face.box[2:] / 2
-        return float(np.linalg.norm(middle - centre))
-
-    return min(faces, key=distance)
+    """The face the detection service puts first with ``FACE_ORDER_CENTER`` (None if none)."""
+    ordered = nearest_centre_first(faces, width, height)
+    return ordered[0] if ordered else None
 
 
 def align_tree(

@@ -42,7 +42,6 @@ SPOOF_CLASS = 0
 CLASS_FOLDERS = {"real": REAL_CLASS, "spoof": SPOOF_CLASS}
 EXPECTED = "expected <root>/real/*.jpg and <root>/spoof/*.jpg"
 FEATURE_LAYER = "conv_4.model.5.add"  # output of the last conv_4 block (upstream MultiFTNet)
-CROP_SCALES = {"MiniFASNetV2": 2.7, "MiniFASNetV1SE": 4.0}
 PRETRAINED = {"minifasnet_v2": "MiniFASNetV2", "minifasnet_v1se": "MiniFASNetV1SE"}
 
 
@@ -327,6 +326,17 @@ def train(config: LivenessConfig) -> dict[str, Any]:
     return result
 
 
+def published_crop_scale(variant: str) -> float:
+    """The crop scale the served published model of this variant uses (its manifest's
+    ``params.crop_scale``): the one home of that number."""
+    from services.shared.model_store.manifest import load_manifest
+
+    names = [name for name, published in PRETRAINED.items() if published == variant]
+    if not names:
+        raise TrainingError(f"no published {variant} model; pass --crop-scale")
+    return float(load_manifest()[names[0]].params["crop_scale"])
+
+
 def export_liveness(
     checkpoint: Path,
     output: Path,
@@ -343,7 +353,7 @@ def export_liveness(
 
     classifier = classifier_of(load_checkpoint(checkpoint))
     size = int(classifier.inputs[0].shape[1])
-    scale = crop_scale if crop_scale is not None else CROP_SCALES.get(variant, 2.7)
+    scale = crop_scale if crop_scale is not None else published_crop_scale(variant)
     return export_model(
         classifier,
         output,
