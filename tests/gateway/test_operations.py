@@ -8,13 +8,19 @@ from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 
 
 def test_healthz(gateway: GatewayUnderTest) -> None:
-    assert gateway.client.get("/healthz").json() == {"status": "ok"}
+    response = gateway.client.get("/healthz", headers={"X-Request-ID": "probe-1"})
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    assert body["took_ms"] >= 0
 
 
 def test_readyz_ready_when_detection_serving(gateway: GatewayUnderTest) -> None:
     response = gateway.client.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json()["services"] == {"detection": "SERVING"}
+    assert response.json()["request_id"] == response.headers["X-Request-ID"]
+    assert response.json()["took_ms"] >= 0
 
 
 def test_readyz_503_when_a_service_is_unreachable(

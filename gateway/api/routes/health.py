@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import ClientsDep
 from gateway.api.schemas import ErrorBody
-from gateway.core.context import request_id
+from gateway.core.context import envelope, request_id
 
 router = APIRouter(tags=["operations"])
 
@@ -20,6 +20,8 @@ class HealthOut(BaseModel):
     """The process is up."""
 
     status: str = Field(examples=["ok"])
+    request_id: str
+    took_ms: float
 
 
 class ReadyOut(BaseModel):
@@ -27,6 +29,8 @@ class ReadyOut(BaseModel):
 
     status: str = Field(examples=["ready"])
     services: dict[str, str] = Field(description="service -> its gRPC health status")
+    request_id: str
+    took_ms: float
 
 
 class NotReadyOut(BaseModel):
@@ -37,9 +41,9 @@ class NotReadyOut(BaseModel):
 
 
 @router.get("/healthz", response_model=HealthOut, summary="Process is up")
-async def healthz() -> HealthOut:
+async def healthz(request: Request) -> HealthOut:
     """Always 200 while the process runs."""
-    return HealthOut(status="ok")
+    return HealthOut(status="ok", **envelope(request))
 
 
 @router.get(
@@ -53,7 +57,7 @@ async def readyz(request: Request, clients: ClientsDep) -> ReadyOut | JSONRespon
     services = await clients.health()
     ready = bool(services) and all(status == "SERVING" for status in services.values())
     if ready:
-        return ReadyOut(status="ready", services=services)
+        return ReadyOut(status="ready", services=services, **envelope(request))
     down = ", ".join(f"{name} {status}" for name, status in services.items() if status != "SERVING")
     body = NotReadyOut(
         error=ErrorBody(
