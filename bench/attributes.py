@@ -24,12 +24,11 @@ from faceflow.common.v1 import common_pb2
 
 from bench.common import jpeg, measure, measure_interleaved, real_photo, summary
 from services.attributes.age_gender import EmbeddingHead
-from services.attributes.faces import FaceInput
 from services.attributes.server import create_app
 from services.attributes.servicer import quality_message
 from services.attributes.settings import AttributesSettings
 from services.shared.alignment import align_face
-from services.shared.face_messages import face_to_proto
+from services.shared.face_messages import FaceInput, face_to_proto
 from services.shared.head_pose import estimate_pose
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo import (

@@ -283,7 +283,8 @@ export interface paths {
          * @description 2-4 random actions (blink, open_mouth, turn_left, turn_right, nod) and an expiry.
          *
          *     turn_left / turn_right mean the user's own left / right. Optional parameters (query, form
-         *     or JSON): ``action_count`` (2-4), ``ttl_seconds`` (5-600, default 60).
+         *     or JSON): ``action_count`` (2-4), ``ttl_seconds`` (5-600, default 60); these bounds are
+         *     the liveness service's defaults, its settings may change them.
          */
         post: operations["create_session_api_v1_liveness_sessions_post"];
         delete?: never;
@@ -1150,11 +1151,15 @@ export interface components {
          * @description The process is up.
          */
         HealthOut: {
+            /** Request Id */
+            request_id: string;
             /**
              * Status
              * @example ok
              */
             status: string;
+            /** Took Ms */
+            took_ms: number;
         };
         /**
          * ImageInfo
@@ -1316,6 +1321,8 @@ export interface components {
          * @description Every configured service is SERVING.
          */
         ReadyOut: {
+            /** Request Id */
+            request_id: string;
             /**
              * Services
              * @description service -> its gRPC health status
@@ -1328,6 +1335,8 @@ export interface components {
              * @example ready
              */
             status: string;
+            /** Took Ms */
+            took_ms: number;
         };
         /**
          * SearchFaceOut
@@ -3522,24 +3531,24 @@ export interface operations {
                 "application/json": {
                     /**
                      * Action Count
-                     * @description how many actions (default: random)
+                     * @description how many actions (default: random), between the liveness service's min_actions and max_actions (2-4 by default)
                      */
                     action_count?: number | null;
                     /**
                      * Ttl Seconds
-                     * @description how long the session lasts (default 60)
+                     * @description how long the session lasts (default 60), 5 to the liveness service's max_session_ttl_seconds (600 by default)
                      */
                     ttl_seconds?: number | null;
                 };
                 "multipart/form-data": {
                     /**
                      * Action Count
-                     * @description how many actions (default: random)
+                     * @description how many actions (default: random), between the liveness service's min_actions and max_actions (2-4 by default)
                      */
                     action_count?: number;
                     /**
                      * Ttl Seconds
-                     * @description how long the session lasts (default 60)
+                     * @description how long the session lasts (default 60), 5 to the liveness service's max_session_ttl_seconds (600 by default)
                      */
                     ttl_seconds?: number;
                 };
@@ -3637,7 +3646,7 @@ export interface operations {
                     frame_times_ms?: string | (number | string)[] | null;
                     /**
                      * Frames
-                     * @description the frames (images) in capture order; how many the liveness service takes is its setting (3-100 by default)
+                     * @description the frames (images) in capture order; how many the liveness service takes is its setting (min_frames to max_frames, 3-100 by default)
                      * @default []
                      */
                     frames?: string[];
@@ -3666,7 +3675,7 @@ export interface operations {
                     frame_times_ms?: string;
                     /**
                      * Frames
-                     * @description the frames (images) in capture order; how many the liveness service takes is its setting (3-100 by default)
+                     * @description the frames (images) in capture order; how many the liveness service takes is its setting (min_frames to max_frames, 3-100 by default)
                      * @default []
                      */
                     frames?: string[];

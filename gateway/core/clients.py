@@ -1,7 +1,10 @@
 """gRPC channels to the model services, opened in the app's lifespan.
 
 Every call has a deadline; only UNAVAILABLE is retried, a bounded number of times with a short
-backoff. ``dns:///`` addresses get client-side round_robin across the resolved replicas.
+backoff, as each RPC's ``Retry`` policy says (declared by its typed wrapper in
+``gateway/orchestration/*_calls.py``): UNAVAILABLE may come after the service committed a write,
+so a write is resent only when a repeat is safe. ``dns:///`` addresses get client-side
+round_robin across the resolved replicas.
 
 Fail fast: a background task per service checks its gRPC health every
 ``health_watch_interval_seconds`` with a short deadline (``HealthWatch``). While a service is
@@ -15,6 +18,7 @@ with RESOURCE_EXHAUSTED means a busy service, not a dead one. A service that she
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -38,6 +42,31 @@ OVERLOAD_RETRY_AFTER_SECONDS = 1
 DOWN = "DOWN"
 ALIVE_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED)
 SERVING = "SERVING"
+
+
+class Retry(enum.Enum):
+    """What a call sends again after UNAVAILABLE, which may come after the service committed.
+
+    Every typed RPC wrapper declares one (``gateway/orchestration/*_calls.py``).
+    """
+
+    SAME = "same"
+    """Reads, and writes whose repeat changes nothing (or whose ``request_key`` makes the
+    service answer a repeat with what the first attempt did): the same request again."""
+    MARKED = "marked"
+    """Writes with a ``retry`` field: a copy with ``retry`` set, which the service answers as
+    the first attempt would have (what the first attempt created or deleted is success)."""
+    NEVER = "never"
+    """Writes whose answer cannot be rebuilt (a single-use liveness session: its verdict is not
+    stored): sent once, UNAVAILABLE is answered 503 SERVICE_UNAVAILABLE."""
+
+
+def marked_retry(request: T) -> T:
+    """A copy of a write request with its ``retry`` field set (``Retry.MARKED``)."""
+    again = type(request)()
+    again.CopyFrom(request)  # type: ignore[attr-defined]
+    again.retry = True  # type: ignore[attr-defined]
+    return again
 
 
 @dataclass
@@ -166,23 +195,28 @@ class ServiceClients:
         name: str,
         method: Callable[..., Awaitable[T]],
         request: Any,
+        *,
+        retry: Retry,
         timeout: float | None = None,
-        retry_request: Callable[[], Any] | None = None,
     ) -> T:
         """Call with a deadline; retry UNAVAILABLE a bounded number of times; map errors.
 
         A service the health checks see down is answered 503 at once, and a call waiting on a
-        service that goes down meanwhile is cut short with 503. ``retry_request``, when given,
-        makes what the retries send (a write that says it is a retry, to stay idempotent);
-        it is called only when a retry happens.
+        service that goes down meanwhile is cut short with 503. ``retry``, the RPC's declared
+        policy, says what a retry sends (``Retry``): the same request, a copy marked as a retry
+        (made only when a retry happens), or nothing (one attempt).
         """
         deadline = timeout or self.settings.deadline_seconds
-        attempts = self.settings.unavailable_retries + 1
+        attempts = 1 if retry is Retry.NEVER else self.settings.unavailable_retries + 1
         watch = self.watches.get(name)
+        retried: Any = None
         for attempt in range(attempts):
             if watch is not None and watch.status == DOWN:
                 raise ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service is unavailable")
-            sent = request if attempt == 0 or retry_request is None else retry_request()
+            sent = request
+            if attempt > 0 and retry is Retry.MARKED:
+                retried = marked_retry(request) if retried is None else retried
+                sent = retried
             try:
                 if watch is None:
                     return await method(sent, timeout=deadline)

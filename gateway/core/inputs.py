@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from gateway.core.errors import ApiError
 from services.shared.errors import ImageTooLargeError, InvalidImageError
@@ -60,6 +61,15 @@ def _decode_base64(value: Any, name: str) -> bytes:
         raise ApiError(400, "INVALID_IMAGE", f"'{name}' is not valid base64") from None
 
 
+async def _body(request: Request) -> bytes:
+    """The whole body; a client that went away before sending it (or whose body passed the
+    size limit: the middleware answered 413 already) is a 400, not an unexpected error."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        raise ApiError(400, "INVALID_ARGUMENT", "the request body ended early") from None
+
+
 async def read_input(
     request: Request, upload_fields: Collection[str], max_bytes: int
 ) -> dict[str, Any]:
@@ -89,7 +99,7 @@ async def read_input(
                 values[key] = value
         values.update(files)
     elif content_type.startswith("application/json"):
-        body = await request.body()
+        body = await _body(request)
         try:
             payload = json.loads(body) if body else {}
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -97,13 +107,15 @@ async def read_input(
         if not isinstance(payload, dict):
             raise ApiError(400, "INVALID_ARGUMENT", "the JSON body must be an object")
         for key, value in payload.items():
+            if value is None:  # null means not given, for an upload as for any other key
+                continue
             if key in upload_fields:
                 encoded = value if isinstance(value, list) else [value]
                 if encoded:
                     values[key] = [_decode_base64(item, key) for item in encoded]
-            elif value is not None:
+            else:
                 values[key] = value
-    elif await request.body():
+    elif await _body(request):
         raise ApiError(
             400,
             "INVALID_ARGUMENT",

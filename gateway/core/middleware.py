@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,7 +39,12 @@ INSTANCE = socket.gethostname().encode()
 
 class RequestContextMiddleware:
     """Sets ``request.state.started`` / ``request_id``, answers an over-limit
-    ``content-length`` with ``too_large`` before reading the body, and records metrics."""
+    ``content-length`` with ``too_large`` before reading the body, and records metrics.
+
+    A body without a content-length (chunked) is counted as the app reads it: once it passes
+    the limit, ``too_large`` is answered (unless the app answered already), the app is told
+    the client went away (its reads raise ``ClientDisconnect``) and whatever it sends after
+    that is dropped."""
 
     def __init__(self, app: ASGIApp, max_request_bytes: int, too_large: TooLargeResponse) -> None:
         self.app = app
@@ -55,10 +60,13 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         state["started"], state["request_id"] = started, request_id
         status = 500
+        started_response = over_limit = rejected = False
+        received = 0
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -66,13 +74,36 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        async def counted_receive() -> Message:
+            nonlocal received, over_limit, rejected
+            if over_limit:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_request_bytes:
+                    over_limit = True
+                    if not started_response:
+                        rejected = True
+                        response = self.too_large(Request(scope), self.max_request_bytes)
+                        await response(scope, receive, send_with_id)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def app_send(message: Message) -> None:
+            if not rejected:  # after the 413 the app's own answer is dropped
+                await send_with_id(message)
+
         try:
             length = Headers(scope=scope).get("content-length", "")
             if length.isdigit() and int(length) > self.max_request_bytes:
                 response = self.too_large(Request(scope), self.max_request_bytes)
                 await response(scope, receive, send_with_id)
             else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, counted_receive, app_send)
+        except ClientDisconnect:
+            if not over_limit:
+                raise
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]

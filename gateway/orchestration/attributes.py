@@ -12,7 +12,7 @@ from faceflow.attributes.v1 import attributes_pb2, attributes_pb2_grpc
 from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2
 
-from gateway.core.clients import ServiceClients
+from gateway.core.clients import Retry, ServiceClients
 
 ATTRIBUTES: dict[str, attributes_pb2.Attribute] = {
     "age": attributes_pb2.ATTRIBUTE_AGE,
@@ -41,6 +41,9 @@ async def analyze(
         attributes=[ATTRIBUTES[name] for name in sorted(fields)],
     )
     response: attributes_pb2.AnalyzeResponse = await clients.call(
-        "attributes", stub.Analyze, request
+        "attributes",
+        stub.Analyze,
+        request,
+        retry=Retry.SAME,  # a read
     )
     return response

@@ -7,7 +7,7 @@ import hashlib
 from faceflow.common.v1 import common_pb2
 from faceflow.detection.v1 import detection_pb2, detection_pb2_grpc
 
-from gateway.core.clients import ServiceClients
+from gateway.core.clients import Retry, ServiceClients
 
 
 async def detect(
@@ -32,7 +32,12 @@ async def detect(
         keep_native_scale=keep_native_scale,
         order=order,
     )
-    response: detection_pb2.DetectResponse = await clients.call("detection", stub.Detect, request)
+    response: detection_pb2.DetectResponse = await clients.call(
+        "detection",
+        stub.Detect,
+        request,
+        retry=Retry.SAME,  # a read
+    )
     return response
 
 

@@ -24,10 +24,10 @@ import numpy as np
 from faceflow.common.v1 import common_pb2
 from numpy.typing import NDArray
 
-from services.attributes.faces import FaceInput
 from services.attributes.settings import AttributesSettings
 from services.shared.alignment import align_face
 from services.shared.errors import ModelUnavailableError
+from services.shared.face_messages import FaceInput
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo import (
     AgeEstimate,

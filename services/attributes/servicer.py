@@ -9,12 +9,11 @@ from faceflow.common.v1 import common_pb2
 from numpy.typing import NDArray
 
 from services.attributes.age_gender import AgeGenderModels
-from services.attributes.faces import FaceInput, face_from_proto
 from services.attributes.settings import AttributesSettings
 from services.shared import quality
 from services.shared.alignment import align_face
 from services.shared.errors import InvalidArgumentError
-from services.shared.face_messages import quality_to_proto
+from services.shared.face_messages import FaceInput, face_from_proto, quality_to_proto
 from services.shared.head_pose import estimate_pose
 from services.shared.imaging import ImageLimits, decode_image
 from services.shared.model_zoo import EmotionModel, ServedModel
@@ -75,7 +74,9 @@ class AttributesServicer(attributes_pb2_grpc.AttributesServiceServicer):  # type
         requested = self._requested(request)
         image = decode_image(request.image.data, self.limits)
         height, width = image.shape[:2]
-        faces = [face_from_proto(f, i, width, height) for i, f in enumerate(request.faces)]
+        faces = [
+            face_from_proto(f, f"faces[{i}]", (width, height)) for i, f in enumerate(request.faces)
+        ]
         used: set[int] = set()
         results = [self._analyze(image, face, requested, used) for face in faces]
         return attributes_pb2.AnalyzeResponse(faces=results, models=self._models_used(used))

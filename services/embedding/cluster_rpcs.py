@@ -37,13 +37,10 @@ from services.embedding.store.errors import FaceExistsError
 from services.embedding.store.validation import MAX_PAGE_LIMIT, check_id, is_face_token
 from services.embedding.thresholds import FarTable
 from services.shared.errors import InvalidArgumentError
+from services.shared.limits import MAX_FAR, MAX_MIN_CLUSTER_SIZE, MAX_PHOTO_NAME_CHARS, MIN_FAR
 from services.shared.model_zoo import Embedder
 
-MIN_FAR = 1e-6
-MAX_FAR = 1e-2
 DEFAULT_MIN_CLUSTER_SIZE = 2
-MAX_MIN_CLUSTER_SIZE = 1000
-MAX_PHOTO_NAME_CHARS = 256
 DEFAULT_PAGE = 100
 JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 MAX_REQUEST_KEY_CHARS = 64
@@ -224,7 +221,11 @@ class ClusterRpcs:
     ) -> embedding_pb2.DeleteResponse:
         """DeleteClusterJob."""
         tenant = check_id(request.tenant, "tenant")
-        self.jobs.delete(tenant, check_job_id(request.job_id))
+        try:
+            self.jobs.delete(tenant, check_job_id(request.job_id))
+        except ClusterJobNotFoundError:
+            if not request.retry:  # a retry: the first attempt may have deleted it
+                raise
         return embedding_pb2.DeleteResponse()
 
     # ------------------------------------------------------------- helpers

@@ -26,14 +26,28 @@ from services.embedding.messages import (
 from services.embedding.scores import score_to_similarity, similarity_to_score
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import FaceRecord, GalleryStore
-from services.embedding.store.errors import FaceExistsError, FaceNotFoundError
-from services.embedding.store.validation import check_id, checked_thumbnail
+from services.embedding.store.errors import (
+    FaceExistsError,
+    FaceNotFoundError,
+    GroupExistsError,
+    GroupNotFoundError,
+    UserNotFoundError,
+)
+from services.embedding.store.validation import check_id, checked_thumbnail, is_face_token
 from services.embedding.thresholds import Decision, FarTable
 from services.shared.errors import InvalidArgumentError
-from services.shared.face_messages import landmarks_from_proto, quality_to_proto
+from services.shared.face_messages import face_from_proto, quality_to_proto
 from services.shared.model_zoo import Embedder, ServedModel
 from services.shared.open_set import MAX_FPIR, MIN_FPIR
 from services.shared.quality import assess_quality, quality_failures
+
+
+def _face_token(token: str) -> str:
+    """A face token to look up; one of another shape (with a NUL, say, which PostgreSQL
+    refuses) names no face: FACE_NOT_FOUND."""
+    if not is_face_token(token):
+        raise FaceNotFoundError(f"face {token[:64]!r} not found")
+    return token
 
 
 class ResolvedProbe:
@@ -207,7 +221,16 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
     def CreateGroup(  # noqa: N802
         self, request: embedding_pb2.CreateGroupRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.Group:
-        return group_message(self.store.create_group(request.tenant, request.group_id))
+        try:
+            return group_message(self.store.create_group(request.tenant, request.group_id))
+        except GroupExistsError:
+            if not request.retry:
+                raise
+            # A retry: the first attempt may have created it; answer with the stored group.
+            for group in self.store.list_groups(request.tenant):
+                if group.group_id == request.group_id:
+                    return group_message(group)
+            raise
 
     def ListGroups(  # noqa: N802
         self, request: embedding_pb2.ListGroupsRequest, context: grpc.ServicerContext
@@ -219,7 +242,11 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
     def DeleteGroup(  # noqa: N802
         self, request: embedding_pb2.DeleteGroupRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.DeleteResponse:
-        self.store.delete_group(request.tenant, request.group_id)
+        try:
+            self.store.delete_group(request.tenant, request.group_id)
+        except GroupNotFoundError:
+            if not request.retry:  # a retry: the first attempt may have deleted it
+                raise
         return embedding_pb2.DeleteResponse()
 
     def AddFace(  # noqa: N802
@@ -232,9 +259,9 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         if level is None:
             raise InvalidArgumentError(f"unknown quality_control {request.quality_control}")
         thumbnail = checked_thumbnail(request.thumbnail)
-        face = request.face
-        crop = crop_array(face.aligned_crop, "face.aligned_crop")
-        report = assess_quality(crop, (face.box.width, face.box.height), landmarks_from_proto(face))
+        face = face_from_proto(request.face, "face")
+        crop = crop_array(request.face.aligned_crop, "face.aligned_crop")
+        report = assess_quality(crop, (face.box[2], face.box[3]), face.landmarks)
         reasons = quality_failures(report, level)
         if reasons:
             raise LowQualityError(reasons, level.value)
@@ -284,22 +311,30 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
     def DeleteUser(  # noqa: N802
         self, request: embedding_pb2.DeleteUserRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.DeleteResponse:
-        self.store.delete_user(request.tenant, request.group_id, request.user_id)
+        try:
+            self.store.delete_user(request.tenant, request.group_id, request.user_id)
+        except UserNotFoundError:
+            if not request.retry:  # a retry: the first attempt may have deleted them
+                raise
         return embedding_pb2.DeleteResponse()
 
     def DeleteFace(  # noqa: N802
         self, request: embedding_pb2.DeleteFaceRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.DeleteResponse:
-        self.store.delete_face(
-            request.tenant, request.group_id, request.user_id, request.face_token
-        )
+        try:
+            self.store.delete_face(
+                request.tenant, request.group_id, request.user_id, _face_token(request.face_token)
+            )
+        except FaceNotFoundError:
+            if not request.retry:  # a retry: the first attempt may have deleted it
+                raise
         return embedding_pb2.DeleteResponse()
 
     def GetFaceThumbnail(  # noqa: N802
         self, request: embedding_pb2.GetFaceThumbnailRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.FaceThumbnail:
         jpeg = self.store.face_thumbnail(
-            request.tenant, request.group_id, request.user_id, request.face_token
+            request.tenant, request.group_id, request.user_id, _face_token(request.face_token)
         )
         return embedding_pb2.FaceThumbnail(jpeg=jpeg)
 

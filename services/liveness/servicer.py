@@ -18,6 +18,7 @@ from services.liveness.verdict import VerdictRules, decide
 from services.shared.errors import InvalidArgumentError
 from services.shared.face_messages import face_to_proto
 from services.shared.imaging import ImageLimits, decode_image
+from services.shared.limits import MAX_SESSION_ID, MIN_SESSION_TTL_SECONDS
 from services.shared.model_zoo import ServedModel
 
 ACTION_TO_PROTO = {
@@ -28,7 +29,6 @@ ACTION_TO_PROTO = {
     ActionName.NOD: liveness_pb2.NOD,
 }
 MAX_TENANT_ID = 200
-MAX_SESSION_ID = 200
 
 
 class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: ignore[misc]
@@ -101,9 +101,10 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
         if not low <= count <= high:
             raise InvalidArgumentError(f"action_count must be between {low} and {high}")
         ttl = request.ttl_seconds or self.settings.session_ttl_seconds
-        if not 5 <= ttl <= self.settings.max_session_ttl_seconds:
+        longest = self.settings.max_session_ttl_seconds
+        if not MIN_SESSION_TTL_SECONDS <= ttl <= longest:
             raise InvalidArgumentError(
-                f"ttl_seconds must be between 5 and {self.settings.max_session_ttl_seconds}"
+                f"ttl_seconds must be between {MIN_SESSION_TTL_SECONDS} and {longest}"
             )
         actions = random_actions(count, self.rng)
         record = self.sessions.create(tenant, [a.value for a in actions], ttl)
@@ -139,14 +140,11 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
         if not session_id or len(session_id) > MAX_SESSION_ID:
             raise InvalidArgumentError("session_id is required")
         # Validate and decode before claiming, so a malformed upload does not burn the
-        # session; any verification that gets past this point consumes it.
+        # session; the claim itself refuses a recording longer than the session's window
+        # without consuming it. Any verification that gets past the claim consumes it.
         decoded = self._decode(request)
-        record = self.sessions.claim(tenant, session_id)
         span_s = (decoded.times_ms[-1] - decoded.times_ms[0]) / 1000.0 if decoded.times_ms else 0.0
-        if span_s > record.expires_at - record.created_at:
-            raise InvalidArgumentError(
-                f"the frames span {span_s:.1f} s, longer than the session window"
-            )
+        record = self.sessions.claim(tenant, session_id, span_seconds=span_s)
         asked = [ActionName(a) for a in record.actions]
         frames = self.tracker.track(decoded.images, decoded.times_ms)
         verdict = decide(asked, frames, decoded.images, self.passive, self.rules)

@@ -25,6 +25,7 @@ from services.liveness.errors import (
     SessionExpiredError,
     SessionNotFoundError,
 )
+from services.shared.errors import InvalidArgumentError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -90,6 +91,13 @@ def refusal(session_id: str, found: bool, used: bool) -> Exception:
     )
 
 
+def too_long(span_seconds: float) -> InvalidArgumentError:
+    """A recording that does not fit in its session's window (the session stays unused)."""
+    return InvalidArgumentError(
+        f"the frames span {span_seconds:.1f} s, longer than the session window"
+    )
+
+
 class Sessions(Protocol):
     """Where sessions live: SQLite (``SessionStore``) or PostgreSQL (``sessions_pg.py``)."""
 
@@ -97,7 +105,13 @@ class Sessions(Protocol):
         self, tenant_id: str, actions: Sequence[str], ttl_seconds: float, now: float | None = None
     ) -> SessionRecord: ...
 
-    def claim(self, tenant_id: str, session_id: str, now: float | None = None) -> SessionRecord: ...
+    def claim(
+        self,
+        tenant_id: str,
+        session_id: str,
+        now: float | None = None,
+        span_seconds: float = 0.0,
+    ) -> SessionRecord: ...
 
     def close(self) -> None: ...
 
@@ -147,8 +161,16 @@ class SessionStore:
             )
         return record
 
-    def claim(self, tenant_id: str, session_id: str, now: float | None = None) -> SessionRecord:
-        """Mark the session used and return it; raise if unknown, expired or used already."""
+    def claim(
+        self,
+        tenant_id: str,
+        session_id: str,
+        now: float | None = None,
+        span_seconds: float = 0.0,
+    ) -> SessionRecord:
+        """Mark the session used and return it; raise if unknown, expired or used already, or
+        (INVALID_ARGUMENT, leaving it unused) if a recording ``span_seconds`` long does not fit
+        in its window."""
         at = time.time() if now is None else now
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
@@ -162,6 +184,8 @@ class SessionStore:
                     raise refusal(
                         session_id, row is not None, row is not None and row[5] is not None
                     )
+                if span_seconds > row[4] - row[3]:
+                    raise too_long(span_seconds)
                 connection.execute(
                     "UPDATE sessions SET used_at = ? WHERE session_id = ? AND used_at IS NULL",
                     (at, session_id),

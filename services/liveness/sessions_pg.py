@@ -18,6 +18,7 @@ from services.liveness.sessions import (
     new_session,
     refusal,
     stored_row,
+    too_long,
 )
 from services.shared.postgres import ConnectionPool, migrate
 
@@ -64,24 +65,35 @@ class PostgresSessionStore:
             )
         return record
 
-    def claim(self, tenant_id: str, session_id: str, now: float | None = None) -> SessionRecord:
-        """Mark the session used and return it; raise if unknown, expired or used already."""
+    def claim(
+        self,
+        tenant_id: str,
+        session_id: str,
+        now: float | None = None,
+        span_seconds: float = 0.0,
+    ) -> SessionRecord:
+        """Mark the session used and return it; raise if unknown, expired or used already, or
+        (INVALID_ARGUMENT, leaving it unused) if a recording ``span_seconds`` long does not fit
+        in its window."""
         at = time.time() if now is None else now
         with self.pool.connection() as db:
             row = db.execute(
                 f"UPDATE {SCHEMA}.sessions SET used_at = %s"
                 " WHERE session_id = %s AND tenant_id = %s AND used_at IS NULL"
-                f" AND expires_at >= %s RETURNING {COLUMNS}",
-                (at, session_id, tenant_id, at),
+                " AND expires_at >= %s AND expires_at - created_at >= %s"
+                f" RETURNING {COLUMNS}",
+                (at, session_id, tenant_id, at, span_seconds),
             ).fetchone()
             if row is None:
                 found = db.execute(
-                    f"SELECT used_at FROM {SCHEMA}.sessions"
+                    f"SELECT used_at, expires_at FROM {SCHEMA}.sessions"
                     " WHERE session_id = %s AND tenant_id = %s",
                     (session_id, tenant_id),
                 ).fetchone()
         if row is not None:
             return claimed_record(row, float(row[5]))
+        if found is not None and found[0] is None and at <= float(found[1]):
+            raise too_long(span_seconds)  # usable, but the recording does not fit its window
         raise refusal(session_id, found is not None, found is not None and found[0] is not None)
 
     def close(self) -> None:

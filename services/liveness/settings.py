@@ -7,6 +7,12 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.shared.limits import (
+    LIVENESS_DEFAULT_ACTIONS,
+    LIVENESS_DEFAULT_FRAMES,
+    LIVENESS_DEFAULT_MAX_SESSION_TTL_SECONDS,
+    MIN_SESSION_TTL_SECONDS,
+)
 from services.shared.settings import ServiceSettings
 from services.shared.topology import SERVICE_PORTS
 
@@ -34,12 +40,16 @@ class LivenessSettings(ServiceSettings):
     passive_threshold: float = Field(
         default=0.5, gt=0.0, lt=1.0, description="fused real-face probability needed for live"
     )
-    session_ttl_seconds: int = Field(default=60, ge=5, le=3600)
-    max_session_ttl_seconds: int = Field(default=600, ge=5, le=3600)
-    min_actions: int = Field(default=2, ge=1)
-    max_actions: int = Field(default=4, ge=1)
-    max_frames: int = Field(default=100, ge=2, description="frames per verification")
-    min_frames: int = Field(default=3, ge=2)
+    session_ttl_seconds: int = Field(default=60, ge=MIN_SESSION_TTL_SECONDS, le=3600)
+    max_session_ttl_seconds: int = Field(
+        default=LIVENESS_DEFAULT_MAX_SESSION_TTL_SECONDS, ge=MIN_SESSION_TTL_SECONDS, le=3600
+    )
+    min_actions: int = Field(default=LIVENESS_DEFAULT_ACTIONS[0], ge=1)
+    max_actions: int = Field(default=LIVENESS_DEFAULT_ACTIONS[1], ge=1)
+    max_frames: int = Field(
+        default=LIVENESS_DEFAULT_FRAMES[1], ge=2, description="frames per verification"
+    )
+    min_frames: int = Field(default=LIVENESS_DEFAULT_FRAMES[0], ge=2)
     max_frame_side: int = Field(
         default=1280, ge=320, description="frames are scaled down to this longest side"
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from services.shared.model_store import ModelStore
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.gateway.gallery_helpers import (
     API,
@@ -18,7 +20,8 @@ from tests.gateway.gallery_helpers import (
     unique,
 )
 from tests.helpers import images
-from tests.helpers.http import assert_error
+from tests.helpers.http import assert_error, error_message
+from tests.services.embedding.store.conftest import postgres_url
 
 ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
 
@@ -264,3 +267,55 @@ def test_face_selection_center_enrolls_the_face_nearest_the_centre(gw: GatewayUn
     assert_error(wrong, 400, "INVALID_ARGUMENT")
     users = gw.client.get(f"{API}/groups/{group}/users", headers=gw.headers).json()
     assert sorted(u["user_id"] for u in users["users"]) == ["c", "k"]  # nothing half-stored
+
+
+@pytest.fixture(scope="module")
+def pgvector_embedding_address(model_store: ModelStore) -> Iterator[str]:
+    """A real embedding gRPC server whose gallery is PostgreSQL + pgvector (skipped without
+    FACEFLOW_TEST_POSTGRES_URL)."""
+    from services.embedding.server import create_app
+    from services.embedding.settings import EmbeddingSettings
+
+    settings = EmbeddingSettings(port=0, max_workers=4, store_url=postgres_url())
+    app, servicer = create_app(settings, model_store)
+    port = app.start(0)
+    app.mark_serving()
+    yield f"127.0.0.1:{port}"
+    app.stop(grace=1.0)
+    servicer.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "pgvector"])
+def test_a_nul_or_malformed_token_or_user_info_is_a_client_error(
+    request: pytest.FixtureRequest,
+    make_gateway: GatewayFactory,
+    detection_address: str,
+    backend: str,
+) -> None:
+    """PostgreSQL refuses a NUL in text: such input is answered with its 4xx code before it
+    reaches the gallery (never 500), on both gallery backends, and stores nothing."""
+    embedding = request.getfixturevalue(
+        "embedding_address" if backend == "sqlite" else "pgvector_embedding_address"
+    )
+    gw = make_gateway(detection=detection_address, embedding=embedding)
+    group = unique("nul")
+    create_group(gw, group)
+    token = enroll(gw, group, "alice", images.astronaut_jpeg()).json()["face_token"]
+    face = f"{API}/groups/{group}/users/alice/faces"
+    for bad in ("%00", f"{token[:31]}%00", "not-a-token", token.upper(), "0" * 33):
+        message = error_message(
+            gw.client.delete(f"{face}/{bad}", headers=gw.headers), 404, "FACE_NOT_FOUND"
+        )
+        assert message.startswith("face '") and message.endswith("' not found")
+        assert_error(
+            gw.client.get(f"{face}/{bad}/thumbnail", headers=gw.headers), 404, "FACE_NOT_FOUND"
+        )
+    for user in ("alice", "bob"):
+        refused = enroll(gw, group, user, astronaut_variant(), user_info="Eileen\x00Collins")
+        assert error_message(refused, 400, "INVALID_ARGUMENT") == (
+            "user_info must not contain a NUL character"
+        )
+    users = gw.client.get(f"{API}/groups/{group}/users", headers=gw.headers).json()["users"]
+    assert [(u["user_id"], u["user_info"], len(u["faces"])) for u in users] == [("alice", "", 1)]
+    gone = gw.client.delete(f"{face}/{token}", headers=gw.headers)
+    assert gone.status_code == 200, gone.text

@@ -120,13 +120,46 @@ def test_create_session(gw: GatewayUnderTest) -> None:
     ).json()
     assert len(fixed["actions"]) == 3 and fixed["expires_in"] <= 30
     bad = gw.client.post(f"{API}/liveness/sessions?action_count=5", headers=gw.headers)
-    assert error_message(bad, 400, "INVALID_ARGUMENT") == ("'action_count' must be between 2 and 4")
-    short = gw.client.post(
-        f"{API}/liveness/sessions", data={"ttl_seconds": "4"}, headers=gw.headers
-    )
-    assert error_message(short, 400, "INVALID_ARGUMENT") == (
-        "'ttl_seconds' must be between 5 and 600"
-    )
+    assert error_message(bad, 400, "INVALID_ARGUMENT") == "action_count must be between 2 and 4"
+    for ttl in ("4", "601"):
+        out_of_range = gw.client.post(
+            f"{API}/liveness/sessions", data={"ttl_seconds": ttl}, headers=gw.headers
+        )
+        assert error_message(out_of_range, 400, "INVALID_ARGUMENT") == (
+            "ttl_seconds must be between 5 and 600"
+        )
+    # Never a valid count or duration, whatever the service's settings: the gateway says so.
+    never = {
+        ("action_count", "0"): "'action_count' must be between 1 and 2147483647",
+        ("ttl_seconds", "-1"): "'ttl_seconds' must be between 1 and 2147483647",
+        ("ttl_seconds", "99999999999"): "'ttl_seconds' must be between 1 and 2147483647",
+        ("ttl_seconds", "2e40"): "'ttl_seconds' must be an integer",
+    }
+    for (field, value), message in never.items():
+        refused = gw.client.post(
+            f"{API}/liveness/sessions", data={field: value}, headers=gw.headers
+        )
+        assert error_message(refused, 400, "INVALID_ARGUMENT") == message
+
+
+def test_session_bounds_are_the_liveness_services_settings(
+    model_store: ModelStore,
+    make_gateway: GatewayFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A liveness service configured for longer sessions gets them through the gateway."""
+    monkeypatch.setenv("FACEFLOW_LIVENESS_MAX_SESSION_TTL_SECONDS", "1800")
+    with running_liveness(model_store, tmp_path / "liveness") as server:
+        gw = make_gateway(liveness=server.address)
+        url = f"{API}/liveness/sessions"
+        response = gw.client.post(url, json={"ttl_seconds": 1800}, headers=gw.headers)
+        assert response.status_code == 200, response.text
+        assert 1795 <= response.json()["expires_in"] <= 1800
+        too_long = gw.client.post(url, json={"ttl_seconds": 1801}, headers=gw.headers)
+        assert error_message(too_long, 400, "INVALID_ARGUMENT") == (
+            "ttl_seconds must be between 5 and 1800"
+        )
 
 
 def test_verify_real_turns(
@@ -227,6 +260,12 @@ def test_verify_bad_uploads(gw: GatewayUnderTest) -> None:
         assert error_message(bad_times, 400, "INVALID_ARGUMENT") == (
             "'frame_times_ms' must be a comma list of numbers"
         )
+    longer_than_window = verify(
+        gw, session, [images.astronaut_jpeg()] * 3, frame_times_ms="0,30000,61000"
+    )
+    assert error_message(longer_than_window, 400, "INVALID_ARGUMENT") == (
+        "the frames span 61.0 s, longer than the session window"
+    )
     long_id = verify(gw, "x" * 201, [images.astronaut_jpeg()] * 3)
     assert error_message(long_id, 400, "INVALID_ARGUMENT") == (
         "session_id must be at most 200 characters"
@@ -280,3 +319,15 @@ def test_verify_json_base64_frames(gw: GatewayUnderTest) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["frames_analysed"] == 3
+
+
+def test_a_malformed_session_id_is_invalid_argument(gw: GatewayUnderTest) -> None:
+    """Session ids are URL-safe tokens: one with a NUL (which PostgreSQL refuses) or other
+    characters never reaches the session store."""
+    session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
+    for bad in ("%00", f"{session}%00", "a.b", "a%20b"):
+        response = verify(gw, bad, [images.astronaut_jpeg()] * 3)
+        assert error_message(response, 400, "INVALID_ARGUMENT") == (
+            "session_id must be letters, digits, '_' or '-' (as the server made it)"
+        )
+    assert verify(gw, session, [images.astronaut_jpeg()] * 3).status_code == 200

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import socket
+from collections.abc import Iterator
+
+import numpy as np
+from starlette.types import Message
 
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
+from tests.helpers import images
+from tests.helpers.http import error_message
 
 
 def test_healthz(gateway: GatewayUnderTest) -> None:
@@ -111,3 +120,98 @@ def test_body_over_the_request_limit_is_413_before_it_is_read(
     assert body["error"]["code"] == "IMAGE_TOO_LARGE"
     assert "over 1000 bytes" in body["error"]["message"]
     assert response.headers["x-request-id"] == body["error"]["request_id"]
+
+
+def chunked(*parts: bytes) -> Iterator[bytes]:
+    """A body with no content-length: httpx sends a generator with transfer-encoding chunked."""
+    yield from parts
+
+
+def test_a_chunked_body_over_the_request_limit_is_413_too(
+    make_gateway: GatewayFactory, detection_address: str
+) -> None:
+    gw = make_gateway(detection=detection_address, max_request_bytes=1000)
+    json_body = chunked(b'{"image": "', b"A" * 600, b"A" * 600, b'"}')
+    boundary = "faceflow-test-boundary"
+    multipart = chunked(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode(),
+        b"\xff" * 5000,
+        f"\r\n--{boundary}--\r\n".encode(),
+    )
+    for body, content_type in (
+        (json_body, "application/json"),
+        (multipart, f"multipart/form-data; boundary={boundary}"),
+    ):
+        response = gw.client.post(
+            "/api/v1/detect", content=body, headers={**gw.headers, "content-type": content_type}
+        )
+        assert "content-length" not in response.request.headers
+        assert response.request.headers["transfer-encoding"] == "chunked"
+        assert error_message(response, 413, "IMAGE_TOO_LARGE") == (
+            "the request body is over 1000 bytes"
+        )
+        assert response.headers["x-request-id"] == response.json()["error"]["request_id"]
+    # Under the limit, a chunked body is read as any other.
+    small = base64.b64encode(images.encode(np.full((32, 32, 3), 90, np.uint8))).decode()
+    assert len(small) < 900
+    response = gw.client.post(
+        "/api/v1/detect",
+        content=chunked(b'{"image": "', small.encode(), b'"}'),
+        headers={**gw.headers, "content-type": "application/json"},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 200, response.text
+    assert response.json()["faces"] == []
+
+
+def test_the_body_limit_counts_every_chunk_and_stops_reading(
+    make_gateway: GatewayFactory, detection_address: str
+) -> None:
+    """At the ASGI level: the chunks are counted together, the 413 goes out once the count
+    passes the limit, the chunks after it are never read and the app's own answer is dropped."""
+    gw = make_gateway(detection=detection_address, max_request_bytes=1000)
+    chunks = [b'{"image": "', *[b"A" * 100] * 30, b'"}']
+    pending: list[Message] = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/detect",
+        "raw_path": b"/api/v1/detect",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"x-api-key", gw.key.encode()),
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def call() -> None:
+        await gw.client.app(scope, receive, send)
+
+    asyncio.run(call())
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [413]
+    body = json.loads(
+        b"".join(m.get("body", b"") for m in sent if m["type"] != "http.response.start")
+    )
+    assert body["error"]["code"] == "IMAGE_TOO_LARGE"
+    assert len(pending) == len(chunks) - 11  # 11 + 10 x 100 bytes passed 1000: read no further

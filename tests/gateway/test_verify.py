@@ -72,6 +72,22 @@ def test_json_base64_gives_the_same_answer(gw: GatewayUnderTest) -> None:
     assert response.json()["similarity"] == multipart["similarity"]
 
 
+def test_json_nulls_are_not_given_for_images_too(gw: GatewayUnderTest) -> None:
+    a, b = images.astronaut_jpeg(), astronaut_variant()
+    expected = verify_two(gw, a, b).json()["similarity"]
+    payload = {
+        "image_a": base64.b64encode(a).decode(),
+        "image_b": base64.b64encode(b).decode(),
+        "image": None,
+        "group_id": None,
+        "user_id": None,
+    }
+    response = gw.client.post(f"{API}/verify", json=payload, headers=gw.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["similarity"] == expected
+    assert [f["image"] for f in response.json()["faces"]] == ["image_a", "image_b"]
+
+
 def test_photo_against_stored_user(gw: GatewayUnderTest) -> None:
     group = unique("v")
     create_group(gw, group)

@@ -24,12 +24,14 @@ from fastapi.testclient import TestClient
 
 from faceflow_sdk.watch import Source, sample_frames
 from faceflow_sdk.webhooks import verify_webhook
+from gateway.core.tenants_pg import PostgresTenantStore, migrate_gateway_schema
 from gateway.core.video_state import VideoState
 from gateway.main import create_app
-from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
+from services.shared.postgres import ConnectionPool
+from tests.gateway.conftest import GatewayFactory, GatewayUnderTest, gateway_settings
 from tests.gateway.gallery_helpers import API, create_group, enroll, unique
 from tests.helpers import images
-from tests.helpers.http import assert_error
+from tests.helpers.http import assert_error, error_message
 from tests.helpers.video_clips import (
     Scene,
     astronaut_clip,
@@ -39,6 +41,7 @@ from tests.helpers.video_clips import (
     recognition_scene,
     write_clip,
 )
+from tests.services.embedding.store.conftest import postgres_url
 
 FPS = 15.0  # the clip's own frame rate; the gateway samples 5 per second by default
 
@@ -514,3 +517,52 @@ def test_unknown_group_for_a_stream(gw: GatewayUnderTest) -> None:
         f"{API}/videos/streams", json={"group_ids": "no-such-group"}, headers=gw.headers
     )
     assert_error(response, 404, "GROUP_NOT_FOUND")
+
+
+def test_malformed_ids_and_a_nul_secret_never_reach_postgres(
+    tmp_path: Path, detection_address: str, embedding_address: str
+) -> None:
+    """A gateway keeping its state in PostgreSQL (which refuses a NUL in text): a job or
+    stream id of another shape than the server makes, or a webhook secret with a NUL, is
+    400 INVALID_ARGUMENT before the database is asked, never 500."""
+    url = postgres_url()
+    pool = ConnectionPool(url, size=1)
+    try:
+        migrate_gateway_schema(pool)
+        tenants = PostgresTenantStore(pool)
+        tenants.ensure_tenant(tenant := unique("tenant"))
+        headers = {"x-api-key": tenants.create_key(tenant)}
+    finally:
+        pool.close()
+    settings, _ = gateway_settings(
+        tmp_path, detection=detection_address, embedding=embedding_address, database_url=url
+    )
+    rule = "must be letters, digits, '_' or '-' (as the server made it)"
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for bad in ("vj_%00", "vj_a.b"):
+            for method in ("GET", "DELETE"):
+                response = client.request(method, f"{API}/videos/jobs/{bad}", headers=headers)
+                assert error_message(response, 400, "INVALID_ARGUMENT") == f"job_id {rule}"
+        for bad in ("vs_%00", "vs_a.b"):
+            for action in ("frames", "close"):
+                response = client.post(f"{API}/videos/streams/{bad}/{action}", headers=headers)
+                assert error_message(response, 400, "INVALID_ARGUMENT") == f"stream_id {rule}"
+        unknown = client.get(f"{API}/videos/jobs/vj_nothing", headers=headers)
+        assert_error(unknown, 404, "VIDEO_JOB_NOT_FOUND")
+
+        group = unique("video-nul")
+        created = client.post(f"{API}/groups", json={"group_id": group}, headers=headers)
+        assert created.status_code == 200, created.text
+        response = client.post(
+            f"{API}/videos/recognize",
+            files={"video": ("clip.mp4", astronaut_clip(tmp_path / "clip.mp4", 1.0), "video/mp4")},
+            data={
+                "group_ids": group,
+                "webhook_url": "http://127.0.0.1:9/hook",
+                "webhook_secret": "0123456789abcdef\x00",
+            },
+            headers=headers,
+        )
+        assert error_message(response, 400, "INVALID_ARGUMENT") == (
+            "webhook_secret must not contain a NUL character"
+        )

@@ -20,13 +20,17 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, PydanticUseDefault, core_schema
 
 from gateway.orchestration.recognition import FaceSelection, QualityControl
+from services.shared.limits import FACE_TOKEN_PATTERN, ID_PATTERN, MAX_SESSION_ID
 
-ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"  # the gallery's rule for group and user ids
 ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
-PATTERN_RULES: dict[str, str] = {ID_PATTERN: ID_RULE}
+OPAQUE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+"""An id the server made with ``secrets.token_urlsafe`` (liveness sessions, video jobs and
+streams): the URL-safe base64 alphabet, with the ``vj_``/``vs_`` prefixes."""
+PATTERN_RULES: dict[str, str] = {
+    ID_PATTERN: ID_RULE,
+    OPAQUE_ID_PATTERN: "must be letters, digits, '_' or '-' (as the server made it)",
+}
 """What a value must look like, in words, for each pattern a parameter uses."""
-
-MAX_SESSION_ID = 200  # the liveness service's limit
 
 
 def rejection(
@@ -81,9 +85,28 @@ UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
 GroupIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="a group of your app")]
 UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="a user (person) of the group")]
-FaceTokenPath = Annotated[str, Path(description="a stored face, as enroll answered it")]
+
+
+def _face_token(value: Any) -> Any:
+    """A token of another shape names no face: FACE_NOT_FOUND, as the gallery answers it."""
+    if isinstance(value, str) and not re.fullmatch(FACE_TOKEN_PATTERN, value):
+        shown = value if len(value) <= 64 else f"{value[:64]}..."
+        raise rejection(f"face {shown!r} not found", "FACE_NOT_FOUND", 404)
+    return value
+
+
+FaceTokenPath = Annotated[
+    str,
+    BeforeValidator(_face_token),
+    Path(pattern=FACE_TOKEN_PATTERN, description="a stored face, as enroll answered it"),
+]
 SessionIdPath = Annotated[
-    str, Path(max_length=MAX_SESSION_ID, description="as POST /liveness/sessions answered it")
+    str,
+    Path(
+        max_length=MAX_SESSION_ID,
+        pattern=OPAQUE_ID_PATTERN,
+        description="as POST /liveness/sessions answered it",
+    ),
 ]
 
 

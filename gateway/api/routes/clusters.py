@@ -51,6 +51,7 @@ from gateway.core.context import envelope
 from gateway.core.inputs import read_input
 from gateway.orchestration.clustering import Photo, detect_photos, face_ids_per_photo
 from gateway.orchestration.embedding_calls import embedding
+from services.shared.limits import MAX_FAR, MAX_MIN_CLUSTER_SIZE, MAX_PHOTO_NAME_CHARS, MIN_FAR
 
 router = APIRouter(tags=["clustering"])
 
@@ -59,9 +60,6 @@ MAX_PHOTOS_READ = 1000  # far over the limit: refused before anything is read fu
 MAX_FACE_TOKENS = 256  # the embedding service's faces per request
 MAX_FACES_PER_PHOTO = 100
 MAX_MIN_FACE_SIZE = 100_000
-MAX_PHOTO_NAME = 256  # the embedding service's limit
-MIN_FAR, MAX_FAR = 1e-6, 1e-2  # the embedding service's range
-MAX_MIN_CLUSTER_SIZE = 1000
 MAX_PAGE = 1000
 MAX_OFFSET = 2**31 - 1
 FACE_TOKEN = "[0-9a-f]{32}"
@@ -159,9 +157,10 @@ class ClusterFacesParams(RouteParams):
                 "send the rest with POST /clusters/{job_id}/photos"
             )
         for photo in self.named_photos(info.context):
-            if len(photo.name) > MAX_PHOTO_NAME:
+            if len(photo.name) > MAX_PHOTO_NAME_CHARS:
                 raise rejection(
-                    f"photos[{photo.index}]: the file name is over {MAX_PHOTO_NAME} characters"
+                    f"photos[{photo.index}]: the file name is over"
+                    f" {MAX_PHOTO_NAME_CHARS} characters"
                 )
             checked(photo.data, photo.label, image_limits(info))
         return self

@@ -38,13 +38,13 @@ from gateway.core.context import envelope
 from gateway.orchestration import recognition
 from gateway.orchestration.embedding_calls import embedding
 from gateway.orchestration.thumbnails import thumbnail_jpeg
+from services.shared.limits import MAX_USER_INFO_CHARS
 
 router = APIRouter(tags=["gallery"])
 
 MAX_PAGE = 1000
 MAX_OFFSET = 2**31 - 1
 MAX_FACE_INDEX = 99
-MAX_USER_INFO_CHARS = 4096  # the embedding service's limit
 GALLERY_ERRORS = error_responses(
     {404: "GROUP_NOT_FOUND, USER_NOT_FOUND or FACE_NOT_FOUND", 409: "ALREADY_EXISTS"}
 )

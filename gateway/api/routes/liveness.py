@@ -7,7 +7,8 @@ and an expiry), ``POST /liveness/sessions/{session_id}/verify`` (``frames``: sev
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from collections.abc import Callable
+from typing import Annotated, Any, Self
 
 from faceflow.common.v1 import common_pb2
 from faceflow.liveness.v1 import liveness_pb2
@@ -35,12 +36,18 @@ from gateway.api.params.uploads import ImageUpload, Upload, checked, image_limit
 from gateway.api.schemas import ERROR_RESPONSES, error_responses
 from gateway.core.context import envelope
 from gateway.orchestration.liveness_calls import liveness
+from services.shared.limits import (
+    LIVENESS_DEFAULT_ACTIONS,
+    LIVENESS_DEFAULT_FRAMES,
+    LIVENESS_DEFAULT_MAX_SESSION_TTL_SECONDS,
+    MIN_SESSION_TTL_SECONDS,
+)
 
 router = APIRouter(tags=["liveness"])
 
 MAX_VIDEO_BYTES = 20 * 1024 * 1024
-MAX_FRAMES_READ = 1000  # the service's own limit (100) answers with a clear error below this
-FRAMES_DOCUMENTED = (3, 100)  # the liveness service's default min_frames and max_frames
+MAX_FRAMES_READ = 1000  # the service's own limit (max_frames) answers clearly below this
+MAX_INT32 = 2**31 - 1  # action_count and ttl_seconds are int32 in the request message
 FRAME_TIME = r"-?\d{1,12}(?:\.\d+)?"
 MAX_FRAME_TIME = 10**12
 FRAME_TIMES = CommaList(
@@ -65,14 +72,41 @@ class CheckParams(RouteParams):
     image: ImageUpload = Field(description="a photo with the face")
 
 
+def documented_range(minimum: int, maximum: int) -> Callable[[dict[str, Any]], None]:
+    """State the liveness service's default bounds in the document, where the gateway itself
+    only checks that the value is a positive int32: the service's settings may change them."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "integer":
+                branch.update(minimum=minimum, maximum=maximum)
+
+    return edit
+
+
 class SessionParams(RouteParams):
-    """Parameters of a new session (query, form or JSON), all optional."""
+    """Parameters of a new session (query, form or JSON), all optional. Their bounds are the
+    liveness service's settings, which it enforces (400 INVALID_ARGUMENT); the document states
+    their defaults."""
 
     action_count: Annotated[int | None, BLANK_IS_DEFAULT] = Field(
-        default=None, ge=2, le=4, description="how many actions (default: random)"
+        default=None,
+        ge=1,
+        le=MAX_INT32,
+        json_schema_extra=documented_range(*LIVENESS_DEFAULT_ACTIONS),
+        description="how many actions (default: random), between the liveness service's "
+        "min_actions and max_actions ({}-{} by default)".format(*LIVENESS_DEFAULT_ACTIONS),
     )
     ttl_seconds: Annotated[int | None, BLANK_IS_DEFAULT] = Field(
-        default=None, ge=5, le=600, description="how long the session lasts (default 60)"
+        default=None,
+        ge=1,
+        le=MAX_INT32,
+        json_schema_extra=documented_range(
+            MIN_SESSION_TTL_SECONDS, LIVENESS_DEFAULT_MAX_SESSION_TTL_SECONDS
+        ),
+        description=f"how long the session lasts (default 60), {MIN_SESSION_TTL_SECONDS} to "
+        "the liveness service's max_session_ttl_seconds "
+        f"({LIVENESS_DEFAULT_MAX_SESSION_TTL_SECONDS} by default)",
     )
 
 
@@ -98,11 +132,15 @@ class VerifySessionParams(RouteParams):
 
     frames: Annotated[
         list[bytes],
-        Upload(many=True, min_items=FRAMES_DOCUMENTED[0], max_items=FRAMES_DOCUMENTED[1]),
+        Upload(
+            many=True, min_items=LIVENESS_DEFAULT_FRAMES[0], max_items=LIVENESS_DEFAULT_FRAMES[1]
+        ),
     ] = Field(
         default=[],
         description="the frames (images) in capture order; how many the liveness service "
-        f"takes is its setting ({FRAMES_DOCUMENTED[0]}-{FRAMES_DOCUMENTED[1]} by default)",
+        "takes is its setting (min_frames to max_frames, {}-{} by default)".format(
+            *LIVENESS_DEFAULT_FRAMES
+        ),
     )
     video: Annotated[
         bytes | None,
@@ -166,7 +204,8 @@ async def create_session(
     """2-4 random actions (blink, open_mouth, turn_left, turn_right, nod) and an expiry.
 
     turn_left / turn_right mean the user's own left / right. Optional parameters (query, form
-    or JSON): ``action_count`` (2-4), ``ttl_seconds`` (5-600, default 60).
+    or JSON): ``action_count`` (2-4), ``ttl_seconds`` (5-600, default 60); these bounds are
+    the liveness service's defaults, its settings may change them.
     """
     params = await SessionParams.read(request, settings)
     session = await liveness(clients).create_session(

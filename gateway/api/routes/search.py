@@ -10,25 +10,18 @@ from pydantic import AfterValidator, Field
 
 from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
 from gateway.api.params import RouteParams
-from gateway.api.params.fields import (
-    BLANK_IS_DEFAULT,
-    ID_PATTERN,
-    CommaList,
-    GroupId,
-    rejection,
-)
+from gateway.api.params.fields import BLANK_IS_DEFAULT, CommaList, GroupId, rejection
 from gateway.api.params.uploads import ImageUpload
 from gateway.api.recognition_schemas import MatchOut, SearchFaceOut, SearchOut
 from gateway.api.schemas import ModelRef, error_responses
 from gateway.core.context import envelope
 from gateway.orchestration import recognition
 from gateway.orchestration.embedding_calls import embedding
+from services.shared.limits import ID_PATTERN, MAX_SEARCH_GROUPS, MAX_TOP_K
 from services.shared.open_set import DEFAULT_FPIR, MAX_FPIR, MIN_FPIR
 
 router = APIRouter(tags=["recognition"])
 
-MAX_TOP_K = 100
-MAX_SEARCH_GROUPS = 100  # the embedding service's limit
 GROUP_IDS = CommaList(
     item=ID_PATTERN.removeprefix("^").removesuffix("$"),
     item_schema={"type": "string", "pattern": ID_PATTERN},

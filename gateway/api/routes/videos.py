@@ -34,7 +34,13 @@ from pydantic_core import PydanticUseDefault
 from gateway.api.deps import ClientsDep, SettingsDep, TenantDep
 from gateway.api.liveness_schemas import iso_time
 from gateway.api.params import RouteParams
-from gateway.api.params.fields import BLANK_IS_DEFAULT, GroupId, any_case, rejection
+from gateway.api.params.fields import (
+    BLANK_IS_DEFAULT,
+    OPAQUE_ID_PATTERN,
+    GroupId,
+    any_case,
+    rejection,
+)
 from gateway.api.params.uploads import Upload, checked, image_limits, one_video
 from gateway.api.routes.liveness import FRAME_TIMES, FrameTime
 from gateway.api.routes.search import GROUP_IDS, group_count
@@ -85,10 +91,18 @@ STREAM_ERRORS = {
     409: "VIDEO_STREAM_BUSY, FRAMES_OUT_OF_ORDER",
 }
 JobIdPath = Annotated[
-    str, PathParam(max_length=100, description="as POST /videos/recognize answered it")
+    str,
+    PathParam(
+        max_length=100,
+        pattern=OPAQUE_ID_PATTERN,
+        description="as POST /videos/recognize answered it",
+    ),
 ]
 StreamIdPath = Annotated[
-    str, PathParam(max_length=100, description="as POST /videos/streams answered it")
+    str,
+    PathParam(
+        max_length=100, pattern=OPAQUE_ID_PATTERN, description="as POST /videos/streams answered it"
+    ),
 ]
 
 
@@ -116,6 +130,8 @@ def _webhook_secret(value: Any) -> Any:
         raise PydanticUseDefault()
     if isinstance(value, str) and not 16 <= len(value) <= 256:
         raise rejection("webhook_secret must be 16-256 characters")
+    if isinstance(value, str) and "\x00" in value:  # the job store's text column cannot hold it
+        raise rejection("webhook_secret must not contain a NUL character")
     return value
 
 

@@ -11,15 +11,14 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
+from services.shared import limits
 from services.shared.errors import InvalidArgumentError
+from services.shared.limits import MAX_SEARCH_GROUPS, MAX_TOP_K, MAX_USER_INFO_CHARS
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
-TOKEN_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+ID_PATTERN = re.compile(limits.ID_PATTERN)
+TOKEN_PATTERN = re.compile(limits.FACE_TOKEN_PATTERN)
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-MAX_USER_INFO_CHARS = 4096
 MAX_PAGE_LIMIT = 1000
-MAX_TOP_K = 100
-MAX_SEARCH_GROUPS = 100
 MAX_THUMBNAIL_BYTES = 64 * 1024
 JPEG_MAGIC = b"\xff\xd8\xff"
 
@@ -57,9 +56,12 @@ def check_sha256(value: str) -> str:
 
 
 def check_user_info(value: str | None) -> str | None:
-    """Free text stored with the user, at most ``MAX_USER_INFO_CHARS`` characters."""
+    """Free text stored with the user, at most ``MAX_USER_INFO_CHARS`` characters and no NUL
+    (a text column cannot hold one: PostgreSQL refuses it)."""
     if value is not None and (not isinstance(value, str) or len(value) > MAX_USER_INFO_CHARS):
         raise InvalidArgumentError(f"user_info must be text of at most {MAX_USER_INFO_CHARS} chars")
+    if value is not None and "\x00" in value:
+        raise InvalidArgumentError("user_info must not contain a NUL character")
     return value
 
 

@@ -102,8 +102,16 @@ def crops(count: int) -> Iterator[tuple[str, NDArray[np.uint8]]]:
 
 
 def face_message(crop: NDArray[np.uint8]) -> common_pb2.Face:
+    points = [common_pb2.Point(x=x, y=y) for x, y in ASTRONAUT_LANDMARKS.tolist()]
     return common_pb2.Face(
         box=common_pb2.BoundingBox(x=150, y=60, width=110, height=120),
+        landmarks=common_pb2.Landmarks5(
+            left_eye=points[0],
+            right_eye=points[1],
+            nose=points[2],
+            mouth_left=points[3],
+            mouth_right=points[4],
+        ),
         aligned_crop=common_pb2.AlignedCrop(size=ALIGNED_SIZE, rgb=crop.tobytes()),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 import numpy as np
@@ -187,6 +187,63 @@ def test_bad_requests_have_codes(stub: embedding_pb2_grpc.EmbeddingServiceStub) 
         assert error_of(call) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
 
 
+def test_malformed_faces_are_invalid_and_not_enrolled(
+    stub: embedding_pb2_grpc.EmbeddingServiceStub,
+) -> None:
+    """A face with NaN, infinite or degenerate (all-zero) landmarks or box is INVALID_ARGUMENT,
+    with any quality control, and nothing is enrolled."""
+    who = tenant()
+    stub.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id="g"))
+    nan, inf = float("nan"), float("inf")
+
+    def broken(change: Callable[[common_pb2.Face], None]) -> common_pb2.Face:
+        message = face(crop())
+        change(message)
+        return message
+
+    cases = {
+        "face.landmarks must be finite numbers": [
+            broken(lambda f: setattr(f.landmarks.left_eye, "x", nan)),
+            broken(lambda f: setattr(f.landmarks.mouth_right, "y", inf)),
+            broken(lambda f: setattr(f.landmarks.nose, "x", -inf)),
+        ],
+        "face.landmarks: the two eyes coincide": [
+            broken(lambda f: f.landmarks.CopyFrom(common_pb2.Landmarks5())),
+        ],
+        "face.landmarks are missing (five points are required)": [
+            broken(lambda f: f.ClearField("landmarks")),
+        ],
+        "face.box must have a positive width and height": [
+            broken(lambda f: setattr(f.box, "width", nan)),
+            broken(lambda f: setattr(f.box, "height", inf)),
+            broken(lambda f: setattr(f.box, "x", nan)),
+            broken(lambda f: f.box.CopyFrom(common_pb2.BoundingBox())),
+        ],
+        "face.box is missing": [broken(lambda f: f.ClearField("box"))],
+    }
+    for message, faces in cases.items():
+        for bad in faces:
+            for level in (embedding_pb2.QUALITY_CONTROL_NONE, embedding_pb2.QUALITY_CONTROL_HIGH):
+                request = embedding_pb2.AddFaceRequest(
+                    tenant=who,
+                    group_id="g",
+                    user_id="u",
+                    face=bad,
+                    image_sha256=hashlib.sha256(bad.SerializeToString()).hexdigest(),
+                    quality_control=level,
+                )
+                with pytest.raises(grpc.RpcError) as caught:
+                    stub.AddFace(request)
+                error = caught.value
+                codes = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
+                assert error.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+                assert codes.get(ERROR_CODE_METADATA_KEY) == "INVALID_ARGUMENT"
+                assert error.details() == message  # type: ignore[attr-defined]
+    listed = stub.ListUsers(embedding_pb2.ListUsersRequest(tenant=who, group_id="g"))
+    assert listed.total == 0 and not listed.users
+    assert add_face(stub, who, "g", "u", crop()).face_token  # the well-formed face enrolls
+
+
 def test_not_found_and_exists_codes(stub: embedding_pb2_grpc.EmbeddingServiceStub) -> None:
     who = tenant()
     assert error_of(
@@ -316,6 +373,59 @@ def test_service_on_pgvector_store(model_store: ModelStore) -> None:
                     )
                 )
             ) == (grpc.StatusCode.NOT_FOUND, "GROUP_NOT_FOUND")
+            pg.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id=group))
+    finally:
+        app.stop(grace=1.0)
+        servicer.close()
+
+
+def test_malformed_tokens_and_user_info_on_pgvector_are_client_errors(
+    model_store: ModelStore,
+) -> None:
+    """A NUL (which PostgreSQL refuses in text) or another malformed token names no face, and
+    user_info with a NUL is INVALID_ARGUMENT that stores nothing: never INTERNAL."""
+    url = postgres_url()
+    app, servicer = create_app(EmbeddingSettings(port=0, max_workers=4, store_url=url), model_store)
+    port = app.start(0)
+    app.mark_serving()
+    who, group = tenant(), "pg"
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
+            pg = embedding_pb2_grpc.EmbeddingServiceStub(opened)
+            pg.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id=group))
+            token = add_face(pg, who, group, "astro", crop()).face_token
+            for bad in ("\x00", f"{token[:31]}\x00", "not-a-token", token.upper()):
+                where = {"tenant": who, "group_id": group, "user_id": "astro", "face_token": bad}
+                assert error_of(
+                    lambda where=where: pg.DeleteFace(embedding_pb2.DeleteFaceRequest(**where))
+                ) == (grpc.StatusCode.NOT_FOUND, "FACE_NOT_FOUND")
+                assert error_of(
+                    lambda where=where: pg.GetFaceThumbnail(
+                        embedding_pb2.GetFaceThumbnailRequest(**where)
+                    )
+                ) == (grpc.StatusCode.NOT_FOUND, "FACE_NOT_FOUND")
+            for user in ("astro", "newcomer"):
+                request = embedding_pb2.AddFaceRequest(
+                    tenant=who,
+                    group_id=group,
+                    user_id=user,
+                    face=face(crop(7)),
+                    image_sha256=hashlib.sha256(b"other photo").hexdigest(),
+                    user_info="Eileen\x00Collins",
+                )
+                assert error_of(lambda request=request: pg.AddFace(request)) == (
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "INVALID_ARGUMENT",
+                )
+            listing = pg.ListUsers(embedding_pb2.ListUsersRequest(tenant=who, group_id=group))
+            assert [(u.user_id, u.user_info, len(u.faces)) for u in listing.users] == [
+                ("astro", "", 1)
+            ]
+            pg.DeleteFace(
+                embedding_pb2.DeleteFaceRequest(
+                    tenant=who, group_id=group, user_id="astro", face_token=token
+                )
+            )
             pg.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id=group))
     finally:
         app.stop(grace=1.0)

@@ -16,6 +16,7 @@ from services.liveness.errors import (
 )
 from services.liveness.sessions import Sessions, SessionStore
 from services.liveness.sessions_pg import PostgresSessionStore
+from services.shared.errors import InvalidArgumentError
 from services.shared.postgres import ConnectionPool
 from tests.services.embedding.store.conftest import postgres_url
 
@@ -56,6 +57,23 @@ def test_expired_session_is_refused(store: Sessions) -> None:
         store.claim("tenant-a", record.session_id, now=1060.5)
     with pytest.raises(SessionExpiredError):  # refusing did not consume it either
         store.claim("tenant-a", record.session_id, now=1061.0)
+
+
+def test_recording_longer_than_the_window_leaves_the_session_unused(store: Sessions) -> None:
+    record = store.create("tenant-a", ["blink", "nod"], ttl_seconds=60, now=1000.0)
+    with pytest.raises(InvalidArgumentError) as caught:
+        store.claim("tenant-a", record.session_id, now=1010.0, span_seconds=61.0)
+    assert caught.value.message == "the frames span 61.0 s, longer than the session window"
+    claimed = store.claim("tenant-a", record.session_id, now=1011.0, span_seconds=60.0)
+    assert claimed.used_at == 1011.0
+    # A used, unknown or expired session says so whatever the recording's length.
+    with pytest.raises(SessionAlreadyUsedError):
+        store.claim("tenant-a", record.session_id, now=1012.0, span_seconds=61.0)
+    with pytest.raises(SessionNotFoundError):
+        store.claim("tenant-a", "no-such-session", span_seconds=61.0)
+    expired = store.create("tenant-a", ["blink", "nod"], ttl_seconds=60, now=1000.0)
+    with pytest.raises(SessionExpiredError):
+        store.claim("tenant-a", expired.session_id, now=1061.0, span_seconds=61.0)
 
 
 def test_sessions_survive_a_restart(tmp_path: Path) -> None:

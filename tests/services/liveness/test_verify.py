@@ -281,13 +281,26 @@ def test_expired_session(liveness: LivenessUnderTest) -> None:
 
 def test_recording_longer_than_the_window(liveness: LivenessUnderTest) -> None:
     session = liveness.session(["blink", "nod"], ttl=60)
-    error = rpc_error(
-        lambda: liveness.verify(
-            session, [images.astronaut_jpeg()] * 3, frame_times_ms=[0, 30_000, 61_000]
+    too_long: list[dict[str, Any]] = [
+        {"frame_times_ms": [0, 30_000, 61_000]},
+        {"frame_interval_ms": 40_000},  # 3 frames 40 s apart: 80 s
+    ]
+    for fields in too_long:
+        error = rpc_error(
+            lambda fields=fields: liveness.verify(  # type: ignore[misc]
+                session, [images.astronaut_jpeg()] * 3, **fields
+            )
         )
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_code(error) == "INVALID_ARGUMENT"
+        assert "longer than the session window" in (error.details() or "")
+    # Refused before the session was used: the corrected recording is still verified.
+    response = liveness.verify(
+        session, [images.astronaut_jpeg()] * 3, frame_times_ms=[0, 30_000, 60_000]
     )
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "longer than the session window" in (error.details() or "")
+    assert response.session_id == session
+    error = rpc_error(lambda: liveness.verify(session, [images.astronaut_jpeg()] * 3))
+    assert error_code(error) == "SESSION_ALREADY_USED"
 
 
 def test_other_tenants_session(liveness: LivenessUnderTest) -> None:

@@ -214,6 +214,7 @@ def test_face_embeddings_come_in_the_order_asked(store: GalleryStore, faces: Fac
         {"tenant": ""},
         {"image_sha256": "abc"},
         {"user_info": "x" * 5000},
+        {"user_info": "Ann\x00floor 2"},  # PostgreSQL's text cannot hold a NUL
     ],
 )
 def test_bad_enroll_input_is_invalid_argument(

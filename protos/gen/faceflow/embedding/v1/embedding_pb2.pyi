@@ -165,12 +165,14 @@ class SearchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[ProbeMatches, _Mapping]]] = ..., min_score: _Optional[float] = ..., models: _Optional[_Iterable[_Union[_common_pb2.ModelInfo, _Mapping]]] = ..., fpir: _Optional[float] = ..., gallery_size: _Optional[int] = ..., far: _Optional[float] = ...) -> None: ...
 
 class CreateGroupRequest(_message.Message):
-    __slots__ = ("tenant", "group_id")
+    __slots__ = ("tenant", "group_id", "retry")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     group_id: str
-    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
+    retry: bool
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class Group(_message.Message):
     __slots__ = ("group_id", "created_at", "user_count", "face_count")
@@ -197,12 +199,14 @@ class ListGroupsResponse(_message.Message):
     def __init__(self, groups: _Optional[_Iterable[_Union[Group, _Mapping]]] = ...) -> None: ...
 
 class DeleteGroupRequest(_message.Message):
-    __slots__ = ("tenant", "group_id")
+    __slots__ = ("tenant", "group_id", "retry")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     group_id: str
-    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
+    retry: bool
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class DeleteResponse(_message.Message):
     __slots__ = ()
@@ -299,26 +303,30 @@ class GetUserRequest(_message.Message):
     def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class DeleteUserRequest(_message.Message):
-    __slots__ = ("tenant", "group_id", "user_id")
+    __slots__ = ("tenant", "group_id", "user_id", "retry")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     group_id: str
     user_id: str
-    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    retry: bool
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class DeleteFaceRequest(_message.Message):
-    __slots__ = ("tenant", "group_id", "user_id", "face_token")
+    __slots__ = ("tenant", "group_id", "user_id", "face_token", "retry")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     FACE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     group_id: str
     user_id: str
     face_token: str
-    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., face_token: _Optional[str] = ...) -> None: ...
+    retry: bool
+    def __init__(self, tenant: _Optional[str] = ..., group_id: _Optional[str] = ..., user_id: _Optional[str] = ..., face_token: _Optional[str] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class GetFaceThumbnailRequest(_message.Message):
     __slots__ = ("tenant", "group_id", "user_id", "face_token")
@@ -403,12 +411,14 @@ class GetClusterJobRequest(_message.Message):
     def __init__(self, tenant: _Optional[str] = ..., job_id: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., unassigned_offset: _Optional[int] = ..., unassigned_limit: _Optional[int] = ...) -> None: ...
 
 class DeleteClusterJobRequest(_message.Message):
-    __slots__ = ("tenant", "job_id")
+    __slots__ = ("tenant", "job_id", "retry")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     job_id: str
-    def __init__(self, tenant: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+    retry: bool
+    def __init__(self, tenant: _Optional[str] = ..., job_id: _Optional[str] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class ClusteredFace(_message.Message):
     __slots__ = ("face_id", "photo", "face_index", "box", "group_id", "face_token")
