@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.shared.model_store import ModelStore
+from tests.helpers.serving import serving
 
 SHARED_DATA = Path(
     os.environ.get("FACEFLOW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -36,10 +37,8 @@ def detection_address(model_store: ModelStore) -> Iterator[str]:
     from services.detection.settings import DetectionSettings
 
     app, _ = create_app(DetectionSettings(port=0, max_workers=4), model_store)
-    port = app.start(0)
-    app.mark_serving()
-    yield f"127.0.0.1:{port}"
-    app.stop(grace=1.0)
+    with serving(app) as address:
+        yield address
 
 
 @pytest.fixture(scope="session")
@@ -55,12 +54,8 @@ def embedding_address(
     settings = EmbeddingSettings(
         port=0, max_workers=8, store_url=f"sqlite:///{folder}", data_dir=folder.parent / "data"
     )
-    app, servicer = create_app(settings, model_store)
-    port = app.start(0)
-    app.mark_serving()
-    yield f"127.0.0.1:{port}"
-    app.stop(grace=1.0)
-    servicer.close()
+    with serving(*create_app(settings, model_store)) as address:
+        yield address
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +65,5 @@ def attributes_address(model_store: ModelStore) -> Iterator[str]:
     from services.attributes.settings import AttributesSettings
 
     app, _ = create_app(AttributesSettings(port=0, max_workers=4), model_store)
-    port = app.start(0)
-    app.mark_serving()
-    yield f"127.0.0.1:{port}"
-    app.stop(grace=1.0)
+    with serving(app) as address:
+        yield address

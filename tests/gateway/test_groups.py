@@ -21,6 +21,7 @@ from tests.gateway.gallery_helpers import (
 )
 from tests.helpers import images
 from tests.helpers.http import assert_error, error_message
+from tests.helpers.serving import serving
 from tests.services.embedding.store.conftest import postgres_url
 
 ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
@@ -277,12 +278,8 @@ def pgvector_embedding_address(model_store: ModelStore) -> Iterator[str]:
     from services.embedding.settings import EmbeddingSettings
 
     settings = EmbeddingSettings(port=0, max_workers=4, store_url=postgres_url())
-    app, servicer = create_app(settings, model_store)
-    port = app.start(0)
-    app.mark_serving()
-    yield f"127.0.0.1:{port}"
-    app.stop(grace=1.0)
-    servicer.close()
+    with serving(*create_app(settings, model_store)) as address:
+        yield address
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "pgvector"])

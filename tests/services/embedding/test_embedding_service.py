@@ -23,6 +23,7 @@ from services.shared.errors import ERROR_CODE_METADATA_KEY
 from services.shared.model_store import ModelStore
 from tests.helpers import images
 from tests.helpers.faces import ASTRONAUT_LANDMARKS
+from tests.helpers.serving import serving
 from tests.services.embedding.store.conftest import postgres_url
 
 
@@ -342,94 +343,75 @@ def test_concurrent_enrolls_and_searches_are_consistent(
     assert [(g.group_id, g.user_count, g.face_count) for g in groups] == [(group, 24, 24)]
 
 
-def test_service_on_pgvector_store(model_store: ModelStore) -> None:
-    """The same service over the PostgreSQL + pgvector backend (FACEFLOW_TEST_POSTGRES_URL)."""
-    url = postgres_url()
-    app, servicer = create_app(EmbeddingSettings(port=0, max_workers=4, store_url=url), model_store)
-    port = app.start(0)
-    app.mark_serving()
+PgGallery = tuple[embedding_pb2_grpc.EmbeddingServiceStub, str, str, str]
+
+
+@pytest.fixture
+def pg_gallery(model_store: ModelStore) -> Iterator[PgGallery]:
+    """The service over the PostgreSQL + pgvector backend (FACEFLOW_TEST_POSTGRES_URL, skipped
+    without it) with one group holding user "astro": (stub, tenant, group, face token)."""
+    settings = EmbeddingSettings(port=0, max_workers=4, store_url=postgres_url())
     who, group = tenant(), "pg"
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
-            pg = embedding_pb2_grpc.EmbeddingServiceStub(opened)
-            pg.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id=group))
-            token = add_face(pg, who, group, "astro", crop()).face_token
-            reply = pg.Search(
-                embedding_pb2.SearchRequest(
-                    tenant=who,
-                    group_ids=[group],
-                    probes=[embedding_pb2.Probe(crop=aligned(crop(5)))],
-                )
+    with (
+        serving(*create_app(settings, model_store)) as address,
+        grpc.insecure_channel(address) as opened,
+    ):
+        pg = embedding_pb2_grpc.EmbeddingServiceStub(opened)
+        pg.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id=group))
+        token = add_face(pg, who, group, "astro", crop()).face_token
+        yield pg, who, group, token
+        pg.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id=group))
+
+
+def test_service_on_pgvector_store(pg_gallery: PgGallery) -> None:
+    """The same service over the PostgreSQL + pgvector backend."""
+    pg, who, group, token = pg_gallery
+    reply = pg.Search(
+        embedding_pb2.SearchRequest(
+            tenant=who, group_ids=[group], probes=[embedding_pb2.Probe(crop=aligned(crop(5)))]
+        )
+    )
+    assert [(m.user_id, m.face_token) for m in reply.results[0].matches] == [("astro", token)]
+    assert error_of(
+        lambda: pg.Search(
+            embedding_pb2.SearchRequest(
+                tenant=tenant(),
+                group_ids=[group],
+                probes=[embedding_pb2.Probe(crop=aligned(crop()))],
             )
-            assert [(m.user_id, m.face_token) for m in reply.results[0].matches] == [
-                ("astro", token)
-            ]
-            assert error_of(
-                lambda: pg.Search(
-                    embedding_pb2.SearchRequest(
-                        tenant=tenant(),
-                        group_ids=[group],
-                        probes=[embedding_pb2.Probe(crop=aligned(crop()))],
-                    )
-                )
-            ) == (grpc.StatusCode.NOT_FOUND, "GROUP_NOT_FOUND")
-            pg.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id=group))
-    finally:
-        app.stop(grace=1.0)
-        servicer.close()
+        )
+    ) == (grpc.StatusCode.NOT_FOUND, "GROUP_NOT_FOUND")
 
 
 def test_malformed_tokens_and_user_info_on_pgvector_are_client_errors(
-    model_store: ModelStore,
+    pg_gallery: PgGallery,
 ) -> None:
     """A NUL (which PostgreSQL refuses in text) or another malformed token names no face, and
     user_info with a NUL is INVALID_ARGUMENT that stores nothing: never INTERNAL."""
-    url = postgres_url()
-    app, servicer = create_app(EmbeddingSettings(port=0, max_workers=4, store_url=url), model_store)
-    port = app.start(0)
-    app.mark_serving()
-    who, group = tenant(), "pg"
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
-            pg = embedding_pb2_grpc.EmbeddingServiceStub(opened)
-            pg.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id=group))
-            token = add_face(pg, who, group, "astro", crop()).face_token
-            for bad in ("\x00", f"{token[:31]}\x00", "not-a-token", token.upper()):
-                where = {"tenant": who, "group_id": group, "user_id": "astro", "face_token": bad}
-                assert error_of(
-                    lambda where=where: pg.DeleteFace(embedding_pb2.DeleteFaceRequest(**where))
-                ) == (grpc.StatusCode.NOT_FOUND, "FACE_NOT_FOUND")
-                assert error_of(
-                    lambda where=where: pg.GetFaceThumbnail(
-                        embedding_pb2.GetFaceThumbnailRequest(**where)
-                    )
-                ) == (grpc.StatusCode.NOT_FOUND, "FACE_NOT_FOUND")
-            for user in ("astro", "newcomer"):
-                request = embedding_pb2.AddFaceRequest(
-                    tenant=who,
-                    group_id=group,
-                    user_id=user,
-                    face=face(crop(7)),
-                    image_sha256=hashlib.sha256(b"other photo").hexdigest(),
-                    user_info="Eileen\x00Collins",
-                )
-                assert error_of(lambda request=request: pg.AddFace(request)) == (
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    "INVALID_ARGUMENT",
-                )
-            listing = pg.ListUsers(embedding_pb2.ListUsersRequest(tenant=who, group_id=group))
-            assert [(u.user_id, u.user_info, len(u.faces)) for u in listing.users] == [
-                ("astro", "", 1)
-            ]
-            pg.DeleteFace(
-                embedding_pb2.DeleteFaceRequest(
-                    tenant=who, group_id=group, user_id="astro", face_token=token
-                )
-            )
-            pg.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id=group))
-    finally:
-        app.stop(grace=1.0)
-        servicer.close()
+    pg, who, group, token = pg_gallery
+    for bad in ("\x00", f"{token[:31]}\x00", "not-a-token", token.upper()):
+        where = {"tenant": who, "group_id": group, "user_id": "astro", "face_token": bad}
+        assert error_of(
+            lambda where=where: pg.DeleteFace(embedding_pb2.DeleteFaceRequest(**where))
+        ) == (grpc.StatusCode.NOT_FOUND, "FACE_NOT_FOUND")
+        assert error_of(
+            lambda where=where: pg.GetFaceThumbnail(embedding_pb2.GetFaceThumbnailRequest(**where))
+        ) == (grpc.StatusCode.NOT_FOUND, "FACE_NOT_FOUND")
+    for user in ("astro", "newcomer"):
+        request = embedding_pb2.AddFaceRequest(
+            tenant=who,
+            group_id=group,
+            user_id=user,
+            face=face(crop(7)),
+            image_sha256=hashlib.sha256(b"other photo").hexdigest(),
+            user_info="Eileen\x00Collins",
+        )
+        assert error_of(lambda request=request: pg.AddFace(request)) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_ARGUMENT",
+        )
+    listing = pg.ListUsers(embedding_pb2.ListUsersRequest(tenant=who, group_id=group))
+    assert [(u.user_id, u.user_info, len(u.faces)) for u in listing.users] == [("astro", "", 1)]
 
 
 def test_a_retried_enrollment_returns_the_face_the_first_attempt_stored(
