@@ -12,6 +12,7 @@
   faceflow cluster FOLDER [--json FILE]               group the faces of FOLDER's photos
   faceflow watch SOURCE --group G [--output F.jsonl]  who passes in a video file, webcam or
                                                       stream: one JSON line per person seen
+  faceflow readyz                                     is every model service SERVING?
   faceflow tenants ...                                python -m gateway.tenants (server side)
 
 Server: --url or FACEFLOW_URL (default http://127.0.0.1:8000). Key: --api-key or
@@ -33,7 +34,7 @@ from faceflow_sdk import watch
 from faceflow_sdk.client import FaceflowClient
 from faceflow_sdk.cluster_folder import ClusterFolderResult, cluster_folder
 from faceflow_sdk.enroll_folder import EnrollSummary, enroll_folder
-from faceflow_sdk.errors import FaceflowError
+from faceflow_sdk.errors import FaceflowError, ServiceUnavailableError
 
 Shower: TypeAlias = Callable[[dict[str, Any]], None]
 
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     liveness = command("liveness", "passive liveness check of a photo")
     liveness.add_argument("photo", type=Path)
+
+    command("readyz", "is every model service SERVING? (exit 1, naming those that are not)")
 
     clusters = sub.add_parser(
         "cluster", help="group the faces of a folder's photos into people (sub-folders too)"
@@ -343,6 +346,8 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
         return 0 if summary.complete else 1
     if command == "watch":
         return watch.run(options, client)
+    if command == "readyz":
+        return readyz(client, as_json)
     if command == "cluster":
         clustered = cluster_folder(
             client,
@@ -423,9 +428,37 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
     return 0
 
 
+def readyz(client: FaceflowClient, as_json: bool) -> int:
+    """Each service's status; not ready (503) names those not SERVING on stderr, exit 1."""
+    try:
+        result = dict(client.readyz())
+    except ServiceUnavailableError as error:
+        services = error.body.get("services")
+        if not isinstance(services, dict):
+            raise
+        if as_json:
+            _write(json.dumps(error.body, indent=2, ensure_ascii=False))
+        down = ", ".join(
+            f"{name} {state}" for name, state in services.items() if state != "SERVING"
+        )
+        sys.stderr.write(f"not ready: {down or 'no service configured'}\n")
+        return 1
+    if as_json:
+        _write(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        states = ", ".join(f"{name} {state}" for name, state in result["services"].items())
+        _write(f"ready: {states}")
+    return 0
+
+
+def usage_error(options: argparse.Namespace) -> str | None:
+    """What the parser cannot check itself: a GROUP that only some actions need."""
+    if options.command == "groups" and options.action != "list" and not options.group:
+        return f"'groups {options.action}' needs a GROUP"
+    return None
+
+
 def _groups(options: argparse.Namespace, client: FaceflowClient) -> tuple[dict[str, Any], Shower]:
-    if options.action != "list" and not options.group:
-        raise FaceflowError(f"'groups {options.action}' needs a GROUP", code="INVALID_ARGUMENT")
     if options.action == "create":
         return client.create_group(options.group), lambda r: _write(f"created {options.group}")
     if options.action == "delete":
@@ -439,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     options = parser.parse_args(arguments)
+    problem = usage_error(options)
+    if problem is not None:
+        parser.error(problem)  # usage and message on stderr, exit status 2
     if options.command == "tenants":
         return run_tenants(options.args)
     try:

@@ -46,8 +46,47 @@ NamedImage: TypeAlias = tuple[str, bytes]
 FileTuple: TypeAlias = tuple[str, tuple[str, bytes, str]]
 
 API_PREFIX = "/api/v1"
-RETRY_STATUSES = frozenset({429, 503})
-"""Answers worth waiting for: rate limited or busy (429), a service down or restarting (503)."""
+READ = frozenset({429, 503})
+"""Retried answers of a call that changes nothing: rate limited (429), a service down or
+restarting (503)."""
+WRITE = frozenset({429})
+"""Retried answers of a call that changes state: only 429, refused before any work was done. A
+503 may come after the service committed the write, and a resent write is a new request
+(ALREADY_EXISTS, a second job, faces added twice, SESSION_ALREADY_USED), so it is raised."""
+PROBE: frozenset[int] = frozenset()
+"""Never retried: the answer now is the point (``readyz``)."""
+RETRY_STATUSES: dict[str, frozenset[int]] = {
+    # reads: GETs, and the POSTs that only compute (checked against gateway/api/routes)
+    "healthz": READ,
+    "detect": READ,
+    "verify": READ,
+    "verify_user": READ,
+    "search": READ,
+    "liveness_check": READ,
+    "list_groups": READ,
+    "list_users": READ,
+    "get_user": READ,
+    "get_cluster_job": READ,
+    "get_video_job": READ,
+    # writes
+    "create_group": WRITE,
+    "delete_group": WRITE,
+    "enroll": WRITE,
+    "delete_user": WRITE,
+    "delete_face": WRITE,
+    "create_cluster_job": WRITE,
+    "add_cluster_photos": WRITE,
+    "delete_cluster_job": WRITE,
+    "recognize_video": WRITE,  # a long video (or mode=async, a webhook) creates a job
+    "delete_video_job": WRITE,
+    "create_video_stream": WRITE,
+    "send_video_frames": WRITE,
+    "close_video_stream": WRITE,
+    "create_liveness_session": WRITE,
+    "verify_liveness_session": WRITE,  # sessions are single use
+    "readyz": PROBE,
+}
+"""Per client method (its name is the key), the HTTP statuses that are retried."""
 QUALITY_LEVELS = ("NONE", "LOW", "NORMAL", "HIGH")
 CONTENT_TYPES = {
     ".jpg": "image/jpeg",
@@ -104,10 +143,11 @@ class FaceflowClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """``retries``: how many times a 429 or 503 answer is retried, waiting as its
-        ``Retry-After`` says, else 0.5 s, 1 s, 2 s, ... (at most ``max_backoff``); then its
-        error is raised (``RateLimitedError``, ``ServiceUnavailableError``). ``timeout``: seconds
-        for each request."""
+        """``retries``: how many times a 429 answer (or a 503 answer to a call that changes
+        nothing, see :data:`RETRY_STATUSES`) is retried, waiting as its ``Retry-After`` says,
+        else 0.5 s, 1 s, 2 s, ... (at most ``max_backoff``); then its error is raised
+        (``RateLimitedError``, ``ServiceUnavailableError``). ``timeout``: seconds for each
+        request."""
         if retries < 0 or max_backoff < 0:
             raise ValueError("retries and max_backoff must not be negative")
         self.retries = retries
@@ -139,6 +179,7 @@ class FaceflowClient:
 
     def _request(
         self,
+        operation: str,
         method: str,
         path: str,
         *,
@@ -148,6 +189,8 @@ class FaceflowClient:
         json: Mapping[str, Any] | None = None,
         prefix: str = API_PREFIX,
     ) -> dict[str, Any]:
+        """``operation``: the calling method's name, its key in :data:`RETRY_STATUSES`."""
+        retried = RETRY_STATUSES[operation]
         for attempt in range(self.retries + 1):
             try:
                 response = self._http.request(
@@ -159,7 +202,7 @@ class FaceflowClient:
                 ) from error
             except httpx.TransportError as error:
                 raise ConnectionFailedError(f"cannot reach {self.url}: {error}") from error
-            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+            if response.status_code not in retried or attempt == self.retries:
                 break
             self._sleep(self._backoff(response, attempt))
         try:
@@ -181,6 +224,7 @@ class FaceflowClient:
                 str(envelope["code"]),
                 str(envelope.get("message", "")),
                 str(envelope.get("request_id", "")),
+                body=body,
             )
         raise FaceflowError(
             f"HTTP {response.status_code}: {response.text[:200]}",
@@ -198,11 +242,13 @@ class FaceflowClient:
 
     def healthz(self) -> dict[str, Any]:
         """``GET /healthz``: the gateway process is up."""
-        return self._request("GET", "/healthz", prefix="")
+        return self._request("healthz", "GET", "/healthz", prefix="")
 
     def readyz(self) -> dict[str, Any]:
-        """``GET /readyz``: every model service is reachable and SERVING."""
-        return self._request("GET", "/readyz", prefix="")
+        """``GET /readyz``: every model service is reachable and SERVING (``services``: each
+        one's gRPC health status). Not ready raises ``ServiceUnavailableError`` at once (never
+        retried); its ``body["services"]`` says which service is not SERVING."""
+        return self._request("readyz", "GET", "/readyz", prefix="")
 
     # -- detection ---------------------------------------------------------------------------
 
@@ -219,7 +265,9 @@ class FaceflowClient:
         form = _params(
             max_faces=max_faces, min_face_size=min_face_size, fields=list(fields) or None
         )
-        body = self._request("POST", "/detect", data=form, files=[("image", read_image(image))])
+        body = self._request(
+            "detect", "POST", "/detect", data=form, files=[("image", read_image(image))]
+        )
         return cast(DetectResult, body)
 
     # -- verification ------------------------------------------------------------------------
@@ -230,27 +278,29 @@ class FaceflowClient:
             ("image_a", read_image(image_a, "a.jpg")),
             ("image_b", read_image(image_b, "b.jpg")),
         ]
-        return cast(VerifyResult, self._request("POST", "/verify", files=files))
+        return cast(VerifyResult, self._request("verify", "POST", "/verify", files=files))
 
     def verify_user(self, image: ImageInput, group_id: str, user_id: str) -> VerifyResult:
         """1:1 against an enrolled user's faces."""
         form = _params(group_id=group_id, user_id=user_id)
-        body = self._request("POST", "/verify", data=form, files=[("image", read_image(image))])
+        body = self._request(
+            "verify_user", "POST", "/verify", data=form, files=[("image", read_image(image))]
+        )
         return cast(VerifyResult, body)
 
     # -- gallery -----------------------------------------------------------------------------
 
     def create_group(self, group_id: str) -> dict[str, Any]:
         """``POST /groups``."""
-        return self._request("POST", "/groups", json={"group_id": group_id})
+        return self._request("create_group", "POST", "/groups", json={"group_id": group_id})
 
     def list_groups(self) -> GroupList:
         """``GET /groups``."""
-        return cast(GroupList, self._request("GET", "/groups"))
+        return cast(GroupList, self._request("list_groups", "GET", "/groups"))
 
     def delete_group(self, group_id: str) -> dict[str, Any]:
         """``DELETE /groups/{group_id}`` with its users and faces."""
-        return self._request("DELETE", f"/groups/{_segment(group_id)}")
+        return self._request("delete_group", "DELETE", f"/groups/{_segment(group_id)}")
 
     def enroll(
         self,
@@ -269,6 +319,7 @@ class FaceflowClient:
             quality_control=quality_control.upper() if quality_control else None,
         )
         body = self._request(
+            "enroll",
             "POST",
             f"/groups/{_segment(group_id)}/users/{_segment(user_id)}/faces",
             data=form,
@@ -281,6 +332,7 @@ class FaceflowClient:
         return cast(
             UserList,
             self._request(
+                "list_users",
                 "GET",
                 f"/groups/{_segment(group_id)}/users",
                 params=_params(offset=offset, limit=limit),
@@ -290,15 +342,18 @@ class FaceflowClient:
     def get_user(self, group_id: str, user_id: str) -> User:
         """A user and its faces."""
         path = f"/groups/{_segment(group_id)}/users/{_segment(user_id)}"
-        return cast(User, self._request("GET", path))
+        return cast(User, self._request("get_user", "GET", path))
 
     def delete_user(self, group_id: str, user_id: str) -> dict[str, Any]:
         """Remove a user and its faces."""
-        return self._request("DELETE", f"/groups/{_segment(group_id)}/users/{_segment(user_id)}")
+        return self._request(
+            "delete_user", "DELETE", f"/groups/{_segment(group_id)}/users/{_segment(user_id)}"
+        )
 
     def delete_face(self, group_id: str, user_id: str, face_token: str) -> dict[str, Any]:
         """Remove one face of a user."""
         return self._request(
+            "delete_face",
             "DELETE",
             f"/groups/{_segment(group_id)}/users/{_segment(user_id)}/faces/{_segment(face_token)}",
         )
@@ -320,7 +375,9 @@ class FaceflowClient:
         """
         groups = [group_ids] if isinstance(group_ids, str) else list(group_ids)
         form = _params(group_ids=groups, top_k=top_k, threshold=threshold, fpir=fpir)
-        body = self._request("POST", "/search", data=form, files=[("image", read_image(image))])
+        body = self._request(
+            "search", "POST", "/search", data=form, files=[("image", read_image(image))]
+        )
         return cast(SearchResult, body)
 
     # -- clustering --------------------------------------------------------------------------
@@ -340,7 +397,9 @@ class FaceflowClient:
         to be linked (server default 1e-5); ``min_cluster_size``: smaller clusters are left
         unassigned (default 2)."""
         options = {"far": far, "min_cluster_size": min_cluster_size}
-        body = self._send_faces("/clusters", photos, group_id, face_tokens, options)
+        body = self._send_faces(
+            "create_cluster_job", "/clusters", photos, group_id, face_tokens, options
+        )
         return cast(ClusterJob, body)
 
     def add_cluster_photos(
@@ -354,7 +413,7 @@ class FaceflowClient:
         """Add photos (or enrolled faces) to a job: their faces join the clusters they match
         or form new ones; faces clustered before keep their cluster."""
         path = f"/clusters/{_segment(job_id)}/photos"
-        body = self._send_faces(path, photos, group_id, face_tokens, {})
+        body = self._send_faces("add_cluster_photos", path, photos, group_id, face_tokens, {})
         return cast(ClusterJob, body)
 
     def get_cluster_job(
@@ -374,15 +433,18 @@ class FaceflowClient:
             unassigned_offset=unassigned_offset,
             unassigned_limit=unassigned_limit,
         )
-        body = self._request("GET", f"/clusters/{_segment(job_id)}", params=params)
+        body = self._request(
+            "get_cluster_job", "GET", f"/clusters/{_segment(job_id)}", params=params
+        )
         return cast(ClusterJob, body)
 
     def delete_cluster_job(self, job_id: str) -> dict[str, Any]:
         """Delete a job with its faces and result."""
-        return self._request("DELETE", f"/clusters/{_segment(job_id)}")
+        return self._request("delete_cluster_job", "DELETE", f"/clusters/{_segment(job_id)}")
 
     def _send_faces(
         self,
+        operation: str,
         path: str,
         photos: Sequence[ImageInput | NamedImage],
         group_id: str | None,
@@ -395,9 +457,9 @@ class FaceflowClient:
         given = {key: value for key, value in options.items() if value is not None}
         if not photos:
             body = {"group_id": group_id, "face_tokens": list(face_tokens), **given}
-            return self._request("POST", path, json=body)
+            return self._request(operation, "POST", path, json=body)
         files = [("photos", _named(photo, f"photo{i:04d}.jpg")) for i, photo in enumerate(photos)]
-        return self._request("POST", path, data=_params(**given), files=files)
+        return self._request(operation, "POST", path, data=_params(**given), files=files)
 
     # -- video -------------------------------------------------------------------------------
 
@@ -433,14 +495,16 @@ class FaceflowClient:
             webhook_secret=webhook_secret,
         )
         files = [("video", read_image(video, "video.mp4"))]
-        body = self._request("POST", "/videos/recognize", data=form, files=files)
+        body = self._request("recognize_video", "POST", "/videos/recognize", data=form, files=files)
         if "job_id" in body:
             return cast(VideoJob, body)
         return cast(VideoResult, body)
 
     def get_video_job(self, job_id: str) -> VideoJob:
         """A video job's status, progress, events so far and webhook deliveries."""
-        return cast(VideoJob, self._request("GET", f"/videos/jobs/{_segment(job_id)}"))
+        return cast(
+            VideoJob, self._request("get_video_job", "GET", f"/videos/jobs/{_segment(job_id)}")
+        )
 
     def wait_video_job(
         self, job_id: str, *, poll_seconds: float = 1.0, timeout: float | None = None
@@ -458,7 +522,7 @@ class FaceflowClient:
 
     def delete_video_job(self, job_id: str) -> dict[str, Any]:
         """Stop a video job and delete it with its events."""
-        return self._request("DELETE", f"/videos/jobs/{_segment(job_id)}")
+        return self._request("delete_video_job", "DELETE", f"/videos/jobs/{_segment(job_id)}")
 
     def create_video_stream(
         self,
@@ -481,7 +545,9 @@ class FaceflowClient:
             "min_face_size": min_face_size,
         }
         body = {key: value for key, value in options.items() if value is not None}
-        return cast(VideoStream, self._request("POST", "/videos/streams", json=body))
+        return cast(
+            VideoStream, self._request("create_video_stream", "POST", "/videos/streams", json=body)
+        )
 
     def send_video_frames(
         self, stream_id: str, frames: Sequence[ImageInput], frame_times_ms: Sequence[int]
@@ -493,18 +559,23 @@ class FaceflowClient:
         ]
         form = _params(frame_times_ms=list(frame_times_ms))
         path = f"/videos/streams/{_segment(stream_id)}/frames"
-        return cast(VideoStreamBatch, self._request("POST", path, data=form, files=files))
+        return cast(
+            VideoStreamBatch,
+            self._request("send_video_frames", "POST", path, data=form, files=files),
+        )
 
     def close_video_stream(self, stream_id: str) -> VideoStreamBatch:
         """Close a stream: the tracks still open end, and their events come back."""
         path = f"/videos/streams/{_segment(stream_id)}/close"
-        return cast(VideoStreamBatch, self._request("POST", path))
+        return cast(VideoStreamBatch, self._request("close_video_stream", "POST", path))
 
     # -- liveness ----------------------------------------------------------------------------
 
     def liveness_check(self, image: ImageInput) -> LivenessCheck:
         """Passive anti-spoofing on one photo."""
-        body = self._request("POST", "/liveness/check", files=[("image", read_image(image))])
+        body = self._request(
+            "liveness_check", "POST", "/liveness/check", files=[("image", read_image(image))]
+        )
         return cast(LivenessCheck, body)
 
     def create_liveness_session(
@@ -513,7 +584,10 @@ class FaceflowClient:
         """Start an action challenge: the actions the user must perform, in order."""
         options = {"action_count": action_count, "ttl_seconds": ttl_seconds}
         body = {key: value for key, value in options.items() if value is not None}
-        return cast(LivenessSession, self._request("POST", "/liveness/sessions", json=body))
+        return cast(
+            LivenessSession,
+            self._request("create_liveness_session", "POST", "/liveness/sessions", json=body),
+        )
 
     def verify_liveness_session(
         self,
@@ -541,7 +615,7 @@ class FaceflowClient:
             frame_interval_ms=frame_interval_ms,
         )
         path = f"/liveness/sessions/{_segment(session_id)}/verify"
-        body = self._request("POST", path, data=form, files=files)
+        body = self._request("verify_liveness_session", "POST", path, data=form, files=files)
         return cast(LivenessVerdict, body)
 
 

@@ -9,21 +9,32 @@ transport failures (connection refused, timeout) raise :class:`ConnectionFailedE
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 
 class FaceflowError(Exception):
-    """An error answered by the FaceFlow API (or a failure to reach it)."""
+    """An error answered by the FaceFlow API (or a failure to reach it).
+
+    ``body``: the whole JSON answer, for the fields some endpoints send beside the envelope
+    (``/readyz``'s ``services``); empty when there was none."""
 
     code: ClassVar[str] = "UNKNOWN"
 
     def __init__(
-        self, message: str, *, status: int = 0, code: str | None = None, request_id: str = ""
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        code: str | None = None,
+        request_id: str = "",
+        body: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.request_id = request_id
+        self.body: dict[str, Any] = dict(body or {})
         if code is not None:
             self.code = code  # type: ignore[misc]  # an unknown code on the base class
 
@@ -57,7 +68,8 @@ class NoFaceError(FaceflowError):
 
 
 class TooManyFacesError(FaceflowError):
-    """More than one face where exactly one is needed."""
+    """The photos of one request hold more faces than the server takes at once (a clustering
+    request: 256 by default): send fewer photos per request."""
 
     code = "TOO_MANY_FACES"
 
@@ -72,6 +84,12 @@ class GroupNotFoundError(FaceflowError):
     """No such group for this tenant."""
 
     code = "GROUP_NOT_FOUND"
+
+
+class ThumbnailNotFoundError(FaceflowError):
+    """The face has no thumbnail (it was enrolled while the tenant's thumbnails were off)."""
+
+    code = "THUMBNAIL_NOT_FOUND"
 
 
 class UserNotFoundError(FaceflowError):
@@ -194,6 +212,12 @@ class NotFoundError(FaceflowError):
     code = "NOT_FOUND"
 
 
+class MethodNotAllowedError(FaceflowError):
+    """The path exists but not with this HTTP method."""
+
+    code = "METHOD_NOT_ALLOWED"
+
+
 class InternalError(FaceflowError):
     """The server failed unexpectedly; the request id is in its logs."""
 
@@ -211,6 +235,7 @@ ERROR_CLASSES: dict[str, type[FaceflowError]] = {
         GroupNotFoundError,
         UserNotFoundError,
         FaceNotFoundError,
+        ThumbnailNotFoundError,
         AlreadyExistsError,
         UnauthenticatedError,
         RateLimitedError,
@@ -229,14 +254,22 @@ ERROR_CLASSES: dict[str, type[FaceflowError]] = {
         DeadlineExceededError,
         InvalidArgumentError,
         NotFoundError,
+        MethodNotAllowedError,
         InternalError,
     )
 }
 
 
-def error_for(status: int, code: str, message: str, request_id: str = "") -> FaceflowError:
+def error_for(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str = "",
+    *,
+    body: Mapping[str, Any] | None = None,
+) -> FaceflowError:
     """The exception for an error envelope: the class registered for code, else the base."""
     cls = ERROR_CLASSES.get(code)
     if cls is None:
-        return FaceflowError(message, status=status, code=code, request_id=request_id)
-    return cls(message, status=status, request_id=request_id)
+        return FaceflowError(message, status=status, code=code, request_id=request_id, body=body)
+    return cls(message, status=status, request_id=request_id, body=body)

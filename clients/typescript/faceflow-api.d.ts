@@ -308,8 +308,9 @@ export interface paths {
          *
          *     Answers ``live: false`` with reasons (NO_FACE_IN_FRAMES, MULTIPLE_FACES, FACE_CHANGED,
          *     ACTION_NOT_SEEN: <action>, SPOOF_SUSPECTED) when the checks fail; errors for a bad upload
-         *     (400), an unknown session (404 SESSION_NOT_FOUND), an expired one (400 SESSION_EXPIRED)
-         *     or one verified before (409 SESSION_ALREADY_USED).
+         *     (400), a frame over the image limits (413 IMAGE_TOO_LARGE), a video over 20 MiB (413
+         *     VIDEO_TOO_LARGE), an unknown session (404 SESSION_NOT_FOUND), an expired one (400
+         *     SESSION_EXPIRED) or one verified before (409 SESSION_ALREADY_USED).
          */
         post: operations["verify_session_api_v1_liveness_sessions__session_id__verify_post"];
         delete?: never;
@@ -3738,7 +3739,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description IMAGE_TOO_LARGE */
+            /** @description IMAGE_TOO_LARGE, VIDEO_TOO_LARGE */
             413: {
                 headers: {
                     [name: string]: unknown;

@@ -2,8 +2,10 @@
 
 ``python -m deploy.docker.healthcheck`` probes the component named by FACEFLOW_SERVICE on the
 port its settings resolve to (environment included); ``--address HOST:PORT`` or ``--url URL``
-probe something else. Exit status 0 means SERVING / HTTP 200, 1 anything else: what Docker's
-HEALTHCHECK and an exec probe expect. Kept tiny: it runs every few seconds in every container.
+probe something else. Exit status 0 means SERVING (or a check refused because the service's
+queue is full: busy, not dead, ``services/shared/health.py``) / HTTP 200, 1 anything else: what
+Docker's HEALTHCHECK and an exec probe (the Kubernetes liveness probe) expect. Kept tiny: it
+runs every few seconds in every container.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from deploy.docker.components import SERVICE_ENV, UnknownComponentError, component, settings_class
+from services.shared.health import ALIVE_CODES
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -32,13 +35,14 @@ class ProbeResult:
 
 
 def probe_grpc(address: str, timeout: float = DEFAULT_TIMEOUT, service: str = "") -> ProbeResult:
-    """Ask grpc.health.v1.Health/Check; healthy only on SERVING."""
+    """Ask grpc.health.v1.Health/Check; healthy on SERVING, or refused as busy (ALIVE_CODES)."""
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
         except grpc.RpcError as error:
-            return ProbeResult(False, f"{address}: {error.code().name}")
+            code = error.code()  # type: ignore[attr-defined]
+            return ProbeResult(code in ALIVE_CODES, f"{address}: {code.name}")
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
     return ProbeResult(status == "SERVING", f"{address}: {status}")
 

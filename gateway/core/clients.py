@@ -30,6 +30,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.core.config import GatewaySettings
 from gateway.core.errors import ApiError, from_rpc_error, has_error_code, service_unavailable
+from services.shared.health import ALIVE_CODES
 from services.shared.topology import SERVICE_NAMES
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ RETRY_BACKOFF_SECONDS = 0.05
 RECONNECT_BACKOFF_MS = (250, 1000)
 OVERLOAD_RETRY_AFTER_SECONDS = 1
 DOWN = "DOWN"
-ALIVE_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED)
 SERVING = "SERVING"
 
 
@@ -255,7 +255,11 @@ class ServiceClients:
         return call.result()
 
     async def health(self) -> dict[str, str]:
-        """Each configured service's gRPC health status name (or UNREACHABLE)."""
+        """Each configured service's gRPC health status name (or UNREACHABLE).
+
+        A check refused with one of ``ALIVE_CODES`` (RESOURCE_EXHAUSTED: the service's queue
+        is full) reached a live service: SERVING, as the background checks count it.
+        """
 
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:
             stub = health_pb2_grpc.HealthStub(channel)
@@ -264,8 +268,8 @@ class ServiceClients:
                     health_pb2.HealthCheckRequest(service=""),
                     timeout=self.settings.health_deadline_seconds,
                 )
-            except grpc.aio.AioRpcError:
-                return name, "UNREACHABLE"
+            except grpc.aio.AioRpcError as error:
+                return name, SERVING if error.code() in ALIVE_CODES else "UNREACHABLE"
             return name, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 
         results = await asyncio.gather(*(check(n, c) for n, c in self.channels.items()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Collection
 from typing import Any
 
@@ -21,6 +22,8 @@ from starlette.requests import ClientDisconnect
 from gateway.core.errors import ApiError
 from services.shared.errors import ImageTooLargeError, InvalidImageError
 from services.shared.imaging import ImageLimits, image_size
+
+log = logging.getLogger(__name__)
 
 
 def check_image(data: bytes, name: str, limits: ImageLimits) -> bytes:
@@ -88,6 +91,14 @@ async def read_input(
     ):
         try:
             form = await request.form(max_files=1000, max_fields=1000, max_part_size=max_bytes + 1)
+        except OSError as error:  # spooling a file part to /tmp failed: no space, I/O error
+            log.error("cannot spool the request body to the temporary folder: %s", error)
+            raise ApiError(
+                503,
+                "SERVICE_UNAVAILABLE",
+                "the gateway cannot store the upload right now (its temporary space is full "
+                "or failing); retry later",
+            ) from error
         except Exception as error:  # starlette raises several types for a broken body
             raise ApiError(400, "INVALID_ARGUMENT", f"cannot read the form body: {error}") from None
         files: dict[str, list[bytes]] = {}

@@ -10,6 +10,7 @@ const { describe, test, before, afterEach } = require("node:test");
 const runner = require("./page-runner");
 const { MESSAGES } = require("../utils/errors");
 const { PROMPTS, registerFace } = require("../utils/flows");
+const { attributeText, reasonText } = require("../utils/labels");
 
 function required(name) {
   const value = process.env[name];
@@ -66,6 +67,48 @@ function message(p, className) {
   assert.ok(lines.length >= 1, `no .${className} line: ${p.text}`);
   return { text: lines[0].textContent, color: p.color(lines[0]) };
 }
+
+describe("Chinese texts of API values (utils/labels.js)", () => {
+  test("every reason the liveness service gives (services/liveness/verdict.py) in Chinese, with its code", () => {
+    const cases = {
+      "NO_FACE_IN_FRAMES: 3 of 24 frames have no face": "24 帧中有 3 帧没有人脸（NO_FACE_IN_FRAMES）",
+      "MULTIPLE_FACES: frames 4, 5": "第 4、5 帧中有不止一张人脸（MULTIPLE_FACES）",
+      "FACE_CHANGED: frames 0, 1, 2, 3, 4 (+7 more)": "第 0、1、2、3、4 帧等 12 帧中换了一张脸（FACE_CHANGED）",
+      "ACTION_NOT_SEEN: nod": "没有看到动作：请点点头（ACTION_NOT_SEEN）",
+      SPOOF_SUSPECTED: "像是照片或屏幕，而不是真人（SPOOF_SUSPECTED）",
+    };
+    for (const [reason, text] of Object.entries(cases)) assert.equal(reasonText(reason), text);
+    for (const [action, prompt] of Object.entries(PROMPTS)) {
+      assert.equal(reasonText(`ACTION_NOT_SEEN: ${action}`), `没有看到动作：${prompt}（ACTION_NOT_SEEN）`);
+    }
+  });
+
+  test("an unknown reason code, or a detail that is not understood, is shown as sent", () => {
+    for (const reason of ["EYES_CLOSED: frames 1, 2", "EYES_CLOSED", "something went wrong",
+      "NO_FACE_IN_FRAMES: most frames", "MULTIPLE_FACES: frames", "ACTION_NOT_SEEN"]) {
+      assert.equal(reasonText(reason), reason);
+    }
+    assert.equal(reasonText("ACTION_NOT_SEEN: cartwheel"), "没有看到动作：cartwheel（ACTION_NOT_SEEN）");
+  });
+
+  test("attributes in Chinese with their score as a percentage", () => {
+    assert.equal(attributeText("age", { value: 31.6, range: [25.2, 38.9] }), "32 岁（25–39 岁）");
+    assert.equal(attributeText("gender", { label: "female", probability: 0.9712 }), "女（97%）");
+    assert.equal(attributeText("gender", { label: "male", probability: 0.8 }), "男（80%）");
+    const emotions = { angry: "生气", disgust: "厌恶", fear: "害怕", happy: "开心", sad: "难过", surprise: "惊讶", neutral: "平静" };
+    for (const [label, text] of Object.entries(emotions)) {
+      const probabilities = Object.fromEntries(Object.keys(emotions).map((k) => [k, k === label ? 0.851 : 0.02]));
+      assert.equal(attributeText("emotion", { dominant: label, probabilities }), `${text}（85%）`);
+    }
+    assert.equal(attributeText("pose", { yaw: 12.3, pitch: -3.6, roll: 0.4, source: "landmarks5" }),
+      "偏航角 12°，俯仰角 -4°，翻滚角 0°（按 5 个关键点估算）");
+    assert.equal(attributeText("pose", { yaw: -20, pitch: 5, roll: -1.2, source: "mesh" }),
+      "偏航角 -20°，俯仰角 5°，翻滚角 -1°（按面部网格估算）");
+    assert.equal(attributeText("quality", { score: 0.834, blur: 120.5, brightness: 130.2, face_size: 180, eyes_open: null, mouth_open: null }), "83%");
+    // A label this does not know is shown as sent.
+    assert.equal(attributeText("gender", { label: "unknown", probability: 0.5 }), "unknown（50%）");
+  });
+});
 
 describe("home page (pages/index)", () => {
   test("saving the server address and key connects and counts the groups", async () => {
@@ -207,12 +250,13 @@ describe("attributes page (pages/attributes)", { skip: !SERVICES.includes("attri
     await attributes.until((p) => !p.data.busy && p.fields().length > 0, "the attributes");
     const rows = Object.fromEntries(attributes.fields().map((f) => [f.label, f.value]));
     assert.deepEqual(Object.keys(rows), ["年龄", "性别", "表情", "姿态", "质量"]);
-    const age = Number((rows["年龄"].match(/^value: (\d+(?:\.\d+)?)，range: \[/) || [])[1]);
-    assert.ok(age > 10 && age < 80, rows["年龄"]);
-    assert.match(rows["性别"], /^label: "female"，probability: /);
-    assert.match(rows["表情"], /^dominant: "\w+"，probabilities: \{/);
-    assert.match(rows["姿态"], /yaw: -?\d/);
-    assert.match(rows["质量"], /score: \d/);
+    // In Chinese, each with its score as a percentage; no English label or JSON left.
+    const [, age, low, high] = (rows["年龄"].match(/^(\d+) 岁（(\d+)–(\d+) 岁）$/) || []).map(Number);
+    assert.ok(age > 10 && age < 80 && low <= age && age <= high, rows["年龄"]);
+    assert.match(rows["性别"], /^女（\d{1,3}%）$/);
+    assert.match(rows["表情"], /^(生气|厌恶|害怕|开心|难过|惊讶|平静)（\d{1,3}%）$/);
+    assert.match(rows["姿态"], /^偏航角 -?\d+°，俯仰角 -?\d+°，翻滚角 -?\d+°（按(面部网格| 5 个关键点)估算）$/);
+    assert.match(rows["质量"], /^\d{1,3}%$/);
     assert.equal(attributes.withClass("error").length, 0);
   });
 
@@ -271,9 +315,28 @@ describe("action liveness page (pages/liveness)", { skip: !SERVICES.includes("li
     const reasons = liveness.withClass("hint").map((e) => e.textContent).filter(Boolean);
     assert.ok(reasons.length > 0, liveness.text);
     assert.deepEqual(reasons, liveness.data.reasons);
+    // The reasons in Chinese with their code, none as the server's English text.
+    for (const reason of reasons) {
+      assert.match(reason, /^[^A-Za-z]+（(NO_FACE_IN_FRAMES|MULTIPLE_FACES|FACE_CHANGED|ACTION_NOT_SEEN|SPOOF_SUSPECTED)）$/);
+    }
+    assert.deepEqual(reasons.filter((r) => r.endsWith("（ACTION_NOT_SEEN）")), labels.map((label) => `没有看到动作：${label}（ACTION_NOT_SEEN）`));
     const [created, verified, ...more] = callsSince(start);
     assert.deepEqual(created, ["request", "/api/v1/liveness/sessions"]);
     assert.match(verified[1], /^\/api\/v1\/liveness\/sessions\/[^/]+\/verify$/);
     assert.deepEqual(more, []);
+  });
+
+  test("a photo the camera cannot take shows a Chinese message, WeChat's errMsg only as its detail", async () => {
+    runner.setCameraPhoto(""); // takePhoto fails with "takePhoto:fail camera not ready"
+    try {
+      const liveness = open("liveness");
+      liveness.tap("开始活体检测");
+      await liveness.until((p) => !p.data.busy && p.data.message !== "", "a message");
+      assert.deepEqual(message(liveness, "error"), { text: `${MESSAGES.CAMERA}（takePhoto:fail camera not ready）`, color: RED });
+      assert.match(MESSAGES.CAMERA, /^拍照失败/);
+      assert.equal(liveness.withClass("prompt")[0].textContent, "");
+    } finally {
+      runner.setCameraPhoto(PHOTO);
+    }
   });
 });

@@ -24,6 +24,8 @@ const MESSAGES = {
   INTERNAL: "服务器内部错误",
   NETWORK: "无法连接服务器，请检查网络和服务器地址（需在小程序后台配置 request 与 uploadFile 合法域名）",
   BAD_RESPONSE: "服务器返回了无法解析的内容",
+  // Not a server code: the camera component's takePhoto failed (the page adds WeChat's errMsg).
+  CAMERA: "拍照失败，请确认已允许使用摄像头后重试",
 };
 
 class FaceflowError extends Error {

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -112,6 +116,77 @@ def test_unreachable_server_and_missing_photo(tmp_path: Path) -> None:
 def test_bad_usage_exits_2() -> None:
     assert faceflow("detect").returncode == 2
     assert faceflow("no-such-command").returncode == 2
+
+
+def test_groups_create_or_delete_without_a_group_is_bad_usage() -> None:
+    for action in ("create", "delete"):
+        done = faceflow("--api-key", "k", "groups", action)
+        assert done.returncode == 2, done.stderr
+        assert f"'groups {action}' needs a GROUP" in done.stderr and done.stdout == ""
+        assert done.stderr.startswith("usage: ")
+
+
+class _Readiness(http.server.BaseHTTPRequestHandler):
+    """/readyz as the gateway answers it: 200 when every service is SERVING, else 503."""
+
+    services: ClassVar[dict[str, str]] = {}
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        ready = all(state == "SERVING" for state in self.services.values())
+        body: dict[str, object] = {"services": self.services}
+        if ready:
+            body |= {"status": "ready", "request_id": "r", "took_ms": 1.0}
+        else:
+            body["error"] = {
+                "code": "SERVICE_UNAVAILABLE",
+                "message": "not ready",
+                "request_id": "r",
+            }
+        data = json.dumps(body).encode()
+        self.send_response(200 if ready else 503)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def readiness() -> Iterator[tuple[str, type[_Readiness]]]:
+    """A real HTTP server answering /readyz with the services its handler class holds."""
+    handler = type("Handler", (_Readiness,), {"services": {}, "hits": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_readyz_names_the_services_not_serving(
+    readiness: tuple[str, type[_Readiness]],
+) -> None:
+    url, server = readiness
+    server.services = {
+        "detection": "SERVING",
+        "embedding": "UNREACHABLE",
+        "liveness": "NOT_SERVING",
+    }
+    done = faceflow("readyz", env={"FACEFLOW_URL": url, "FACEFLOW_API_KEY": "k"})
+    assert done.returncode == 1
+    assert done.stderr == "not ready: embedding UNREACHABLE, liveness NOT_SERVING\n"
+    assert server.hits == ["/readyz"]  # asked once: a 503 of /readyz is not retried
+    as_json = faceflow("readyz", "--json", env={"FACEFLOW_URL": url, "FACEFLOW_API_KEY": "k"})
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["services"] == server.services
+
+    server.services = {"detection": "SERVING", "embedding": "SERVING"}
+    ready = faceflow("readyz", env={"FACEFLOW_URL": url, "FACEFLOW_API_KEY": "k"})
+    assert ready.returncode == 0, ready.stderr
+    assert ready.stdout == "ready: detection SERVING, embedding SERVING\n"
 
 
 def test_verify_enroll_search(stack: Stack, tmp_path: Path) -> None:
@@ -243,7 +318,7 @@ def test_verify_user_groups_and_users_commands(stack: Stack, tmp_path: Path) -> 
     as_json = faceflow("groups", "--json", stack=stack)  # --json after the command too
     assert group in {g["group_id"] for g in json.loads(as_json.stdout)["groups"]}
     missing_name = faceflow("groups", "delete", stack=stack)
-    assert missing_name.returncode == 1 and "INVALID_ARGUMENT" in missing_name.stderr
+    assert missing_name.returncode == 2 and "needs a GROUP" in missing_name.stderr
     assert faceflow("groups", "delete", group, stack=stack).returncode == 0
     gone = faceflow("users", group, stack=stack)
     assert gone.returncode == 1 and "GROUP_NOT_FOUND" in gone.stderr

@@ -19,6 +19,7 @@ from faceflow_sdk.errors import error_for
 from tests.clients.stack import free_port
 
 API_DOC = Path(__file__).resolve().parents[3] / "shared" / "API.md"
+ERROR_TABLE_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 DOCUMENTED_CODES = {
     "INVALID_IMAGE",
     "IMAGE_TOO_LARGE",
@@ -54,6 +55,30 @@ def test_codes_listed_in_the_api_contract_are_all_known() -> None:
     listed = text[text.index("Codes include") :].split(".")[0]
     codes = set(re.findall(r"[A-Z][A-Z_]{3,}", listed))
     assert codes and codes <= set(ERROR_CLASSES), codes - set(ERROR_CLASSES)
+
+
+def error_table_codes(text: str) -> dict[str, int]:
+    """code -> HTTP status of each row of the "## Errors" table (a row may list several codes)."""
+    section = text[text.index("## Errors") :]
+    section = section[: section.index("\n## ", 1)]
+    codes: dict[str, int] = {}
+    for row in re.findall(r"^\| *([A-Z][A-Z_, ]+?) *\| *(\d{3}) *\|", section, re.MULTILINE):
+        for code in row[0].split(","):
+            codes[code.strip()] = int(row[1])
+    return codes
+
+
+def test_every_code_of_the_api_error_table_has_its_own_class() -> None:
+    codes = error_table_codes(ERROR_TABLE_DOC.read_text())
+    assert len(codes) >= 20 and {"THUMBNAIL_NOT_FOUND", "METHOD_NOT_ALLOWED"} <= codes.keys()
+    missing = {code for code in codes if code not in ERROR_CLASSES}
+    assert not missing, f"no class in faceflow_sdk/errors.py for {sorted(missing)}"
+    classes = [ERROR_CLASSES[code] for code in codes]
+    assert len(set(classes)) == len(classes)  # one class each, none shared
+    for code, status in codes.items():
+        error = error_for(status, code, "message", "rid")
+        assert type(error) is ERROR_CLASSES[code] and type(error) is not FaceflowError
+        assert error.code == code and error.status == status
 
 
 def test_named_classes_match_their_codes() -> None:

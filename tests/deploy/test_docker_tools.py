@@ -25,6 +25,7 @@ from deploy.local.stack import free_port
 from services.shared.errors import ModelUnavailableError
 from services.shared.model_store import ModelStore
 from services.shared.topology import SERVICE_NAMES, SERVICE_PORTS
+from tests.helpers.busy_service import saturated_service
 
 
 def test_model_services_are_the_folders_with_a_server(tmp_path: Path) -> None:
@@ -82,6 +83,16 @@ def test_grpc_probe_healthy_on_a_serving_service(detection_address: str) -> None
     assert result.healthy
     assert result.detail.endswith("SERVING")
     assert healthcheck.main(["--address", detection_address]) == 0
+
+
+def test_grpc_probe_healthy_on_a_busy_service() -> None:
+    """A full queue refuses the health check with RESOURCE_EXHAUSTED: busy, not dead, so the
+    container (and the Kubernetes liveness probe, which runs this module) is not restarted."""
+    with saturated_service() as address:
+        result = healthcheck.probe_grpc(address)
+        assert result.healthy
+        assert result.detail.endswith("RESOURCE_EXHAUSTED")
+        assert healthcheck.main(["--address", address]) == 0
 
 
 def test_grpc_probe_unhealthy_when_nothing_listens() -> None:

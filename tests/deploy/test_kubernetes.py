@@ -13,14 +13,25 @@ import yaml
 
 from deploy.docker.components import model_services
 from deploy.kubernetes.render import (
+    GATEWAY_WORKING_MEMORY_BYTES,
     NAMESPACE,
     OUTPUT_DIR,
     default_port,
     render_all,
     stale_files,
 )
+from gateway.core.config import GatewaySettings
 
 KUBERNETES_VERSION = "1.33.0"  # oldest we promise; gRPC probes are GA since 1.27
+
+
+QUANTITY_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+
+
+def quantity_bytes(quantity: str) -> int:
+    """A binary Kubernetes quantity ("160Mi") in bytes."""
+    unit = quantity[-2:]
+    return int(quantity[:-2]) * QUANTITY_UNITS[unit] if unit in QUANTITY_UNITS else int(quantity)
 
 
 def manifest_files() -> list[Path]:
@@ -84,8 +95,19 @@ def test_kustomization_lists_every_file() -> None:
 def test_each_model_service_has_grpc_probes_and_a_headless_service(name: str) -> None:
     port = default_port(name)
     container = find("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "readinessProbe"):
         assert container[probe]["grpc"] == {"port": port}
+    # Liveness runs the health-check module, which counts a check refused because the queue
+    # is full (RESOURCE_EXHAUSTED) as alive: the built-in gRPC probe would restart a busy pod.
+    liveness = container["livenessProbe"]
+    assert "grpc" not in liveness
+    assert liveness["exec"]["command"] == [
+        "python",
+        "-m",
+        "deploy.docker.healthcheck",
+        "--address",
+        f"127.0.0.1:{port}",
+    ]
     assert {"name": "grpc", "containerPort": port} in container["ports"]
     assert set(container["resources"]) == {"requests", "limits"}
     headless = find("Service", f"{name}-headless")
@@ -143,7 +165,23 @@ def test_gateway_is_behind_a_service_and_an_ingress() -> None:
     backend = find("Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
     assert backend["service"]["name"] == "gateway"
     probes = find("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]
-    assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # /healthz: a service that is down is the 503 of the routes that need it, not of every
+    # route of every gateway pod (/readyz, every service SERVING, is for operators).
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert probes[probe]["httpGet"]["path"] == "/healthz"
+
+
+def test_gateway_tmp_holds_twice_the_largest_body() -> None:
+    """Starlette spools an upload to /tmp and /videos/recognize copies the video there again:
+    a request at the body limit needs twice the limit. /tmp is memory, so the memory limit
+    covers it on top of the process's own."""
+    pod = find("Deployment", "gateway")["spec"]["template"]["spec"]
+    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")["emptyDir"]
+    largest_body = GatewaySettings.model_fields["max_request_bytes"].default
+    assert quantity_bytes(tmp["sizeLimit"]) > 2 * largest_body
+    assert tmp["medium"] == "Memory"
+    memory = quantity_bytes(pod["containers"][0]["resources"]["limits"]["memory"])
+    assert memory >= GATEWAY_WORKING_MEMORY_BYTES + quantity_bytes(tmp["sizeLimit"])
 
 
 def test_postgres_is_external_by_url_from_a_secret() -> None:

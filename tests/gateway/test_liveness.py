@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from gateway.api.routes.liveness import MAX_VIDEO_BYTES
 from services.shared.model_store import ModelStore
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.helpers import images
@@ -271,6 +272,21 @@ def test_verify_bad_uploads(gw: GatewayUnderTest) -> None:
         "session_id must be at most 200 characters"
     )
     # None of these consumed the session.
+    assert verify(gw, session, [images.astronaut_jpeg()] * 3).status_code == 200
+
+
+def test_a_video_over_the_limit_is_video_too_large(gw: GatewayUnderTest) -> None:
+    session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(MAX_VIDEO_BYTES)
+    response = gw.client.post(
+        f"{API}/liveness/sessions/{session}/verify",
+        files={"video": ("big.mp4", video, "video/mp4")},
+        headers=gw.headers,
+    )
+    assert error_message(response, 413, "VIDEO_TOO_LARGE") == (
+        f"the video is over the limit of {MAX_VIDEO_BYTES} bytes"
+    )
+    # Refused before the service saw it: the session is still unused.
     assert verify(gw, session, [images.astronaut_jpeg()] * 3).status_code == 200
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
 import socket
 from collections.abc import Iterator
 
 import numpy as np
+import pytest
+from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.helpers import images
+from tests.helpers.busy_service import saturated_service
 from tests.helpers.http import error_message
 
 
@@ -41,6 +45,34 @@ def test_readyz_503_when_a_service_is_unreachable(
     body = response.json()
     assert body["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert body["services"] == {"detection": "SERVING", "embedding": "UNREACHABLE"}
+
+
+def test_readyz_counts_a_busy_service_as_serving(make_gateway: GatewayFactory) -> None:
+    """A service whose queue is full refuses health checks with RESOURCE_EXHAUSTED: alive,
+    as the background checks count it (services/shared/health.py), not UNREACHABLE."""
+    with saturated_service() as address:
+        gw = make_gateway(detection=address)
+        response = gw.client.get("/readyz")
+        assert response.status_code == 200, response.text
+        assert response.json()["services"] == {"detection": "SERVING"}
+
+
+def test_a_full_temporary_folder_is_503_not_a_bad_body(
+    gateway: GatewayUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starlette spools uploads to /tmp; no space there is the server's trouble, not the
+    client's: 503 SERVICE_UNAVAILABLE, retry later, instead of 400 "cannot read the form body"."""
+
+    async def no_space(self: UploadFile, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(UploadFile, "write", no_space)
+    photo = images.encode(np.full((64, 64, 3), 90, np.uint8))
+    response = gateway.client.post(
+        "/api/v1/detect", files={"image": ("a.png", photo, "image/png")}, headers=gateway.headers
+    )
+    message = error_message(response, 503, "SERVICE_UNAVAILABLE")
+    assert "cannot store the upload" in message and "retry later" in message
 
 
 def test_metrics_are_prometheus_text(gateway: GatewayUnderTest) -> None:

@@ -46,6 +46,8 @@ from services.shared.limits import (
 router = APIRouter(tags=["liveness"])
 
 MAX_VIDEO_BYTES = 20 * 1024 * 1024
+"""The largest session video (the liveness service's default max_video_bytes): more is 413
+VIDEO_TOO_LARGE."""
 MAX_FRAMES_READ = 1000  # the service's own limit (max_frames) answers clearly below this
 MAX_INT32 = 2**31 - 1  # action_count and ttl_seconds are int32 in the request message
 FRAME_TIME = r"-?\d{1,12}(?:\.\d+)?"
@@ -113,7 +115,7 @@ class SessionParams(RouteParams):
 def _video_size(video: bytes | None) -> bytes | None:
     if video is not None and len(video) > MAX_VIDEO_BYTES:
         raise rejection(
-            f"the video is over the limit of {MAX_VIDEO_BYTES} bytes", "IMAGE_TOO_LARGE", 413
+            f"the video is over the limit of {MAX_VIDEO_BYTES} bytes", "VIDEO_TOO_LARGE", 413
         )
     return video
 
@@ -221,7 +223,13 @@ async def create_session(
 @router.post(
     "/liveness/sessions/{session_id}/verify",
     response_model=VerifyOut,
-    responses=error_responses({404: "SESSION_NOT_FOUND", 409: "SESSION_ALREADY_USED"}),
+    responses=error_responses(
+        {
+            404: "SESSION_NOT_FOUND",
+            409: "SESSION_ALREADY_USED",
+            413: "IMAGE_TOO_LARGE, VIDEO_TOO_LARGE",
+        }
+    ),
     openapi_extra=VerifySessionParams.request_body(),
     summary="Verify an action challenge (single use)",
 )
@@ -236,8 +244,9 @@ async def verify_session(
 
     Answers ``live: false`` with reasons (NO_FACE_IN_FRAMES, MULTIPLE_FACES, FACE_CHANGED,
     ACTION_NOT_SEEN: <action>, SPOOF_SUSPECTED) when the checks fail; errors for a bad upload
-    (400), an unknown session (404 SESSION_NOT_FOUND), an expired one (400 SESSION_EXPIRED)
-    or one verified before (409 SESSION_ALREADY_USED).
+    (400), a frame over the image limits (413 IMAGE_TOO_LARGE), a video over 20 MiB (413
+    VIDEO_TOO_LARGE), an unknown session (404 SESSION_NOT_FOUND), an expired one (400
+    SESSION_EXPIRED) or one verified before (409 SESSION_ALREADY_USED).
     """
     params = await VerifySessionParams.read(request, settings)
     reply = await liveness(clients).verify_session(

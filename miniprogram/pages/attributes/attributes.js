@@ -2,17 +2,10 @@
 const app = getApp();
 const { describe } = require("../../utils/errors");
 const { attributesOf } = require("../../utils/flows");
+const { attributeText } = require("../../utils/labels");
 const { takePhoto } = require("../../utils/photo");
 
 const NAMES = { age: "年龄", gender: "性别", emotion: "表情", pose: "姿态", quality: "质量" };
-
-function show(value) {
-  if (value === null || typeof value !== "object") return String(value);
-  return Object.keys(value).map((key) => {
-    const item = value[key];
-    return `${key}: ${typeof item === "number" ? Math.round(item * 100) / 100 : JSON.stringify(item)}`;
-  }).join("，");
-}
 
 Page({
   data: { busy: false, message: "", messageClass: "", rows: [], photo: "" },
@@ -27,7 +20,7 @@ Page({
         this.setData({ message: describe({ code: "NO_FACE" }), messageClass: "error" });
         return;
       }
-      const rows = Object.keys(attributes).map((name) => ({ name: NAMES[name] || name, value: show(attributes[name]) }));
+      const rows = Object.keys(attributes).map((name) => ({ name: NAMES[name] || name, value: attributeText(name, attributes[name]) }));
       this.setData({ rows });
     } catch (error) {
       this.setData({ message: describe(error), messageClass: "error" });

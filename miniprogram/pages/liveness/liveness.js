@@ -1,8 +1,9 @@
 // Action liveness with the camera component: start a session, prompt each action and take
 // photos at intervals (takePhoto), then send the frames for the verdict.
 const app = getApp();
-const { describe } = require("../../utils/errors");
+const { describe, MESSAGES } = require("../../utils/errors");
 const { promptFor } = require("../../utils/flows");
+const { reasonText } = require("../../utils/labels");
 
 const FRAMES_PER_ACTION = 6;
 const INTERVAL_MS = 350;
@@ -26,7 +27,8 @@ Page({
       this.camera.takePhoto({
         quality: "low",
         success: (res) => resolve(res.tempImagePath),
-        fail: (err) => reject(new Error((err && err.errMsg) || "takePhoto:fail")),
+        // WeChat's errMsg is English: the message is ours, errMsg only its detail.
+        fail: (err) => reject(new Error(`${MESSAGES.CAMERA}（${(err && err.errMsg) || "takePhoto:fail"}）`)),
       });
     });
   },
@@ -56,7 +58,7 @@ Page({
         message: verdict.live ? "是真人" : "未能确认为真人，请按提示重新检测",
         messageClass: verdict.live ? "ok" : "error",
         actions: verdict.actions.map((item) => ({ action: item.action, label: promptFor(item.action), passed: item.passed })),
-        reasons: verdict.reasons || [],
+        reasons: (verdict.reasons || []).map(reasonText),
       });
     } catch (error) {
       this.setData({ prompt: "", step: "", message: describe(error), messageClass: "error" });

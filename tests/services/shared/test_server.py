@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.shared.health import ALIVE_CODES
 from services.shared.server import ServiceApp, ServiceDefinition
 from services.shared.settings import ServiceSettings
 
@@ -74,5 +76,27 @@ def test_a_full_queue_answers_resource_exhausted_at_once(
     with pytest.raises(grpc.RpcError) as refused:
         call(b"c", timeout=5)
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+    blocking.release.set()
+    assert (running.result(), queued.result()) == (b"a", b"b")
+
+
+def test_a_full_queue_refuses_health_checks_too(
+    busy_server: tuple[grpc.Channel, Blocking],
+) -> None:
+    """gRPC's concurrency limit is checked before any handler, its own thread or not: so the
+    gateway, /readyz and the container health check (the Kubernetes liveness probe) count
+    RESOURCE_EXHAUSTED as alive (services/shared/health.py)."""
+    channel, blocking = busy_server
+    call = channel.unary_unary(METHOD)
+    running = call.future(b"a", timeout=10)
+    assert blocking.entered.acquire(timeout=5)
+    queued = call.future(b"b", timeout=10)
+    health = health_pb2_grpc.HealthStub(channel)
+    with pytest.raises(grpc.RpcError) as refused:
+        for _ in range(200):  # until the server has counted the queued call
+            health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+            time.sleep(0.01)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+    assert refused.value.code() in ALIVE_CODES  # type: ignore[attr-defined]
     blocking.release.set()
     assert (running.result(), queued.result()) == (b"a", b"b")
