@@ -16,7 +16,8 @@ Choices (docs/deployment.md has the reasons and figures):
   that is down, so one service down must not take every gateway pod out of its Service
   (``/readyz``, every service SERVING, is for operators);
 - the gateway's ``/tmp`` (in memory) holds a request body at its limit twice over (Starlette's
-  spool and /videos/recognize's copy), sized from the gateway settings; its memory limit grows
+  spool and /videos/recognize's copy), sized from the gateway settings; the liveness service's
+  holds one verification video per handler thread, sized from its settings; memory limits grow
   by as much;
 - the gateway reaches each service through ``dns:///<svc>-headless.<ns>.svc.cluster.local:PORT``:
   a headless Service resolves to every ready pod, and the gateway's gRPC channel balances
@@ -49,7 +50,8 @@ METRICS_PORT = 9464
 DATA_DIR = "/var/lib/faceflow"
 GATEWAY_SELECTOR = {"app.kubernetes.io/name": "gateway"}
 MIB = 1024 * 1024
-SERVICE_TMP = "64Mi"
+SERVICE_TMP_BYTES = 64 * MIB
+"""A model service's /tmp (in memory): OpenCV's and TFLite's own scratch files."""
 GATEWAY_WORKING_MEMORY_BYTES = 768 * MIB
 """The gateway process itself (its request buffers included), without /tmp."""
 TMP_MARGIN_BYTES = 32 * MIB
@@ -83,17 +85,7 @@ class ServiceSpec:
     port: int
     sizing: Sizing = field(default_factory=Sizing)
     secret_env: tuple[tuple[str, str], ...] = ()  # (variable suffix, key in faceflow-gallery)
-
-
-OVERRIDES: dict[str, dict[str, Any]] = {
-    # SFace + the pgvector client; search runs in PostgreSQL, so replicas are stateless.
-    "embedding": {"secret_env": (("STORE_URL", "store-url"),)},
-    # Action-challenge sessions live in PostgreSQL, so any replica verifies any session.
-    "liveness": {
-        "secret_env": (("DATABASE_URL", "store-url"),),
-        "sizing": Sizing(memory_request="512Mi", memory_limit="1536Mi"),
-    },
-}
+    tmp_bytes: int = SERVICE_TMP_BYTES  # its /tmp, in memory (counted in sizing's memory limit)
 
 
 def default_setting(component: str, name: str) -> Any:
@@ -105,6 +97,32 @@ def default_setting(component: str, name: str) -> Any:
 def mebibytes(size: int) -> str:
     """A byte count as a Kubernetes quantity, rounded up to whole Mi."""
     return f"{-(-size // MIB)}Mi"
+
+
+def liveness_tmp_bytes() -> int:
+    """The liveness service's /tmp: each handler thread may write one verification video
+    (``max_video_bytes``) there for OpenCV at the same time; plus ``TMP_MARGIN_BYTES``."""
+    workers = int(default_setting("liveness", "max_workers"))
+    return workers * int(default_setting("liveness", "max_video_bytes")) + TMP_MARGIN_BYTES
+
+
+LIVENESS_WORKING_MEMORY_BYTES = 1472 * MIB
+"""The liveness process (MiniFASNet x2, YuNet, FaceMesh, decoded frames), without /tmp."""
+
+OVERRIDES: dict[str, dict[str, Any]] = {
+    # SFace + the pgvector client; search runs in PostgreSQL, so replicas are stateless.
+    "embedding": {"secret_env": (("STORE_URL", "store-url"),)},
+    # Action-challenge sessions live in PostgreSQL, so any replica verifies any session; videos
+    # pass through /tmp, which is memory, so the memory limit covers it.
+    "liveness": {
+        "secret_env": (("DATABASE_URL", "store-url"),),
+        "tmp_bytes": liveness_tmp_bytes(),
+        "sizing": Sizing(
+            memory_request="512Mi",
+            memory_limit=mebibytes(LIVENESS_WORKING_MEMORY_BYTES + liveness_tmp_bytes()),
+        ),
+    },
+}
 
 
 def gateway_tmp_bytes() -> int:
@@ -181,7 +199,7 @@ def resources(sizing: Sizing) -> dict[str, Any]:
     }
 
 
-def scratch_volumes(tmp_size: str = SERVICE_TMP) -> list[dict[str, Any]]:
+def scratch_volumes(tmp_size: str) -> list[dict[str, Any]]:
     """/tmp in memory (tmpfs: full at ``tmp_size``, a write then fails with ENOSPC), and the
     data folder (scratch: every piece of state is in PostgreSQL)."""
     return [
@@ -285,7 +303,7 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
                             "volumeMounts": MOUNTS,
                         }
                     ],
-                    "volumes": scratch_volumes(),
+                    "volumes": scratch_volumes(mebibytes(spec.tmp_bytes)),
                 },
             },
         },

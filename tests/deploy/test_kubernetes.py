@@ -14,6 +14,7 @@ import yaml
 from deploy.docker.components import model_services
 from deploy.kubernetes.render import (
     GATEWAY_WORKING_MEMORY_BYTES,
+    LIVENESS_WORKING_MEMORY_BYTES,
     NAMESPACE,
     OUTPUT_DIR,
     default_port,
@@ -182,6 +183,21 @@ def test_gateway_tmp_holds_twice_the_largest_body() -> None:
     assert tmp["medium"] == "Memory"
     memory = quantity_bytes(pod["containers"][0]["resources"]["limits"]["memory"])
     assert memory >= GATEWAY_WORKING_MEMORY_BYTES + quantity_bytes(tmp["sizeLimit"])
+
+
+def test_liveness_tmp_holds_a_video_per_handler_thread() -> None:
+    """Each liveness handler thread may write one verification video to /tmp for OpenCV at
+    once; /tmp is memory, so the memory limit covers it on top of the process's own."""
+    from services.liveness.settings import LivenessSettings
+
+    pod = find("Deployment", "liveness")["spec"]["template"]["spec"]
+    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")["emptyDir"]
+    fields = LivenessSettings.model_fields
+    videos = fields["max_workers"].default * fields["max_video_bytes"].default
+    assert quantity_bytes(tmp["sizeLimit"]) > videos
+    assert tmp["medium"] == "Memory"
+    memory = quantity_bytes(pod["containers"][0]["resources"]["limits"]["memory"])
+    assert memory >= LIVENESS_WORKING_MEMORY_BYTES + quantity_bytes(tmp["sizeLimit"])
 
 
 def test_postgres_is_external_by_url_from_a_secret() -> None:
