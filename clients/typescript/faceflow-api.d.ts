@@ -4336,7 +4336,7 @@ export interface operations {
                     video: string;
                     /**
                      * Webhook Secret
-                     * @description the key of each delivery's HMAC-SHA256 signature (16-256 characters); required with webhook_url
+                     * @description the key of each delivery's HMAC-SHA256 signature (16-256 characters, no NUL); required with webhook_url
                      */
                     webhook_secret?: string | null;
                     /**
@@ -4393,7 +4393,7 @@ export interface operations {
                     video: string;
                     /**
                      * Webhook Secret
-                     * @description the key of each delivery's HMAC-SHA256 signature (16-256 characters); required with webhook_url
+                     * @description the key of each delivery's HMAC-SHA256 signature (16-256 characters, no NUL); required with webhook_url
                      */
                     webhook_secret?: string;
                     /**

@@ -17,6 +17,12 @@ not in its result; the job goes back to the queue and the next run places them (
 Face ids are dense per job (0, 1, 2, ... in the order added) and never change. A create or add
 may carry a ``request_key``: the same key again (a retry after the first attempt's answer was
 lost) returns what the first did instead of making a second job or adding the faces twice.
+
+Enrolled faces are copied into a job (their embedding and face token), so a face deleted from
+the gallery must be dropped from jobs too (``remove_faces``): its row stays as a tombstone that
+keeps its face id taken (label ``REMOVED``, no embedding, no token, no group) and the job's
+result is discarded and the job queued again, so the next run clusters the faces left and the
+answer never holds, nor was computed with, a deleted face.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,6 +53,10 @@ JOB_COLUMNS = (
 FACE_COLUMNS = (
     "face_id, photo, face_index, box_x, box_y, box_width, box_height, group_id, face_token"
 )
+REMOVED = -2
+"""The label of a face removed from its job (deleted from the gallery): in no cluster, not
+unassigned, never clustered again."""
+TOKEN_CHUNK = 500
 
 
 class JobStatus(StrEnum):
@@ -103,7 +113,7 @@ class Job:
     settings: JobSettings
     face_count: int
     clustered_count: int
-    """Faces the stored result covers: face ids below this number."""
+    """Faces the stored result covers (those not removed among the face ids it spans)."""
     cluster_count: int
     unassigned_count: int
     progress: float
@@ -112,11 +122,19 @@ class Job:
     """Claims since the last finished run (a job that kills its worker stops being retried)."""
     created_at: float
     updated_at: float
+    removed_count: int = 0
+    """Faces removed from the job because they were deleted from the gallery (``face_count``
+    counts them: it is the number of face ids handed out)."""
+
+    @property
+    def live_count(self) -> int:
+        """Faces in the job: added and not removed."""
+        return self.face_count - self.removed_count
 
     @property
     def pending_count(self) -> int:
         """Faces added since the last finished run."""
-        return self.face_count - self.clustered_count
+        return self.live_count - self.clustered_count
 
 
 @dataclass(frozen=True)
@@ -144,7 +162,8 @@ class JobVectors:
 
     vectors: NDArray[np.float32]
     labels: NDArray[np.int64]
-    """The stored result's labels, ``NOISE`` for unassigned faces and faces not clustered yet."""
+    """The stored result's labels, ``NOISE`` for unassigned faces and faces not clustered yet,
+    ``REMOVED`` for removed faces (their vector is zeros: not to be clustered)."""
     clustered: bool
     """Whether an earlier run left a result to extend."""
 
@@ -402,6 +421,71 @@ class ClusterJobStore:
                 self._delete(db, job_id)
         return len(stale)
 
+    def remove_faces(
+        self,
+        tenant: str,
+        group_id: str,
+        face_tokens: Sequence[str] | None = None,
+        now: float | None = None,
+    ) -> int:
+        """Drop enrolled faces deleted from the gallery from every job of the tenant: the faces
+        of ``group_id`` with these tokens (``None``: all of the group's). A job that held one
+        loses their embeddings and tokens, and its result (computed with them) is discarded:
+        it is queued to be clustered again, and a run in progress is abandoned (its save is
+        refused). Returns the number of jobs changed."""
+        at = time.time() if now is None else now
+        chunks: list[list[str]] = (
+            [[]]
+            if face_tokens is None
+            else [
+                list(face_tokens[i : i + TOKEN_CHUNK])
+                for i in range(0, len(face_tokens), TOKEN_CHUNK)
+            ]
+        )
+        with self.database.transaction() as db:
+            found: set[str] = set()
+            for chunk in chunks:
+                where, params = self._group_faces(group_id, chunk, face_tokens is None)
+                found.update(
+                    str(r[0])
+                    for r in db.execute(
+                        f"SELECT DISTINCT f.job_id FROM {self._faces} f JOIN {self._jobs} j"
+                        f" ON j.job_id = f.job_id WHERE j.tenant = ? AND {where}",
+                        (tenant, *params),
+                    ).fetchall()
+                )
+            if not found:
+                return 0
+            marks = ", ".join("?" * len(found))
+            jobs = [  # locked (in one order) before their faces, as a save locks them
+                str(r[0])
+                for r in db.execute(
+                    f"SELECT job_id FROM {self._jobs} WHERE job_id IN ({marks})"
+                    f" ORDER BY job_id{self.database.lock_rows}",
+                    sorted(found),
+                ).fetchall()
+            ]
+            for job_id in jobs:
+                for chunk in chunks:
+                    where, params = self._group_faces(group_id, chunk, face_tokens is None)
+                    db.execute(
+                        f"UPDATE {self._faces} SET embedding = ?, face_token = '', group_id = '',"
+                        f" label = ? WHERE job_id = ? AND {where}",
+                        (b"", REMOVED, job_id, *params),
+                    )
+                db.execute(
+                    f"UPDATE {self._faces} SET label = NULL WHERE job_id = ? AND label <> ?",
+                    (job_id, REMOVED),
+                )
+                db.execute(f"DELETE FROM {self._clusters} WHERE job_id = ?", (job_id,))
+                db.execute(
+                    f"UPDATE {self._jobs} SET status = ?, progress = 0, clustered_count = 0,"
+                    " cluster_count = 0, unassigned_count = 0, attempts = 0, claimed_by = NULL,"
+                    " heartbeat_at = NULL, error = '', updated_at = ? WHERE job_id = ?",
+                    (JobStatus.QUEUED.value, at, job_id),
+                )
+        return len(jobs)
+
     # ------------------------------------------------------------- workers
 
     def claim(self, worker: str, lease_seconds: float, now: float | None = None) -> Job | None:
@@ -431,10 +515,13 @@ class ClusterJobStore:
                 " ORDER BY face_id",
                 (job_id, count),
             ).fetchall()
-        vectors = np.empty((len(rows), dimension), dtype=np.float32)
+        vectors = np.zeros((len(rows), dimension), dtype=np.float32)
         labels = np.full(len(rows), NOISE, dtype=np.int64)
         clustered = False
         for index, (blob, label) in enumerate(rows):
+            if label is not None and int(label) == REMOVED:
+                labels[index] = REMOVED
+                continue
             vectors[index] = np.frombuffer(bytes(blob), dtype="<f4")
             if label is not None:
                 labels[index] = int(label)
@@ -453,9 +540,9 @@ class ClusterJobStore:
         return updated > 0
 
     def save(self, job_id: str, worker: str, result: Result, now: float | None = None) -> bool:
-        """Store a finished run over the first ``len(result.labels)`` faces; False (nothing
-        written) when the worker no longer holds the job. The job is done, or queued again when
-        faces arrived during the run."""
+        """Store a finished run over the first ``len(result.labels)`` faces (``REMOVED`` for
+        removed ones); False (nothing written) when the worker no longer holds the job. The job
+        is done, or queued again when faces arrived during the run."""
         at = time.time() if now is None else now
         count = len(result.labels)
         with self.database.transaction() as db:
@@ -484,7 +571,7 @@ class ClusterJobStore:
                 (
                     (JobStatus.QUEUED if more else JobStatus.DONE).value,
                     0.0 if more else 1.0,
-                    count,
+                    int(np.count_nonzero(result.labels != REMOVED)),
                     len(result.representatives),
                     int(np.count_nonzero(result.labels == NOISE)),
                     at,
@@ -530,7 +617,21 @@ class ClusterJobStore:
         ).fetchone()
         if row is None:
             raise ClusterJobNotFoundError(f"cluster job {job_id!r} not found")
-        return job_of(row)
+        removed = db.execute(
+            f"SELECT COUNT(*) FROM {self._faces} WHERE job_id = ? AND label = ?",
+            (job_id, REMOVED),
+        ).fetchone()
+        return replace(job_of(row), removed_count=int(removed[0]))
+
+    @staticmethod
+    def _group_faces(group_id: str, tokens: list[str], whole_group: bool) -> tuple[str, list[str]]:
+        """A condition on ``cluster_faces`` (alias-free columns) naming a group's faces."""
+        if whole_group:
+            return "group_id = ?", [group_id]
+        return f"group_id = ? AND face_token IN ({', '.join('?' * len(tokens))})", [
+            group_id,
+            *tokens,
+        ]
 
     def _held(self, db: Session, job_id: str, worker: str) -> Job | None:
         row = db.execute(
@@ -620,9 +721,9 @@ class ClusterJobStore:
         faces = [
             face_of(r)
             for r in db.execute(
-                f"SELECT {FACE_COLUMNS} FROM {self._faces}"
-                " WHERE job_id = ? AND face_id >= ? AND face_id < ? ORDER BY face_id",
-                (row[0], int(row[1]), int(row[1]) + int(row[2])),
+                f"SELECT {FACE_COLUMNS} FROM {self._faces} WHERE job_id = ? AND face_id >= ?"
+                " AND face_id < ? AND (label IS NULL OR label <> ?) ORDER BY face_id",
+                (row[0], int(row[1]), int(row[1]) + int(row[2]), REMOVED),
             ).fetchall()
         ]
         return self._job(db, tenant, str(row[0])), faces

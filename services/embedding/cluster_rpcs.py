@@ -7,6 +7,12 @@ embeddings, never images), reads enrolled faces' stored embeddings from the gall
 the job (``ClusterJobStore``) and wakes the background worker (``ClusterWorker``) that
 clusters it. The link threshold is the served model's cosine at the requested per-pair FAR
 (``FarTable``): at FAR 1e-5 (the default) SFace links faces at cosine 0.468.
+
+Enrolled faces are copied into a job, so a face, user or group deleted from the gallery is
+dropped from the tenant's jobs as well (``forget``, called by the servicer's Delete RPCs after the
+gallery delete). A create or add that copied faces reads the gallery again once the job holds
+them: a face deleted in between (whose delete swept the jobs before this job held it) is dropped
+then, so no deleted face stays in a job.
 """
 
 from __future__ import annotations
@@ -33,7 +39,11 @@ from services.embedding.errors import ClusterJobNotFoundError
 from services.embedding.messages import crop_array
 from services.embedding.settings import EmbeddingSettings
 from services.embedding.store.base import GalleryStore
-from services.embedding.store.errors import FaceExistsError
+from services.embedding.store.errors import (
+    FaceExistsError,
+    FaceNotFoundError,
+    GroupNotFoundError,
+)
 from services.embedding.store.validation import MAX_PAGE_LIMIT, check_id, is_face_token
 from services.embedding.thresholds import FarTable
 from services.shared.errors import InvalidArgumentError
@@ -79,7 +89,7 @@ def job_message(
         job_id=job.job_id,
         status=STATUS_MESSAGES[job.status],
         progress=job.progress,
-        face_count=job.face_count,
+        face_count=job.live_count,
         pending_count=job.pending_count,
         cluster_count=job.cluster_count,
         unassigned_count=job.unassigned_count,
@@ -172,6 +182,7 @@ class ClusterRpcs:
         if self.settings.cluster_job_ttl_hours > 0:
             self.jobs.purge(time.time() - self.settings.cluster_job_ttl_hours * 3600)
         job, added = self.jobs.create(tenant, settings, faces, request_key=key)
+        self._drop_deleted(tenant, request.faces)
         self._wake()
         return self._answer(job_message(job, added=added))
 
@@ -200,6 +211,7 @@ class ClusterRpcs:
                 )
 
         job, added = self.jobs.add(tenant, job_id, faces, check, request_key=key)
+        self._drop_deleted(tenant, request.faces)
         self._wake()
         return self._answer(job_message(job, added=added))
 
@@ -228,7 +240,35 @@ class ClusterRpcs:
                 raise
         return embedding_pb2.DeleteResponse()
 
+    def forget(self, tenant: str, group_id: str, face_tokens: list[str] | None = None) -> None:
+        """Drop faces deleted from the gallery (these tokens of the group; ``None``: the whole
+        group) from the tenant's jobs; the jobs that held one are clustered again."""
+        if self.jobs.remove_faces(tenant, group_id, face_tokens):
+            self._wake()
+
+    def enrolled(self, tenant: str, group_id: str, token: str) -> bool:
+        """Whether the group holds a face with this token."""
+        try:
+            self.gallery.face_embeddings(tenant, group_id, [token])
+        except (FaceNotFoundError, GroupNotFoundError):
+            return False
+        return True
+
     # ------------------------------------------------------------- helpers
+
+    def _drop_deleted(self, tenant: str, faces: embedding_pb2.ClusterFaces) -> None:
+        """After enrolled faces were copied into a job: forget those deleted meanwhile."""
+        tokens = list(faces.face_tokens)
+        if not tokens:
+            return
+        try:
+            self.gallery.face_embeddings(tenant, faces.group_id, tokens)
+            return
+        except GroupNotFoundError:
+            gone: list[str] | None = None
+        except FaceNotFoundError:
+            gone = [token for token in tokens if not self.enrolled(tenant, faces.group_id, token)]
+        self.forget(tenant, faces.group_id, gone)
 
     def _answer(self, message: embedding_pb2.ClusterJob) -> embedding_pb2.ClusterJob:
         message.models.append(self.model.info)

@@ -22,7 +22,9 @@ import socket
 import threading
 import time
 
-from services.embedding.cluster_jobs import ClusterJobStore, Job, Result
+import numpy as np
+
+from services.embedding.cluster_jobs import REMOVED, ClusterJobStore, Job, Result
 from services.embedding.clustering import cluster, extend
 
 log = logging.getLogger("faceflow.embedding.clusters")
@@ -154,26 +156,31 @@ class ClusterWorker:
             )
 
     def cluster(self, job: Job, running: RunningJob) -> Result:
-        """Cluster the job's faces as they were when it was claimed."""
+        """Cluster the job's faces as they were when it was claimed (removed ones left out)."""
         data = self.jobs.vectors(job.job_id, job.face_count, self.dimension)
         settings = job.settings
+        live = np.flatnonzero(data.labels != REMOVED)
+        vectors = data.vectors[live]
         if data.clustered:
             found = extend(
-                data.vectors,
-                data.labels,
+                vectors,
+                data.labels[live],
                 settings.link_similarity,
                 settings.min_cluster_size,
                 progress=running.step,
             )
         else:
             found = cluster(
-                data.vectors,
+                vectors,
                 settings.link_similarity,
                 settings.min_cluster_size,
                 progress=running.step,
             )
         running.step(1.0)
-        return Result(found.labels, found.representatives)
+        labels = np.full(len(data.labels), REMOVED, dtype=np.int64)
+        labels[live] = found.labels
+        representatives = {label: int(live[face]) for label, face in found.representatives.items()}
+        return Result(labels, representatives)
 
     def _heartbeat(self, running: RunningJob) -> None:
         interval = min(self.lease_seconds / 3, 1.0)

@@ -2,7 +2,9 @@
 
 Every method is scoped by ``request.tenant``; the gallery store enforces it on every read and
 write. Errors are FaceflowError subclasses (the shared interceptor maps them to a status and a
-stable code). The clustering RPCs delegate to ``ClusterRpcs`` (``cluster_rpcs.py``).
+stable code). The clustering RPCs delegate to ``ClusterRpcs`` (``cluster_rpcs.py``). Deleting
+a face, user or group also drops those faces from the tenant's clustering jobs, which hold
+copies of enrolled faces (``ClusterRpcs.forget``).
 """
 
 from __future__ import annotations
@@ -136,12 +138,12 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             )
         if kind == "user":
             ref = probe.user
-            user = self.store.get_user(tenant, ref.group_id, ref.user_id)
-            vectors = self.store.user_embeddings(tenant, ref.group_id, ref.user_id)
-            if len(vectors) == 0:
+            # One store read: tokens and vectors of the same faces, even beside a delete + add.
+            faces = self.store.user_face_embeddings(tenant, ref.group_id, ref.user_id)
+            if not faces:
                 raise FaceNotFoundError(f"user {ref.user_id!r} has no enrolled face")
-            tokens = [f.face_token for f in user.faces]
-            return ResolvedProbe(vectors, tokens if len(tokens) == len(vectors) else None)
+            vectors = np.stack([vector for _, vector in faces]).astype(np.float32, copy=False)
+            return ResolvedProbe(vectors, [token for token, _ in faces])
         raise InvalidArgumentError(f"{field} is empty: give a crop, an embedding or a user")
 
     # --------------------------------------------------------------- RPCs
@@ -247,6 +249,8 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         except GroupNotFoundError:
             if not request.retry:  # a retry: the first attempt may have deleted it
                 raise
+        # after the delete (or on a retry: the first attempt may have failed before this)
+        self.clusters.forget(request.tenant, request.group_id)
         return embedding_pb2.DeleteResponse()
 
     def AddFace(  # noqa: N802
@@ -311,23 +315,32 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
     def DeleteUser(  # noqa: N802
         self, request: embedding_pb2.DeleteUserRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.DeleteResponse:
+        tokens: list[str] = []
         try:
+            user = self.store.get_user(request.tenant, request.group_id, request.user_id)
+            tokens = [face.face_token for face in user.faces]
+            # forgotten before the delete too, so a retry after a failure here still can
+            self.clusters.forget(request.tenant, request.group_id, tokens)
             self.store.delete_user(request.tenant, request.group_id, request.user_id)
         except UserNotFoundError:
             if not request.retry:  # a retry: the first attempt may have deleted them
                 raise
+        # and after: a job may have copied one of the faces in between
+        self.clusters.forget(request.tenant, request.group_id, tokens)
         return embedding_pb2.DeleteResponse()
 
     def DeleteFace(  # noqa: N802
         self, request: embedding_pb2.DeleteFaceRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.DeleteResponse:
+        token = _face_token(request.face_token)
         try:
-            self.store.delete_face(
-                request.tenant, request.group_id, request.user_id, _face_token(request.face_token)
-            )
+            self.store.delete_face(request.tenant, request.group_id, request.user_id, token)
         except FaceNotFoundError:
             if not request.retry:  # a retry: the first attempt may have deleted it
                 raise
+            if self.clusters.enrolled(request.tenant, request.group_id, token):
+                return embedding_pb2.DeleteResponse()  # another user's face: still enrolled
+        self.clusters.forget(request.tenant, request.group_id, [token])
         return embedding_pb2.DeleteResponse()
 
     def GetFaceThumbnail(  # noqa: N802

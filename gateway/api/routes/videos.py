@@ -144,7 +144,9 @@ def _not_a_boolean(value: Any, info: ValidationInfo) -> Any:
 
 NOT_A_BOOLEAN = BeforeValidator(_not_a_boolean)
 WebhookUrl = Annotated[str, StringConstraints(pattern=WEBHOOK_URL, max_length=2000)]
-WebhookSecret = Annotated[str, StringConstraints(min_length=16, max_length=256)]
+WebhookSecret = Annotated[
+    str, StringConstraints(min_length=16, max_length=256, pattern=r"^[^\x00]*$")
+]
 OptionalNumber = Annotated[float | None, NOT_A_BOOLEAN, BLANK_IS_DEFAULT]
 Integer = Annotated[int, NOT_A_BOOLEAN, BLANK_IS_DEFAULT]
 
@@ -221,7 +223,8 @@ class RecognizeParams(SearchOptions):
     )
     webhook_secret: Annotated[WebhookSecret | None, BeforeValidator(_webhook_secret)] = Field(
         default=None,
-        description="the key of each delivery's HMAC-SHA256 signature (16-256 characters); "
+        description="the key of each delivery's HMAC-SHA256 signature (16-256 characters, no "
+        "NUL); "
         "required with webhook_url",
     )
 

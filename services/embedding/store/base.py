@@ -118,6 +118,13 @@ class GalleryStore(Protocol):
         """The user's stored (L2-normalised) embeddings, shape (n, dimension)."""
         ...
 
+    def user_face_embeddings(
+        self, tenant: str, group_id: str, user_id: str
+    ) -> list[tuple[str, NDArray[np.float32]]]:
+        """Each face of the user as (face token, stored embedding), oldest first, read in one
+        step so the pairs always belong together; ``UserNotFoundError`` when absent."""
+        ...
+
     def face_embeddings(
         self, tenant: str, group_id: str, face_tokens: list[str]
     ) -> NDArray[np.float32]:
@@ -132,7 +139,8 @@ class GalleryStore(Protocol):
         ...
 
     def count_users(self, tenant: str, group_ids: list[str]) -> int:
-        """The users of the groups: the candidates a search over them compares against."""
+        """The users of the groups with at least one face: the candidates a search over them
+        compares against (a user whose last face was deleted is not one)."""
         ...
 
     def check_consistency(self) -> None:

@@ -86,13 +86,20 @@ class GroupIndexes:
         )
         self.dirty.add(pk)
 
-    def build(self, pk: int, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
-        """Give a group a new index of these faces (exact or HNSW by its size), marked unsaved.
+    def build(
+        self,
+        pk: int,
+        ids: NDArray[np.int64],
+        vectors: NDArray[np.float32],
+        kind: str | None = None,
+    ) -> None:
+        """Give a group a new index of these faces (``kind``, else exact or HNSW by its size),
+        marked unsaved.
 
         Built at once with ``build_threads`` OpenMP threads (at start-up, under the caller's
         lock); a live group is converted beside its index by ``maintain`` instead.
         """
-        kind = HNSW if len(ids) > self.hnsw_threshold else FLAT
+        kind = kind or (HNSW if len(ids) > self.hnsw_threshold else FLAT)
         self.groups[pk] = GroupIndex.build(
             self.dimension, ids, vectors, kind, self.hnsw, self.build_threads
         )
@@ -124,17 +131,24 @@ class GroupIndexes:
     def search(
         self, pks: list[int], query: NDArray[np.float32], fetch: int
     ) -> tuple[dict[int, float], bool]:
-        """The ``fetch`` nearest faces of each group (face id -> similarity), and whether that
-        was every live face of them all."""
-        hits: dict[int, float] = {}
-        exhausted = True
+        """The ``fetch`` nearest faces of the groups together (face id -> similarity), and
+        whether that was every live face of them all.
+
+        Each group gives its own ``fetch`` nearest; only the best ``fetch`` of them all are
+        kept, as one search over the groups (pgvector's single LIMIT) would: a user filling one
+        group's share must not let a weaker face of another group in ahead of that group's next
+        best user, and the caller's lookup of the hits stays at ``fetch`` ids.
+        """
+        found: list[tuple[float, int]] = []
+        live = 0
         for pk in pks:
             index = self.get(pk)
             ids, scores = index.search(query, fetch)
-            hits.update(zip(ids, scores, strict=True))
-            if len(ids) == fetch and index.live_count > fetch:
-                exhausted = False
-        return hits, exhausted
+            found.extend(zip(scores, ids, strict=True))
+            live += index.live_count
+        found.sort(key=lambda hit: (-hit[0], hit[1]))
+        hits = {face_id: score for score, face_id in found[:fetch]}
+        return hits, live <= fetch
 
     def maintain(self) -> None:
         """Start building HNSW for grown groups and rebuilding HNSW groups heavy with tombstones.

@@ -1,6 +1,11 @@
 """Keeps the embedded store's FAISS indexes, in memory and on disk, in step with SQLite.
 
-- ``changed`` counts the writes applied to the live indexes and saves every ``save_every``.
+- ``apply`` makes a committed write reach the live index, counts it and saves every
+  ``save_every`` changes. It never raises: the write is committed, so its RPC has succeeded. A
+  failed save is logged and retried by a later write once a back-off has passed (5 s, doubling
+  to 5 min), not by every write; a failed index update marks the group stale, and a stale
+  group is rebuilt from SQLite at once or, failing that, before the next save, which refuses
+  to run (and so to trim the change log) until it is.
 - ``save`` writes each changed group's index to a new file, then the manifest with the highest
   change-log sequence the files cover (``index_files.py``: temporary file, fsync, rename); only
   once the manifest is durable are older files and the covered log rows deleted, so a crash at
@@ -18,17 +23,23 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from services.embedding.store.errors import StoreInconsistentError
-from services.embedding.store.faiss_index import GroupIndex
+from services.embedding.store.faiss_index import FLAT, GroupIndex
 from services.embedding.store.index_files import IndexFileError, IndexFolder, Manifest, SavedGroup
 from services.embedding.store.index_set import GroupIndexes
 from services.embedding.store.sqlite_vectors import VectorRows
 
 log = logging.getLogger(__name__)
+
+SAVE_RETRY_FIRST_S = 5.0
+"""After a failed save, writes wait this long before the next try; it doubles per failure."""
+SAVE_RETRY_MAX_S = 300.0
 
 
 @dataclass
@@ -41,6 +52,8 @@ class OpenReport:
     rebuilt: bool = False
     rebuild_reason: str = ""
     saves: int = 0
+    failed_saves: int = 0
+    """Saves that raised since the store opened (logged; retried after a back-off)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -64,30 +77,66 @@ class IndexSync:
         """Vectors per group compared with the stored embeddings by ``check_consistency``."""
         self.report = OpenReport()
         self._manifest: Manifest | None = None
+        self._generation = 0
+        """The last generation a save tried (failed tries too: their file names are not reused)."""
+        self.stale: set[int] = set()
+        """Groups whose live index missed a committed write (rebuilt from SQLite by ``repair``)."""
+        self.clock: Callable[[], float] = time.monotonic
+        self._retry_at = 0.0
+        self._backoff = SAVE_RETRY_FIRST_S
 
     # ---------------------------------------------------------------- writes
 
-    def changed(self, count: int) -> None:
-        """Count faces added to or removed from the live indexes; save when enough piled up."""
+    def apply(self, pk: int, count: int, update: Callable[[], None]) -> None:
+        """After a commit: run ``update`` on group ``pk``'s live index, count ``count`` changed
+        faces, save when due. Never raises (see module docstring)."""
+        try:
+            update()
+        except Exception:
+            log.exception("group %d: index update after commit failed; rebuilding it", pk)
+            self.stale.add(pk)
+            try:
+                self.repair()
+            except Exception:
+                log.exception("group %d: index rebuild failed; retried before the next save", pk)
         self.indexes.unsaved_changes += count
-        if self.indexes.unsaved_changes >= self.save_every:
-            self.save()
+        due = self.stale or self.indexes.unsaved_changes >= self.save_every
+        if due and self.clock() >= self._retry_at:
+            try:
+                self.save()
+            except Exception:
+                self.report.failed_saves += 1
+                self._retry_at = self.clock() + self._backoff
+                log.exception("gallery index save failed; next try in %.0f s", self._backoff)
+                self._backoff = min(self._backoff * 2, SAVE_RETRY_MAX_S)
+
+    def repair(self) -> None:
+        """Rebuild each stale group's index from SQLite (exact; ``maintain`` converts it)."""
+        existing = set(self.rows.group_pks())
+        for pk in sorted(self.stale):
+            self.indexes.drop(pk)
+            if pk in existing:
+                ids, vectors = self.rows.group_embeddings(pk)
+                self.indexes.build(pk, ids, vectors, FLAT)
+            self.stale.discard(pk)
 
     @property
     def unsaved(self) -> bool:
         """Whether anything changed since the last save."""
-        return bool(self.indexes.unsaved_changes or self.indexes.dirty)
+        return bool(self.indexes.unsaved_changes or self.indexes.dirty or self.stale)
 
     def save(self, maintain: bool = True) -> None:
         """Persist the changed groups' indexes and the manifest, then trim the change log.
 
         ``maintain``: also start the index builds that grown or tombstone-heavy groups need.
         """
+        self.repair()  # never save (and trim the log past) an index that missed a write
         if maintain:
             self.indexes.maintain()
         seq = self.rows.sequence()
         previous = self._manifest
-        generation = (previous.generation if previous else 0) + 1
+        self._generation += 1
+        generation = self._generation
         manifest = Manifest(self.indexes.dimension, seq, generation)
         for pk, index in self.indexes.groups.items():
             saved = previous.groups.get(pk) if previous else None
@@ -100,6 +149,7 @@ class IndexSync:
         self._manifest = manifest
         self.indexes.saved()
         self.report.saves += 1
+        self._retry_at, self._backoff = 0.0, SAVE_RETRY_FIRST_S
 
     # -------------------------------------------------------------- start-up
 
@@ -110,6 +160,7 @@ class IndexSync:
             if manifest is None:
                 self._rebuild("no saved index")
                 return
+            self._generation = manifest.generation
             self._load(manifest)
             self._manifest = manifest
             self.report.loaded_groups = len(manifest.groups)

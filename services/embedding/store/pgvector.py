@@ -4,7 +4,9 @@ Tables live in one PostgreSQL schema (``schema`` option, default ``faceflow``; t
 ``pgvector_schema.py``) so several deployments or test runs can share a database. PostgreSQL
 is the only source of truth: the HNSW index (``vector_cosine_ops``) is part of the table, so
 deletes leave search at commit. Filtered searches use pgvector's iterative index scan, so a
-group's faces are found even when they are a small part of the table. Connections come from a
+group's faces are found even when they are a small part of the table; when that scan gives up
+(``hnsw.max_scan_tuples``) with fewer faces than asked, an exact scan of the groups' own rows
+answers instead (fewer rows is never read as "the groups ran out"). Connections come from a
 small pool (one per thread at a time), so the store is safe to share between the gRPC server's
 threads. Input checks (``validation.py``) and the mapping of rows to records and of nearest
 faces to matches (``records.py``) are shared with the SQLite + FAISS backend.
@@ -128,7 +130,7 @@ class PgvectorStore:
                 f"SELECT g.group_id, g.created_at,"
                 f" (SELECT COUNT(*) FROM {s}.users u WHERE u.group_pk = g.id),"
                 f" (SELECT COUNT(*) FROM {s}.faces f WHERE f.group_pk = g.id)"
-                f" FROM {s}.groups g WHERE g.tenant = %s ORDER BY g.group_id",
+                f' FROM {s}.groups g WHERE g.tenant = %s ORDER BY g.group_id COLLATE "C"',
                 (tenant,),
             ).fetchall()
         return [group_of(r) for r in rows]
@@ -283,6 +285,20 @@ class PgvectorStore:
             return np.empty((0, self.dimension), dtype=np.float32)
         return np.asarray([r[0] for r in rows], dtype=np.float32)
 
+    def user_face_embeddings(
+        self, tenant: str, group_id: str, user_id: str
+    ) -> list[tuple[str, NDArray[np.float32]]]:
+        """Each face of the user as (face token, unit-length embedding), from one query."""
+        with self._connection() as db:
+            pk = self._group_pk(db, tenant, group_id)
+            user_pk = self._user_pk(db, pk, user_id)
+            rows = db.execute(
+                f"SELECT face_token, embedding::real[] FROM {self.schema}.faces"
+                " WHERE user_pk = %s ORDER BY id",
+                (user_pk,),
+            ).fetchall()
+        return [(str(r[0]), np.asarray(r[1], dtype=np.float32)) for r in rows]
+
     def face_embeddings(
         self, tenant: str, group_id: str, face_tokens: list[str]
     ) -> NDArray[np.float32]:
@@ -312,16 +328,26 @@ class PgvectorStore:
             names = dict(zip(pks, wanted, strict=True))
             db.execute(f"SET LOCAL hnsw.ef_search = {int(self.hnsw_ef_search)}")
             db.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            in_groups = f"{s}.faces WHERE group_pk = ANY(%(pks)s)"
+
+            def nearest(source: str, prefix: str = "") -> str:
+                return (
+                    f"{prefix}SELECT n.distance, f.face_token, f.group_pk, u.user_id, u.user_info"
+                    f" FROM (SELECT id, embedding <=> %(probe)s::vector AS distance FROM {source}"
+                    " ORDER BY distance LIMIT %(faces)s) n"
+                    f" JOIN {s}.faces f ON f.id = n.id JOIN {s}.users u ON u.id = f.user_pk"
+                    " ORDER BY n.distance"
+                )
 
             def fetch(faces: int) -> tuple[list[Match], bool]:
-                rows = db.execute(
-                    f"SELECT n.distance, f.face_token, f.group_pk, u.user_id, u.user_info FROM ("
-                    f" SELECT id, embedding <=> %s::vector AS distance FROM {s}.faces"
-                    " WHERE group_pk = ANY(%s) ORDER BY distance LIMIT %s) n"
-                    f" JOIN {s}.faces f ON f.id = n.id JOIN {s}.users u ON u.id = f.user_pk"
-                    " ORDER BY n.distance",
-                    (query, pks, faces),
-                ).fetchall()
+                params = {"probe": query, "pks": pks, "faces": faces}
+                rows = db.execute(nearest(in_groups), params).fetchall()
+                if len(rows) < faces:
+                    # Fewer than asked: the groups ran out, or the HNSW scan stopped at
+                    # hnsw.max_scan_tuples first. An exact scan of the groups' own rows (a
+                    # materialised CTE cannot use the HNSW index) tells, and answers.
+                    exact = f"WITH g AS MATERIALIZED (SELECT id, embedding FROM {in_groups}) "
+                    rows = db.execute(nearest("g", exact), params).fetchall()
                 hits: list[HitRow] = [
                     (1.0 - float(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows
                 ]
@@ -330,12 +356,16 @@ class PgvectorStore:
             return widening_search(top_k, fetch)
 
     def count_users(self, tenant: str, group_ids: list[str]) -> int:
-        """The users of the tenant's groups (GroupNotFoundError for an unknown one)."""
+        """The users with a face in the tenant's groups (GroupNotFoundError for an unknown one)."""
         wanted = check_group_ids(group_ids)
         with self._read_pool.connection() as db:
             pks = [self._group_pk(db, tenant, g) for g in wanted]
+            # Users with a face: one whose last face was deleted keeps its row, but no search
+            # can find them. An index-only walk of faces_by_group_user, in order.
             row = db.execute(
-                f"SELECT COUNT(*) FROM {self.schema}.users WHERE group_pk = ANY(%s)", (pks,)
+                "SELECT COUNT(*) FROM (SELECT DISTINCT group_pk, user_pk"
+                f" FROM {self.schema}.faces WHERE group_pk = ANY(%s)) d",
+                (pks,),
             ).fetchone()
         return int(row[0]) if row is not None else 0
 

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS {schema}.faces (
     CONSTRAINT faces_user_image UNIQUE (user_pk, image_sha256)
 );
 CREATE INDEX IF NOT EXISTS faces_by_group ON {schema}.faces (group_pk);
+CREATE INDEX IF NOT EXISTS faces_by_group_user ON {schema}.faces (group_pk, user_pk);
 CREATE INDEX IF NOT EXISTS faces_embedding_hnsw ON {schema}.faces
     USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction});
 CREATE TABLE IF NOT EXISTS {schema}.face_images (

@@ -135,8 +135,7 @@ class SqliteFaissStore:
         with self._lock:
             with self._tables.transaction():
                 pk = self._tables.insert_group(tenant, group_id, created)
-            self._indexes.empty(pk)
-            self._sync.changed(1)
+            self._sync.apply(pk, 1, lambda: self._indexes.empty(pk))
         return Group(group_id, created, 0, 0)
 
     def list_groups(self, tenant: str) -> list[Group]:
@@ -151,8 +150,7 @@ class SqliteFaissStore:
             with self._tables.transaction():
                 pk = self._tables.group_pk(tenant, group_id)
                 removed = self._tables.delete_group(pk)
-            self._indexes.drop(pk)
-            self._sync.changed(max(removed, 1))
+            self._sync.apply(pk, max(removed, 1), lambda: self._indexes.drop(pk))
 
     # ------------------------------------------------------------------ faces
 
@@ -196,9 +194,9 @@ class SqliteFaissStore:
             with self._tables.transaction():
                 pk = self._tables.group_pk(tenant, group_id)
                 ids, records = self._tables.insert_faces(pk, group_id, faces, vectors, images)
-            # Committed: the index follows at once (a crash here is repaired by the log replay).
-            self._indexes.add(pk, ids, vectors)
-            self._sync.changed(len(faces))
+            # Committed: the index follows at once (a crash here is repaired by the log replay,
+            # a failure by ``apply``, which never fails the enroll).
+            self._sync.apply(pk, len(faces), lambda: self._indexes.add(pk, ids, vectors))
         return records
 
     def face_image(self, tenant: str, group_id: str, face_token: str) -> bytes | None:
@@ -255,6 +253,14 @@ class SqliteFaissStore:
             pk = self._tables.group_pk(tenant, group_id)
             return self._tables.user_embeddings(self._tables.user_pk(pk, user_id))
 
+    def user_face_embeddings(
+        self, tenant: str, group_id: str, user_id: str
+    ) -> list[tuple[str, NDArray[np.float32]]]:
+        """Each face of the user as (face token, unit-length embedding), read together."""
+        with self._lock:
+            pk = self._tables.group_pk(tenant, group_id)
+            return self._tables.user_face_embeddings(self._tables.user_pk(pk, user_id))
+
     def face_embeddings(
         self, tenant: str, group_id: str, face_tokens: list[str]
     ) -> NDArray[np.float32]:
@@ -286,7 +292,7 @@ class SqliteFaissStore:
             return widening_search(top_k, fetch)
 
     def count_users(self, tenant: str, group_ids: list[str]) -> int:
-        """The users of the tenant's groups (GroupNotFoundError for an unknown one)."""
+        """The users with a face in the tenant's groups (GroupNotFoundError for an unknown one)."""
         wanted = check_group_ids(group_ids)
         with self._lock:
             pks = [self._tables.group_pk(tenant, group_id) for group_id in wanted]
@@ -348,8 +354,7 @@ class SqliteFaissStore:
     # ------------------------------------------------------------- helpers
 
     def _remove_from_index(self, pk: int, face_ids: list[int]) -> None:
-        self._indexes.remove(pk, face_ids)
-        self._sync.changed(len(face_ids))
+        self._sync.apply(pk, len(face_ids), lambda: self._indexes.remove(pk, face_ids))
 
     def _release(self) -> None:
         self._tables.close()

@@ -139,8 +139,15 @@ class SqliteGallery:
         return [group_of(r) for r in rows]
 
     def delete_group(self, group_pk: int) -> int:
-        """Delete a group (its users and faces cascade); the rows SQLite counts as deleted."""
-        return self.connection.execute("DELETE FROM groups WHERE id = ?", (group_pk,)).rowcount
+        """Delete a group (its users and faces cascade); how many faces it held.
+
+        Counted first: ``rowcount`` counts the group row only, never the cascaded ones.
+        """
+        faces = self.connection.execute(
+            "SELECT COUNT(*) FROM faces WHERE group_pk = ?", (group_pk,)
+        ).fetchone()[0]
+        self.connection.execute("DELETE FROM groups WHERE id = ?", (group_pk,))
+        return int(faces)
 
     # ----------------------------------------------------------------- faces
 
@@ -268,6 +275,15 @@ class SqliteGallery:
             return np.empty((0, self.dimension), dtype=np.float32)
         return np.stack([np.frombuffer(b, dtype=np.float32) for b in blobs])
 
+    def user_face_embeddings(self, user_pk: int) -> list[tuple[str, NDArray[np.float32]]]:
+        """Each face of the user as (face token, stored embedding), by id, from one query."""
+        return [
+            (str(token), np.frombuffer(blob, dtype=np.float32))
+            for token, blob in self.connection.execute(
+                "SELECT face_token, embedding FROM faces WHERE user_pk = ? ORDER BY id", (user_pk,)
+            )
+        ]
+
     def face_embeddings(
         self, group_pk: int, face_tokens: list[str]
     ) -> dict[str, NDArray[np.float32]]:
@@ -286,12 +302,16 @@ class SqliteGallery:
         return found
 
     def count_users(self, group_pks: list[int]) -> int:
-        """How many users the groups hold together."""
-        marks = ",".join("?" * len(group_pks))
-        row = self.connection.execute(
-            f"SELECT COUNT(*) FROM users WHERE group_pk IN ({marks})", group_pks
-        ).fetchone()
-        return int(row[0])
+        """How many users of the groups have a face (a user whose last face was deleted
+        keeps its row but is no search candidate)."""
+        # One count per group (a user is in one group): each walks the covering index
+        # faces_by_group_user in order, with no temporary B-tree for the DISTINCT.
+        total = 0
+        for pk in set(group_pks):
+            total += self.connection.execute(
+                "SELECT COUNT(DISTINCT user_pk) FROM faces WHERE group_pk = ?", (pk,)
+            ).fetchone()[0]
+        return int(total)
 
     # ---------------------------------------------------------------- search
 

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS faces (
     UNIQUE (user_pk, image_sha256)
 );
 CREATE INDEX IF NOT EXISTS faces_by_group ON faces (group_pk);
+CREATE INDEX IF NOT EXISTS faces_by_group_user ON faces (group_pk, user_pk);
 CREATE TABLE IF NOT EXISTS face_images (
     face_pk INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
     image BLOB NOT NULL

@@ -16,6 +16,7 @@ import pytest
 from numpy.typing import NDArray
 
 from services.embedding.cluster_jobs import (
+    REMOVED,
     ClusterJobStore,
     Job,
     JobSettings,
@@ -295,3 +296,67 @@ def test_a_request_sent_again_with_its_key_is_done_once(jobs: ClusterJobStore) -
     jobs.delete("tenant-a", job.job_id)  # its keys go with it
     fresh, _ = jobs.create("tenant-a", SETTINGS, new_faces(vectors[:1]), request_key="c1")
     assert fresh.job_id != job.job_id
+
+
+def enrolled(vectors: NDArray[np.float32], group: str, first: int, stop: int) -> list[NewFace]:
+    """Gallery faces ``first..stop-1`` of ``vectors`` as a job copies them (token = index)."""
+    return [NewFace(vectors[i], group_id=group, face_token=f"{i:032x}") for i in range(first, stop)]
+
+
+def run_until_done(jobs: ClusterJobStore, worker: ClusterWorker, job_id: str) -> None:
+    """Run queued jobs (in the queue's order) until this one is done."""
+    while jobs.page("tenant-a", job_id, 0, 1, 0, 1).job.status != JobStatus.DONE:
+        assert worker.run_once()
+
+
+def test_faces_deleted_from_the_gallery_leave_the_tenants_jobs(jobs: ClusterJobStore) -> None:
+    vectors, _ = people([3, 3, 2], spread=0.6, seed=4)
+    token = [f"{i:032x}" for i in range(len(vectors))]
+    faces = new_faces(vectors[:3]) + enrolled(vectors, "g1", 3, 6) + enrolled(vectors, "g2", 6, 8)
+    mixed, _ = jobs.create("tenant-a", SETTINGS, faces)
+    other, _ = jobs.create("tenant-b", SETTINGS, enrolled(vectors, "g1", 3, 6))
+    worker = ClusterWorker(jobs, DIMENSION)
+    assert worker.run_once() and worker.run_once()
+    assert jobs.page("tenant-a", mixed.job_id, 0, 10, 0, 10).job.cluster_count == 3
+    running, _ = jobs.create("tenant-a", SETTINGS, enrolled(vectors, "g1", 3, 6))
+    assert jobs.claim("w1", LEASE) is not None  # a run holds this one when the faces go
+
+    assert jobs.remove_faces("tenant-a", "g1", [token[4]]) == 2
+    assert jobs.remove_faces("tenant-a", "g2") == 1  # the whole group
+    assert jobs.remove_faces("tenant-a", "g1", [token[4]]) == 0  # gone already
+    stale = Result(np.zeros(3, dtype=np.int64), {0: 0})
+    assert not jobs.save(running.job_id, "w1", stale)  # computed with a deleted face
+
+    page = jobs.page("tenant-a", mixed.job_id, 0, 10, 0, 10)
+    assert page.job.status == JobStatus.QUEUED and page.clusters == [] and page.unassigned == []
+    assert (page.job.live_count, page.job.removed_count, page.job.pending_count) == (5, 3, 5)
+    data = jobs.vectors(mixed.job_id, 8, DIMENSION)
+    assert [int(i) for i in np.flatnonzero(data.labels == REMOVED)] == [4, 6, 7]
+    assert not data.vectors[[4, 6, 7]].any() and not data.clustered
+    with jobs.database.snapshot() as db:
+        rows = db.execute(
+            "SELECT f.face_token, f.group_id, length(f.embedding), f.label FROM"
+            f" {jobs.database.schema}cluster_faces f JOIN {jobs.database.schema}cluster_jobs j"
+            " ON j.job_id = f.job_id WHERE j.tenant = ?",
+            ("tenant-a",),
+        ).fetchall()
+    removed = [tuple(r) for r in rows if r[3] == REMOVED]
+    assert removed == [("", "", 0, REMOVED)] * 4  # three in one job, one in the other
+    assert not {str(r[0]) for r in rows} & {token[4], token[6], token[7]}
+
+    run_until_done(jobs, worker, mixed.job_id)  # clustered again without them
+    done = jobs.page("tenant-a", mixed.job_id, 0, 10, 0, 10)
+    assert done.job.status == JobStatus.DONE
+    assert [[m.face_id for m in c.members] for c in done.clusters] == [[0, 1, 2], [3, 5]]
+    assert (done.job.live_count, done.job.pending_count, done.job.unassigned_count) == (5, 0, 0)
+    assert all(c.representative in c.members for c in done.clusters)
+    grown, added = jobs.add("tenant-a", mixed.job_id, new_faces(vectors[6:7], "new"))
+    assert [f.face_id for f in added] == [8] and grown.live_count == 6
+    run_until_done(jobs, worker, mixed.job_id)
+    extended = jobs.page("tenant-a", mixed.job_id, 0, 10, 0, 10)
+    assert [m.face_id for m in extended.unassigned] == [8]
+    assert extended.job.pending_count == 0 and extended.job.live_count == 6
+    kept = jobs.page("tenant-b", other.job_id, 0, 10, 0, 10)  # another tenant's job: untouched
+    assert kept.job.status == JobStatus.DONE and token[4] in {
+        m.face_token for c in kept.clusters for m in c.members
+    }

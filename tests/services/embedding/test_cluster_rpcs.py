@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from services.embedding.cluster_jobs import open_sqlite_jobs
 from services.embedding.server import create_app
+from services.embedding.servicer import EmbeddingServicer
 from services.embedding.settings import EmbeddingSettings
 from services.shared.alignment import ALIGNED_SIZE
 from services.shared.model_store import ModelStore
@@ -390,3 +391,141 @@ def test_jobs_live_in_postgresql_with_a_pgvector_store(
     finally:
         app.stop(grace=1.0)
         servicer.close()
+
+
+@pytest.fixture
+def own_service(
+    model_store: ModelStore, tmp_path: Path
+) -> Iterator[tuple[Stub, EmbeddingServicer, EmbeddingSettings]]:
+    """A service of the test's own, so its job database can be read."""
+    settings = EmbeddingSettings(
+        port=0,
+        store_url=f"sqlite:///{tmp_path / 'gallery'}",
+        data_dir=tmp_path,
+        cluster_poll_seconds=0.1,
+    )
+    app, servicer = create_app(settings, model_store)
+    port = app.start(0)
+    app.mark_serving()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Stub(channel), servicer, settings
+    finally:
+        app.stop(grace=1.0)
+        servicer.close()
+
+
+def stored_faces(settings: EmbeddingSettings, job_id: str) -> list[tuple[str, str, int]]:
+    """(face token, group id, embedding bytes) of every face row the job database holds."""
+    jobs = open_sqlite_jobs(settings.resolved_cluster_db())
+    with jobs.database.snapshot() as db:
+        rows = db.execute(
+            "SELECT face_token, group_id, length(embedding) FROM cluster_faces WHERE job_id = ?"
+            " ORDER BY face_id",
+            (job_id,),
+        ).fetchall()
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
+def job_tokens(job: embedding_pb2.ClusterJob) -> set[str]:
+    faces = [m for c in job.clusters for m in c.members] + list(job.unassigned)
+    return {f.face_token for f in faces if f.face_token}
+
+
+def test_deleted_faces_users_and_groups_leave_clustering_jobs(
+    own_service: tuple[Stub, EmbeddingServicer, EmbeddingSettings],
+    faces: list[tuple[str, NDArray[np.uint8], NDArray[np.float64]]],
+) -> None:
+    stub, _, settings = own_service
+    who = tenant()
+    for group in ("album", "other"):
+        stub.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id=group))
+    # person 0 in "album": user "a" has three photos, a3..a6 one each; person 1 in "other"
+    album = [
+        add_face(stub, who, "album", "a" if i < 3 else f"a{i}", faces[i][1]).face_token
+        for i in range(7)
+    ]
+    other = [add_face(stub, who, "other", f"b{i}", faces[7 + i][1]).face_token for i in range(7)]
+    created = stub.CreateClusterJob(
+        embedding_pb2.CreateClusterJobRequest(
+            tenant=who, faces=embedding_pb2.ClusterFaces(group_id="album", face_tokens=album)
+        )
+    )
+    for tokens, group in ((other, "other"), ([], "")):
+        stub.AddClusterFaces(
+            embedding_pb2.AddClusterFacesRequest(
+                tenant=who,
+                job_id=created.job_id,
+                faces=embedding_pb2.ClusterFaces(group_id=group, face_tokens=tokens)
+                if tokens
+                else embedding_pb2.ClusterFaces(
+                    crops=[crop_input(crop) for _, crop, _ in faces[14:21]]  # person 2: photos
+                ),
+            )
+        )
+    done = wait_done(stub, who, created.job_id)
+    assert done.cluster_count == 3 and job_tokens(done) == set(album) | set(other)
+
+    stub.DeleteFace(
+        embedding_pb2.DeleteFaceRequest(
+            tenant=who, group_id="album", user_id="a3", face_token=album[3]
+        )
+    )
+    stub.DeleteUser(embedding_pb2.DeleteUserRequest(tenant=who, group_id="album", user_id="a"))
+    stub.DeleteGroup(embedding_pb2.DeleteGroupRequest(tenant=who, group_id="other"))
+    deleted = set(album[:4]) | set(other)
+
+    after = wait_done(stub, who, created.job_id)
+    assert job_tokens(after) == set(album[4:])
+    assert after.face_count == 10 and after.pending_count == 0
+    assert sorted(c.size for c in after.clusters) == [3, 7]
+    assert sum(c.size for c in after.clusters) + after.unassigned_count == 10
+    rows = stored_faces(settings, created.job_id)
+    assert len(rows) == 21  # face ids stay taken ...
+    assert not {token for token, _, _ in rows} & deleted  # ... by rows without token
+    assert sorted(size for token, group, size in rows if not token and not group) == (
+        [0] * 11 + [512] * 7  # nor vector (the 7 photos' crops keep theirs)
+    )
+
+
+def test_a_face_deleted_while_a_job_copies_it_is_dropped(
+    own_service: tuple[Stub, EmbeddingServicer, EmbeddingSettings],
+    faces: list[tuple[str, NDArray[np.uint8], NDArray[np.float64]]],
+) -> None:
+    stub, servicer, settings = own_service
+    who = tenant()
+    stub.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id="album"))
+    tokens = [add_face(stub, who, "album", f"u{i}", faces[i][1]).face_token for i in range(3)]
+    gallery = servicer.clusters.gallery
+    read = gallery.face_embeddings
+    calls: list[list[str]] = []
+
+    def read_then_delete(tenant: str, group_id: str, face_tokens: list[str]) -> Any:
+        vectors = read(tenant, group_id, face_tokens)
+        if not calls:  # a DeleteFace runs to its end after the job's read, before its write
+            calls.append(face_tokens)
+            stub.DeleteFace(
+                embedding_pb2.DeleteFaceRequest(
+                    tenant=who, group_id="album", user_id="u1", face_token=tokens[1]
+                )
+            )
+        return vectors
+
+    servicer.clusters.gallery = type(
+        "Racing", (), {"face_embeddings": staticmethod(read_then_delete)}
+    )()
+    try:
+        created = stub.CreateClusterJob(
+            embedding_pb2.CreateClusterJobRequest(
+                tenant=who, faces=embedding_pb2.ClusterFaces(group_id="album", face_tokens=tokens)
+            )
+        )
+    finally:
+        servicer.clusters.gallery = gallery
+    done = wait_done(stub, who, created.job_id)
+    assert job_tokens(done) == {tokens[0], tokens[2]} and done.face_count == 2
+    assert [(t, size) for t, _, size in stored_faces(settings, created.job_id)] == [
+        (tokens[0], 512),
+        ("", 0),
+        (tokens[2], 512),
+    ]

@@ -64,6 +64,12 @@ def test_groups_are_created_listed_with_counts_and_deleted(
     assert [g.group_id for g in store.list_groups("t1")] == ["alumni"]
 
 
+def test_groups_are_listed_in_byte_order_on_every_backend(store: GalleryStore) -> None:
+    for group_id in ("ab", "a-b", "a", "B"):
+        store.create_group("t1", group_id)
+    assert [g.group_id for g in store.list_groups("t1")] == ["B", "a", "a-b", "ab"]
+
+
 def test_duplicate_group_is_already_exists(store: GalleryStore) -> None:
     store.create_group("t1", "staff")
     with pytest.raises(GroupExistsError) as caught:
@@ -429,6 +435,29 @@ def test_top_k_users_even_when_one_user_has_many_close_faces(
     matches = store.search("t1", ["staff"], base, 4)
     assert matches[0].user_id == "ann"
     assert sorted(m.user_id for m in matches[1:]) == ["other0", "other1", "other2"]
+
+
+def at_cosine(cosine: float, axis: int) -> np.ndarray:
+    """A unit vector at ``cosine`` to the probe (the first axis), leaning along ``axis``."""
+    vector = np.zeros(Faces.dimension, dtype=np.float32)
+    vector[0], vector[axis] = cosine, np.sqrt(1.0 - cosine**2)
+    return vector
+
+
+def test_a_user_filling_one_groups_fetch_does_not_hide_its_next_best_user(
+    store: GalleryStore, faces: Faces
+) -> None:
+    # top_k=2 fetches 8 faces: ann's 8 fill group a's share, xena (a) still beats ulf (b)
+    store.create_group("t1", "a")
+    store.create_group("t1", "b")
+    for index in range(8):
+        store.add_face("t1", "a", "ann", at_cosine(0.9, 1 + index), faces.sha(("ann", index)))
+    store.add_face("t1", "a", "xena", at_cosine(0.8, 9), faces.sha("xena"))
+    store.add_face("t1", "b", "ulf", at_cosine(0.5, 10), faces.sha("ulf"))
+    probe = at_cosine(1.0, 11)
+    assert [m.user_id for m in store.search("t1", ["a"], probe, 2)] == ["ann", "xena"]
+    assert [m.user_id for m in store.search("t1", ["a", "b"], probe, 2)] == ["ann", "xena"]
+    assert [m.user_id for m in store.search("t1", ["b", "a"], probe, 3)] == ["ann", "xena", "ulf"]
 
 
 # ------------------------------------------------------------------ tenants

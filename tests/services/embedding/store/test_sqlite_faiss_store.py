@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from services.embedding.store import StoreInconsistentError, StoreLockedError
+from services.embedding.store.base import Match
 from services.embedding.store.errors import DimensionMismatchError
 from services.embedding.store.faiss_index import FLAT, HNSW
+from services.embedding.store.records import SEARCH_FETCH_FACTOR
 from services.embedding.store.sqlite_faiss import NewFace, SqliteFaissStore
 from tests.services.embedding.store.gallery_writer import DIMENSION, unit_vector
 
@@ -292,3 +294,43 @@ def test_reopening_with_another_dimension_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DimensionMismatchError, match="stores 128-d embeddings, not 512-d"):
         SqliteFaissStore(tmp_path / "gallery", 512)
     SqliteFaissStore(tmp_path / "gallery", DIMENSION).close()  # the refused open left no lock
+
+
+def test_a_search_over_many_groups_looks_up_only_its_fetch_of_faces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteFaissStore(tmp_path / "gallery", DIMENSION)
+    groups = [f"g{g}" for g in range(20)]
+    vectors = {}
+    for g, group_id in enumerate(groups):
+        store.create_group("t", group_id)
+        faces = [
+            NewFace(f"u{g}-{i}", unit_vector(100 * g + i), f"{100 * g + i:064x}") for i in range(30)
+        ]
+        store.add_faces("t", group_id, faces)
+        vectors.update({(group_id, face.user_id): face.embedding for face in faces})
+    looked_up: list[int] = []
+    matches = store._tables.matches  # white box: count the face ids each SQL lookup gets
+
+    def spy(hits: dict[int, float], names: dict[int, str]) -> list[Match]:
+        looked_up.append(len(hits))
+        return matches(hits, names)
+
+    monkeypatch.setattr(store._tables, "matches", spy)
+    probe = unit_vector(100 * 7 + 3)
+    found = store.search("t", groups, probe, 5)
+    assert looked_up and max(looked_up) <= 5 * SEARCH_FETCH_FACTOR  # not 20 groups x the fetch
+    best = sorted(vectors, key=lambda key: -float(vectors[key] @ probe))[:5]
+    assert [(m.group_id, m.user_id) for m in found] == best
+    store.close()
+
+
+def test_deleting_a_group_counts_each_of_its_faces_toward_save_every(tmp_path: Path) -> None:
+    store = SqliteFaissStore(tmp_path / "gallery", DIMENSION, save_every=10)
+    saves = store.report.saves  # opening an empty folder saved once
+    store.create_group("t", "g")  # one change
+    store.add_faces("t", "g", [NewFace(f"u{i}", unit_vector(i), f"{i:064x}") for i in range(6)])
+    assert store.report.saves == saves  # 7 changes
+    store.delete_group("t", "g")  # six faces leave: 13 changes, a save
+    assert store.report.saves == saves + 1
+    store.close()
