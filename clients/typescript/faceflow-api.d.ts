@@ -308,9 +308,10 @@ export interface paths {
          *
          *     Answers ``live: false`` with reasons (NO_FACE_IN_FRAMES, MULTIPLE_FACES, FACE_CHANGED,
          *     ACTION_NOT_SEEN: <action>, SPOOF_SUSPECTED) when the checks fail; errors for a bad upload
-         *     (400), a frame over the image limits (413 IMAGE_TOO_LARGE), a video over 20 MiB (413
-         *     VIDEO_TOO_LARGE), an unknown session (404 SESSION_NOT_FOUND), an expired one (400
-         *     SESSION_EXPIRED) or one verified before (409 SESSION_ALREADY_USED).
+         *     (400), a frame over the image limits (413 IMAGE_TOO_LARGE), a video over 20 MiB or the
+         *     liveness service's max_video_bytes if lower (413 VIDEO_TOO_LARGE), an unknown session
+         *     (404 SESSION_NOT_FOUND), an expired one (400 SESSION_EXPIRED) or one verified before (409
+         *     SESSION_ALREADY_USED).
          */
         post: operations["verify_session_api_v1_liveness_sessions__session_id__verify_post"];
         delete?: never;
@@ -1402,7 +1403,7 @@ export interface components {
             expires_at: string;
             /**
              * Expires In
-             * @description seconds from now
+             * @description seconds the session lasts from its creation (the liveness service's own creation and expiry times, so clock differences between machines do not change it)
              */
             expires_in: number;
             /** Request Id */

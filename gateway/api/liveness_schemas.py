@@ -53,18 +53,24 @@ class SessionOut(BaseModel):
     session_id: str
     actions: list[str] = Field(examples=[["blink", "turn_left"]])
     expires_at: str = Field(description="ISO 8601 UTC")
-    expires_in: float = Field(description="seconds from now")
+    expires_in: float = Field(
+        description="seconds the session lasts from its creation (the liveness service's own "
+        "creation and expiry times, so clock differences between machines do not change it)"
+    )
     request_id: str
     took_ms: float
 
     @classmethod
     def of(cls, session: liveness_pb2.Session, **extra: Any) -> Self:
-        now_ms = datetime.now(tz=UTC).timestamp() * 1000
+        # Both times come from the liveness host's clock: their difference is the lifetime,
+        # whatever the gateway's clock says. A reply without created_at_ms (an older service)
+        # falls back to the gateway's clock.
+        start_ms = session.created_at_ms or datetime.now(tz=UTC).timestamp() * 1000
         return cls(
             session_id=session.session_id,
             actions=[action_name(a) for a in session.actions],
             expires_at=iso_time(session.expires_at_ms),
-            expires_in=round(max(0.0, (session.expires_at_ms - now_ms) / 1000.0), 1),
+            expires_in=round(max(0.0, (session.expires_at_ms - start_ms) / 1000.0), 1),
             **extra,
         )
 

@@ -46,7 +46,7 @@ GRPC_DEFAULT_CODE: dict[grpc.StatusCode, str] = {
 }
 
 # Codes whose HTTP status is more precise than their gRPC status's row.
-CODE_STATUS_OVERRIDES: dict[str, int] = {"IMAGE_TOO_LARGE": 413}
+CODE_STATUS_OVERRIDES: dict[str, int] = {"IMAGE_TOO_LARGE": 413, "VIDEO_TOO_LARGE": 413}
 
 
 class ApiError(Exception):

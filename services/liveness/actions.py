@@ -30,13 +30,15 @@ class ActionName(StrEnum):
 
 
 ALL_ACTIONS = tuple(ActionName)
+MAX_ACTIONS = len(ALL_ACTIONS)
+"""The most actions one session can ask for: each verifiable action at most once."""
 
 
 def random_actions(count: int, rng: random.Random | None = None) -> list[ActionName]:
     """``count`` distinct actions in random order (cryptographic randomness by default)."""
     chooser = rng or random.SystemRandom()
-    if not 1 <= count <= len(ALL_ACTIONS):
-        raise ValueError(f"count must be 1-{len(ALL_ACTIONS)}")
+    if not 1 <= count <= MAX_ACTIONS:
+        raise ValueError(f"count must be 1-{MAX_ACTIONS}")
     return chooser.sample(list(ALL_ACTIONS), count)
 
 

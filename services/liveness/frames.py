@@ -3,12 +3,16 @@
 Still frames are decoded with the shared image decoder (limits, EXIF). A video (mp4 or webm)
 is decoded by the shared video reader (``services/shared/video.py``), keeping about
 ``sample_fps`` frames per second. Too many frames is a clear INVALID_ARGUMENT, checked before
-any heavy work.
+any heavy work; a video over ``max_video_bytes`` is VIDEO_TOO_LARGE. A video is decoded for at
+most ``max_frames / sample_fps`` seconds at up to ``MAX_VIDEO_FPS`` frames per second (more
+frames: INVALID_ARGUMENT), and the caller's ``ensure_active`` runs before each kept frame so
+that a cancelled or timed-out call stops decoding.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +20,7 @@ from numpy.typing import NDArray
 
 from services.shared.errors import ImageTooLargeError, InvalidArgumentError, InvalidImageError
 from services.shared.imaging import ImageLimits, decode_image
-from services.shared.video import VideoReader, fit, video_file
+from services.shared.video import VideoReader, VideoTooLargeError, fit, grab_limit, video_file
 
 
 @dataclass(frozen=True)
@@ -74,22 +78,39 @@ def decode_frames(
     return DecodedFrames(images, times)
 
 
-def decode_video(data: bytes, sample_fps: float, limits: FrameLimits) -> DecodedFrames:
-    """Decode a short mp4/webm, keeping about sample_fps frames per second."""
+def _active() -> None:
+    """The default ``ensure_active``: nothing stops the decoding."""
+
+
+def decode_video(
+    data: bytes,
+    sample_fps: float,
+    limits: FrameLimits,
+    ensure_active: Callable[[], None] = _active,
+) -> DecodedFrames:
+    """Decode a short mp4/webm, keeping about sample_fps frames per second.
+
+    ``ensure_active`` raises when the caller is gone (it runs before each kept frame)."""
     if len(data) > limits.max_video_bytes:
-        raise InvalidArgumentError(
+        raise VideoTooLargeError(
             f"the video is {len(data)} bytes; the limit is {limits.max_video_bytes} bytes"
         )
     images: list[NDArray[np.uint8]] = []
     times: list[float] = []
     with (
         video_file(data, prefix="faceflow-liveness-") as path,
-        VideoReader(path, max_pixels=limits.image.max_pixels, max_side=limits.max_side) as reader,
+        VideoReader(
+            path,
+            max_pixels=limits.image.max_pixels,
+            max_side=limits.max_side,
+            max_grabs=grab_limit(limits.max_frames / sample_fps),
+        ) as reader,
     ):
         declared = reader.info.sampled_count(sample_fps)
         if declared is not None and declared > limits.max_frames:
             _check_count(declared, limits, "frames after sampling the video")
         for frame in reader.frames(sample_fps):
+            ensure_active()
             if len(images) >= limits.max_frames:
                 _check_count(len(images) + 1, limits, "frames after sampling the video")
             images.append(frame.image)

@@ -15,7 +15,7 @@ from services.liveness.sessions import Sessions
 from services.liveness.settings import LivenessSettings
 from services.liveness.tracking import FaceTracker
 from services.liveness.verdict import VerdictRules, decide
-from services.shared.errors import InvalidArgumentError
+from services.shared.errors import InvalidArgumentError, ensure_active
 from services.shared.face_messages import face_to_proto
 from services.shared.imaging import ImageLimits, decode_image
 from services.shared.limits import MAX_SESSION_ID, MIN_SESSION_TTL_SECONDS
@@ -115,11 +115,18 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
             expires_at_ms=round(record.expires_at * 1000),
         )
 
-    def _decode(self, request: liveness_pb2.VerifySessionRequest) -> DecodedFrames:
+    def _decode(
+        self, request: liveness_pb2.VerifySessionRequest, context: grpc.ServicerContext
+    ) -> DecodedFrames:
         if request.frames and request.video:
             raise InvalidArgumentError("send frames or a video, not both")
         if request.video:
-            return decode_video(request.video, self.settings.video_sample_fps, self.frame_limits)
+            return decode_video(
+                request.video,
+                self.settings.video_sample_fps,
+                self.frame_limits,
+                ensure_active=lambda: ensure_active(context),
+            )
         if not request.frames:
             raise InvalidArgumentError("no frames: send several frames or one video")
         if request.frame_interval_ms < 0:
@@ -141,8 +148,11 @@ class LivenessServicer(liveness_pb2_grpc.LivenessServiceServicer):  # type: igno
             raise InvalidArgumentError("session_id is required")
         # Validate and decode before claiming, so a malformed upload does not burn the
         # session; the claim itself refuses a recording longer than the session's window
-        # without consuming it. Any verification that gets past the claim consumes it.
-        decoded = self._decode(request)
+        # without consuming it. Any verification that gets past the claim consumes it. A call
+        # cancelled or timed out while decoding stops there (CANCELLED / DEADLINE_EXCEEDED),
+        # the session still unused.
+        decoded = self._decode(request, context)
+        ensure_active(context)
         span_s = (decoded.times_ms[-1] - decoded.times_ms[0]) / 1000.0 if decoded.times_ms else 0.0
         record = self.sessions.claim(tenant, session_id, span_seconds=span_s)
         asked = [ActionName(a) for a in record.actions]

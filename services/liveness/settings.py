@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.liveness.actions import MAX_ACTIONS
 from services.shared.limits import (
     LIVENESS_DEFAULT_ACTIONS,
     LIVENESS_DEFAULT_FRAMES,
@@ -44,8 +46,13 @@ class LivenessSettings(ServiceSettings):
     max_session_ttl_seconds: int = Field(
         default=LIVENESS_DEFAULT_MAX_SESSION_TTL_SECONDS, ge=MIN_SESSION_TTL_SECONDS, le=3600
     )
-    min_actions: int = Field(default=LIVENESS_DEFAULT_ACTIONS[0], ge=1)
-    max_actions: int = Field(default=LIVENESS_DEFAULT_ACTIONS[1], ge=1)
+    min_actions: int = Field(default=LIVENESS_DEFAULT_ACTIONS[0], ge=1, le=MAX_ACTIONS)
+    max_actions: int = Field(
+        default=LIVENESS_DEFAULT_ACTIONS[1],
+        ge=1,
+        le=MAX_ACTIONS,
+        description="a session asks each action at most once, so at most the number of actions",
+    )
     max_frames: int = Field(
         default=LIVENESS_DEFAULT_FRAMES[1], ge=2, description="frames per verification"
     )
@@ -74,6 +81,29 @@ class LivenessSettings(ServiceSettings):
         "published SFace threshold)",
     )
     best_frames: int = Field(default=3, ge=1, description="frames the passive model checks")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        """Refuse settings that contradict each other (at start-up, not on every request)."""
+        problems = []
+        if self.min_actions > self.max_actions:
+            problems.append(
+                f"min_actions ({self.min_actions}) is above max_actions ({self.max_actions})"
+            )
+        if self.min_frames > self.max_frames:
+            problems.append(
+                f"min_frames ({self.min_frames}) is above max_frames ({self.max_frames})"
+            )
+        if self.session_ttl_seconds > self.max_session_ttl_seconds:
+            problems.append(
+                f"session_ttl_seconds ({self.session_ttl_seconds}) is above "
+                f"max_session_ttl_seconds ({self.max_session_ttl_seconds}): every CreateSession "
+                "without ttl_seconds would be refused"
+            )
+        if problems:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(f"inconsistent liveness settings ({prefix}*): " + "; ".join(problems))
+        return self
 
     @property
     def sessions_db(self) -> Path:

@@ -2,7 +2,10 @@
 
 The first frame's largest face starts the track; later frames take the face whose box centre
 is nearest the previous one. A second face at least ``second_face_area_ratio`` as large as the
-tracked one counts as another person in the frame (small background faces are ignored).
+tracked one counts as another person in the frame (small background faces are ignored); until
+a face is tracked, the floor is relative to the largest face. The floor follows the tracked
+face, not the largest: a bigger face appearing beside the user is a second person
+(``MULTIPLE_FACES``), not a reason to drop the user's own face and follow the newcomer.
 """
 
 from __future__ import annotations
@@ -50,16 +53,26 @@ class FaceTracker:
         self.embedder = embedder
         self.second_face_area_ratio = second_face_area_ratio
 
-    def significant_faces(self, image: NDArray[np.uint8]) -> list[DetectedFace]:
-        """Faces at least second_face_area_ratio as large as the largest, largest first."""
-        return self.significant(self.detector.detect(image))
+    def significant_faces(
+        self, image: NDArray[np.uint8], tracked: DetectedFace | None = None
+    ) -> list[DetectedFace]:
+        """Detect, then keep the significant faces (see ``significant``), largest first."""
+        return self.significant(self.detector.detect(image), tracked)
 
-    def significant(self, faces: list[DetectedFace]) -> list[DetectedFace]:
-        """Filter detections: drop faces much smaller than the largest (background people)."""
+    def significant(
+        self, faces: list[DetectedFace], tracked: DetectedFace | None = None
+    ) -> list[DetectedFace]:
+        """Drop faces much smaller than the reference (background people), largest first.
+
+        The reference is the tracked face when there is one (the previous frame's), else the
+        largest face: relative to the largest, a bigger newcomer would push the user's own face
+        under the floor and the track would jump to the newcomer.
+        """
         ordered = largest_first(faces)
         if not ordered:
             return []
-        floor = ordered[0].area * self.second_face_area_ratio
+        reference = tracked if tracked is not None else ordered[0]
+        floor = reference.area * self.second_face_area_ratio
         return [f for f in ordered if f.area >= floor]
 
     def track(self, images: list[NDArray[np.uint8]], times_ms: list[float]) -> list[TrackedFrame]:
@@ -67,7 +80,7 @@ class FaceTracker:
         tracked: list[TrackedFrame] = []
         previous: DetectedFace | None = None
         for index, (image, time_ms) in enumerate(zip(images, times_ms, strict=True)):
-            faces = self.significant_faces(image)
+            faces = self.significant_faces(image, previous)
             frame = TrackedFrame(index=index, time_ms=time_ms, faces=len(faces))
             if faces:
                 if previous is None:

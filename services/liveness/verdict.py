@@ -45,7 +45,7 @@ class Verdict:
     score: float
     actions: list[ActionOutcome]
     reasons: list[str]
-    frames_with_face: int
+    frames_with_face: int  # frames showing at least one face (the tracked one, maybe others)
 
 
 def _frame_list(indices: Sequence[int], limit: int = 5) -> str:
@@ -109,5 +109,5 @@ def decide(
         score=score,
         actions=outcomes,
         reasons=reasons,
-        frames_with_face=len(single),
+        frames_with_face=len(with_face),
     )

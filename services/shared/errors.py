@@ -65,5 +65,30 @@ class OverloadedError(FaceflowError):
     status = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+class CallCancelledError(FaceflowError):
+    """The caller cancelled the RPC: the work stops and nothing is answered."""
+
+    code = "CANCELLED"
+    status = grpc.StatusCode.CANCELLED
+
+
+class DeadlineExceededError(FaceflowError):
+    """The RPC's deadline passed while it was working: the work stops."""
+
+    code = "DEADLINE_EXCEEDED"
+    status = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def ensure_active(context: grpc.ServicerContext) -> None:
+    """Raise when the RPC is over (cancelled, or past its deadline), so that a long handler
+    stops working for a caller that has gone; call it between steps of the work."""
+    if context.is_active():
+        return
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise DeadlineExceededError("the deadline passed before the work was done")
+    raise CallCancelledError("the call was cancelled before the work was done")
+
+
 class ModelUnavailableError(Exception):
     """A model file is missing, corrupt or not prepared: a start-up error, never a fallback."""

@@ -255,6 +255,62 @@ describe("web demo", () => {
     assert.equal(verdict.live, false);
   });
 
+  test("liveness: the blink step is sampled fast, with capture times, within the frame limit", async () => {
+    await tab("liveness");
+    // A faked session (this test is about the frames the page sends, not the verdict): blink
+    // second, between actions that keep the slower rate.
+    const actions = ["turn_left", "blink", "nod", "smile"];
+    let sent = null;
+    await page.route("**/api/v1/liveness/sessions", (route) => route.fulfill({
+      status: 200, contentType: "application/json",
+      body: JSON.stringify({ session_id: "fake-session", actions, expires_at: "2100-01-01T00:00:00Z" }),
+    }));
+    await page.route("**/api/v1/liveness/sessions/*/verify", (route) => {
+      const body = route.request().postDataBuffer().toString("latin1");
+      const times = /name="frame_times_ms"\r\n\r\n([^\r]*)\r\n/.exec(body);
+      sent = { frames: body.split('name="frames"').length - 1, times: times ? times[1].split(",").map(Number) : [] };
+      return route.fulfill({
+        status: 200, contentType: "application/json",
+        body: JSON.stringify({ live: false, score: 0.1, session_id: "fake-session",
+          actions: actions.map((action) => ({ action, passed: false, frame: -1 })),
+          reasons: ["MULTIPLE_FACES: frames 1, 2, 3, 4, 5 (+7 more)"] }),
+      });
+    });
+    try {
+      await resetStatus("liveness");
+      await page.click("#liveness-start");
+      await settled("liveness", 120000);
+    } finally {
+      await page.unroute("**/api/v1/liveness/sessions/*/verify");
+      await page.unroute("**/api/v1/liveness/sessions");
+    }
+    assert.ok(sent, "no frames were sent");
+    assert.equal(sent.times.length, sent.frames, "one capture time per frame");
+    assert.ok(sent.frames <= 100, `${sent.frames} frames: over the service's limit of 100`);
+    // The steps, split where the page waits for the next prompt (600 ms).
+    const steps = [[sent.times[0]]];
+    for (let i = 1; i < sent.times.length; i += 1) {
+      if (sent.times[i] - sent.times[i - 1] > 400) steps.push([]);
+      steps.at(-1).push(sent.times[i]);
+    }
+    assert.equal(steps.length, actions.length, `capture times: ${sent.times}`);
+    const gaps = (times) => times.slice(1).map((time, i) => time - times[i]);
+    const blink = steps[actions.indexOf("blink")];
+    assert.ok(Math.max(...gaps(blink)) <= 70, `blink frames too far apart: ${gaps(blink)}`);
+    assert.ok(blink.at(-1) - blink[0] >= 2000, `the blink step is too short: ${blink}`);
+    for (const [index, times] of steps.entries()) {
+      if (actions[index] !== "blink") assert.ok(Math.min(...gaps(times)) >= 150, `${actions[index]}: ${gaps(times)}`);
+    }
+    // The most actions a session can ask for still fit in the limit.
+    const total = await page.evaluate(async () => {
+      const module = await import("/static/js/liveness.js");
+      return module.framePlan(module.ACTIONS).reduce((sum, step) => sum + step.frames, 0);
+    });
+    assert.ok(total <= 100, `${total} frames for every action`);
+    const rows = await page.locator("#liveness-list li").allTextContents();
+    assert.ok(rows.includes("More than one face in frames 1, 2, 3, 4, 5 (+7 more) (MULTIPLE_FACES)"), `${rows}`);
+  });
+
   test("liveness: passive check of one photo, and NO_FACE without a face", async (t) => {
     if (!services.includes("liveness")) {
       t.skip("the liveness service is not deployed");

@@ -156,6 +156,24 @@ describe("web demo languages", () => {
     for (const action of actions) assert.ok(`prompt.${action}` in tables.zh, `no Chinese prompt for ${action}`);
   });
 
+  test("liveness reasons listing more than 5 frames are translated", async () => {
+    const page = await open("zh-CN");
+    // As services/liveness/verdict.py words them: 5 frames, then how many more.
+    const reasons = ["MULTIPLE_FACES: frames 1, 2, 3, 4, 5 (+7 more)", "FACE_CHANGED: frames 3, 4, 5, 6, 7 (+1 more)",
+      "MULTIPLE_FACES: frames 2, 9"];
+    const shown = () => page.evaluate(async (items) => {
+      const { reasonText } = await import("/static/js/liveness.js");
+      return items.map((item) => reasonText(item));
+    }, reasons);
+    const zh = await shown();
+    assert.deepEqual(zh, ["第 1, 2, 3, 4, 5 帧及另外 7 帧中有不止一张人脸（MULTIPLE_FACES）",
+      "第 3, 4, 5, 6, 7 帧及另外 1 帧中换了一张脸（FACE_CHANGED）", "第 2, 9 帧中有不止一张人脸（MULTIPLE_FACES）"]);
+    for (const item of zh) assert.doesNotMatch(item.replace(/（[A-Z_]+）$/, ""), /[A-Za-z]/, "English on the Chinese page");
+    await page.click("#lang-en");
+    assert.deepEqual(await shown(), ["More than one face in frames 1, 2, 3, 4, 5 (+7 more) (MULTIPLE_FACES)",
+      "A different face in frames 3, 4, 5, 6, 7 (+1 more) (FACE_CHANGED)", "More than one face in frames 2, 9 (MULTIPLE_FACES)"]);
+  });
+
   test("API errors are shown in Chinese, and follow a switch", async () => {
     const page = await open("zh-CN");
     await page.fill("#api-key", KEY);

@@ -9,18 +9,22 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from faceflow.liveness.v1 import liveness_pb2
 
+from gateway.api.liveness_schemas import SessionOut
 from gateway.api.routes.liveness import MAX_VIDEO_BYTES
 from services.shared.model_store import ModelStore
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.helpers import images
 from tests.helpers.http import assert_error, error_message
+from tests.helpers.video_clips import astronaut_clip
 from tests.services.liveness.helpers import LivenessUnderTest, lfw_frames, running_liveness
 
 API = "/api/v1"
@@ -106,6 +110,17 @@ def test_service_not_deployed(make_gateway: GatewayFactory) -> None:
 
 
 # --- sessions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset_s", [-3 * 3600, 3 * 3600])
+def test_expires_in_ignores_the_gateway_clock(offset_s: int) -> None:
+    """The liveness host's clock is hours off the gateway's: expires_in is still the TTL."""
+    created_ms = round((time.time() + offset_s) * 1000)
+    session = liveness_pb2.Session(
+        session_id="s", created_at_ms=created_ms, expires_at_ms=created_ms + 60_000
+    )
+    out = SessionOut.of(session, request_id="r", took_ms=1.0)
+    assert out.expires_in == 60.0
 
 
 def test_create_session(gw: GatewayUnderTest) -> None:
@@ -287,6 +302,29 @@ def test_a_video_over_the_limit_is_video_too_large(gw: GatewayUnderTest) -> None
         f"the video is over the limit of {MAX_VIDEO_BYTES} bytes"
     )
     # Refused before the service saw it: the session is still unused.
+    assert verify(gw, session, [images.astronaut_jpeg()] * 3).status_code == 200
+
+
+def test_a_video_over_the_services_limit_is_413(
+    gw: GatewayUnderTest,
+    liveness_server: LivenessUnderTest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The liveness service configured below the gateway's 20 MiB: its VIDEO_TOO_LARGE is 413
+    over HTTP too (it used to be 400 INVALID_ARGUMENT)."""
+    data = astronaut_clip(tmp_path / "clip.mp4", 1.0)
+    limits = replace(liveness_server.servicer.frame_limits, max_video_bytes=len(data) - 1)
+    monkeypatch.setattr(liveness_server.servicer, "frame_limits", limits)
+    session = gw.client.post(f"{API}/liveness/sessions", headers=gw.headers).json()["session_id"]
+    response = gw.client.post(
+        f"{API}/liveness/sessions/{session}/verify",
+        files={"video": ("clip.mp4", data, "video/mp4")},
+        headers=gw.headers,
+    )
+    assert error_message(response, 413, "VIDEO_TOO_LARGE") == (
+        f"the video is {len(data)} bytes; the limit is {len(data) - 1} bytes"
+    )
     assert verify(gw, session, [images.astronaut_jpeg()] * 3).status_code == 200
 
 

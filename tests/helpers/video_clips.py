@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,6 +273,95 @@ def astronaut_clip(path: Path, seconds: float, fps: float = 10.0, fourcc: str = 
     finally:
         writer.release()
     return path.read_bytes()
+
+
+# -- a webm as a browser records it ---------------------------------------------------------
+
+EBML_SEGMENT, EBML_INFO, EBML_TRACKS, EBML_CLUSTER = 0x18538067, 0x1549A966, 0x1654AE6B, 0x1F43B675
+EBML_DURATION, EBML_DEFAULT_DURATION = 0x4489, 0x23E383
+EBML_TIMECODE, EBML_SIMPLE_BLOCK = 0xE7, 0xA3
+
+
+def _vint(data: bytes, pos: int, *, marker: bool = False) -> tuple[int, int]:
+    """An EBML variable-length integer at ``pos``: (value, its length in bytes)."""
+    first = data[pos]
+    length = 9 - first.bit_length()
+    value = first if marker else first & ((1 << (8 - length)) - 1)
+    for byte in data[pos + 1 : pos + length]:
+        value = (value << 8) | byte
+    return value, length
+
+
+def _children(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(id, body) of each EBML element in ``data`` (an unknown size runs to the end)."""
+    pos = 0
+    while pos < len(data):
+        element_id, id_length = _vint(data, pos, marker=True)
+        size, size_length = _vint(data, pos + id_length)
+        body = pos + id_length + size_length
+        if size == (1 << (7 * size_length)) - 1:
+            size = len(data) - body
+        yield element_id, data[body : body + size]
+        pos = body + size
+
+
+def _element(element_id: int, body: bytes) -> bytes:
+    """An EBML element (its size written in 8 bytes)."""
+    size = len(body) | (1 << 56)
+    head = element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + size.to_bytes(8, "big")
+    return head + body
+
+
+def _without(data: bytes, drop: int) -> bytes:
+    return b"".join(_element(i, body) for i, body in _children(data) if i != drop)
+
+
+def browser_webm(path: Path, frames: Sequence[NDArray[np.uint8]], times_ms: Sequence[int]) -> bytes:
+    """A VP8 webm as a browser's MediaRecorder writes it: no declared frame rate (no track
+    DefaultDuration, so OpenCV reports the 1 ms time base, 1000 fps, when the times are
+    irregular), no duration, a segment of unknown size, no cues; each frame (BGR) at its own
+    time in ``times_ms`` (whole ms, at most 32 s). The frames are encoded by OpenCV's writer
+    and moved into that container."""
+    size = (frames[0].shape[1], frames[0].shape[0])
+    writer = cv2.VideoWriter(str(path), fourcc_code("VP80"), 30.0, size)
+    if not writer.isOpened():
+        raise RuntimeError("this OpenCV build cannot write VP8 into webm")
+    try:
+        for frame in frames:
+            writer.write(frame)
+    finally:
+        writer.release()
+    (header_id, header), (_, segment) = list(_children(path.read_bytes()))[:2]
+    kept = b""
+    blocks: list[bytes] = []
+    for element_id, body in _children(segment):
+        if element_id == EBML_INFO:
+            kept += _element(element_id, _without(body, EBML_DURATION))
+        elif element_id == EBML_TRACKS:
+            tracks = b"".join(
+                _element(i, _without(entry, EBML_DEFAULT_DURATION)) for i, entry in _children(body)
+            )
+            kept += _element(element_id, tracks)
+        elif element_id == EBML_CLUSTER:
+            blocks += [b for i, b in _children(body) if i == EBML_SIMPLE_BLOCK]
+    if len(blocks) != len(times_ms):
+        raise RuntimeError(f"{len(blocks)} encoded frames for {len(times_ms)} times")
+    cluster = _element(EBML_TIMECODE, b"\x00")
+    for block, time_ms in zip(blocks, times_ms, strict=True):
+        _, track_length = _vint(block, 0)  # then a signed 16-bit time from the cluster's
+        retimed = block[:track_length] + int(time_ms).to_bytes(2, "big", signed=True)
+        retimed += block[track_length + 2 :]
+        cluster += _element(EBML_SIMPLE_BLOCK, retimed)
+    unknown_size = b"\x01\xff\xff\xff\xff\xff\xff\xff"
+    data = (
+        _element(header_id, header)
+        + EBML_SEGMENT.to_bytes(4, "big")
+        + unknown_size
+        + kept
+        + _element(EBML_CLUSTER, cluster)
+    )
+    path.write_bytes(data)
+    return data
 
 
 # -- the scene of the recognition tests ------------------------------------------------------

@@ -46,8 +46,11 @@ from services.shared.limits import (
 router = APIRouter(tags=["liveness"])
 
 MAX_VIDEO_BYTES = 20 * 1024 * 1024
-"""The largest session video (the liveness service's default max_video_bytes): more is 413
-VIDEO_TOO_LARGE."""
+"""The largest session video the gateway takes over HTTP (the liveness service's default
+max_video_bytes): more is 413 VIDEO_TOO_LARGE before the service is called. It is the HTTP
+ceiling: a service configured lower (``FACEFLOW_LIVENESS_MAX_VIDEO_BYTES``) refuses a video
+over its own limit with VIDEO_TOO_LARGE, also 413 here; one configured higher still gets at
+most this much through the gateway."""
 MAX_FRAMES_READ = 1000  # the service's own limit (max_frames) answers clearly below this
 MAX_INT32 = 2**31 - 1  # action_count and ttl_seconds are int32 in the request message
 FRAME_TIME = r"-?\d{1,12}(?:\.\d+)?"
@@ -244,9 +247,10 @@ async def verify_session(
 
     Answers ``live: false`` with reasons (NO_FACE_IN_FRAMES, MULTIPLE_FACES, FACE_CHANGED,
     ACTION_NOT_SEEN: <action>, SPOOF_SUSPECTED) when the checks fail; errors for a bad upload
-    (400), a frame over the image limits (413 IMAGE_TOO_LARGE), a video over 20 MiB (413
-    VIDEO_TOO_LARGE), an unknown session (404 SESSION_NOT_FOUND), an expired one (400
-    SESSION_EXPIRED) or one verified before (409 SESSION_ALREADY_USED).
+    (400), a frame over the image limits (413 IMAGE_TOO_LARGE), a video over 20 MiB or the
+    liveness service's max_video_bytes if lower (413 VIDEO_TOO_LARGE), an unknown session
+    (404 SESSION_NOT_FOUND), an expired one (400 SESSION_EXPIRED) or one verified before (409
+    SESSION_ALREADY_USED).
     """
     params = await VerifySessionParams.read(request, settings)
     reply = await liveness(clients).verify_session(

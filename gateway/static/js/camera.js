@@ -34,11 +34,18 @@ export function stop() {
 /** The current frame as a JPEG Blob (named like a file). */
 export async function capture(name = "camera.jpg") {
   if (!stream) await start();
+  return snapshot(name);
+}
+
+/** The frame on screen now, drawn at once (the camera must be on); the promise resolves with its
+ * JPEG (named like a file) once encoded, so a caller can take frames on a steady clock without
+ * waiting for each encode. */
+export function snapshot(name = "camera.jpg") {
   const element = video();
   const canvas = document.createElement("canvas");
   canvas.width = element.videoWidth;
   canvas.height = element.videoHeight;
   canvas.getContext("2d").drawImage(element, 0, 0);
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
-  return new File([blob], name, { type: "image/jpeg" });
+  return new Promise((resolve) => canvas.toBlob(
+    (blob) => resolve(new File([blob], name, { type: "image/jpeg" })), "image/jpeg", 0.9));
 }

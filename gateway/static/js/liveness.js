@@ -12,8 +12,29 @@ import { $, busy, fail, list, raw, status } from "./ui.js";
 export const ACTIONS = ["blink", "turn_left", "turn_right", "nod", "shake_head", "open_mouth", "smile",
   "look_up", "look_down"];
 
-// Frames per action and the gap between them: about 2.4 s per action at 5 frames a second.
-export const timing = { framesPerAction: 12, intervalMs: 200, settleMs: 600 };
+// Frames per action and the gap between them: about 2.4 s per action at 5 frames a second, but a
+// blink (eyes shut for only 100-200 ms) at about 16 a second, so that some frame catches the eyes
+// closed. At most maxFrames in all: the service's default limit per verification (docs/api.md).
+export const timing = {
+  framesPerAction: 12, intervalMs: 200, settleMs: 600, maxFrames: 100,
+  /** @type {Record<string, {frames: number, intervalMs: number} | undefined>} */
+  fast: { blink: { frames: 40, intervalMs: 60 } },
+};
+
+/** The frames and the gap between them for each of a session's actions; fewer frames each (same
+ * gaps) where all of them would be more than timing.maxFrames.
+ * @param {string[]} actions
+ * @returns {{action: string, frames: number, intervalMs: number}[]} */
+export function framePlan(actions) {
+  const steps = actions.map((action) => {
+    const fast = timing.fast[action];
+    return { action, frames: fast ? fast.frames : timing.framesPerAction,
+      intervalMs: fast ? fast.intervalMs : timing.intervalMs };
+  });
+  const total = steps.reduce((sum, step) => sum + step.frames, 0);
+  if (total <= timing.maxFrames) return steps;
+  return steps.map((step) => ({ ...step, frames: Math.max(1, Math.floor(step.frames * timing.maxFrames / total)) }));
+}
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,7 +54,9 @@ export function reasonText(reason) {
     const counts = /^(\d+) of (\d+)/.exec(detail);
     if (counts) params = { count: counts[1], total: counts[2] };
   } else if (code === "MULTIPLE_FACES" || code === "FACE_CHANGED") {
-    params = { frames: detail.replace(/^frames\s*/, "") };
+    // "frames 1, 2, 3, 4, 5 (+7 more)": the count of frames not listed is said in the language.
+    const [, frames = detail, more = ""] = /^(?:frames\s*)?(.*?)(?:\s*\(\+(\d+) more\))?$/.exec(detail) || [];
+    params = { frames, more: more && t("reason.moreFrames", { count: more }) };
   } else if (code === "ACTION_NOT_SEEN") {
     params = { action: promptFor(detail) };
   } else if (code === "SPOOF_SUSPECTED") {
@@ -58,19 +81,26 @@ export async function runSession() {
     const session = await api.createSession();
     $("liveness-prompt").dataset.sessionId = session.session_id;
     list("liveness", []);
-    const frames = [];
+    /** @type {Promise<File>[]} */
+    const pending = [];
     const times = [];
     const started = performance.now();
-    for (const [index, action] of session.actions.entries()) {
-      prompt(() => promptFor(action), () => t("liveness.step", { n: index + 1, total: session.actions.length }));
+    for (const [index, step] of framePlan(session.actions).entries()) {
+      prompt(() => promptFor(step.action), () => t("liveness.step", { n: index + 1, total: session.actions.length }));
       status("liveness", () => t("liveness.follow"), "busy");
       await sleep(timing.settleMs);
-      for (let i = 0; i < timing.framesPerAction; i += 1) {
+      if (!camera.isOn()) await camera.start();
+      const first = performance.now();
+      for (let i = 0; i < step.frames; i += 1) {
+        // Frame i at first + i * intervalMs, not an interval after the last JPEG encode (which
+        // would stretch every gap); its time is when it is drawn from the camera.
+        const wait = first + i * step.intervalMs - performance.now();
+        if (wait > 0) await sleep(wait);
         times.push(Math.round(performance.now() - started));
-        frames.push(await camera.capture(`frame${String(frames.length).padStart(3, "0")}.jpg`));
-        await sleep(timing.intervalMs);
+        pending.push(camera.snapshot(`frame${String(pending.length).padStart(3, "0")}.jpg`));
       }
     }
+    const frames = await Promise.all(pending);
     prompt(() => t("liveness.checking"), () => t("liveness.recorded", { count: frames.length }));
     busy("liveness", () => t("liveness.checkingRecording"));
     const verdict = await api.verifySession(session.session_id, frames, times);

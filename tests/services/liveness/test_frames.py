@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -11,8 +12,10 @@ import pytest
 from services.liveness.frames import FrameLimits, decode_frames, decode_video, frame_times
 from services.shared.errors import ImageTooLargeError, InvalidArgumentError, InvalidImageError
 from services.shared.imaging import ImageLimits
-from services.shared.video import InvalidVideoError
+from services.shared.video import InvalidVideoError, VideoTooLargeError
 from tests.helpers import images
+from tests.helpers.video_clips import browser_webm
+from tests.services.shared.test_video import browser_times, counting_frames
 
 LIMITS = FrameLimits(max_frames=100, min_frames=3, max_video_bytes=20 << 20, image=ImageLimits())
 
@@ -80,3 +83,54 @@ def test_large_frames_are_scaled_down_and_huge_ones_refused() -> None:
     strict = FrameLimits(100, 3, 20 << 20, ImageLimits(max_pixels=1_000_000))
     with pytest.raises(ImageTooLargeError, match="frame 0:"):
         decode_frames([big] * 3, [], 200, strict)
+
+
+def test_a_browser_webm_is_sampled_to_about_ten_fps(tmp_path: Path) -> None:
+    """A webm as browsers record it (no declared rate: OpenCV says 1000 fps) keeps about 10
+    frames per second with their real times; before, 5 s gave 2 frames and was refused."""
+    times = browser_times(5.0)
+    data = browser_webm(tmp_path / "camera.webm", counting_frames(len(times)), times)
+    decoded = decode_video(data, sample_fps=10.0, limits=LIMITS)
+    assert len(decoded.images) == 50
+    assert decoded.times_ms[0] == 0.0 and decoded.times_ms[-1] == pytest.approx(4900, abs=50)
+    assert all(b > a for a, b in zip(decoded.times_ms, decoded.times_ms[1:], strict=False))
+
+
+def test_decoding_stops_at_the_frame_cap(tmp_path: Path) -> None:
+    """At most max_frames / sample_fps seconds at 240 fps are decoded (here 1 s: 240 frames),
+    whatever the timestamps say: 300 frames 1 ms apart are refused at the 241st, not decoded
+    in full to keep 3 of them."""
+    times = list(range(300))
+    frames = [np.full((48, 64, 3), 90, np.uint8)] * len(times)
+    data = browser_webm(tmp_path / "dense.webm", frames, times)
+    limits = FrameLimits(max_frames=10, min_frames=3, max_video_bytes=20 << 20, image=ImageLimits())
+    with pytest.raises(InvalidArgumentError, match="more than 240 frames") as caught:
+        decode_video(data, sample_fps=10.0, limits=limits)
+    assert caught.value.code == "INVALID_ARGUMENT"
+
+
+def test_decoding_stops_when_the_call_is_over(tmp_path: Path) -> None:
+    """``ensure_active`` runs before each kept frame; once it raises, nothing more is decoded."""
+    data = write_video(tmp_path / "clip.mp4", 60, "mp4v", fps=30.0)
+    calls = []
+
+    class GoneError(Exception):
+        pass
+
+    def ensure_active() -> None:
+        calls.append(1)
+        if len(calls) >= 3:
+            raise GoneError
+
+    with pytest.raises(GoneError):
+        decode_video(data, 10.0, LIMITS, ensure_active=ensure_active)
+    assert len(calls) == 3  # not 20: the loop stopped at the third frame
+
+
+def test_a_video_over_the_byte_limit_is_video_too_large(tmp_path: Path) -> None:
+    data = write_video(tmp_path / "clip.mp4", 10, "mp4v")
+    small = FrameLimits(100, 3, max_video_bytes=len(data) - 1, image=ImageLimits())
+    with pytest.raises(VideoTooLargeError, match=f"{len(data)} bytes; the limit is") as caught:
+        decode_video(data, 10.0, small)
+    assert caught.value.code == "VIDEO_TOO_LARGE"
+    assert len(decode_video(data, 10.0, replace(small, max_video_bytes=len(data))).images) == 4

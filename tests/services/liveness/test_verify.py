@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 from faceflow.liveness.v1 import liveness_pb2
 from PIL import Image
 
+from services.shared.errors import FaceflowError
 from services.shared.model_store import ModelStore
 from tests.helpers import images
 from tests.services.liveness.helpers import (
@@ -219,7 +221,7 @@ def test_two_faces_in_every_frame(liveness: LivenessUnderTest) -> None:
     assert not response.live
     assert "MULTIPLE_FACES: frames 0, 1, 2" in response.reasons
     assert not any(r.startswith("NO_FACE_IN_FRAMES") for r in response.reasons)
-    assert response.frames_with_face == 0  # no frame had exactly one face
+    assert response.frames_with_face == 3  # a frame with two faces still shows a face
 
 
 def test_video_input(liveness: LivenessUnderTest, tmp_path: Path) -> None:
@@ -244,6 +246,54 @@ def test_undecodable_video_does_not_burn_the_session(liveness: LivenessUnderTest
     error = rpc_error(lambda: liveness.stub.VerifySession(request, timeout=30))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_code(error) == "INVALID_VIDEO"
+    assert liveness.verify(session, [images.astronaut_jpeg()] * 3).session_id == session
+
+
+def test_video_over_the_services_byte_limit(
+    liveness: LivenessUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FACEFLOW_LIVENESS_MAX_VIDEO_BYTES below the gateway's 20 MiB: VIDEO_TOO_LARGE (the
+    gateway's 413), the session still unused."""
+    data = write_video(tmp_path / "still.webm", 30, "VP80", fps=15.0)
+    limits = replace(liveness.servicer.frame_limits, max_video_bytes=len(data) - 1)
+    monkeypatch.setattr(liveness.servicer, "frame_limits", limits)
+    session = liveness.session(["blink", "nod"])
+    request = liveness_pb2.VerifySessionRequest(tenant_id=TENANT, session_id=session, video=data)
+    error = rpc_error(lambda: liveness.stub.VerifySession(request, timeout=30))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_code(error) == "VIDEO_TOO_LARGE"
+    assert f"the video is {len(data)} bytes" in (error.details() or "")
+    assert liveness.verify(session, [images.astronaut_jpeg()] * 3).session_id == session
+
+
+class EndedCall:
+    """A servicer context whose RPC is over: cancelled, or past its deadline."""
+
+    def __init__(self, remaining_s: float) -> None:
+        self.remaining_s = remaining_s
+
+    def is_active(self) -> bool:
+        return False
+
+    def time_remaining(self) -> float:
+        return self.remaining_s
+
+
+@pytest.mark.parametrize(
+    ("remaining_s", "status"),
+    [(5.0, grpc.StatusCode.CANCELLED), (0.0, grpc.StatusCode.DEADLINE_EXCEEDED)],
+)
+def test_a_call_that_is_over_stops_decoding_and_keeps_the_session(
+    liveness: LivenessUnderTest, tmp_path: Path, remaining_s: float, status: grpc.StatusCode
+) -> None:
+    data = write_video(tmp_path / "still.webm", 30, "VP80", fps=15.0)
+    session = liveness.session(["blink", "nod"])
+    request = liveness_pb2.VerifySessionRequest(tenant_id=TENANT, session_id=session, video=data)
+    with pytest.raises(FaceflowError) as caught:
+        liveness.servicer.VerifySession(request, EndedCall(remaining_s))
+    assert caught.value.status == status
+    assert caught.value.code == status.name
+    # no verdict was given and the session was not claimed
     assert liveness.verify(session, [images.astronaut_jpeg()] * 3).session_id == session
 
 

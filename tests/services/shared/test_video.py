@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,14 +12,17 @@ import pytest
 
 from services.shared.errors import ImageTooLargeError, InvalidArgumentError
 from services.shared.video import (
+    MAX_VIDEO_FPS,
     InvalidVideoError,
     VideoReader,
     VideoTooLongError,
+    _Sampler,
     fit,
+    grab_limit,
     video_file,
     video_suffix,
 )
-from tests.helpers.video_clips import fourcc_code
+from tests.helpers.video_clips import browser_webm, fourcc_code
 
 LIMITS = {"max_pixels": 10_000_000, "max_side": 1280}
 
@@ -133,3 +137,89 @@ def test_sampling_rate_must_be_positive(tmp_path: Path) -> None:
         pytest.raises(InvalidArgumentError, match="positive"),
     ):
         next(iter(reader.frames(0.0)))
+
+
+def counting_frames(count: int) -> list[np.ndarray]:
+    """Frames whose red channel (BGR) counts up, so a decoded frame tells its index."""
+    frames = []
+    for index in range(count):
+        frame = np.zeros((120, 160, 3), np.uint8)
+        frame[:, :, 2] = 40 + index % 200
+        frames.append(frame)
+    return frames
+
+
+def browser_times(seconds: float, fps: float = 30.0, jitter_ms: float = 8.0) -> list[int]:
+    """A camera's frame times as a browser stamps them: about ``fps``, irregular, whole ms."""
+    rng = random.Random(7)
+    count = round(seconds * fps)
+    return [0] + [
+        round(i * 1000 / fps + rng.uniform(-jitter_ms, jitter_ms)) for i in range(1, count)
+    ]
+
+
+def test_a_browser_webm_without_a_frame_rate_is_sampled_by_its_timestamps(tmp_path: Path) -> None:
+    """MediaRecorder's webm declares no rate: OpenCV reports 1000 fps. Taken at its word that
+    kept 1 frame in 100 labelled index ms (2 frames "spanning" 100 ms of a 5 s clip)."""
+    times = browser_times(5.0)
+    data = browser_webm(tmp_path / "camera.webm", counting_frames(len(times)), times)
+    with video_file(data) as path:
+        capture = cv2.VideoCapture(str(path))
+        assert capture.get(cv2.CAP_PROP_FPS) == 1000.0  # what makes this a browser's webm
+        capture.release()
+        with VideoReader(path, **LIMITS) as reader:
+            frames = list(reader.frames(10.0))
+            info = reader.info
+    assert len(frames) == 50  # the first frame at or after each 100 ms step of 5 s
+    assert [f.time_ms for f in frames] == [times[f.index] for f in frames]
+    # one frame per 100 ms step (a frame 1 ms early counts as on its step)
+    assert [int((f.time_ms + 1) // 100) for f in frames] == list(range(50))
+    gaps = np.diff([f.time_ms for f in frames])
+    assert gaps.min() > 50 and gaps.max() < 150
+    for frame in frames[::10]:  # the pixels are the frame the time belongs to
+        assert float(frame.image[:, :, 0].mean()) == pytest.approx(40 + frame.index, abs=6)
+    # the rate is unknown, and so the length the container derives from it
+    assert not info.fps_known and info.frame_count == 0 and info.sampled_count(10.0) is None
+
+
+def test_frame_times_are_the_containers(tmp_path: Path) -> None:
+    """A declared (plausible) rate picks the step, but each time is the frame's own: here 1 s
+    at 30 fps, then 1 s at 15 fps (a phone lowering its rate in the dark)."""
+    times = [round(i * 1000 / 30) for i in range(30)] + [
+        1000 + round(i * 1000 / 15) for i in range(15)
+    ]
+    data = browser_webm(tmp_path / "vfr.webm", counting_frames(len(times)), times)
+    with video_file(data) as path, VideoReader(path, **LIMITS) as reader:
+        assert reader.info.fps < MAX_VIDEO_FPS
+        frames = list(reader.frames(10.0))
+    assert [f.time_ms for f in frames] == [times[f.index] for f in frames]
+    assert (frames[-1].index, frames[-1].time_ms) == (42, 1800.0)  # not 42 / 30 fps = 1400 ms
+
+
+def test_frames_without_usable_times_are_spaced_by_the_rate() -> None:
+    """The times a reader derives from (index, container time) pairs: the container's time
+    from the first frame while it increases, else one frame period after the previous."""
+    sampler = _Sampler(step=None, interval_ms=100.0, frame_ms=1000 / 30)
+    positions = [500.0, 533.0, None, 533.0, 600.0, 650.0, 700.0, 1100.0]
+    times = [sampler.time_ms(p) for p in positions]
+    assert times == pytest.approx([0.0, 33.0, 66.333, 99.667, 100.0, 150.0, 200.0, 600.0], abs=1e-3)
+    kept = [i for i, t in enumerate(times) if sampler.keep(i, t)]
+    assert kept == [0, 3, 6, 7]  # the first frame at or after 0, 100 (less 1 ms), 200, 600 ms
+
+
+def test_grabs_stop_at_the_limit(tmp_path: Path) -> None:
+    """However few frames are kept, at most ``max_grabs`` are decoded: one more is a clear
+    INVALID_ARGUMENT (not a silent cut: the verification would judge part of the video)."""
+    data = write(tmp_path / "clip.mp4", 90, fps=30.0)
+    with video_file(data) as path:
+        with VideoReader(path, max_grabs=90, **LIMITS) as reader:
+            assert len(list(reader.frames(1.0))) == 3
+        with VideoReader(path, max_grabs=40, **LIMITS) as reader:
+            kept = []
+            with pytest.raises(InvalidArgumentError, match="more than 40 frames") as caught:
+                for frame in reader.frames(1.0):
+                    kept.append(frame.index)
+            assert caught.value.code == "INVALID_ARGUMENT"
+            assert kept == [0, 30]
+        with VideoReader(path, max_duration_s=60.0, **LIMITS) as reader:
+            assert reader.max_grabs == grab_limit(60.0) == 60 * MAX_VIDEO_FPS
