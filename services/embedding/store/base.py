@@ -114,10 +114,6 @@ class GalleryStore(Protocol):
         """Delete one face of a user; ``FaceNotFoundError`` when it is not theirs."""
         ...
 
-    def user_embeddings(self, tenant: str, group_id: str, user_id: str) -> NDArray[np.float32]:
-        """The user's stored (L2-normalised) embeddings, shape (n, dimension)."""
-        ...
-
     def user_face_embeddings(
         self, tenant: str, group_id: str, user_id: str
     ) -> list[tuple[str, NDArray[np.float32]]]:

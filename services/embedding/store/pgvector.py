@@ -272,19 +272,6 @@ class PgvectorStore:
             user_pk = self._user_pk(db, pk, user_id)
             db.execute(f"DELETE FROM {self.schema}.users WHERE id = %s", (user_pk,))
 
-    def user_embeddings(self, tenant: str, group_id: str, user_id: str) -> NDArray[np.float32]:
-        """The user's stored unit-length embeddings, shape (n, dimension)."""
-        with self._connection() as db:
-            pk = self._group_pk(db, tenant, group_id)
-            user_pk = self._user_pk(db, pk, user_id)
-            rows = db.execute(
-                f"SELECT embedding::real[] FROM {self.schema}.faces WHERE user_pk = %s ORDER BY id",
-                (user_pk,),
-            ).fetchall()
-        if not rows:
-            return np.empty((0, self.dimension), dtype=np.float32)
-        return np.asarray([r[0] for r in rows], dtype=np.float32)
-
     def user_face_embeddings(
         self, tenant: str, group_id: str, user_id: str
     ) -> list[tuple[str, NDArray[np.float32]]]:

@@ -247,12 +247,6 @@ class SqliteFaissStore:
                 face_ids = self._tables.delete_user(self._tables.user_pk(pk, user_id))
             self._remove_from_index(pk, face_ids)
 
-    def user_embeddings(self, tenant: str, group_id: str, user_id: str) -> NDArray[np.float32]:
-        """The user's stored unit-length embeddings, shape (n, dimension)."""
-        with self._lock:
-            pk = self._tables.group_pk(tenant, group_id)
-            return self._tables.user_embeddings(self._tables.user_pk(pk, user_id))
-
     def user_face_embeddings(
         self, tenant: str, group_id: str, user_id: str
     ) -> list[tuple[str, NDArray[np.float32]]]:

@@ -263,18 +263,6 @@ class SqliteGallery:
         self.connection.execute("DELETE FROM users WHERE id = ?", (user_pk,))
         return face_ids
 
-    def user_embeddings(self, user_pk: int) -> NDArray[np.float32]:
-        """The user's stored embeddings, shape (n, dimension)."""
-        blobs = [
-            r[0]
-            for r in self.connection.execute(
-                "SELECT embedding FROM faces WHERE user_pk = ? ORDER BY id", (user_pk,)
-            )
-        ]
-        if not blobs:
-            return np.empty((0, self.dimension), dtype=np.float32)
-        return np.stack([np.frombuffer(b, dtype=np.float32) for b in blobs])
-
     def user_face_embeddings(self, user_pk: int) -> list[tuple[str, NDArray[np.float32]]]:
         """Each face of the user as (face token, stored embedding), by id, from one query."""
         return [

@@ -221,8 +221,8 @@ def test_kill_9_mid_stream_loses_no_acknowledged_face(service: tuple[Path, Path]
         total = sum(g.face_count for g in store.list_groups(TENANT))
         assert total == len(stored)
         for token, user_id in stored.items():
-            vectors = store.user_embeddings(TENANT, GROUP, user_id)
-            matches = store.search(TENANT, [GROUP], vectors[0], 100)
+            _, vector = store.user_face_embeddings(TENANT, GROUP, user_id)[0]
+            matches = store.search(TENANT, [GROUP], vector, 100)
             assert any(m.face_token == token for m in matches), "a stored face is not searchable"
     finally:
         store.close()

@@ -86,7 +86,7 @@ def test_unknown_group_is_group_not_found_everywhere(store: GalleryStore, faces:
         lambda: store.get_user("t1", "nope", "ann"),
         lambda: store.delete_user("t1", "nope", "ann"),
         lambda: store.delete_face("t1", "nope", "ann", "0" * 32),
-        lambda: store.user_embeddings("t1", "nope", "ann"),
+        lambda: store.user_face_embeddings("t1", "nope", "ann"),
         lambda: store.search("t1", ["nope"], vector, 5),
     ]
     store.create_group("t1", "staff")
@@ -167,7 +167,7 @@ def test_unknown_user_and_face_are_not_found(store: GalleryStore, faces: Faces) 
     for call in (
         lambda: store.get_user("t1", "staff", "zoe"),
         lambda: store.delete_user("t1", "staff", "zoe"),
-        lambda: store.user_embeddings("t1", "staff", "zoe"),
+        lambda: store.user_face_embeddings("t1", "staff", "zoe"),
         lambda: store.delete_face("t1", "staff", "zoe", ann_token),
     ):
         with pytest.raises(UserNotFoundError) as caught:
@@ -185,7 +185,7 @@ def test_user_embeddings_are_the_unit_vectors_enrolled(store: GalleryStore, face
     raw = faces.unit_vectors(2, 5) * np.float32(3.0)  # not unit length on input
     for index, vector in enumerate(raw):
         store.add_face("t1", "staff", "ann", vector, faces.sha(index))
-    stored = store.user_embeddings("t1", "staff", "ann")
+    stored = np.stack([vector for _, vector in store.user_face_embeddings("t1", "staff", "ann")])
     assert stored.shape == (2, faces.dimension) and stored.dtype == np.float32
     np.testing.assert_allclose(stored, raw / 3.0, atol=1e-6)
 
@@ -474,7 +474,7 @@ def test_tenants_never_see_each_others_data(store: GalleryStore, faces: Faces) -
         lambda: store.delete_group("beta", "staff"),
         lambda: store.delete_user("beta", "staff", "ann"),
         lambda: store.delete_face("beta", "staff", "ann", token),
-        lambda: store.user_embeddings("beta", "staff", "ann"),
+        lambda: store.user_face_embeddings("beta", "staff", "ann"),
         lambda: store.add_face("beta", "staff", "eve", vector, faces.sha(9)),
     ):
         with pytest.raises(GroupNotFoundError):

@@ -191,7 +191,9 @@ def test_kill_9_mid_stream_loses_no_acknowledged_face(tmp_path: Path) -> None:
             index = int(user.user_id[1:])
             assert len(user.faces) == 1
             np.testing.assert_allclose(
-                store.user_embeddings("t", "g", user.user_id)[0], unit_vector(index), atol=1e-6
+                store.user_face_embeddings("t", "g", user.user_id)[0][1],
+                unit_vector(index),
+                atol=1e-6,
             )
             assert_found(store, index, user.faces[0].face_token)
             acknowledged[index] = user.faces[0].face_token

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from faceflow.common.v1 import common_pb2
 from faceflow.embedding.v1 import embedding_pb2
-from numpy.typing import NDArray
 
 from services.embedding.servicer import EmbeddingServicer
 from services.embedding.settings import EmbeddingSettings
@@ -61,8 +60,8 @@ def test_user_face_embeddings_pairs_each_token_with_its_vector(
 
 
 class SplitReads:
-    """A store whose two old reads disagree, as they could when a delete + add falls between
-    them: ``get_user`` lists the faces before, ``user_embeddings`` returns the vectors after."""
+    """A store whose user listing is stale, as a separate read could be when a delete + add
+    falls between it and the vectors': ``get_user`` lists the faces before the change."""
 
     def __init__(self, store: GalleryStore, before: Any) -> None:
         self.store = store
@@ -70,9 +69,6 @@ class SplitReads:
 
     def get_user(self, *args: Any) -> Any:
         return self.before
-
-    def user_embeddings(self, *args: Any) -> NDArray[np.float32]:
-        return self.store.user_embeddings(*args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
