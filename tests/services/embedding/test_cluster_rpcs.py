@@ -26,6 +26,7 @@ from services.embedding.settings import EmbeddingSettings
 from services.shared.alignment import ALIGNED_SIZE
 from services.shared.model_store import ModelStore
 from tests.helpers import lfw
+from tests.helpers.serving import serving
 from tests.services.embedding.store.conftest import postgres_url
 from tests.services.embedding.test_embedding_service import add_face, error_of
 
@@ -275,15 +276,11 @@ def limited(model_store: ModelStore, tmp_path: Path) -> Iterator[Stub]:
         cluster_max_request_faces=3,
         cluster_max_job_faces=5,
     )
-    app, servicer = create_app(settings, model_store)
-    port = app.start(0)
-    app.mark_serving()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Stub(channel)
-    finally:
-        app.stop(grace=1.0)
-        servicer.close()
+    with (
+        serving(*create_app(settings, model_store)) as address,
+        grpc.insecure_channel(address) as channel,
+    ):
+        yield Stub(channel)
 
 
 def test_limits_per_request_and_per_job(
@@ -405,14 +402,8 @@ def own_service(
         cluster_poll_seconds=0.1,
     )
     app, servicer = create_app(settings, model_store)
-    port = app.start(0)
-    app.mark_serving()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Stub(channel), servicer, settings
-    finally:
-        app.stop(grace=1.0)
-        servicer.close()
+    with serving(app, servicer) as address, grpc.insecure_channel(address) as channel:
+        yield Stub(channel), servicer, settings
 
 
 def stored_faces(settings: EmbeddingSettings, job_id: str) -> list[tuple[str, str, int]]:
