@@ -1,4 +1,4 @@
-"""Container health check: gRPC health (grpc.health.v1) for model services, /readyz for the gateway.
+"""Container health check: gRPC health for model services, /healthz for the gateway.
 
 ``python -m deploy.docker.healthcheck`` probes the component named by FACEFLOW_SERVICE on the
 port its settings resolve to (environment included); ``--address HOST:PORT`` or ``--url URL``
@@ -6,6 +6,11 @@ probe something else. Exit status 0 means SERVING (or a check refused because th
 queue is full: busy, not dead, ``services/shared/health.py``) / HTTP 200, 1 anything else: what
 Docker's HEALTHCHECK and an exec probe (the Kubernetes liveness probe) expect. Kept tiny: it
 runs every few seconds in every container.
+
+The gateway is healthy when it answers ``/healthz``, as its Kubernetes probes say: a model
+service that is down is the 503 of the routes that need it, and must not mark every gateway
+container unhealthy (nor keep the proxy, which waits for a healthy gateway, from starting).
+``/readyz`` (every service SERVING) is for operators and the end-to-end check.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from deploy.docker.components import SERVICE_ENV, UnknownComponentError, compone
 from services.shared.health import ALIVE_CODES
 
 DEFAULT_TIMEOUT = 3.0
+GATEWAY_HEALTH_PATH = "/healthz"
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def probe_component(name: str, timeout: float = DEFAULT_TIMEOUT) -> ProbeResult:
     comp = component(name)
     port = int(settings_class(comp)().port)
     if comp.is_gateway:
-        return probe_http(f"http://127.0.0.1:{port}/readyz", timeout)
+        return probe_http(f"http://127.0.0.1:{port}{GATEWAY_HEALTH_PATH}", timeout)
     return probe_grpc(f"127.0.0.1:{port}", timeout)
 
 

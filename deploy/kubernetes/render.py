@@ -125,12 +125,21 @@ OVERRIDES: dict[str, dict[str, Any]] = {
 }
 
 
+def gateway_body_limit() -> int:
+    """The largest request body the gateway reads (its ``max_request_bytes``)."""
+    return int(default_setting(GATEWAY, "max_request_bytes"))
+
+
+def nginx_size(size: int) -> str:
+    """A byte count as an nginx size ("64m"), rounded up to whole MiB."""
+    return f"{-(-size // MIB)}m"
+
+
 def gateway_tmp_bytes() -> int:
     """The gateway's /tmp: Starlette spools a multipart body's files there (up to the body
     limit, ``max_request_bytes``) and /videos/recognize writes the video there once more for
     OpenCV, so one request at the limit needs twice the limit; plus ``TMP_MARGIN_BYTES``."""
-    largest_body = int(default_setting(GATEWAY, "max_request_bytes"))
-    return 2 * largest_body + TMP_MARGIN_BYTES
+    return 2 * gateway_body_limit() + TMP_MARGIN_BYTES
 
 
 GATEWAY_TMP = mebibytes(gateway_tmp_bytes())
@@ -475,7 +484,10 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
         "metadata": metadata(
             "gateway",
             "gateway",
-            annotations={"nginx.ingress.kubernetes.io/proxy-body-size": "64m"},
+            # the gateway's own limit, so that it answers 413 with the JSON envelope itself
+            annotations={
+                "nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(gateway_body_limit())
+            },
         ),
         "spec": {
             "rules": [

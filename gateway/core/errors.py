@@ -7,9 +7,12 @@ from the gRPC status.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import grpc
 
-from services.shared.errors import ERROR_CODE_METADATA_KEY
+from services.shared.errors import ERROR_CODE_METADATA_KEY, StorageUnavailableError, disk_writes
 
 # googleapis google/rpc/code.proto mapping; everything not listed is 500.
 GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
@@ -106,3 +109,15 @@ def no_face() -> ApiError:
 def service_unavailable(name: str) -> ApiError:
     """A service needed for this endpoint is not deployed or not reachable."""
     return ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service is not available")
+
+
+@contextmanager
+def local_disk_errors(what: str) -> Iterator[None]:
+    """Writing ``what`` to the gateway's own disk failed (no space, an I/O error): that is the
+    server's trouble, not the client's, so 503 SERVICE_UNAVAILABLE (retry later), never a 500
+    or a 400."""
+    try:
+        with disk_writes(what):
+            yield
+    except StorageUnavailableError as error:
+        raise ApiError(503, error.code, f"the gateway {error.message}") from error

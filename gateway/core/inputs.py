@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 from collections.abc import Collection
 from typing import Any
 
@@ -19,11 +18,9 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
-from gateway.core.errors import ApiError
+from gateway.core.errors import ApiError, local_disk_errors
 from services.shared.errors import ImageTooLargeError, InvalidImageError
 from services.shared.imaging import ImageLimits, image_size
-
-log = logging.getLogger(__name__)
 
 
 def check_image(data: bytes, name: str, limits: ImageLimits) -> bytes:
@@ -90,15 +87,12 @@ async def read_input(
         "application/x-www-form-urlencoded"
     ):
         try:
-            form = await request.form(max_files=1000, max_fields=1000, max_part_size=max_bytes + 1)
-        except OSError as error:  # spooling a file part to /tmp failed: no space, I/O error
-            log.error("cannot spool the request body to the temporary folder: %s", error)
-            raise ApiError(
-                503,
-                "SERVICE_UNAVAILABLE",
-                "the gateway cannot store the upload right now (its temporary space is full "
-                "or failing); retry later",
-            ) from error
+            with local_disk_errors("the upload"):  # starlette spools file parts to /tmp
+                form = await request.form(
+                    max_files=1000, max_fields=1000, max_part_size=max_bytes + 1
+                )
+        except ApiError:
+            raise
         except Exception as error:  # starlette raises several types for a broken body
             raise ApiError(400, "INVALID_ARGUMENT", f"cannot read the form body: {error}") from None
         files: dict[str, list[bytes]] = {}

@@ -28,7 +28,7 @@ import httpx
 
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
-from gateway.core.errors import ApiError
+from gateway.core.errors import ApiError, local_disk_errors
 from gateway.core.video_state import JobRecord, VideoState
 from gateway.orchestration.video import VideoSearch, new_recognizer, recognize, video_frames
 from gateway.orchestration.webhooks import Message, RetryPolicy, WebhookSender
@@ -119,11 +119,18 @@ class VideoJobs:
         info: dict[str, Any],
         webhook: tuple[str, str] | None,
     ) -> JobRecord:
-        """Store the upload and the job, and start its task."""
+        """Store the upload and the job, and start its task. When the video cannot be written
+        (no space left: 503 SERVICE_UNAVAILABLE) the job record is removed again."""
         request = {**search.as_json(), "fps": fps, "webhook_url": webhook[0] if webhook else None}
         job = self.state.create_job(tenant, request, webhook[1] if webhook else None, info)
         path = self.folder / f"{job.job_id}{suffix}"
-        path.write_bytes(video)
+        try:
+            with local_disk_errors("the video"):
+                path.write_bytes(video)
+        except ApiError:
+            path.unlink(missing_ok=True)
+            self.state.delete_job(tenant, job.job_id)
+            raise
         job_input = JobInput(path, search, fps, webhook[0] if webhook else None)
         task = asyncio.create_task(self._run(job, job_input), name=f"video-job-{job.job_id}")
         self._tasks[job.job_id] = task

@@ -7,7 +7,13 @@ the same code over HTTP.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import grpc
+
+log = logging.getLogger(__name__)
 
 ERROR_CODE_METADATA_KEY = "faceflow-error-code"
 
@@ -77,6 +83,26 @@ class DeadlineExceededError(FaceflowError):
 
     code = "DEADLINE_EXCEEDED"
     status = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class StorageUnavailableError(FaceflowError):
+    """This process cannot write to its own disk right now (no space, an I/O error): the
+    server's trouble, not the caller's, so UNAVAILABLE: retry later."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status = grpc.StatusCode.UNAVAILABLE
+
+
+@contextmanager
+def disk_writes(what: str) -> Iterator[None]:
+    """Writing ``what`` to local disk inside: an OSError becomes StorageUnavailableError."""
+    try:
+        yield
+    except OSError as error:
+        log.error("cannot write %s to local disk: %s", what, error)
+        raise StorageUnavailableError(
+            f"cannot store {what} right now (its temporary space is full or failing); retry later"
+        ) from error
 
 
 def ensure_active(context: grpc.ServicerContext) -> None:

@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from services.shared.errors import ImageTooLargeError, InvalidArgumentError
+from services.shared.errors import ImageTooLargeError, InvalidArgumentError, disk_writes
 
 DEFAULT_VIDEO_FPS = 30.0
 """Assumed, for the frame times only, when the container declares no plausible frame rate and
@@ -143,11 +143,13 @@ def fit(image: NDArray[np.uint8], max_side: int) -> NDArray[np.uint8]:
 @contextmanager
 def video_file(data: bytes, prefix: str = "faceflow-video-") -> Iterator[Path]:
     """The bytes in a temporary file named for their container (deleted afterwards);
-    INVALID_VIDEO when they are neither mp4 nor webm."""
+    INVALID_VIDEO when they are neither mp4 nor webm, SERVICE_UNAVAILABLE when the file
+    cannot be written (no space left)."""
     suffix = video_suffix(data)
-    handle, name = tempfile.mkstemp(suffix=suffix, prefix=prefix)
+    with disk_writes("the video"):
+        handle, name = tempfile.mkstemp(suffix=suffix, prefix=prefix)
     try:
-        with os.fdopen(handle, "wb") as file:
+        with disk_writes("the video"), os.fdopen(handle, "wb") as file:
             file.write(data)
         yield Path(name)
     finally:

@@ -126,8 +126,10 @@ def test_component_probe_uses_the_port_from_the_environment(
 
 
 class _Status(http.server.BaseHTTPRequestHandler):
+    """Answers like a gateway whose model services are down: alive, not ready."""
+
     def do_GET(self) -> None:
-        self.send_response(200 if self.path == "/readyz" else 503)
+        self.send_response(200 if self.path == "/healthz" else 503)
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
@@ -136,7 +138,7 @@ class _Status(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server() -> Iterator[str]:
-    """A real HTTP server: 200 on /readyz, 503 elsewhere."""
+    """A real HTTP server: 200 on /healthz, 503 elsewhere (/readyz included)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Status)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -146,12 +148,23 @@ def http_server() -> Iterator[str]:
 
 
 def test_http_probe(http_server: str) -> None:
-    assert healthcheck.probe_http(f"{http_server}/readyz").healthy
-    not_ready = healthcheck.probe_http(f"{http_server}/other")
+    assert healthcheck.probe_http(f"{http_server}/healthz").healthy
+    not_ready = healthcheck.probe_http(f"{http_server}/readyz")
     assert not not_ready.healthy and "HTTP 503" in not_ready.detail
-    assert not healthcheck.probe_http(f"http://127.0.0.1:{free_port()}/readyz", 1.0).healthy
-    assert healthcheck.main(["--url", f"{http_server}/readyz"]) == 0
-    assert healthcheck.main(["--url", f"{http_server}/other"]) == 1
+    assert not healthcheck.probe_http(f"http://127.0.0.1:{free_port()}/healthz", 1.0).healthy
+    assert healthcheck.main(["--url", f"{http_server}/healthz"]) == 0
+    assert healthcheck.main(["--url", f"{http_server}/readyz"]) == 1
+
+
+def test_a_gateway_with_a_service_down_is_still_a_healthy_container(
+    http_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway container's check asks /healthz, not /readyz (see healthcheck.py)."""
+    monkeypatch.setenv("FACEFLOW_SERVICE", "gateway")
+    monkeypatch.setenv("FACEFLOW_GATEWAY_PORT", http_server.rsplit(":", 1)[1])
+    assert healthcheck.main([]) == 0
+    monkeypatch.setenv("FACEFLOW_GATEWAY_PORT", str(free_port()))
+    assert healthcheck.main(["--timeout", "1"]) == 1
 
 
 def test_staged_code_has_what_the_images_import_and_nothing_else(tmp_path: Path) -> None:

@@ -172,6 +172,16 @@ def test_gateway_is_behind_a_service_and_an_ingress() -> None:
         assert probes[probe]["httpGet"]["path"] == "/healthz"
 
 
+def test_the_ingress_lets_through_what_the_gateway_accepts() -> None:
+    """nginx's body limit follows the gateway's setting (rounded up to whole MiB): a body the
+    gateway accepts is never refused by nginx's own HTML 413 first."""
+    annotations = find("Ingress", "gateway")["metadata"]["annotations"]
+    size = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert size.endswith("m")
+    largest_body = GatewaySettings.model_fields["max_request_bytes"].default
+    assert int(size[:-1]) * 1024**2 >= largest_body > (int(size[:-1]) - 1) * 1024**2
+
+
 def test_gateway_tmp_holds_twice_the_largest_body() -> None:
     """Starlette spools an upload to /tmp and /videos/recognize copies the video there again:
     a request at the body limit needs twice the limit. /tmp is memory, so the memory limit

@@ -9,6 +9,7 @@ restart use a clip made from scikit-image's astronaut, so they run without ../sh
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 import time
@@ -25,8 +26,10 @@ from fastapi.testclient import TestClient
 from faceflow_sdk.watch import Source, sample_frames
 from faceflow_sdk.webhooks import verify_webhook
 from gateway.core.tenants_pg import PostgresTenantStore, migrate_gateway_schema
-from gateway.core.video_state import VideoState
+from gateway.core.video_state import JobRecord, VideoState
 from gateway.main import create_app
+from gateway.orchestration.video_jobs import VideoJobs
+from services.shared import video as video_module
 from services.shared.postgres import ConnectionPool
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest, gateway_settings
 from tests.gateway.gallery_helpers import API, create_group, enroll, unique
@@ -374,6 +377,56 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     with Receiver(fail_first=1) as running:
         yield running
+
+
+def test_no_room_for_the_video_is_503_and_no_job_is_left(
+    make_gateway: GatewayFactory,
+    detection_address: str,
+    embedding_address: str,
+    generated: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gateway writes a video to its disk twice: to read it (a temporary file) and, for a
+    job, into its jobs folder. Either write failing (no space, a missing folder) is 503
+    SERVICE_UNAVAILABLE "retry later", never a 500, and no job record is left behind."""
+    gw = make_gateway(detection=detection_address, embedding=embedding_address)
+    group = unique("video-disk")
+    assert create_group(gw, group).status_code == 200
+    jobs: VideoJobs = gw.client.app.state.video_jobs  # type: ignore[attr-defined]
+    created: list[str] = []
+    create_job = jobs.state.create_job
+
+    def recording_create_job(*args: Any, **kwargs: Any) -> JobRecord:
+        job = create_job(*args, **kwargs)
+        created.append(job.job_id)
+        return job
+
+    monkeypatch.setattr(jobs.state, "create_job", recording_create_job)
+    folder = jobs.folder
+    jobs.folder = folder / "gone"  # the jobs folder vanished: writing there fails
+    response = recognize(gw, generated["short"], group_ids=group, mode="async")
+    message = error_message(response, 503, "SERVICE_UNAVAILABLE")
+    assert message == (
+        "the gateway cannot store the video right now (its temporary space is full or "
+        "failing); retry later"
+    )
+    assert len(created) == 1 and jobs.state.job_by_id(created[0]) is None
+    assert list(folder.glob("vj_*")) == []
+    jobs.folder = folder
+
+    class FullDisk:
+        @staticmethod
+        def mkstemp(**_: Any) -> tuple[int, str]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(video_module, "tempfile", FullDisk)
+    for mode in ("auto", "async"):
+        response = recognize(gw, generated["short"], group_ids=group, mode=mode)
+        assert "retry later" in error_message(response, 503, "SERVICE_UNAVAILABLE")
+    assert len(created) == 1  # refused before any job was made
+    monkeypatch.undo()
+    accepted = recognize(gw, generated["short"], group_ids=group, mode="async")
+    assert accepted.status_code == 202, accepted.text
 
 
 def test_webhook_deliveries_are_signed_and_retried(

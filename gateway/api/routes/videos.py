@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -57,7 +58,12 @@ from gateway.api.video_schemas import (
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.context import envelope
-from gateway.core.errors import CODE_STATUS_OVERRIDES, ApiError, http_status_for
+from gateway.core.errors import (
+    CODE_STATUS_OVERRIDES,
+    ApiError,
+    http_status_for,
+    local_disk_errors,
+)
 from gateway.core.video_state import StreamBusyError, StreamRecord, VideoState
 from gateway.orchestration import recognition
 from gateway.orchestration.embedding_calls import embedding
@@ -325,7 +331,8 @@ async def recognize_video(
 
     Refused: not an mp4/webm or empty (400 INVALID_VIDEO), over ``video_max_bytes`` (413
     VIDEO_TOO_LARGE), longer than ``video_max_seconds`` (400 VIDEO_TOO_LONG), frames over the
-    pixel limit (413 IMAGE_TOO_LARGE), an unknown group (404 GROUP_NOT_FOUND).
+    pixel limit (413 IMAGE_TOO_LARGE), an unknown group (404 GROUP_NOT_FOUND); no room on the
+    gateway's disk for the video (503 SERVICE_UNAVAILABLE, nothing stored).
     """
     params = await RecognizeParams.read(request, settings)
     if len(params.video) > settings.video_max_bytes:
@@ -341,7 +348,9 @@ async def recognize_video(
     webhook = None
     if params.webhook_url is not None and params.webhook_secret is not None:
         webhook = (params.webhook_url, params.webhook_secret)
-    with video_file(params.video) as path:
+    with ExitStack() as stack:
+        with local_disk_errors("the video"):
+            path = stack.enter_context(video_file(params.video))
         reader = await asyncio.to_thread(_open, path, settings, settings.video_max_seconds)
         try:
             duration = reader.info.duration_s

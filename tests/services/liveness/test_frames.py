@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
+import grpc
 import numpy as np
 import pytest
 
 from services.liveness.frames import FrameLimits, decode_frames, decode_video, frame_times
-from services.shared.errors import ImageTooLargeError, InvalidArgumentError, InvalidImageError
+from services.shared.errors import (
+    ImageTooLargeError,
+    InvalidArgumentError,
+    InvalidImageError,
+    StorageUnavailableError,
+)
 from services.shared.imaging import ImageLimits
 from services.shared.video import InvalidVideoError, VideoTooLargeError
 from tests.helpers import images
@@ -134,3 +142,37 @@ def test_a_video_over_the_byte_limit_is_video_too_large(tmp_path: Path) -> None:
         decode_video(data, 10.0, small)
     assert caught.value.code == "VIDEO_TOO_LARGE"
     assert len(decode_video(data, 10.0, replace(small, max_video_bytes=len(data))).images) == 4
+
+
+def test_no_room_for_the_video_is_unavailable_not_internal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The video goes through a temporary file: no space there is UNAVAILABLE "retry later"
+    (the server's trouble), never INTERNAL, and no file is left behind."""
+    data = write_video(tmp_path / "clip.mp4", 10, "mp4v")
+    written: list[str] = []
+    real_fdopen = os.fdopen
+
+    class FullFile:
+        def __init__(self, handle: int, mode: str) -> None:
+            self.file = real_fdopen(handle, mode)
+            self.path = os.readlink(f"/proc/self/fd/{handle}")  # Linux: the temporary file
+
+        def __enter__(self) -> FullFile:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            self.file.close()
+
+        def write(self, _: bytes) -> int:
+            written.append(self.path)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", FullFile)  # video_file writes through os.fdopen
+    with pytest.raises(StorageUnavailableError, match="retry later") as caught:
+        decode_video(data, 10.0, LIMITS)
+    assert caught.value.code == "SERVICE_UNAVAILABLE"
+    assert caught.value.status == grpc.StatusCode.UNAVAILABLE
+    assert len(written) == 1 and not Path(written[0]).exists()
+    monkeypatch.undo()
+    assert len(decode_video(data, 10.0, LIMITS).images) == 4
