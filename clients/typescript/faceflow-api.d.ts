@@ -403,7 +403,8 @@ export interface paths {
          *
          *     Refused: not an mp4/webm or empty (400 INVALID_VIDEO), over ``video_max_bytes`` (413
          *     VIDEO_TOO_LARGE), longer than ``video_max_seconds`` (400 VIDEO_TOO_LONG), frames over the
-         *     pixel limit (413 IMAGE_TOO_LARGE), an unknown group (404 GROUP_NOT_FOUND).
+         *     pixel limit (413 IMAGE_TOO_LARGE), an unknown group (404 GROUP_NOT_FOUND); no room on the
+         *     gateway's disk for the video (503 SERVICE_UNAVAILABLE, nothing stored).
          */
         post: operations["recognize_video_api_v1_videos_recognize_post"];
         delete?: never;
