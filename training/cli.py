@@ -25,7 +25,7 @@ from training.commands.data import (
 )
 from training.commands.evaluate import add_evaluate
 from training.commands.export import add_export
-from training.commands.reports import add_flops, add_plot
+from training.commands.reports import add_epoch_times, add_flops, add_plot
 from training.commands.train import add_train
 from training.errors import TrainingError
 
@@ -43,6 +43,7 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_prune,
     add_distill,
     add_plot,
+    add_epoch_times,
     add_split,
     add_export,
 )

@@ -31,7 +31,7 @@ def _config(data: Path, run_dir: Path, **overrides: object) -> CifarConfig:
 
 
 def test_loss_falls_then_resume_and_evaluate(cifar_batches: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
+    run, times = tmp_path / "run", tmp_path / "epoch-times.csv"
     result = train(_config(cifar_batches, run))
     losses = [epoch["loss"] for epoch in result["history"]]
     assert len(losses) == 3
@@ -49,6 +49,12 @@ def test_loss_falls_then_resume_and_evaluate(cifar_batches: Path, tmp_path: Path
     assert len(resumed["history"]) == 1
     with (run / "history.csv").open() as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1", "2", "3"]
+    # wall time per epoch from the event files: the first epoch of each process is start-up
+    assert main(["epoch-times", "--logs", str(run / "logs" / "train"), "--out", str(times)]) == 0
+    with times.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["epoch"], row["process"]) for row in rows] == [("2", "0"), ("3", "0")]
+    assert all(float(row["seconds"]) > 0 for row in rows)
 
     report = evaluate(run, cifar_batches)
     assert report["images"] == 12

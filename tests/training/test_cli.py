@@ -20,6 +20,7 @@ COMMANDS = {
     "prune": ["cifar10"],
     "distill": ["cifar10"],
     "plot": [],
+    "epoch-times": [],
     "split": [],
     "export": ["embedding", "liveness", "attributes", "attribute-head", "emotion"],
 }

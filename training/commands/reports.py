@@ -1,4 +1,5 @@
-"""``flops`` and ``plot``: figures about architectures and finished runs (nothing is trained)."""
+"""``flops``, ``plot`` and ``epoch-times``: figures about architectures and finished runs
+(nothing is trained)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,13 @@ def _plot(args: argparse.Namespace) -> dict[str, Any]:
     return {"png": str(args.out), "metrics": plot_history(args.history, args.out, args.title)}
 
 
+def _epoch_times(args: argparse.Namespace) -> dict[str, Any]:
+    from training.epoch_times import epoch_times, write_epoch_times
+
+    summary = write_epoch_times(epoch_times(args.logs), args.out)
+    return {"csv": str(args.out), **summary}
+
+
 def add_flops(commands: Subcommands) -> None:
     """``flops``: parameters, MACs and FLOPs per architecture, checked against Keras/TF."""
     from training.architectures import NAMES
@@ -83,3 +91,15 @@ def add_plot(commands: Subcommands) -> None:
     plot.add_argument("--out", type=Path, required=True)
     plot.add_argument("--title", default="")
     plot.set_defaults(handler=_plot)
+
+
+def add_epoch_times(commands: Subcommands) -> None:
+    """``epoch-times``: wall time per epoch of a run, from its TensorBoard event files."""
+    times = commands.add_parser(
+        "epoch-times", help="wall time per epoch of a run (from its TensorBoard logs)"
+    )
+    times.add_argument(
+        "--logs", type=Path, required=True, help="the run's logs/train folder (TensorBoard)"
+    )
+    times.add_argument("--out", type=Path, required=True, help="CSV to write")
+    times.set_defaults(handler=_epoch_times)
