@@ -56,3 +56,14 @@ def test_a_missing_recipe_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
         main(["export"])
     assert exit_info.value.code == 2
     assert "the following arguments are required: recipe" in capsys.readouterr().err
+
+
+def test_an_embedding_export_without_its_far_table_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The embedding service refuses a model without its FAR table, so the export asks for
+    the faces that measure it before anything is loaded."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "embedding", "--checkpoint", "c", "--name", "n", "--output", "o.tflite"])
+    assert exit_info.value.code == 2
+    assert "the following arguments are required: --thresholds-images" in capsys.readouterr().err

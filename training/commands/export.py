@@ -31,21 +31,18 @@ def _check_name(name: str, version: str) -> None:
 
 def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
     from training.checkpoints import load_checkpoint
-    from training.embedder import embedder_of
+    from training.data.folders import load_images, scan_image_folder
+    from training.embedder import embed, embedder_of
     from training.export import export_model
+    from training.thresholds import far_table_params
 
     _check_name(args.name, args.version)
+    folder = scan_image_folder(args.thresholds_images, min_per_class=1)  # before the model
     embedder = embedder_of(load_checkpoint(args.checkpoint))
     size = int(embedder.inputs[0].shape[1])
     params: dict[str, Any] = {"embedding_size": int(embedder.output.shape[-1])}
-    if args.thresholds_images is not None:
-        from training.data.folders import load_images, scan_image_folder
-        from training.embedder import embed
-        from training.thresholds import far_table_params
-
-        folder = scan_image_folder(args.thresholds_images, min_per_class=1)
-        vectors = embed(embedder, load_images(folder.paths, size=(size, size)))
-        params.update(far_table_params(vectors, folder.labels))
+    vectors = embed(embedder, load_images(folder.paths, size=(size, size)))
+    params.update(far_table_params(vectors, folder.labels))
     return export_model(
         embedder,
         args.output,
@@ -135,9 +132,9 @@ def add_export(commands: Subcommands) -> None:
     emb_export.add_argument(
         "--thresholds-images",
         type=Path,
-        default=None,
-        help="aligned faces, folder per identity: measures the FAR 1e-3/1e-4/"
-        "1e-5 thresholds the embedding service requires",
+        required=True,  # without its FAR table the embedding service refuses the model
+        help="aligned faces, folder per identity (100k+ impostor pairs): measures the FAR "
+        "1e-3/1e-4/1e-5 thresholds the embedding service requires",
     )
     emb_export.add_argument("--manifest-dir", type=Path, default=None)
     emb_export.add_argument("--cache-dir", type=Path, default=None)
