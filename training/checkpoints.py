@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,5 +21,5 @@ def load_checkpoint(path: Path) -> Any:
         raise TrainingError(f"checkpoint {path} does not exist")
     try:
         return keras.models.load_model(path)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as error:
         raise TrainingError(f"cannot load checkpoint {path}: {error}") from error

@@ -36,5 +36,11 @@ def far_table_params(vectors: NDArray[np.float32], labels: NDArray[np.int64]) ->
             f"{len(scores)} impostor pairs cannot measure FAR {strictest:g} (need "
             f"{int(np.ceil(1 / strictest))}+); use a larger --thresholds-images set"
         )
-    measured = FarTable.measure(scores, len(scores), table_fars())
-    return measured.with_normal_tail(float(scores.mean()), float(scores.std())).params()
+    try:
+        measured = FarTable.measure(scores, len(scores), table_fars())
+        table = measured.with_normal_tail(float(scores.mean()), float(scores.std()))
+    except ValueError as error:  # e.g. every impostor pair scored the same
+        raise TrainingError(
+            f"no FAR table from the --thresholds-images embeddings: {error}"
+        ) from error
+    return table.params()

@@ -159,12 +159,14 @@ class FarTable:
         extra = [far for far in table_fars(smallest=smallest) if far < floor]
         normal = NormalDist()
         anchor = normal.inv_cdf(1.0 - floor)
-        similarities = []
+        similarities: list[float] = []
+        previous = floor_similarity  # never below it: rounding, or a cosine a hair over 1
         for far in extra:
             z = normal.inv_cdf(1.0 - far)
             fitted = mean + std * z
             continued = floor_similarity + std * (z - anchor)
-            similarities.append(round(min(1.0, max(fitted, continued)), 6))
+            previous = max(previous, round(min(1.0, max(fitted, continued)), 6))
+            similarities.append(previous)
         return FarTable(
             self.fars + tuple(extra),
             self.similarities + tuple(similarities),

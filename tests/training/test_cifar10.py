@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import keras
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from training.checkpoints import load_checkpoint
 from training.cli import main
 from training.errors import TrainingError
+from training.recipes import runner
 from training.recipes.cifar10 import CifarConfig, evaluate, make_optimizer, train
 
 
@@ -30,9 +32,37 @@ def _config(data: Path, run_dir: Path, **overrides: object) -> CifarConfig:
     return CifarConfig(**options)  # type: ignore[arg-type]
 
 
-def test_loss_falls_then_resume_and_evaluate(cifar_batches: Path, tmp_path: Path) -> None:
+class StopAfter(keras.callbacks.Callback):  # type: ignore[misc]
+    """Stops training after ``epochs`` epochs, as a stopped process would (after its save)."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if epoch + 1 >= self.epochs:
+            self.model.stop_training = True
+
+
+def stop_after(monkeypatch: pytest.MonkeyPatch, epochs: int) -> None:
+    """The recipe's next training stops after ``epochs`` epochs, as a stopped process would."""
+
+    def fit_then_stop(*args: Any, **kwargs: Any) -> Any:
+        kwargs["extra_callbacks"] = [StopAfter(epochs)]
+        return runner.fit(*args, **kwargs)
+
+    monkeypatch.setattr("training.recipes.cifar10.fit", fit_then_stop)
+
+
+def test_loss_falls_then_resume_and_evaluate(
+    cifar_batches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4-epoch run stopped after 3 and resumed: the 4th epoch continues its schedule; a
+    resume with another --epochs (another schedule) is refused."""
     run, times = tmp_path / "run", tmp_path / "epoch-times.csv"
-    result = train(_config(cifar_batches, run))
+    stop_after(monkeypatch, 3)
+    result = train(_config(cifar_batches, run, epochs=4))
+    monkeypatch.undo()
     losses = [epoch["loss"] for epoch in result["history"]]
     assert len(losses) == 3
     assert losses[-1] < losses[0]
@@ -42,7 +72,9 @@ def test_loss_falls_then_resume_and_evaluate(cifar_batches: Path, tmp_path: Path
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 3
 
     with pytest.raises(TrainingError, match="already holds a run"):
-        train(_config(cifar_batches, run))
+        train(_config(cifar_batches, run, epochs=4))
+    with pytest.raises(TrainingError, match=r"other settings: epochs 6 \(the run's: 4\)"):
+        train(_config(cifar_batches, run, epochs=6, resume=True))
 
     resumed = train(_config(cifar_batches, run, epochs=4, resume=True))
     assert resumed["initial_epoch"] == 3
@@ -76,18 +108,20 @@ def test_other_architectures_train(arch: str, cifar_folders: Path, tmp_path: Pat
 
 
 def test_sgd_recipe_with_weight_decay_trains_and_resumes_with_its_optimizer(
-    cifar_batches: Path, tmp_path: Path
+    cifar_batches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = tmp_path / "sgd"
-    options = {"optimizer": "sgd", "weight_decay": 5e-4, "learning_rate": 0.05, "epochs": 6}
+    options = {"optimizer": "sgd", "weight_decay": 5e-4, "learning_rate": 0.05, "epochs": 7}
+    stop_after(monkeypatch, 6)
     result = train(_config(cifar_batches, run, **options))
+    monkeypatch.undo()
     losses = [epoch["loss"] for epoch in result["history"]]
     assert sum(losses[-2:]) / 2 < losses[0], losses
     optimizer = load_checkpoint(run / "checkpoints" / "last.keras").optimizer
     assert isinstance(optimizer, keras.optimizers.SGD)
     assert optimizer.nesterov and optimizer.momentum == pytest.approx(0.9)
     assert optimizer.weight_decay == pytest.approx(5e-4)
-    resumed = train(_config(cifar_batches, run, **{**options, "epochs": 7}, resume=True))
+    resumed = train(_config(cifar_batches, run, **options, resume=True))
     assert resumed["initial_epoch"] == 6 and len(resumed["history"]) == 1
 
 

@@ -67,3 +67,36 @@ def test_an_embedding_export_without_its_far_table_is_a_usage_error(
         main(["export", "embedding", "--checkpoint", "c", "--name", "n", "--output", "o.tflite"])
     assert exit_info.value.code == 2
     assert "the following arguments are required: --thresholds-images" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["train", "cifar10", "--epochs", "0"], "argument --epochs: must be a whole number >= 1"),
+        (["train", "emotion", "--batch-size", "-4"], "argument --batch-size: must be a whole"),
+        (["train", "liveness", "--lr", "0"], "argument --lr: must be a number > 0, got '0'"),
+        (["train", "cifar10", "--lr", "nan"], "argument --lr: must be a finite number"),
+        (["train", "attribute-head", "--dropout", "1"], "argument --dropout: must be >= 0 and < 1"),
+        (["train", "embedding", "--input-size", "x"], "argument --input-size: must be a whole"),
+        (["distill", "cifar10", "--alpha", "1.5"], "argument --alpha: must be between 0 and 1"),
+        (["split", "--train-fraction", "1"], "argument --train-fraction: must be between 0 and 1"),
+        (["quantize", "--limit", "0"], "argument --limit: must be a whole number >= 1"),
+    ],
+)
+def test_out_of_range_numbers_are_usage_errors(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused by argparse (exit 2, the option named) before anything is loaded, instead of a
+    ZeroDivisionError or a Keras ValueError deep in the run."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_an_option_of_another_architecture_is_a_clear_error() -> None:
+    from training.architectures import build
+    from training.errors import TrainingError
+
+    with pytest.raises(TrainingError, match=r"^depth does not apply to the vgg architecture$"):
+        build("vgg", (32, 32, 3), 10, depth=20)

@@ -87,10 +87,14 @@ def test_arcface_with_pairs_then_export_and_serve_by_name(
     assert 0.0 <= result["pairs"]["accuracy"] <= 1.0
 
     manifests, cache = tmp_path / "manifests", tmp_path / "cache"
+    # its FAR table: 450 people x 1 image = 101,025 impostor pairs, enough for FAR 1e-5
+    thresholds = write_folder(tmp_path / "thresholds", 450, 1, SIZE, seed=9)
     code = main(
         [
             "export",
             "embedding",
+            "--thresholds-images",
+            str(thresholds),
             "--checkpoint",
             str(run / "checkpoints" / "last.keras"),
             "--name",
@@ -111,6 +115,7 @@ def test_arcface_with_pairs_then_export_and_serve_by_name(
     prepared = ModelStore(cache_dir=cache).open("tiny-arcface")
     assert prepared.spec.source.kind == "local"
     assert prepared.spec.input["range"] == "0-255"
+    assert prepared.spec.params["far_table_impostor_pairs"] == 101_025
 
     lite = LiteModel(prepared.path)
     assert lite.input_shapes[lite.input_name] == (1, SIZE, SIZE, 3)
@@ -145,6 +150,8 @@ def test_export_refuses_a_shipped_name(tmp_path: Path, capsys: pytest.CaptureFix
         [
             "export",
             "embedding",
+            "--thresholds-images",
+            str(tmp_path),
             "--checkpoint",
             str(tmp_path / "run"),
             "--name",

@@ -31,3 +31,11 @@ def test_too_few_impostors() -> None:
     vectors = np.eye(4, dtype=np.float32)
     with pytest.raises(TrainingError, match="cannot measure FAR"):
         far_table_params(vectors, np.arange(4))
+
+
+def test_embeddings_that_do_not_separate_anyone_are_a_clear_error() -> None:
+    """Every impostor pair scoring the same (an untrained model) has no FAR table."""
+    labels = np.arange(500)
+    vectors = np.ones((500, 8), np.float32) / np.sqrt(8)
+    with pytest.raises(TrainingError, match="no FAR table from the --thresholds-images"):
+        far_table_params(vectors, labels)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -25,4 +26,8 @@ def build(name: str, input_shape: tuple[int, int, int], num_classes: int, **opti
     """A compiled-free Keras classifier of the named architecture."""
     if name not in BUILDERS:
         raise TrainingError(f"unknown architecture {name!r}; choose one of {', '.join(NAMES)}")
+    accepted = inspect.signature(BUILDERS[name]).parameters
+    unknown = sorted(key for key in options if key not in accepted)
+    if unknown:
+        raise TrainingError(f"{', '.join(unknown)} does not apply to the {name} architecture")
     return BUILDERS[name](input_shape=input_shape, num_classes=num_classes, **options)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from training.commands.common import Subcommands
+from training.commands.values import positive_float, positive_int, unit_interval
 
 
 def _quantize(args: argparse.Namespace) -> dict[str, Any]:
@@ -95,10 +96,10 @@ def _distill(args: argparse.Namespace) -> dict[str, Any]:
 def _cifar_subset(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True, help="the .keras to write")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--train-per-class", type=int, default=None)
-    parser.add_argument("--test-per-class", type=int, default=None)
+    parser.add_argument("--epochs", type=positive_int, default=1)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--train-per-class", type=positive_int, default=None)
+    parser.add_argument("--test-per-class", type=positive_int, default=None)
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -124,7 +125,9 @@ def add_quantize(commands: Subcommands) -> None:
     quantize.add_argument(
         "--calibration-kind", default=None, help="preprocessing (default: the model name)"
     )
-    quantize.add_argument("--limit", type=int, default=100, help="calibration images per folder")
+    quantize.add_argument(
+        "--limit", type=positive_int, default=100, help="calibration images per folder"
+    )
     quantize.add_argument(
         "--register",
         action="store_true",
@@ -143,7 +146,7 @@ def add_prune(commands: Subcommands) -> None:
     prune_cifar = prune.add_parser("cifar10", help="prune a CIFAR-10 checkpoint")
     prune_cifar.add_argument("--checkpoint", type=Path, required=True)
     prune_cifar.add_argument("--sparsity", type=float, default=0.5)
-    prune_cifar.add_argument("--lr", type=float, default=3e-4)
+    prune_cifar.add_argument("--lr", type=positive_float, default=3e-4)
     _cifar_subset(prune_cifar)
     prune_cifar.set_defaults(handler=_prune)
 
@@ -158,10 +161,12 @@ def add_distill(commands: Subcommands) -> None:
     distill_cifar = distill.add_parser("cifar10", help="teacher checkpoint -> smaller student")
     distill_cifar.add_argument("--teacher", type=Path, required=True)
     distill_cifar.add_argument("--student-arch", choices=NAMES, default="resnet")
-    distill_cifar.add_argument("--student-width", type=float, default=None)
-    distill_cifar.add_argument("--student-depth", type=int, default=None)
-    distill_cifar.add_argument("--temperature", type=float, default=4.0)
-    distill_cifar.add_argument("--alpha", type=float, default=0.3, help="weight of hard labels")
-    distill_cifar.add_argument("--lr", type=float, default=2e-3)
+    distill_cifar.add_argument("--student-width", type=positive_float, default=None)
+    distill_cifar.add_argument("--student-depth", type=positive_int, default=None)
+    distill_cifar.add_argument("--temperature", type=positive_float, default=4.0)
+    distill_cifar.add_argument(
+        "--alpha", type=unit_interval, default=0.3, help="weight of hard labels"
+    )
+    distill_cifar.add_argument("--lr", type=positive_float, default=2e-3)
     _cifar_subset(distill_cifar)
     distill_cifar.set_defaults(handler=_distill)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from training.commands.common import Subcommands, add_pairs_options
+from training.commands.values import open_fraction, positive_int
 
 
 def _align(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,11 +108,11 @@ def add_attribute_features(commands: Subcommands) -> None:
     )
     features.add_argument("--data", type=Path, required=True, help="UTKFace-named images")
     features.add_argument("--out", type=Path, required=True, help="the .npz cache to write")
-    features.add_argument("--chip-size", type=int, default=64, help="dlib-style chip side")
+    features.add_argument("--chip-size", type=positive_int, default=64, help="dlib-style chip side")
     features.add_argument(
         "--chips-dir", type=Path, default=None, help="also write the chips as train/ + val/ PNGs"
     )
-    features.add_argument("--limit", type=int, default=None, help="first N images only")
+    features.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     features.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
     features.add_argument("--quiet", action="store_true")
     features.set_defaults(handler=_attribute_features)
@@ -125,7 +126,7 @@ def add_emotion_chips(commands: Subcommands) -> None:
     )
     chips.add_argument("--data", type=Path, required=True, help="folder of <emotion>/ folders")
     chips.add_argument("--out", type=Path, required=True, help="the .npz cache to write")
-    chips.add_argument("--limit", type=int, default=None, help="first N images only")
+    chips.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     chips.add_argument("--cache-dir", type=Path, default=None, help="model cache folder")
     chips.add_argument("--quiet", action="store_true")
     chips.set_defaults(handler=_emotion_chips)
@@ -137,8 +138,8 @@ def add_split(commands: Subcommands) -> None:
     split.add_argument("--images", type=Path, required=True, help="folder per identity")
     split.add_argument("--train-dir", type=Path, required=True)
     split.add_argument("--pairs-out", type=Path, required=True)
-    split.add_argument("--train-fraction", type=float, default=0.5)
-    split.add_argument("--min-images", type=int, default=2)
+    split.add_argument("--train-fraction", type=open_fraction, default=0.5)
+    split.add_argument("--min-images", type=positive_int, default=2)
     split.add_argument("--seed", type=int, default=0)
     add_pairs_options(split, required=True)
     split.set_defaults(handler=_split)

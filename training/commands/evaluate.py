@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from training.commands.common import Subcommands, add_pairs_options, read_pairs_of
+from training.commands.values import positive_int, unit_interval
 
 
 def _evaluate_cifar10(args: argparse.Namespace) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def add_evaluate(commands: Subcommands) -> None:
     cifar_eval = evaluate.add_parser("cifar10", help="test-split accuracy")
     cifar_eval.add_argument("--checkpoint", type=Path, required=True)
     cifar_eval.add_argument("--data", type=Path, required=True)
-    cifar_eval.add_argument("--test-per-class", type=int, default=None)
+    cifar_eval.add_argument("--test-per-class", type=positive_int, default=None)
     cifar_eval.set_defaults(handler=_evaluate_cifar10)
 
     emb_eval = evaluate.add_parser("embedding", help="LFW-format pair verification")
@@ -82,7 +83,7 @@ def add_evaluate(commands: Subcommands) -> None:
         required=True,
         help="a .keras checkpoint, a run folder, a .tflite file or a model name",
     )
-    emb_eval.add_argument("--input-size", type=int, default=112)
+    emb_eval.add_argument("--input-size", type=positive_int, default=112)
     emb_eval.add_argument("--cache-dir", type=Path, default=None)
     add_pairs_options(emb_eval, required=True)
     emb_eval.set_defaults(handler=_evaluate_embedding)
@@ -90,12 +91,12 @@ def add_evaluate(commands: Subcommands) -> None:
     live_eval = evaluate.add_parser("liveness", help="APCER / BPCER / ACER on real/spoof crops")
     live_eval.add_argument("--model", type=Path, required=True, help="checkpoint or .tflite")
     live_eval.add_argument("--data", type=Path, required=True)
-    live_eval.add_argument("--input-size", type=int, default=80)
-    live_eval.add_argument("--threshold", type=float, default=0.5)
+    live_eval.add_argument("--input-size", type=positive_int, default=80)
+    live_eval.add_argument("--threshold", type=unit_interval, default=0.5)
     live_eval.set_defaults(handler=_evaluate_liveness)
 
     attrs_eval = evaluate.add_parser("attributes", help="age MAE and gender accuracy")
     attrs_eval.add_argument("--model", type=Path, required=True, help="checkpoint or .tflite")
     attrs_eval.add_argument("--data", type=Path, required=True)
-    attrs_eval.add_argument("--input-size", type=int, default=64)
+    attrs_eval.add_argument("--input-size", type=positive_int, default=64)
     attrs_eval.set_defaults(handler=_evaluate_attributes)

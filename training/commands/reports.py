@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from training.commands.common import Subcommands
+from training.commands.values import positive_int
 from training.errors import TrainingError
 
 
@@ -79,7 +80,7 @@ def add_flops(commands: Subcommands) -> None:
 
     flops = commands.add_parser("flops", help="parameter and FLOP counts per architecture")
     flops.add_argument("--arch", action="append", choices=[*NAMES, "mobilefacenet"])
-    flops.add_argument("--face-size", type=int, default=112)
+    flops.add_argument("--face-size", type=positive_int, default=112)
     flops.add_argument("--per-layer", action="store_true")
     flops.set_defaults(handler=_flops)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from training.commands.common import Subcommands, add_pairs_options, read_pairs_of
+from training.commands.values import below_one, positive_float, positive_int
 
 
 def _train_cifar10(args: argparse.Namespace) -> dict[str, Any]:
@@ -163,9 +164,9 @@ def _train_emotion(args: argparse.Namespace) -> dict[str, Any]:
 def _common_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset folder")
     parser.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=positive_int, default=10)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -184,10 +185,10 @@ def add_train(commands: Subcommands) -> None:
     cifar = train.add_parser("cifar10", help="CIFAR-10 classifier")
     _common_train(cifar)
     cifar.add_argument("--arch", choices=NAMES, default="resnet")
-    cifar.add_argument("--width", type=float, default=None, help="channel multiplier")
-    cifar.add_argument("--depth", type=int, default=None, help="ResNet depth (6n+2)")
-    cifar.add_argument("--train-per-class", type=int, default=None, help="subset size")
-    cifar.add_argument("--test-per-class", type=int, default=None)
+    cifar.add_argument("--width", type=positive_float, default=None, help="channel multiplier")
+    cifar.add_argument("--depth", type=positive_int, default=None, help="ResNet depth (6n+2)")
+    cifar.add_argument("--train-per-class", type=positive_int, default=None, help="subset size")
+    cifar.add_argument("--test-per-class", type=positive_int, default=None)
     cifar.add_argument("--no-augment", action="store_true")
     cifar.add_argument(
         "--optimizer", choices=OPTIMIZERS, default="adam", help="sgd: Nesterov momentum 0.9"
@@ -198,13 +199,13 @@ def add_train(commands: Subcommands) -> None:
     embedding = train.add_parser("embedding", help="face embedding (ArcFace/CosFace/triplet)")
     _common_train(embedding)
     embedding.add_argument("--loss", choices=LOSSES, default="arcface")
-    embedding.add_argument("--input-size", type=int, default=112)
-    embedding.add_argument("--embedding-size", type=int, default=128)
-    embedding.add_argument("--width", type=float, default=1.0)
-    embedding.add_argument("--identities-per-batch", type=int, default=8, help="triplet P")
-    embedding.add_argument("--scale", type=float, default=32.0, help="margin-loss scale s")
+    embedding.add_argument("--input-size", type=positive_int, default=112)
+    embedding.add_argument("--embedding-size", type=positive_int, default=128)
+    embedding.add_argument("--width", type=positive_float, default=1.0)
+    embedding.add_argument("--identities-per-batch", type=positive_int, default=8, help="triplet P")
+    embedding.add_argument("--scale", type=positive_float, default=32.0, help="margin-loss scale s")
     embedding.add_argument("--margin", type=float, default=None)
-    embedding.add_argument("--min-images", type=int, default=2, help="per identity")
+    embedding.add_argument("--min-images", type=positive_int, default=2, help="per identity")
     embedding.add_argument(
         "--teacher", default=None, help="for --loss distill: a model name (sface) or a .tflite file"
     )
@@ -215,7 +216,7 @@ def add_train(commands: Subcommands) -> None:
     _common_train(live)
     live.set_defaults(batch_size=16)
     live.add_argument("--variant", choices=sorted(ARCHITECTURES), default="MiniFASNetV2")
-    live.add_argument("--input-size", type=int, default=80)
+    live.add_argument("--input-size", type=positive_int, default=80)
     live.add_argument(
         "--pretrained",
         default=None,
@@ -233,8 +234,8 @@ def add_train(commands: Subcommands) -> None:
     attrs = train.add_parser("attributes", help="age regression + gender (UTKFace names)")
     _common_train(attrs)
     attrs.set_defaults(batch_size=32)
-    attrs.add_argument("--input-size", type=int, default=64)
-    attrs.add_argument("--width", type=int, default=32, help="channels of the first stage")
+    attrs.add_argument("--input-size", type=positive_int, default=64)
+    attrs.add_argument("--width", type=positive_int, default=32, help="channels of the first stage")
     attrs.add_argument("--val", type=Path, default=None, help="held-out UTKFace-style folder")
     attrs.set_defaults(handler=_train_attributes)
 
@@ -248,19 +249,23 @@ def add_train(commands: Subcommands) -> None:
         help="the .npz of python -m training attribute-features",
     )
     head.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
-    head.add_argument("--epochs", type=int, default=40)
-    head.add_argument("--batch-size", type=int, default=128)
-    head.add_argument("--lr", type=float, default=1e-3)
-    head.add_argument("--hidden", type=int, default=256, help="units per hidden layer")
-    head.add_argument("--layers", type=int, default=2, help="hidden layers")
-    head.add_argument("--dropout", type=float, default=0.3)
-    head.add_argument("--age-sigma", type=float, default=2.0, help="soft-label width, years")
+    head.add_argument("--epochs", type=positive_int, default=40)
+    head.add_argument("--batch-size", type=positive_int, default=128)
+    head.add_argument("--lr", type=positive_float, default=1e-3)
+    head.add_argument("--hidden", type=positive_int, default=256, help="units per hidden layer")
+    head.add_argument("--layers", type=positive_int, default=2, help="hidden layers")
+    head.add_argument("--dropout", type=below_one, default=0.3)
+    head.add_argument(
+        "--age-sigma", type=positive_float, default=2.0, help="soft-label width, years"
+    )
     head.add_argument("--age-l1-weight", type=float, default=0.1, help="weight of the L1 (years)")
     head.add_argument("--no-flip", action="store_true", help="no mirrored-crop augmentation")
     head.add_argument(
         "--validation-percent", type=int, default=10, help="share of photos held out (hash split)"
     )
-    head.add_argument("--limit", type=int, default=None, help="first N faces only (smoke runs)")
+    head.add_argument(
+        "--limit", type=positive_int, default=None, help="first N faces only (smoke runs)"
+    )
     head.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     head.add_argument("--seed", type=int, default=0)
     head.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -271,12 +276,14 @@ def add_train(commands: Subcommands) -> None:
         "--chips", type=Path, required=True, help="the .npz of python -m training emotion-chips"
     )
     emotion.add_argument("--run-dir", type=Path, required=True, help="checkpoints + logs go here")
-    emotion.add_argument("--width", type=float, default=0.5, help="channel multiplier")
-    emotion.add_argument("--epochs", type=int, default=20)
-    emotion.add_argument("--batch-size", type=int, default=64)
-    emotion.add_argument("--lr", type=float, default=1e-3)
-    emotion.add_argument("--label-smoothing", type=float, default=0.1)
-    emotion.add_argument("--limit", type=int, default=None, help="first N faces only (smoke runs)")
+    emotion.add_argument("--width", type=positive_float, default=0.5, help="channel multiplier")
+    emotion.add_argument("--epochs", type=positive_int, default=20)
+    emotion.add_argument("--batch-size", type=positive_int, default=64)
+    emotion.add_argument("--lr", type=positive_float, default=1e-3)
+    emotion.add_argument("--label-smoothing", type=below_one, default=0.1)
+    emotion.add_argument(
+        "--limit", type=positive_int, default=None, help="first N faces only (smoke runs)"
+    )
     emotion.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     emotion.add_argument("--seed", type=int, default=0)
     emotion.add_argument("--quiet", action="store_true", help="no progress bars")

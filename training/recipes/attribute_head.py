@@ -212,7 +212,17 @@ def train(config: AttributeHeadConfig) -> dict[str, Any]:
     training_set, validation = split_features(features, config.validation_percent)
     log.info("attribute head: %d training, %d validation faces", len(training_set), len(validation))
     fresh = build_head(features.embeddings.shape[1], config.hidden, config.layers, config.dropout)
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
+    kept = {  # the model, its targets and its validation split were made from these
+        "recipe": "attribute-head",
+        "hidden": config.hidden,
+        "layers": config.layers,
+        "dropout": config.dropout,
+        "learning_rate": config.learning_rate,
+        "age_sigma": config.age_sigma,
+        "validation_percent": config.validation_percent,
+        "limit": config.limit,
+    }
+    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
     if initial_epoch == 0:
         compile_head(model, config)
         write_provenance(config.run_dir, run_provenance(config.command, config.features))

@@ -216,7 +216,14 @@ def train(config: AttributesConfig) -> dict[str, Any]:
     data = load_attributes(config.data_dir, config.input_size)
     log.info("attributes: %d images, %d skipped", len(data.ages), len(data.skipped))
     fresh = build_attribute_net(config.input_size, config.width)
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
+    kept = {  # the model and its loss weights were made from these
+        "recipe": "attributes",
+        "input_size": config.input_size,
+        "width": config.width,
+        "learning_rate": config.learning_rate,
+        "age_weight": config.age_weight,
+    }
+    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
     if initial_epoch == 0:
         start_at_mean_age(model, data.ages)
         compile_model(model, config)

@@ -126,7 +126,18 @@ def train(config: CifarConfig) -> dict[str, Any]:
     log.info("CIFAR-10: %d train, %d test images", len(train_data.labels), len(test_data.labels))
     steps = int(np.ceil(len(train_data.labels) / config.batch_size))
     fresh = build(config.architecture, INPUT_SHAPE, len(train_data.classes), **config.arch_options)
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
+    kept = {  # the schedule and optimizer saved in the checkpoint were made from these
+        "recipe": "cifar10",
+        "architecture": config.architecture,
+        "arch_options": config.arch_options,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "optimizer": config.optimizer,
+        "weight_decay": config.weight_decay,
+        "train_per_class": config.train_per_class,
+    }
+    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
     if initial_epoch == 0:
         compile_classifier(
             model,

@@ -200,7 +200,18 @@ def train(config: EmbeddingConfig) -> dict[str, Any]:
     folder, images = load_identities(config)
     log.info("%d identities, %d images", len(folder.classes), len(folder))
     fresh = build_training_model(config, len(folder.classes))
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
+    kept = {  # the model, its loss and what is monitored were made from these
+        "recipe": "embedding",
+        "loss": config.loss,
+        "input_size": config.input_size,
+        "embedding_size": config.embedding_size,
+        "width": config.width,
+        "learning_rate": config.learning_rate,
+        "scale": config.scale,
+        "margin": config.margin,
+        "pairs": config.pairs is not None,
+    }
+    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
     dataset, steps = make_dataset(images, folder.labels, config)
     extra = [PairsValidation(config.pairs, config.input_size)] if config.pairs else []
     history = fit(

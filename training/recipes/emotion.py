@@ -149,7 +149,16 @@ def train(config: EmotionConfig) -> dict[str, Any]:
     training_set, validation = split_chips(chips)
     log.info("emotion: %d training, %d held-out faces", len(training_set), len(validation))
     fresh = build_emotion_net(config.width) if not config.resume else None
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
+    kept = {  # the schedule and optimizer saved in the checkpoint were made from these
+        "recipe": "emotion",
+        "width": config.width,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "label_smoothing": config.label_smoothing,
+        "limit": config.limit,
+    }
+    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
     steps = max(1, int(np.ceil(len(training_set) / config.batch_size)))
     if initial_epoch == 0:
         schedule = keras.optimizers.schedules.CosineDecay(

@@ -296,7 +296,15 @@ def train(config: LivenessConfig) -> dict[str, Any]:
         int((data.labels == SPOOF_CLASS).sum()),
     )
     fresh = build_training_model(config)
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh)
+    kept = {  # the model and its loss weights were made from these
+        "recipe": "liveness",
+        "variant": config.variant,
+        "input_size": config.input_size,
+        "learning_rate": config.learning_rate,
+        "ft_weight": config.ft_weight,
+        "train_bn": config.train_bn,
+    }
+    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
     ft_size = int(model.get_layer("ft.relu2").output.shape[1])
     steps = max(1, int(np.ceil(len(data.labels) / config.batch_size)))
     history = fit(

@@ -2,19 +2,28 @@
 
 A run folder holds ``checkpoints/last.keras`` (model + optimizer state, written every epoch),
 ``checkpoints/best.keras`` (best validation metric so far), ``state.json`` (epochs done, best
-value), ``history.csv`` (one row per epoch, appended on resume) and ``logs/`` (TensorBoard).
+value), ``run.json`` (the recipe and the settings a resume must keep), ``history.csv`` (one row
+per epoch, appended on resume) and ``logs/`` (TensorBoard).
+
+Checkpoints and state are written to a temporary name and renamed, so a run killed while saving
+keeps its previous epoch's files and can be resumed. A resume refuses settings that differ from
+the run's (another recipe, or e.g. ``--epochs`` for a learning-rate schedule that ends there):
+the saved optimizer would silently keep the old ones.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 
+from training.checkpoints import load_checkpoint
 from training.errors import TrainingError
 from training.progress import TqdmProgress
 
@@ -41,6 +50,11 @@ class RunFolder:
         return self.root / "state.json"
 
     @property
+    def settings(self) -> Path:
+        """JSON with the recipe and the settings a resume must keep."""
+        return self.root / "run.json"
+
+    @property
     def history(self) -> Path:
         """Per-epoch CSV."""
         return self.root / "history.csv"
@@ -52,10 +66,40 @@ class RunFolder:
 
     def read_state(self) -> dict[str, Any]:
         """The saved state, or an empty dict for a fresh run."""
-        if not self.state.is_file():
-            return {}
-        data: dict[str, Any] = json.loads(self.state.read_text())
-        return data
+        return _read_json(self.state)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from path ({} when absent); TrainingError when it cannot be read."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise TrainingError(
+            f"cannot read {path}: {error}; restore it or choose another --run-dir"
+        ) from error
+    if not isinstance(data, dict):
+        raise TrainingError(f"{path} is not a JSON object; restore it or choose another --run-dir")
+    return data
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    """write(temporary path), then rename it onto path: a kill mid-write keeps the old file."""
+    partial = path.with_name(f"{path.stem}.partial{path.suffix}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(partial)
+    os.replace(partial, path)
+
+
+def save_model(model: Any, path: Path) -> None:
+    """``model.save`` without ever leaving a truncated checkpoint at path."""
+    _write_atomically(path, model.save)
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """The JSON file at path, replaced atomically."""
+    _write_atomically(path, lambda target: target.write_text(json.dumps(data, indent=2)))
 
 
 class CheckpointState(keras.callbacks.Callback):  # type: ignore[misc]
@@ -69,8 +113,7 @@ class CheckpointState(keras.callbacks.Callback):  # type: ignore[misc]
         self.best = best
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.run.last.parent.mkdir(parents=True, exist_ok=True)
-        self.model.save(self.run.last)
+        save_model(self.model, self.run.last)
         value = (logs or {}).get(self.monitor)
         if (
             value is not None
@@ -78,23 +121,42 @@ class CheckpointState(keras.callbacks.Callback):  # type: ignore[misc]
             and (self.best is None or self.sign * float(value) > self.sign * self.best)
         ):
             self.best = float(value)
-            self.model.save(self.run.best)
+            save_model(self.model, self.run.best)
         state = {"epochs_done": epoch + 1, "monitor": self.monitor, "best": self.best}
-        self.run.state.write_text(json.dumps(state, indent=2))
+        write_json(self.run.state, state)
 
 
-def prepare_run(run_dir: Path, resume: bool, fresh_model: Any) -> tuple[Any, int, float | None]:
+def prepare_run(
+    run_dir: Path, resume: bool, fresh_model: Any, settings: Mapping[str, Any]
+) -> tuple[Any, int, float | None]:
     """The model to train and the epoch to start from.
 
-    A fresh run refuses a folder that has a checkpoint already (pass resume or another folder);
-    a resumed run loads ``last.keras`` with its optimizer state.
+    ``settings`` are the recipe's name (key ``recipe``) and the options a resume must keep. A
+    fresh run refuses a folder that has a checkpoint already (pass resume or another folder)
+    and records them in ``run.json``; a resumed run refuses other settings than the recorded
+    ones (a run made before ``run.json`` existed is not checked) and loads ``last.keras`` with
+    its optimizer state.
     """
     run = RunFolder(Path(run_dir))
-    state = run.read_state()
+    if run.root.exists() and not run.root.is_dir():
+        raise TrainingError(f"--run-dir {run.root} is a file, not a folder")
+    wanted = json.loads(json.dumps(dict(settings)))  # as JSON would give them back
     if resume:
         if not run.last.is_file():
             raise TrainingError(f"cannot resume: {run.last} does not exist")
-        model = keras.models.load_model(run.last)
+        state = run.read_state()
+        recorded = _read_json(run.settings)
+        differing = [
+            f"{key} {wanted.get(key)!r} (the run's: {recorded.get(key)!r})"
+            for key in sorted(set(recorded) | set(wanted))
+            if recorded and recorded.get(key) != wanted.get(key)
+        ]
+        if differing:
+            raise TrainingError(
+                f"cannot resume {run.root} with other settings: {'; '.join(differing)}; "
+                "resume with the run's settings or start another --run-dir"
+            )
+        model = load_checkpoint(run.last)
         return model, int(state.get("epochs_done", 0)), state.get("best")
     if run.last.is_file():
         raise TrainingError(
@@ -102,6 +164,7 @@ def prepare_run(run_dir: Path, resume: bool, fresh_model: Any) -> tuple[Any, int
             "another --run-dir"
         )
     run.root.mkdir(parents=True, exist_ok=True)
+    write_json(run.settings, wanted)
     return fresh_model, 0, None
 
 

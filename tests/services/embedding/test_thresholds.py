@@ -120,6 +120,14 @@ def test_a_tail_measured_heavier_than_normal_stays_heavier() -> None:
     assert table.similarity_at_far(1e-5) == pytest.approx(0.60 + step, abs=1e-4)
 
 
+def test_the_tail_never_falls_below_the_strictest_measured_row() -> None:
+    """A barely trained model's impostors can score a float hair over 1.0: the rows below
+    stay at that value (a table never decreases), instead of the clamp to 1.0 breaking it."""
+    measured = FarTable((1e-2, 1e-3, 1e-4), (0.999, 1.0000001, 1.0000001), 100_000)
+    table = measured.with_normal_tail(0.99, 0.001)
+    assert table.similarities[3:] == (1.0000001,) * (len(table.fars) - 3)
+
+
 def test_search_reads_extrapolated_rows_and_verify_needs_measured_ones() -> None:
     table = NORMAL_MEASURED.with_normal_tail(0.1, 0.1)
     decision = table.search_decision(1e-3, 1000)  # FAR 1e-6: extrapolated, not clamped
