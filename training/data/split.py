@@ -14,6 +14,7 @@ import numpy as np
 
 from training.data.folders import scan_image_folder
 from training.data.pairs import Pairs
+from training.errors import TrainingError
 
 
 def split_identities(
@@ -25,36 +26,47 @@ def split_identities(
     min_images: int = 2,
     seed: int = 0,
 ) -> dict[str, int]:
-    """Link training identities into train_dir, write the held-out pairs CSV; returns counts."""
+    """Link training identities into train_dir, write the held-out pairs CSV; returns counts.
+
+    Refused before anything is written: a ``train_dir`` that is not empty (a second split into
+    it would mix two splits' identities), an existing ``pairs_out`` (the input pairs included)
+    and a split that leaves no evaluation pair."""
+    if train_dir.exists() and (not train_dir.is_dir() or any(train_dir.iterdir())):
+        raise TrainingError(f"--train-dir {train_dir} is not an empty folder; choose a new one")
+    if pairs_out.exists():
+        raise TrainingError(f"--pairs-out {pairs_out} exists; choose a new file")
     folder = scan_image_folder(images_root, min_per_class=min_images, skip_small=True)
     rng = np.random.default_rng(seed)
     chosen = set(rng.permutation(folder.classes)[: int(len(folder.classes) * train_fraction)])
+    base = pairs_out.parent
+    rows = [
+        [_relative(first, base), _relative(second, base), "1" if same else "0"]
+        for first, second, same in zip(pairs.first, pairs.second, pairs.same, strict=True)
+        if first.parent.name not in chosen and second.parent.name not in chosen
+    ]
+    if not rows:
+        raise TrainingError(
+            f"no pair is left for evaluation with --train-fraction {train_fraction}: every pair "
+            "has a person in the training set; lower it or use more pairs"
+        )
     linked = 0
     for path, label in zip(folder.paths, folder.labels, strict=True):
         name = folder.classes[int(label)]
         if name in chosen:
             link = train_dir / name / path.name
             link.parent.mkdir(parents=True, exist_ok=True)
-            if not link.exists():
-                link.symlink_to(path.resolve())
+            link.symlink_to(path.resolve())
             linked += 1
-    kept = same_kept = 0
-    base = pairs_out.parent
     pairs_out.parent.mkdir(parents=True, exist_ok=True)
     with pairs_out.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["img_a", "img_b", "same"])
-        for first, second, same in zip(pairs.first, pairs.second, pairs.same, strict=True):
-            if first.parent.name in chosen or second.parent.name in chosen:
-                continue
-            writer.writerow([_relative(first, base), _relative(second, base), "1" if same else "0"])
-            kept += 1
-            same_kept += int(same)
+        writer.writerows(rows)
     return {
         "train_identities": len(chosen),
         "train_images": linked,
-        "eval_pairs": kept,
-        "eval_same": same_kept,
+        "eval_pairs": len(rows),
+        "eval_same": sum(row[2] == "1" for row in rows),
     }
 
 
