@@ -4,6 +4,7 @@ the order ``--help`` lists them, and every runnable command has a handler."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +101,32 @@ def test_an_option_of_another_architecture_is_a_clear_error() -> None:
 
     with pytest.raises(TrainingError, match=r"^depth does not apply to the vgg architecture$"):
         build("vgg", (32, 32, 3), 10, depth=20)
+
+
+@pytest.mark.parametrize(
+    "recipe", ["embedding", "liveness", "attributes", "attribute-head", "emotion"]
+)
+def test_an_export_never_replaces_a_file_without_force(
+    recipe: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An existing --output (an earlier export, a committed model's source file) or manifest of
+    that name is refused before any conversion; nothing is touched."""
+    output, manifests = tmp_path / "kept.tflite", tmp_path / "manifests"
+    output.write_bytes(b"an earlier export")
+    argv = ["export", recipe, "--checkpoint", str(tmp_path / "run"), "--name", "my-model"]
+    argv += ["--manifest-dir", str(manifests), "--cache-dir", str(tmp_path / "cache")]
+    if recipe == "embedding":
+        argv += ["--thresholds-images", str(tmp_path)]
+    assert main([*argv, "--output", str(output)]) == 2
+    assert f"{output} exists; pass --force to replace it" in capsys.readouterr().err
+    assert output.read_bytes() == b"an earlier export"
+
+    manifests.mkdir()
+    (manifests / "my-model.toml").write_text("# an earlier export")
+    assert main([*argv, "--output", str(tmp_path / "new.tflite")]) == 2
+    assert "my-model.toml exists; pass --force" in capsys.readouterr().err
+    assert (manifests / "my-model.toml").read_text() == "# an earlier export"
+    # with --force the same line gets past the check (to the missing checkpoint or data)
+    assert main([*argv, "--output", str(output), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "pass --force" not in err

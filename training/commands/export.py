@@ -17,26 +17,35 @@ SFACE_INPUT = {
 }
 
 
-def _check_name(name: str, version: str) -> None:
-    """Refuse a bad or shipped model name before the slow conversion."""
+def _check_target(args: argparse.Namespace) -> None:
+    """Before the slow conversion: refuse a bad or shipped model name, and without ``--force``
+    an existing ``--output`` file or manifest of that name (an earlier export, or a committed
+    model's source file, would be replaced)."""
     from services.shared.model_store.local import check_local_name
     from services.shared.model_store.manifest import ManifestError
     from training.errors import TrainingError
+    from training.export import default_manifest_dir
 
     try:
-        check_local_name(name, version)
+        check_local_name(args.name, args.version)
     except ManifestError as error:
         raise TrainingError(str(error)) from error
+    if args.force:
+        return
+    manifest = (args.manifest_dir or default_manifest_dir()) / f"{args.name}.toml"
+    for path in (args.output, manifest):
+        if path.exists():
+            raise TrainingError(f"{path} exists; pass --force to replace it")
 
 
 def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
+    _check_target(args)
     from training.checkpoints import load_checkpoint
     from training.data.folders import load_images, scan_image_folder
     from training.embedder import embed, embedder_of
     from training.export import export_model
     from training.thresholds import far_table_params
 
-    _check_name(args.name, args.version)
     folder = scan_image_folder(args.thresholds_images, min_per_class=1)  # before the model
     embedder = embedder_of(load_checkpoint(args.checkpoint))
     size = int(embedder.inputs[0].shape[1])
@@ -60,9 +69,9 @@ def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export_liveness(args: argparse.Namespace) -> dict[str, Any]:
+    _check_target(args)
     from training.recipes.liveness import export_liveness
 
-    _check_name(args.name, args.version)
     return export_liveness(
         args.checkpoint,
         args.output,
@@ -76,18 +85,18 @@ def _export_liveness(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export_attributes(args: argparse.Namespace) -> dict[str, Any]:
+    _check_target(args)
     from training.recipes.attributes import export_attributes
 
-    _check_name(args.name, args.version)
     return export_attributes(
         args.checkpoint, args.output, args.name, args.version, args.manifest_dir, args.cache_dir
     )
 
 
 def _export_attribute_head(args: argparse.Namespace) -> dict[str, Any]:
+    _check_target(args)
     from training.recipes.attribute_head import export_head
 
-    _check_name(args.name, args.version)
     return export_head(
         args.checkpoint,
         args.output,
@@ -100,9 +109,9 @@ def _export_attribute_head(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export_emotion(args: argparse.Namespace) -> dict[str, Any]:
+    _check_target(args)
     from training.recipes.emotion import export_emotion
 
-    _check_name(args.name, args.version)
     return export_emotion(
         args.checkpoint, args.output, args.name, args.version, args.manifest_dir, args.cache_dir
     )
@@ -115,6 +124,13 @@ def _export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, required=True, help="the .tflite to keep")
     parser.add_argument("--manifest-dir", type=Path, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None)
+    _force_option(parser)
+
+
+def _force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing --output file and manifest"
+    )
 
 
 def add_export(commands: Subcommands) -> None:
@@ -138,6 +154,7 @@ def add_export(commands: Subcommands) -> None:
     )
     emb_export.add_argument("--manifest-dir", type=Path, default=None)
     emb_export.add_argument("--cache-dir", type=Path, default=None)
+    _force_option(emb_export)
     emb_export.set_defaults(handler=_export_embedding)
 
     live_export = export.add_parser("liveness", help="the classifier of a liveness run")
