@@ -35,11 +35,17 @@ def _epoch_stamps(path: Path) -> list[tuple[int, float]]:
     import tensorflow as tf
 
     stamps: list[tuple[int, float]] = []
-    for record in tf.data.TFRecordDataset(str(path)):
+    records = iter(tf.data.TFRecordDataset(str(path)))
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return stamps
+        except tf.errors.DataLossError:  # the last record of a run still writing: cut short
+            return stamps
         event = tf.compat.v1.Event.FromString(record.numpy())
         if any(value.tag == EPOCH_TAG for value in event.summary.value):
             stamps.append((int(event.step), float(event.wall_time)))
-    return stamps
 
 
 def epoch_times(logs: Path) -> list[EpochTime]:

@@ -63,3 +63,11 @@ def test_no_logs_or_no_two_epochs_is_a_clear_error(tmp_path: Path) -> None:
     write_events(tmp_path / "events.out.tfevents.1.vm.1.0.v2", [(0, 100.0)])
     with pytest.raises(TrainingError, match="no two consecutive epochs"):
         epoch_times(tmp_path)
+
+
+def test_a_run_still_writing_its_last_record_is_read_up_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "events.out.tfevents.1.vm.1.0.v2"
+    write_events(path, [(0, 100.0), (1, 210.0), (2, 330.0)])
+    data = path.read_bytes()
+    path.write_bytes(data[:-10])  # the last epoch's record is half written
+    assert epoch_times(tmp_path) == [EpochTime(2, 110.0, 0)]
