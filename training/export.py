@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +72,19 @@ def export_model(
     cache_dir: Path | None = None,
     output_name: str = "output",
     license_text: str = "trained locally",
+    check: Callable[[Path], None] | None = None,
 ) -> dict[str, str]:
-    """Write the TFLite file to output, register it; returns the paths written."""
+    """Write the TFLite file to output, ``check`` it (when given), register it; returns the
+    paths written. A file that fails its check is removed and nothing is registered."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(to_tflite(model, output_name))
+    if check is not None:
+        try:
+            check(output)
+        except Exception:
+            output.unlink(missing_ok=True)
+            raise
     manifest_dir = manifest_dir or default_manifest_dir()
     cache_dir = cache_dir or default_cache_dir() / "models"
     try:

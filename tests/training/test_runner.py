@@ -103,3 +103,29 @@ def test_unreadable_run_files_are_clear_errors(tmp_path: Path) -> None:
     a_file.write_text("x")
     with pytest.raises(TrainingError, match="is a file, not a folder"):
         prepare_run(a_file, False, tiny_model(), SETTINGS)
+
+
+def test_an_export_that_fails_its_check_is_not_registered(tmp_path: Path) -> None:
+    """The check runs on the written file before the manifest is: a failed one leaves neither
+    the file nor a manifest behind (nothing servable that was never checked)."""
+    from training.export import export_model
+
+    class MismatchError(Exception):
+        pass
+
+    checked: list[Path] = []
+
+    def failing_check(tflite: Path) -> None:
+        checked.append(tflite)
+        assert tflite.stat().st_size > 0
+        raise MismatchError("TFLite differs from Keras")
+
+    output, manifests = tmp_path / "out" / "tiny.tflite", tmp_path / "manifests"
+    spec = {"name": "x", "shape": [1, 4], "dtype": "float32"}
+    with pytest.raises(MismatchError):
+        export_model(
+            tiny_model(), output, "tiny-checked", "1", "test", "tiny", spec,
+            manifest_dir=manifests, cache_dir=tmp_path / "cache", check=failing_check,
+        )  # fmt: skip
+    assert checked == [output]
+    assert not output.exists() and not (manifests / "tiny-checked.toml").exists()

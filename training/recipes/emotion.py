@@ -208,8 +208,8 @@ def export_emotion(
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     if shape != (EMOTION_SIZE, EMOTION_SIZE, 1):
         raise TrainingError(f"{checkpoint}: input {shape} is not the served (64, 64, 1) crop")
-    run_dir = run_dir_of(checkpoint)
-    written = export_model(
+    provenance = read_provenance(run_dir_of(checkpoint))
+    return export_model(
         model,
         output,
         name,
@@ -226,15 +226,14 @@ def export_emotion(
         },
         params={
             "labels": list(EMOTION_LABELS),
-            **{f"trained_{key}": value for key, value in read_provenance(run_dir).items()},
+            **{f"trained_{key}": value for key, value in provenance.items()},
         },
         manifest_dir=manifest_dir,
         cache_dir=cache_dir,
         output_name="probabilities",
         license_text=LICENSE,
+        check=lambda tflite: check_export(model, tflite),  # before it is registered
     )
-    check_export(model, Path(output))
-    return written
 
 
 def check_export(model: Any, tflite: Path) -> None:
