@@ -300,10 +300,11 @@ def test_features_come_from_the_serving_front_end(tmp_path: Path) -> None:
     Image.fromarray(astronaut).save(folder / "38_1_0_20170101000000001.png")
     Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(folder / "20_0_0_20170101000000002.png")
     Image.fromarray(astronaut).save(folder / "portrait.png")  # no labels in the name
+    (folder / "30_0_0_20170101000000003.jpg").write_bytes(b"not a jpeg")  # listed, not fatal
     features = extract_features(folder, store, chip_size=32, progress=False)
     assert list(features.names) == ["38_1_0_20170101000000001.png"]
     assert features.no_face == ["20_0_0_20170101000000002.png"]
-    assert features.skipped == ["portrait.png"]
+    assert features.skipped == ["portrait.png", "30_0_0_20170101000000003.jpg"]
     assert (features.ages[0], features.genders[0]) == (38.0, 1)
     face = max(YuNetDetector.from_store(store, "yunet").detect(astronaut), key=lambda f: f.area)
     embedder = SFace.from_store(store, "sface")
@@ -339,7 +340,7 @@ def test_missing_feature_cache_is_one_error_line(
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == (
-        f"error: feature cache {tmp_path / 'nothing.npz'} does not exist "
+        f"error: attribute feature cache {tmp_path / 'nothing.npz'} does not exist "
         "(python -m training attribute-features)"
     )
 

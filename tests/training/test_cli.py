@@ -130,3 +130,33 @@ def test_an_export_never_replaces_a_file_without_force(
     assert main([*argv, "--output", str(output), "--force"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "pass --force" not in err
+
+
+def test_quantize_never_replaces_a_file_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An existing output or manifest is refused before the calibration set is read and the
+    model converted; an unknown model is one error line."""
+    manifests, kept = tmp_path / "manifests", tmp_path / "yunet-float16.tflite"
+    kept.write_bytes(b"an earlier quantization")
+    argv = ["quantize", "--model", "yunet", "--mode", "float16", "--output-dir", str(tmp_path)]
+    argv += ["--manifest-dir", str(manifests), "--calibration", str(tmp_path / "none")]
+    assert main(argv) == 2
+    assert f"{kept} exists; pass --force to replace it" in capsys.readouterr().err
+    assert kept.read_bytes() == b"an earlier quantization"
+
+    manifests.mkdir()
+    (manifests / "yunet-int8.toml").write_text("# an earlier registration")
+    other = ["--mode", "int8", "--output-dir", str(tmp_path / "new"), "--register"]
+    assert main([*argv, *other]) == 2
+    assert "yunet-int8.toml exists; pass --force" in capsys.readouterr().err
+    assert (manifests / "yunet-int8.toml").read_text() == "# an earlier registration"
+    assert not (tmp_path / "new").exists()
+
+    # with --force the check passes and the missing calibration folder is the error
+    assert main([*argv, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: calibration folder") and "does not exist" in err
+
+    assert main(["quantize", "--model", "no-such-model", *argv[3:]]) == 2
+    assert "no-such-model" in capsys.readouterr().err

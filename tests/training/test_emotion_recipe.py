@@ -59,7 +59,9 @@ def _fer_folder(target: Path) -> Path:
 def chips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EmotionChips]:
     root = tmp_path_factory.mktemp("emotion")
     store = prepared_store("yunet")
-    extracted = extract_emotion_chips(_fer_folder(root / "fer"), store, progress=False)
+    folder = _fer_folder(root / "fer")
+    (folder / "happy" / "broken.jpg").write_bytes(b"not a jpeg")  # listed, not fatal
+    extracted = extract_emotion_chips(folder, store, progress=False)
     cache = root / "chips.npz"
     save_emotion_chips(extracted, cache)
     return cache, extracted
@@ -80,6 +82,7 @@ def trained(chips: tuple[Path, EmotionChips]) -> tuple[Path, dict[str, Any]]:
 def test_chips_are_the_served_crops_of_framed_fer_faces(chips: tuple[Path, EmotionChips]) -> None:
     cache, extracted = chips
     assert len(extracted) + len(extracted.no_face) == 150
+    assert extracted.unreadable == ["broken.jpg"]
     assert len(extracted) >= 140  # framed, YuNet finds nearly every FER face (146 in-process)
     assert extracted.chips.shape == (len(extracted), 64, 64)
     name = str(extracted.names[0])
@@ -95,6 +98,7 @@ def test_chips_are_the_served_crops_of_framed_fer_faces(chips: tuple[Path, Emoti
     assert truth[name] == label
     again = load_emotion_chips(cache)
     np.testing.assert_array_equal(again.chips, extracted.chips)
+    assert again.unreadable == ["broken.jpg"]
     assert "yunet" in again.source and "frame_tight_crop" in again.source
 
 

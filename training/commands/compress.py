@@ -6,19 +6,27 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from training.commands.common import Subcommands
+from training.commands.common import Subcommands, add_force_option, check_targets
 from training.commands.values import positive_float, positive_int, unit_interval
 
 
 def _quantize(args: argparse.Namespace) -> dict[str, Any]:
+    from services.shared.errors import ModelUnavailableError
     from services.shared.model_store import ModelStore
     from services.shared.model_store.local import register_local_model
     from services.shared.model_store.manifest import ManifestError
     from training.compression.calibration import calibration_set
-    from training.compression.quantize import quantize_store_model
+    from training.compression.quantize import output_path, quantize_store_model
     from training.errors import TrainingError
 
-    store = ModelStore(cache_dir=args.cache_dir)
+    try:
+        store = ModelStore(cache_dir=args.cache_dir)
+        base = store.spec(args.model)
+    except (ManifestError, ModelUnavailableError) as error:
+        raise TrainingError(str(error)) from error
+    names = [(f"{args.model}-{mode}", base.version) for mode in args.mode] if args.register else []
+    outputs = [output_path(args.output_dir, args.model, mode) for mode in args.mode]
+    check_targets(names, outputs, args.manifest_dir, args.force)
     calibration = None
     if args.calibration is not None:
         kind = args.calibration_kind or args.model
@@ -30,7 +38,6 @@ def _quantize(args: argparse.Namespace) -> dict[str, Any]:
     if args.register:
         from training.export import default_manifest_dir
 
-        base = store.spec(args.model)
         for mode, path in written.items():
             try:
                 toml = register_local_model(
@@ -135,6 +142,7 @@ def add_quantize(commands: Subcommands) -> None:
     )
     quantize.add_argument("--manifest-dir", type=Path, default=None)
     quantize.add_argument("--cache-dir", type=Path, default=None)
+    add_force_option(quantize)
     quantize.set_defaults(handler=_quantize)
 
 

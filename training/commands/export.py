@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from training.commands.common import Subcommands
+from training.commands.common import Subcommands, add_force_option, check_targets
 
 SFACE_INPUT = {
     "name": "image",
@@ -18,24 +18,8 @@ SFACE_INPUT = {
 
 
 def _check_target(args: argparse.Namespace) -> None:
-    """Before the slow conversion: refuse a bad or shipped model name, and without ``--force``
-    an existing ``--output`` file or manifest of that name (an earlier export, or a committed
-    model's source file, would be replaced)."""
-    from services.shared.model_store.local import check_local_name
-    from services.shared.model_store.manifest import ManifestError
-    from training.errors import TrainingError
-    from training.export import default_manifest_dir
-
-    try:
-        check_local_name(args.name, args.version)
-    except ManifestError as error:
-        raise TrainingError(str(error)) from error
-    if args.force:
-        return
-    manifest = (args.manifest_dir or default_manifest_dir()) / f"{args.name}.toml"
-    for path in (args.output, manifest):
-        if path.exists():
-            raise TrainingError(f"{path} exists; pass --force to replace it")
+    """The export's name, ``--output`` and manifest (see :func:`check_targets`)."""
+    check_targets([(args.name, args.version)], [args.output], args.manifest_dir, args.force)
 
 
 def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
@@ -124,13 +108,7 @@ def _export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, required=True, help="the .tflite to keep")
     parser.add_argument("--manifest-dir", type=Path, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None)
-    _force_option(parser)
-
-
-def _force_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--force", action="store_true", help="replace an existing --output file and manifest"
-    )
+    add_force_option(parser)
 
 
 def add_export(commands: Subcommands) -> None:
@@ -154,7 +132,7 @@ def add_export(commands: Subcommands) -> None:
     )
     emb_export.add_argument("--manifest-dir", type=Path, default=None)
     emb_export.add_argument("--cache-dir", type=Path, default=None)
-    _force_option(emb_export)
+    add_force_option(emb_export)
     emb_export.set_defaults(handler=_export_embedding)
 
     live_export = export.add_parser("liveness", help="the classifier of a liveness run")

@@ -152,6 +152,11 @@ def float_converter(spec: ModelSpec, workdir: Path, downloads: Path) -> Any:
     return _importer_converter(spec, source)
 
 
+def output_path(output_dir: Path, name: str, mode: str) -> Path:
+    """Where :func:`quantize_store_model` writes the ``mode`` file of model ``name``."""
+    return output_dir / f"{name}-{mode}.tflite"
+
+
 def quantize_store_model(
     name: str,
     modes: list[str],
@@ -174,8 +179,10 @@ def quantize_store_model(
         for mode in modes:
             converter = float_converter(spec, Path(folder) / mode, downloads)
             apply_mode(converter, mode, calibration)
-            output = output_dir / f"{name}-{mode}.tflite"
+            output = output_path(output_dir, name, mode)
+            partial = output.with_name(f".{output.name}.partial")
             with quiet_stdout():
-                output.write_bytes(converter.convert())
+                partial.write_bytes(converter.convert())
+            partial.replace(output)
             written[mode] = output
     return written

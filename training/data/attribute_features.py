@@ -10,7 +10,8 @@ first face), then
   unit-length 128-d embedding, plus the embedding of the mirrored crop (training augmentation);
 - ``extract_face_chip`` at ``chip_size`` (the dlib-style chip the age/gender CNNs are served on).
 
-Images where YuNet finds no face are listed and left out. The validation split is identity-free
+Images where YuNet finds no face are listed and left out; files whose names do not parse or
+that no decoder can read are listed as skipped. The validation split is identity-free
 by photo: :func:`is_validation` hashes the file name's timestamp (UTKFace's photo key; its people
 are nearly all distinct), so the split does not depend on the file order or the folder.
 """
@@ -28,11 +29,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from services.shared.alignment import align_face
+from services.shared.errors import ImageTooLargeError, InvalidImageError
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo.face_chips import extract_face_chip
 from services.shared.model_zoo.sface import SFace
 from services.shared.model_zoo.yunet import YuNetDetector
+from training.data.npz_cache import read_npz, write_npz
 from training.errors import DatasetLayoutError
 from training.recipes.attributes import scan_attributes
 
@@ -107,10 +110,16 @@ def extract_features(
     embeddings: list[NDArray[np.float32]] = []
     chips: list[NDArray[np.uint8]] = []
     no_face: list[str] = []
+    unreadable: list[str] = []
     for path, target in tqdm(
         list(zip(paths, targets, strict=True)), desc="features", unit="img", disable=not progress
     ):
-        image = decode_image(path.read_bytes())
+        try:
+            image = decode_image(path.read_bytes())
+        except (OSError, InvalidImageError, ImageTooLargeError) as error:
+            log.warning("cannot read %s: %s", path, error)
+            unreadable.append(path.name)
+            continue
         faces = detector.detect(image)
         if not faces:
             no_face.append(path.name)
@@ -123,7 +132,9 @@ def extract_features(
         names.append(path.name)
         labels.append(target)
     if not names:
-        raise DatasetLayoutError(f"{folder}: YuNet found no face in {len(paths)} images")
+        raise DatasetLayoutError(
+            f"{folder}: no face found in {len(paths)} images ({len(unreadable)} unreadable)"
+        )
     if no_face:
         log.warning("no face in %d of %d images (first: %s)", len(no_face), len(paths), no_face[0])
     pairs = np.asarray(embeddings, dtype=np.float32)
@@ -136,54 +147,63 @@ def extract_features(
         embeddings_flipped=pairs[:, 1],
         chips=np.asarray(chips, dtype=np.uint8),
         no_face=no_face,
-        skipped=skipped,
+        skipped=skipped + unreadable,
         source=f"{Path(folder).resolve()}; {detector.spec.key} largest face, align_face + "
         f"{embedder.spec.key}, extract_face_chip {chip_size} px",
     )
 
 
+PER_FACE = ("names", "ages", "genders", "landmarks", "embeddings", "embeddings_flipped", "chips")
+
+
 def save_features(features: AttributeFeatures, path: Path) -> None:
-    """Write the cache (uncompressed .npz; the chips dominate its size)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        np.savez(
-            handle,
-            names=features.names,
-            ages=features.ages,
-            genders=features.genders,
-            landmarks=features.landmarks,
-            embeddings=features.embeddings,
-            embeddings_flipped=features.embeddings_flipped,
-            chips=features.chips,
-            no_face=np.asarray(features.no_face, dtype=str),
-            skipped=np.asarray(features.skipped, dtype=str),
-            source=np.asarray(features.source),
-        )
+    """Write the cache (uncompressed .npz, atomically; the chips dominate its size)."""
+    write_npz(
+        path,
+        {
+            "names": features.names,
+            "ages": features.ages,
+            "genders": features.genders,
+            "landmarks": features.landmarks,
+            "embeddings": features.embeddings,
+            "embeddings_flipped": features.embeddings_flipped,
+            "chips": features.chips,
+            "no_face": np.asarray(features.no_face, dtype=str),
+            "skipped": np.asarray(features.skipped, dtype=str),
+            "source": np.asarray(features.source),
+        },
+    )
 
 
 def load_features(path: Path) -> AttributeFeatures:
     """Read a cache written by :func:`save_features` (DatasetLayoutError when it is not one)."""
-    path = Path(path)
-    if not path.is_file():
+    data = read_npz(
+        path,
+        "attribute feature cache",
+        "python -m training attribute-features",
+        required=PER_FACE,
+        per_face=PER_FACE,
+    )
+    chips = data["chips"]
+    if chips.ndim != 4 or chips.shape[-1] != 3 or chips.dtype != np.uint8:
         raise DatasetLayoutError(
-            f"feature cache {path} does not exist (python -m training attribute-features)"
+            f"{path}: chips are {chips.dtype} {chips.shape}, not uint8 (faces, side, side, 3)"
         )
-    with np.load(path) as data:
-        missing = {"names", "ages", "genders", "embeddings", "chips"} - set(data.files)
-        if missing:
-            raise DatasetLayoutError(f"{path} is not an attribute feature cache (no {missing})")
-        return AttributeFeatures(
-            names=data["names"],
-            ages=data["ages"].astype(np.float32),
-            genders=data["genders"].astype(np.int64),
-            landmarks=data["landmarks"],
-            embeddings=data["embeddings"].astype(np.float32),
-            embeddings_flipped=data["embeddings_flipped"].astype(np.float32),
-            chips=data["chips"],
-            no_face=[str(n) for n in data["no_face"]],
-            skipped=[str(n) for n in data["skipped"]],
-            source=str(data["source"]) if "source" in data.files else "",
-        )
+    for name in ("embeddings", "embeddings_flipped"):
+        if data[name].ndim != 2:
+            raise DatasetLayoutError(f"{path}: {name} has shape {data[name].shape}, not (faces, d)")
+    return AttributeFeatures(
+        names=data["names"].astype(str),
+        ages=data["ages"].astype(np.float32),
+        genders=data["genders"].astype(np.int64),
+        landmarks=data["landmarks"].astype(np.float32),
+        embeddings=data["embeddings"].astype(np.float32),
+        embeddings_flipped=data["embeddings_flipped"].astype(np.float32),
+        chips=chips,
+        no_face=[str(n) for n in data.get("no_face", [])],
+        skipped=[str(n) for n in data.get("skipped", [])],
+        source=str(data["source"]) if "source" in data else "",
+    )
 
 
 def write_chip_folders(features: AttributeFeatures, target: Path) -> dict[str, int]:

@@ -9,8 +9,9 @@ Then exactly what ``/detect?fields=emotion`` computes: the services' ``decode_im
 from the model store with the detection service's defaults, the largest face, and
 ``emotion_crop`` (the 64x64 grey crop the emotion model is served on).
 
-Crops where YuNet finds no face are listed and left out. The validation split is by photo: the
-sha256 of the file name mod 100 < ``VALIDATION_PERCENT`` (independent of file order).
+Crops where YuNet finds no face, and files no decoder can read, are listed and left out. The
+validation split is by photo: the sha256 of the file name mod 100 < ``VALIDATION_PERCENT``
+(independent of file order).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from numpy.typing import NDArray
 from PIL import Image
 from tqdm import tqdm
 
+from services.shared.errors import ImageTooLargeError, InvalidImageError
 from services.shared.imaging import decode_image
 from services.shared.model_store import ModelStore
 from services.shared.model_zoo.emotion import EMOTION_LABELS
 from services.shared.model_zoo.face_chips import emotion_crop
 from services.shared.model_zoo.yunet import YuNetDetector
 from training.data.folders import IMAGE_SUFFIXES
+from training.data.npz_cache import read_npz, write_npz
 from training.errors import DatasetLayoutError
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ class EmotionChips:
     labels: NDArray[np.int64]
     chips: NDArray[np.uint8]  # (n, 64, 64)
     no_face: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # files no decoder could read
     source: str = ""
 
     def __len__(self) -> int:
@@ -126,9 +130,15 @@ def extract_emotion_chips(
     labels: list[int] = []
     chips: list[NDArray[np.uint8]] = []
     no_face: list[str] = []
+    unreadable: list[str] = []
     for path, label in tqdm(items, desc="emotion chips", unit="img", disable=not progress):
-        with Image.open(path) as original:
-            chip = served_emotion_crop(original, detector)
+        try:
+            with Image.open(path) as original:
+                chip = served_emotion_crop(original, detector)
+        except (OSError, ValueError, InvalidImageError, ImageTooLargeError) as error:
+            log.warning("cannot read %s: %s", path, error)
+            unreadable.append(path.name)
+            continue
         if chip is None:
             no_face.append(path.name)
             continue
@@ -136,7 +146,9 @@ def extract_emotion_chips(
         names.append(path.name)
         labels.append(label)
     if not names:
-        raise DatasetLayoutError(f"{folder}: YuNet found no face in {len(items)} images")
+        raise DatasetLayoutError(
+            f"{folder}: no face found in {len(items)} images ({len(unreadable)} unreadable)"
+        )
     if no_face:
         log.warning("no face in %d of %d images (first: %s)", len(no_face), len(items), no_face[0])
     return EmotionChips(
@@ -144,38 +156,49 @@ def extract_emotion_chips(
         labels=np.asarray(labels, dtype=np.int64),
         chips=np.asarray(chips, dtype=np.uint8),
         no_face=no_face,
+        unreadable=unreadable,
         source=f"{Path(folder).resolve()}; frame_tight_crop border {TIGHT_CROP_BORDER}, "
         f"{detector.spec.key} largest face, emotion_crop 64 px",
     )
 
 
 def save_emotion_chips(chips: EmotionChips, path: Path) -> None:
-    """Write the cache (uncompressed .npz)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        np.savez(
-            handle,
-            names=chips.names,
-            labels=chips.labels,
-            chips=chips.chips,
-            no_face=np.asarray(chips.no_face, dtype=str),
-            source=np.asarray(chips.source),
-        )
+    """Write the cache (uncompressed .npz, atomically)."""
+    write_npz(
+        path,
+        {
+            "names": chips.names,
+            "labels": chips.labels,
+            "chips": chips.chips,
+            "no_face": np.asarray(chips.no_face, dtype=str),
+            "unreadable": np.asarray(chips.unreadable, dtype=str),
+            "source": np.asarray(chips.source),
+        },
+    )
 
 
 def load_emotion_chips(path: Path) -> EmotionChips:
     """Read a cache written by :func:`save_emotion_chips` (DatasetLayoutError when it is not)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetLayoutError(f"emotion chip cache {path} does not exist (emotion-chips)")
-    with np.load(path) as data:
-        missing = {"names", "labels", "chips"} - set(data.files)
-        if missing:
-            raise DatasetLayoutError(f"{path} is not an emotion chip cache (no {missing})")
-        return EmotionChips(
-            names=data["names"],
-            labels=data["labels"].astype(np.int64),
-            chips=data["chips"],
-            no_face=[str(n) for n in data["no_face"]] if "no_face" in data.files else [],
-            source=str(data["source"]) if "source" in data.files else "",
+    data = read_npz(
+        path,
+        "emotion chip cache",
+        "python -m training emotion-chips",
+        required=("names", "labels", "chips"),
+        per_face=("names", "labels", "chips"),
+    )
+    chips = data["chips"]
+    if chips.ndim != 3 or chips.dtype != np.uint8:
+        raise DatasetLayoutError(
+            f"{path}: chips are {chips.dtype} {chips.shape}, not uint8 (faces, side, side)"
         )
+    labels = data["labels"]
+    if labels.size and not (labels.min() >= 0 and labels.max() < len(EMOTION_LABELS)):
+        raise DatasetLayoutError(f"{path}: labels outside 0..{len(EMOTION_LABELS) - 1}")
+    return EmotionChips(
+        names=data["names"].astype(str),
+        labels=labels.astype(np.int64),
+        chips=chips,
+        no_face=[str(n) for n in data.get("no_face", [])],
+        unreadable=[str(n) for n in data.get("unreadable", [])],
+        source=str(data["source"]) if "source" in data else "",
+    )
