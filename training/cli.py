@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from services.shared.errors import ModelUnavailableError
 from training.commands.common import Subcommands
 from training.commands.compress import add_distill, add_prune, add_quantize
 from training.commands.data import (
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; 0 on success, 2 on a user-fixable error."""
+    """Run one command; 0 on success, 2 on a user-fixable error (a bad option, file or model)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         result = handler(args)
-    except TrainingError as error:
+    except (TrainingError, ModelUnavailableError) as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
     _emit(result)

@@ -40,11 +40,14 @@ def _evaluate_liveness(args: argparse.Namespace) -> dict[str, Any]:
 
         if not args.model.is_file():
             raise TrainingError(f"{args.model} does not exist")
-        classifier = tflite_classifier(args.model)
+        classifier = tflite_classifier(args.model, args.input_size)
     else:
-        from training.checkpoints import load_checkpoint
+        from training.checkpoints import check_model_io, keras_io, load_checkpoint
+        from training.recipes.liveness import CLASSIFIER_OUTPUT
 
         classifier = classifier_of(load_checkpoint(args.model))
+        size = (args.input_size, args.input_size, 3)
+        check_model_io(args.model, keras_io(classifier), size, CLASSIFIER_OUTPUT, "--input-size")
     return evaluate_classifier(
         classifier, load_liveness(args.data, args.input_size), args.threshold
     )
@@ -58,11 +61,14 @@ def _evaluate_attributes(args: argparse.Namespace) -> dict[str, Any]:
 
         if not args.model.is_file():
             raise TrainingError(f"{args.model} does not exist")
-        model: Any = tflite_attributes(args.model)
+        model: Any = tflite_attributes(args.model, args.input_size)
     else:
-        from training.checkpoints import load_checkpoint
+        from training.checkpoints import check_model_io, keras_io, load_checkpoint
+        from training.recipes.attributes import OUTPUTS
 
         model = load_checkpoint(args.model)
+        size = (args.input_size, args.input_size, 3)
+        check_model_io(args.model, keras_io(model), size, OUTPUTS, "--input-size")
     return evaluate_model(model, load_attributes(args.data, args.input_size))
 
 

@@ -191,11 +191,17 @@ def evaluate_model(model: Any, data: AttributeData) -> dict[str, Any]:
     }
 
 
-def tflite_attributes(path: Path) -> Any:
-    """A function uint8 RGB (N, H, W, 3) -> {"age", "gender"} running a TFLite file."""
+OUTPUTS = {"age": 1, "gender": 2}
+
+
+def tflite_attributes(path: Path, input_size: int) -> Any:
+    """A function uint8 RGB (N, H, W, 3) -> {"age", "gender"} running a TFLite file (checked to
+    take input_size x input_size images)."""
     from services.shared.runtime import LiteModel
+    from training.checkpoints import check_model_io, lite_io
 
     model = LiteModel(path, 2)
+    check_model_io(path, lite_io(model), (input_size, input_size, 3), OUTPUTS, "--input-size")
 
     def run(images: NDArray[np.uint8]) -> dict[str, NDArray[np.float32]]:
         outputs = [

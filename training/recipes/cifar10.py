@@ -185,7 +185,9 @@ def evaluate_model(model: Any, data: ArrayDataset) -> dict[str, Any]:
 
 def evaluate(checkpoint: Path, data_dir: Path, test_per_class: int | None = None) -> dict[str, Any]:
     """Evaluate a saved checkpoint on the test split."""
-    from training.checkpoints import load_checkpoint
+    from training.checkpoints import check_model_io, keras_io, load_checkpoint
 
     model = load_checkpoint(checkpoint)
-    return evaluate_model(model, load_cifar10(data_dir, "test", test_per_class))
+    data = load_cifar10(data_dir, "test", test_per_class)
+    check_model_io(checkpoint, keras_io(model), INPUT_SHAPE, {"logits": len(data.classes)})
+    return evaluate_model(model, data)

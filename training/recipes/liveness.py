@@ -209,6 +209,9 @@ def build_training_model(config: LivenessConfig) -> Any:
     return model
 
 
+CLASSIFIER_OUTPUT = {"logits": 3}  # real, print, replay
+
+
 def classifier_of(model: Any) -> Any:
     """The exportable classifier (image -> 3 logits) of a training model or a classifier."""
     if model.name != "multi_ft_net":
@@ -269,11 +272,16 @@ def evaluate_classifier(
     return error_rates(real_scores(classifier, data.images), data.labels, threshold)
 
 
-def tflite_classifier(path: Path) -> Any:
-    """A function BGR uint8 (N, H, W, 3) -> (N, 3) logits running a TFLite file."""
+def tflite_classifier(path: Path, input_size: int) -> Any:
+    """A function BGR uint8 (N, H, W, 3) -> (N, 3) logits running a TFLite file (checked to
+    take input_size x input_size images)."""
     from services.shared.runtime import LiteModel
+    from training.checkpoints import check_model_io, lite_io
 
     model = LiteModel(path, 2)
+    check_model_io(
+        path, lite_io(model), (input_size, input_size, 3), CLASSIFIER_OUTPUT, "--input-size"
+    )
     name = model.output_names[0]
 
     def run(images: NDArray[np.uint8]) -> NDArray[np.float32]:
