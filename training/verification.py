@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.embedding.thresholds import threshold_at_far
+from training.errors import TrainingError
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,25 @@ def best_threshold(scores: NDArray[np.floating], same: NDArray[np.bool_]) -> flo
     return float(candidates[int(np.argmax(accuracies))])
 
 
+def check_foldable(same: NDArray[np.bool_], folds: int = 10) -> None:
+    """TrainingError unless there are at least ``folds`` pairs, both same and different ones
+    (fewer leave a fold empty; one kind alone has no threshold to choose)."""
+    same = np.asarray(same, dtype=bool)
+    genuine = int(same.sum())
+    if len(same) < folds or genuine == 0 or genuine == len(same):
+        raise TrainingError(
+            f"{folds}-fold verification needs at least {folds} pairs with both same-person and "
+            f"different-person pairs; got {genuine} same and {len(same) - genuine} different"
+        )
+
+
 def ten_fold_accuracy(
     scores: NDArray[np.floating], same: NDArray[np.bool_], folds: int = 10
 ) -> tuple[float, float, float]:
     """(mean accuracy, std, threshold on all pairs) with thresholds chosen on the other folds."""
     scores = np.asarray(scores, dtype=np.float64)
     same = np.asarray(same, dtype=bool)
+    check_foldable(same, folds)
     # Round-robin over the same-person pairs, then on over the different-person ones.
     fold_of = np.empty(len(scores), dtype=np.int64)
     fold_of[np.concatenate([np.nonzero(same)[0], np.nonzero(~same)[0]])] = (

@@ -185,7 +185,8 @@ def test_too_few_identities(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_missing_pair_images(
     identities: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "pairs.csv").write_text("img_a,img_b,same\nnope/a.png,nope/b.png,1\n")
+    rows = "".join(f"nope/a{i}.png,nope/b{i}.png,{i % 2}\n" for i in range(10))
+    (tmp_path / "pairs.csv").write_text("img_a,img_b,same\n" + rows)
     code = main(
         [
             "evaluate",

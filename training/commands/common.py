@@ -9,6 +9,7 @@ from typing import TypeAlias
 
 from training.data.pairs import Pairs, read_pairs
 from training.errors import TrainingError
+from training.verification import check_foldable
 
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -36,7 +37,9 @@ def read_pairs_of(args: argparse.Namespace) -> Pairs | None:
     """The pairs named by the :func:`add_pairs_options` options; None without ``--pairs``."""
     if args.pairs is None:
         return None
-    return read_pairs(args.pairs, args.pairs_root, args.pairs_suffix)
+    pairs = read_pairs(args.pairs, args.pairs_root, args.pairs_suffix)
+    check_foldable(pairs.same)  # before any image is embedded
+    return pairs
 
 
 def check_targets(
