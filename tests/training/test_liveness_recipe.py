@@ -15,6 +15,7 @@ from services.shared.model_store.manifest import load_manifest
 from services.shared.runtime import LiteModel
 from training.checkpoints import load_checkpoint
 from training.cli import main
+from training.recipes.attributes import build_attribute_net
 from training.recipes.liveness import (
     LivenessConfig,
     build_training_model,
@@ -122,6 +123,41 @@ def test_export_matches_keras_and_loads_by_name(
         )
         == 0
     )
+
+
+def test_export_refuses_another_variant_or_recipe(
+    trained: tuple[Path, Path, dict[str, object]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The run records its variant and recipe: an export that would describe the model wrongly
+    in its manifest, or serve a model of another recipe as liveness, writes nothing."""
+    _, run, _ = trained
+    argv = ["export", "liveness", "--checkpoint", str(run), "--name", "wrong-liveness"]
+    argv += ["--output", str(tmp_path / "live.tflite"), "--manifest-dir", str(tmp_path / "m")]
+    assert main([*argv, "--variant", "MiniFASNetV1SE"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"error: --variant MiniFASNetV1SE: {run} was trained as MiniFASNetV2"
+
+    other = tmp_path / "cifar-run"
+    (other / "checkpoints").mkdir(parents=True)
+    (other / "run.json").write_text('{"recipe": "cifar10"}')
+    (other / "checkpoints" / "best.keras").write_bytes(
+        (run / "checkpoints" / "best.keras").read_bytes()
+    )
+    argv[3] = str(other / "checkpoints" / "best.keras")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"error: {argv[3]} is from a cifar10 run, not a liveness run"
+
+    bare = tmp_path / "attributes.keras"  # no run.json: the model's shape decides
+    build_attribute_net(32, 8).save(bare)
+    argv[3] = str(bare)
+    assert main(argv) == 2
+    assert "is not a model of this recipe: expected output logits with 3 values" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "live.tflite").exists() and not (tmp_path / "m").exists()
 
 
 def test_error_rates() -> None:

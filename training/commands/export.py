@@ -18,8 +18,15 @@ SFACE_INPUT = {
 
 
 def _check_target(args: argparse.Namespace) -> None:
-    """The export's name, ``--output`` and manifest (see :func:`check_targets`)."""
+    """The export's name, ``--output`` and manifest (see :func:`check_targets`), and that the
+    checkpoint's run (when it records one) trained this recipe."""
+    from training.errors import TrainingError
+    from training.recipes.runner import recorded_settings
+
     check_targets([(args.name, args.version)], [args.output], args.manifest_dir, args.force)
+    recipe = recorded_settings(args.checkpoint).get("recipe")
+    if recipe is not None and recipe != args.recipe:
+        raise TrainingError(f"{args.checkpoint} is from a {recipe} run, not a {args.recipe} run")
 
 
 def _export_embedding(args: argparse.Namespace) -> dict[str, Any]:
@@ -137,7 +144,12 @@ def add_export(commands: Subcommands) -> None:
 
     live_export = export.add_parser("liveness", help="the classifier of a liveness run")
     _export_options(live_export)
-    live_export.add_argument("--variant", choices=sorted(ARCHITECTURES), default="MiniFASNetV2")
+    live_export.add_argument(
+        "--variant",
+        choices=sorted(ARCHITECTURES),
+        default=None,
+        help="the architecture trained (default: the run's, else MiniFASNetV2)",
+    )
     live_export.add_argument(
         "--crop-scale",
         type=float,

@@ -43,6 +43,7 @@ CLASS_FOLDERS = {"real": REAL_CLASS, "spoof": SPOOF_CLASS}
 EXPECTED = "expected <root>/real/*.jpg and <root>/spoof/*.jpg"
 FEATURE_LAYER = "conv_4.model.5.add"  # output of the last conv_4 block (upstream MultiFTNet)
 PRETRAINED = {"minifasnet_v2": "MiniFASNetV2", "minifasnet_v1se": "MiniFASNetV1SE"}
+DEFAULT_VARIANT = "MiniFASNetV2"
 
 
 @dataclass
@@ -51,7 +52,7 @@ class LivenessConfig:
 
     data_dir: Path
     run_dir: Path
-    variant: str = "MiniFASNetV2"
+    variant: str = DEFAULT_VARIANT
     input_size: int = 80
     pretrained: str | None = None
     val_dir: Path | None = None
@@ -358,17 +359,28 @@ def export_liveness(
     output: Path,
     name: str,
     version: str,
-    variant: str,
+    variant: str | None = None,
     crop_scale: float | None = None,
     manifest_dir: Path | None = None,
     cache_dir: Path | None = None,
 ) -> dict[str, str]:
-    """TFLite of the classifier (output ``logits``) registered as a ``liveness`` model."""
-    from training.checkpoints import load_checkpoint
-    from training.export import export_model
+    """TFLite of the classifier (output ``logits``) registered as a ``liveness`` model.
 
+    ``variant`` defaults to the one the run recorded (else MiniFASNetV2); another than the
+    recorded one, or a checkpoint that is not a 3-class classifier of square images, is a
+    TrainingError before anything is written.
+    """
+    from training.checkpoints import check_model_io, keras_io, load_checkpoint
+    from training.export import export_model
+    from training.recipes.runner import recorded_settings
+
+    trained = recorded_settings(checkpoint).get("variant")
+    if variant is not None and trained is not None and variant != trained:
+        raise TrainingError(f"--variant {variant}: {checkpoint} was trained as {trained}")
+    variant = variant or trained or DEFAULT_VARIANT
     classifier = classifier_of(load_checkpoint(checkpoint))
-    size = int(classifier.inputs[0].shape[1])
+    size = int(classifier.inputs[0].shape[1] or 0)
+    check_model_io(checkpoint, keras_io(classifier), (size, size, 3), CLASSIFIER_OUTPUT)
     scale = crop_scale if crop_scale is not None else published_crop_scale(variant)
     return export_model(
         classifier,

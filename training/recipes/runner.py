@@ -69,6 +69,16 @@ class RunFolder:
         return _read_json(self.state)
 
 
+def recorded_settings(checkpoint: Path) -> dict[str, Any]:
+    """The ``run.json`` of the run a checkpoint belongs to (the run folder itself, or a
+    ``.keras`` in its ``checkpoints/``); {} for a checkpoint outside a run or an older run."""
+    checkpoint = Path(checkpoint)
+    root = checkpoint if checkpoint.is_dir() else checkpoint.parent.parent
+    if not checkpoint.is_dir() and checkpoint.parent.name != "checkpoints":
+        return {}
+    return _read_json(RunFolder(root).settings)
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     """A JSON object from path ({} when absent); TrainingError when it cannot be read."""
     if not path.is_file():
