@@ -224,6 +224,17 @@ def test_wrong_layout_is_one_error_line(
     assert "expected <root>/real/*.jpg and <root>/spoof/*.jpg" in err[-1]
 
 
+def test_a_wrong_validation_folder_fails_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, run = _write(tmp_path / "d", 1), tmp_path / "run"
+    argv = ["train", "liveness", "--data", str(data), "--run-dir", str(run), "--quiet"]
+    assert main([*argv, "--val", str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and "does not exist" in err[-1], err
+    assert not run.exists()  # no epoch was trained, nothing was written
+
+
 def test_pretrained_must_match_the_variant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

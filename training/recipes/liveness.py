@@ -299,6 +299,8 @@ def train(config: LivenessConfig) -> dict[str, Any]:
     """Train (or resume) a liveness run; returns history and APCER/BPCER/ACER."""
     keras.utils.set_random_seed(config.seed)
     data = load_liveness(config.data_dir, config.input_size)
+    # read before training, so a wrong --val is an error now rather than after the last epoch
+    held_out = None if config.val_dir is None else load_liveness(config.val_dir, config.input_size)
     log.info(
         "liveness: %d real, %d spoof crops",
         int((data.labels == REAL_CLASS).sum()),
@@ -336,10 +338,8 @@ def train(config: LivenessConfig) -> dict[str, Any]:
         "images": len(data.labels),
         "train": evaluate_classifier(classifier, data),
     }
-    if config.val_dir is not None:
-        result["validation"] = evaluate_classifier(
-            classifier, load_liveness(config.val_dir, config.input_size)
-        )
+    if held_out is not None:
+        result["validation"] = evaluate_classifier(classifier, held_out)
     return result
 
 
