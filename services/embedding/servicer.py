@@ -321,7 +321,8 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             tokens = [face.face_token for face in user.faces]
             # forgotten before the delete too, so a retry after a failure here still can
             self.clusters.forget(request.tenant, request.group_id, tokens)
-            self.store.delete_user(request.tenant, request.group_id, request.user_id)
+            deleted = self.store.delete_user(request.tenant, request.group_id, request.user_id)
+            tokens = sorted(set(tokens) | set(deleted))  # with any face enrolled meanwhile
         except UserNotFoundError:
             if not request.retry:  # a retry: the first attempt may have deleted them
                 raise

@@ -106,8 +106,9 @@ class GalleryStore(Protocol):
         """A user with their faces; ``UserNotFoundError`` when absent."""
         ...
 
-    def delete_user(self, tenant: str, group_id: str, user_id: str) -> None:
-        """Delete a user with their faces (gone from search at once)."""
+    def delete_user(self, tenant: str, group_id: str, user_id: str) -> list[str]:
+        """Delete a user with their faces (gone from search at once); the tokens of the faces
+        deleted, read in the same transaction (a face enrolled just before is among them)."""
         ...
 
     def delete_face(self, tenant: str, group_id: str, user_id: str, face_token: str) -> None:

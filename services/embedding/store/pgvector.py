@@ -265,12 +265,19 @@ class PgvectorStore:
             faces = self._faces_of(db, group_id, [(user_pk, user_id)])
         return User(group_id, user_id, str(row[0]) if row else "", faces[user_pk])
 
-    def delete_user(self, tenant: str, group_id: str, user_id: str) -> None:
-        """Delete a user with their faces; they leave search at commit."""
+    def delete_user(self, tenant: str, group_id: str, user_id: str) -> list[str]:
+        """Delete a user with their faces; they leave search at commit. The faces' tokens: the
+        user row is locked first, so no face can be added between listing and deleting."""
         with self._connection() as db, db.transaction():
             pk = self._group_pk(db, tenant, group_id)
             user_pk = self._user_pk(db, pk, user_id)
+            db.execute(f"SELECT id FROM {self.schema}.users WHERE id = %s FOR UPDATE", (user_pk,))
+            rows = db.execute(
+                f"DELETE FROM {self.schema}.faces WHERE user_pk = %s RETURNING face_token",
+                (user_pk,),
+            ).fetchall()
             db.execute(f"DELETE FROM {self.schema}.users WHERE id = %s", (user_pk,))
+        return [str(row[0]) for row in rows]
 
     def user_face_embeddings(
         self, tenant: str, group_id: str, user_id: str

@@ -239,13 +239,14 @@ class SqliteFaissStore:
             user_pk = self._tables.user_pk(pk, user_id)
             return self._tables.user(user_pk, group_id, user_id)
 
-    def delete_user(self, tenant: str, group_id: str, user_id: str) -> None:
-        """Delete a user with their faces; they leave search at once."""
+    def delete_user(self, tenant: str, group_id: str, user_id: str) -> list[str]:
+        """Delete a user with their faces; they leave search at once. The faces' tokens."""
         with self._lock:
             with self._tables.transaction():
                 pk = self._tables.group_pk(tenant, group_id)
-                face_ids = self._tables.delete_user(self._tables.user_pk(pk, user_id))
-            self._remove_from_index(pk, face_ids)
+                faces = self._tables.delete_user(self._tables.user_pk(pk, user_id))
+            self._remove_from_index(pk, list(faces))
+        return list(faces.values())
 
     def user_face_embeddings(
         self, tenant: str, group_id: str, user_id: str

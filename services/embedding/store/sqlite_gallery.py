@@ -254,14 +254,16 @@ class SqliteGallery:
         faces = self._faces_of(group_id, [(user_pk, user_id)])
         return User(group_id, user_id, str(info), faces[user_pk])
 
-    def delete_user(self, user_pk: int) -> list[int]:
-        """Delete a user (their faces cascade); the ids of the faces deleted."""
-        face_ids = [
-            int(r[0])
-            for r in self.connection.execute("SELECT id FROM faces WHERE user_pk = ?", (user_pk,))
-        ]
+    def delete_user(self, user_pk: int) -> dict[int, str]:
+        """Delete a user (their faces cascade); the faces deleted, token by id."""
+        faces = {
+            int(face_id): str(token)
+            for face_id, token in self.connection.execute(
+                "SELECT id, face_token FROM faces WHERE user_pk = ?", (user_pk,)
+            )
+        }
         self.connection.execute("DELETE FROM users WHERE id = ?", (user_pk,))
-        return face_ids
+        return faces
 
     def user_face_embeddings(self, user_pk: int) -> list[tuple[str, NDArray[np.float32]]]:
         """Each face of the user as (face token, stored embedding), by id, from one query."""

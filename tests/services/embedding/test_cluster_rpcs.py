@@ -520,3 +520,43 @@ def test_a_face_deleted_while_a_job_copies_it_is_dropped(
         ("", 0),
         (tokens[2], 512),
     ]
+
+
+def test_a_face_enrolled_and_clustered_during_delete_user_is_dropped(
+    own_service: tuple[Stub, EmbeddingServicer, EmbeddingSettings],
+    faces: list[tuple[str, NDArray[np.uint8], NDArray[np.float64]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DeleteUser lists the user's faces, then deletes the user: a face enrolled in between
+    (and copied into a clustering job at that instant) is deleted with the user, so the job
+    must drop it too; the store reports every face it deleted."""
+    stub, servicer, _ = own_service
+    who = tenant()
+    stub.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id="album"))
+    first = add_face(stub, who, "album", "u", faces[0][1]).face_token
+    other = add_face(stub, who, "album", "v", faces[1][1]).face_token
+    listed = servicer.store.get_user
+    late: list[str] = []
+    jobs: list[str] = []
+
+    def list_then_enrol(tenant_id: str, group_id: str, user_id: str) -> Any:
+        user = listed(tenant_id, group_id, user_id)
+        if not late:  # a second photo of u arrives and is clustered right after the listing
+            late.append(add_face(stub, who, "album", "u", faces[2][1]).face_token)
+            job = stub.CreateClusterJob(
+                embedding_pb2.CreateClusterJobRequest(
+                    tenant=who,
+                    faces=embedding_pb2.ClusterFaces(
+                        group_id="album", face_tokens=[first, late[0], other]
+                    ),
+                )
+            )
+            jobs.append(job.job_id)
+            assert job_tokens(wait_done(stub, who, job.job_id)) == {first, late[0], other}
+        return user
+
+    monkeypatch.setattr(servicer.store, "get_user", list_then_enrol)
+    stub.DeleteUser(embedding_pb2.DeleteUserRequest(tenant=who, group_id="album", user_id="u"))
+    monkeypatch.undo()
+    after = wait_done(stub, who, jobs[0])
+    assert job_tokens(after) == {other} and after.face_count == 1

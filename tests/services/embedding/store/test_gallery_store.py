@@ -402,7 +402,7 @@ def test_deletes_leave_search_at_once(store: GalleryStore, faces: Faces) -> None
     assert ann_1 not in {m.face_token for m in hit}
     assert {m.face_token for m in hit if m.user_id == "ann"} == {ann_2}
 
-    store.delete_user("t1", "staff", "ann")
+    assert store.delete_user("t1", "staff", "ann") == [ann_2]  # the faces it deleted
     assert [m.user_id for m in store.search("t1", ["staff"], ann_vector, 5)] == ["bob"]
     with pytest.raises(UserNotFoundError):
         store.get_user("t1", "staff", "ann")
