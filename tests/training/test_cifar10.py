@@ -94,6 +94,31 @@ def test_loss_falls_then_resume_and_evaluate(
     assert sum(map(sum, report["confusion"])) == 12
 
 
+def test_bfloat16_trains_with_float32_weights_and_logits(
+    cifar_batches: Path, tmp_path: Path
+) -> None:
+    """Mixed bfloat16: the loss falls, the variables and the logits are float32 (the loss and
+    a later TFLite export see float32), the run records its precision (a resume must keep
+    it) and the global policy is float32 again afterwards."""
+    import keras
+
+    from training.checkpoints import load_checkpoint
+
+    run = tmp_path / "bf16"
+    result = train(_config(cifar_batches, run, epochs=4, precision="bfloat16"))
+    losses = [epoch["loss"] for epoch in result["history"]]
+    assert losses[-1] < losses[0], losses
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert json.loads((run / "run.json").read_text())["precision"] == "bfloat16"
+    model = load_checkpoint(run)
+    assert model.outputs[0].dtype == "float32"
+    assert any(layer.compute_dtype == "bfloat16" for layer in model.layers)
+    assert {v.dtype for v in model.trainable_variables} == {"float32"}
+    with pytest.raises(TrainingError, match=r"precision 'float32' \(the run's: 'bfloat16'\)"):
+        train(_config(cifar_batches, run, epochs=4, resume=True))
+    assert 0.0 <= evaluate(run, cifar_batches)["accuracy"] <= 1.0
+
+
 @pytest.mark.parametrize("arch", ["vgg", "mobilenetv2"])
 def test_other_architectures_train(arch: str, cifar_folders: Path, tmp_path: Path) -> None:
     options = {"width": 0.125} if arch == "vgg" else {"alpha": 0.25}

@@ -61,6 +61,16 @@ def test_a_run_from_before_run_json_resumes_unchecked(tmp_path: Path) -> None:
     assert initial_epoch == 2
 
 
+def test_a_setting_added_later_takes_its_old_value_for_older_runs(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    start(run_dir)  # recorded without "precision": it ran in float32
+    newer = {**SETTINGS, "precision": "float32"}
+    added = {"precision": "float32"}
+    assert prepare_run(run_dir, True, None, newer, added=added)[1] == 2
+    with pytest.raises(TrainingError, match=r"precision 'bfloat16' \(the run's: 'float32'\)"):
+        prepare_run(run_dir, True, None, {**newer, "precision": "bfloat16"}, added=added)
+
+
 def test_a_save_killed_midway_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     start(run_dir)

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from training.architectures import build
 from training.data.cifar import ArrayDataset, load_cifar10
 from training.errors import TrainingError
+from training.precision import training_precision, with_float32_outputs
 from training.recipes.runner import fit, prepare_run
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class CifarConfig:
     augment: bool = True
     optimizer: str = "adam"
     weight_decay: float = 0.0
+    precision: str = "float32"  # or "bfloat16" (mixed; training.precision)
     resume: bool = False
     seed: int = 0
     progress: bool = True
@@ -125,7 +127,15 @@ def train(config: CifarConfig) -> dict[str, Any]:
     test_data = load_cifar10(config.data_dir, "test", config.test_per_class)
     log.info("CIFAR-10: %d train, %d test images", len(train_data.labels), len(test_data.labels))
     steps = int(np.ceil(len(train_data.labels) / config.batch_size))
-    fresh = build(config.architecture, INPUT_SHAPE, len(train_data.classes), **config.arch_options)
+    with training_precision(config.precision):
+        return _train(config, train_data, test_data, steps)
+
+
+def _train(
+    config: CifarConfig, train_data: ArrayDataset, test_data: ArrayDataset, steps: int
+) -> dict[str, Any]:
+    built = build(config.architecture, INPUT_SHAPE, len(train_data.classes), **config.arch_options)
+    fresh = with_float32_outputs(built)
     kept = {  # the schedule and optimizer saved in the checkpoint were made from these
         "recipe": "cifar10",
         "architecture": config.architecture,
@@ -136,8 +146,11 @@ def train(config: CifarConfig) -> dict[str, Any]:
         "optimizer": config.optimizer,
         "weight_decay": config.weight_decay,
         "train_per_class": config.train_per_class,
+        "precision": config.precision,
     }
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
+    model, initial_epoch, best = prepare_run(
+        config.run_dir, config.resume, fresh, kept, added={"precision": "float32"}
+    )
     if initial_epoch == 0:
         compile_classifier(
             model,

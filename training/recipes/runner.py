@@ -137,7 +137,11 @@ class CheckpointState(keras.callbacks.Callback):  # type: ignore[misc]
 
 
 def prepare_run(
-    run_dir: Path, resume: bool, fresh_model: Any, settings: Mapping[str, Any]
+    run_dir: Path,
+    resume: bool,
+    fresh_model: Any,
+    settings: Mapping[str, Any],
+    added: Mapping[str, Any] | None = None,
 ) -> tuple[Any, int, float | None]:
     """The model to train and the epoch to start from.
 
@@ -145,7 +149,8 @@ def prepare_run(
     fresh run refuses a folder that has a checkpoint already (pass resume or another folder)
     and records them in ``run.json``; a resumed run refuses other settings than the recorded
     ones (a run made before ``run.json`` existed is not checked) and loads ``last.keras`` with
-    its optimizer state.
+    its optimizer state. ``added`` gives the value of a setting introduced later for runs that
+    recorded none (runs made before the option existed ran with it).
     """
     run = RunFolder(Path(run_dir))
     if run.root.exists() and not run.root.is_dir():
@@ -156,6 +161,8 @@ def prepare_run(
             raise TrainingError(f"cannot resume: {run.last} does not exist")
         state = run.read_state()
         recorded = _read_json(run.settings)
+        if recorded:
+            recorded = {**(added or {}), **recorded}
         differing = [
             f"{key} {wanted.get(key)!r} (the run's: {recorded.get(key)!r})"
             for key in sorted(set(recorded) | set(wanted))

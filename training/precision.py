@@ -1,0 +1,41 @@
+"""Training precision: float32, or mixed bfloat16 (float32 weights, bfloat16 compute).
+
+On CPUs with bfloat16 matrix units (Intel AMX, e.g. Sapphire Rapids; oneDNN uses them through
+TensorFlow) mixed bfloat16 runs convolutions about twice as fast; elsewhere it may be slower.
+The variables stay float32, so checkpoints load and convert as before, and the logits are cast
+back to float32 before the loss (bfloat16 has 8 bits of mantissa: a softmax over bfloat16
+logits loses precision the loss needs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import keras
+
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+PRECISIONS = tuple(POLICIES)
+
+
+@contextmanager
+def training_precision(name: str) -> Iterator[None]:
+    """Layers built inside compute in ``name``'s precision; the previous policy comes back."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown precision {name!r}; choose one of {', '.join(PRECISIONS)}")
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(POLICIES[name])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def with_float32_outputs(model: Any) -> Any:
+    """The model with its single output cast to float32 (unchanged when already float32)."""
+    output = model.outputs[0]
+    if output.dtype == "float32":
+        return model
+    cast = keras.layers.Activation("linear", dtype="float32", name="float32_logits")(output)
+    return keras.Model(model.inputs, cast, name=model.name)
