@@ -200,7 +200,7 @@ def add_train(commands: Subcommands) -> None:
         "--precision",
         choices=PRECISIONS,
         default="float32",
-        help="bfloat16: mixed precision, about 2x faster on CPUs with AMX (docs/training.md)",
+        help="bfloat16: mixed precision (faster on CPUs with bfloat16 units; docs/training.md)",
     )
     cifar.set_defaults(handler=_train_cifar10)
 
