@@ -31,8 +31,13 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from faceflow_sdk import watch
+from faceflow_sdk.argtypes import positive_seconds, whole_number
 from faceflow_sdk.client import FaceflowClient
-from faceflow_sdk.cluster_folder import ClusterFolderResult, cluster_folder
+from faceflow_sdk.cluster_folder import (
+    MAX_PHOTOS_PER_REQUEST,
+    ClusterFolderResult,
+    cluster_folder,
+)
 from faceflow_sdk.enroll_folder import EnrollSummary, enroll_folder
 from faceflow_sdk.errors import FaceflowError, ServiceUnavailableError
 
@@ -48,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-key", help="API key (FACEFLOW_API_KEY; default var/demo-api-key.txt)"
     )
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=60.0, help="seconds per request"
+    )
     parser.add_argument("--json", action="store_true", help="print the raw JSON responses")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # --json is also accepted after the command (``faceflow groups --json``)
@@ -128,7 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.add_argument(
         "--min-cluster-size", type=int, help="smaller clusters are left unassigned (default 2)"
     )
-    clusters.add_argument("--batch", type=int, default=16, help="photos per upload")
+    clusters.add_argument(
+        "--batch",
+        type=whole_number(1, MAX_PHOTOS_PER_REQUEST),
+        default=16,
+        help=f"photos per upload (at most {MAX_PHOTOS_PER_REQUEST}, the server's limit)",
+    )
     clusters.add_argument(
         "--json", dest="json_file", type=Path, help="also write the whole result to this file"
     )
@@ -349,6 +361,9 @@ def run(options: argparse.Namespace, client: FaceflowClient) -> int:
     if command == "readyz":
         return readyz(client, as_json)
     if command == "cluster":
+        target = options.json_file
+        if target is not None and (target.is_dir() or not target.parent.is_dir()):
+            raise ValueError(f"--json {target}: not a file in an existing folder")
         clustered = cluster_folder(
             client,
             options.folder,
@@ -480,6 +495,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with FaceflowClient(options.url, options.api_key, timeout=options.timeout) as client:
             return run(options, client)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
     except FaceflowError as error:
         sys.stderr.write(f"error: {error}\n")
         return 1

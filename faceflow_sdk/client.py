@@ -11,6 +11,7 @@ Images may be a path, bytes or a binary file object. Failures raise the
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,19 @@ from urllib.parse import quote
 import httpx
 
 from faceflow_sdk.config import resolve_api_key, resolve_url
-from faceflow_sdk.errors import ConnectionFailedError, FaceflowError, error_for
+from faceflow_sdk.errors import (
+    ConnectionFailedError,
+    DeadlineExceededError,
+    FaceflowError,
+    ImageTooLargeError,
+    InternalError,
+    MethodNotAllowedError,
+    NotFoundError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnauthenticatedError,
+    error_for,
+)
 from faceflow_sdk.types import (
     ClusterJob,
     DetectResult,
@@ -150,10 +163,12 @@ class FaceflowClient:
         request."""
         if retries < 0 or max_backoff < 0:
             raise ValueError("retries and max_backoff must not be negative")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout}")
         self.retries = retries
         self.max_backoff = max_backoff
         self._sleep = sleep
-        self.url = resolve_url(url)
+        self.url = checked_url(resolve_url(url))
         self.api_key = resolve_api_key(api_key)
         headers = {"x-api-key": self.api_key} if self.api_key else {}
         self._http = httpx.Client(
@@ -202,6 +217,10 @@ class FaceflowClient:
                 ) from error
             except httpx.TransportError as error:
                 raise ConnectionFailedError(f"cannot reach {self.url}: {error}") from error
+            except httpx.HTTPError as error:  # e.g. a body its Content-Encoding cannot decode
+                raise FaceflowError(
+                    f"unreadable answer from {self.url}: {error}", code="BAD_RESPONSE"
+                ) from error
             if response.status_code not in retried or attempt == self.retries:
                 break
             self._sleep(self._backoff(response, attempt))
@@ -226,16 +245,12 @@ class FaceflowClient:
                 str(envelope.get("request_id", "")),
                 body=body,
             )
-        raise FaceflowError(
-            f"HTTP {response.status_code}: {response.text[:200]}",
-            status=response.status_code,
-            code=f"HTTP_{response.status_code}",
-        )
+        raise error_without_envelope(response)
 
     def _backoff(self, response: httpx.Response, attempt: int) -> float:
         """Seconds to wait before retrying: the server's ``Retry-After``, else exponential."""
         after = response.headers.get("retry-after", "")
-        wait = float(after) if after.isdigit() else 0.5 * 2**attempt
+        wait = float(after) if after.isascii() and after.isdigit() else 0.5 * 2**attempt
         return min(wait, self.max_backoff)
 
     # -- operations --------------------------------------------------------------------------
@@ -258,12 +273,12 @@ class FaceflowClient:
         *,
         max_faces: int | None = None,
         min_face_size: int | None = None,
-        fields: Iterable[str] = (),
+        fields: str | Iterable[str] = (),
     ) -> DetectResult:
         """Faces (box, 5 landmarks, score), largest first; ``fields``: mesh, age, gender,
         emotion, pose, quality."""
         form = _params(
-            max_faces=max_faces, min_face_size=min_face_size, fields=list(fields) or None
+            max_faces=max_faces, min_face_size=min_face_size, fields=_names(fields) or None
         )
         body = self._request(
             "detect", "POST", "/detect", data=form, files=[("image", read_image(image))]
@@ -373,7 +388,7 @@ class FaceflowClient:
         the server's default 1e-3) and the number of users searched, unless ``threshold``
         (a score) is given.
         """
-        groups = [group_ids] if isinstance(group_ids, str) else list(group_ids)
+        groups = _names(group_ids)
         form = _params(group_ids=groups, top_k=top_k, threshold=threshold, fpir=fpir)
         body = self._request(
             "search", "POST", "/search", data=form, files=[("image", read_image(image))]
@@ -466,7 +481,7 @@ class FaceflowClient:
     def recognize_video(
         self,
         video: ImageInput,
-        group_ids: Sequence[str],
+        group_ids: str | Sequence[str],
         *,
         fps: float | None = None,
         threshold: float | None = None,
@@ -484,7 +499,7 @@ class FaceflowClient:
         :meth:`get_video_job` or :meth:`wait_video_job`. ``fps``: frames analysed per second.
         """
         form = _params(
-            group_ids=list(group_ids),
+            group_ids=_names(group_ids),
             fps=fps,
             threshold=threshold,
             fpir=fpir,
@@ -526,7 +541,7 @@ class FaceflowClient:
 
     def create_video_stream(
         self,
-        group_ids: Sequence[str],
+        group_ids: str | Sequence[str],
         *,
         fps: float | None = None,
         threshold: float | None = None,
@@ -537,7 +552,7 @@ class FaceflowClient:
         """Open a stream for a live source: then :meth:`send_video_frames`, then
         :meth:`close_video_stream`. ``fps``: the rate the frames are taken at."""
         options = {
-            "group_ids": list(group_ids),
+            "group_ids": _names(group_ids),
             "fps": fps,
             "threshold": threshold,
             "fpir": fpir,
@@ -628,8 +643,58 @@ def _named(photo: ImageInput | NamedImage, default_name: str) -> tuple[str, byte
     return read_image(photo, default_name)
 
 
+def _names(values: str | Iterable[str]) -> list[str]:
+    """A list of ids or field names; one string is one name (``"staff"``, not s, t, a, f, f)."""
+    return [values] if isinstance(values, str) else list(values)
+
+
 def _segment(value: str) -> str:
-    """A path segment, percent-encoded (ids may hold spaces or non-ASCII letters)."""
+    """A path segment, percent-encoded (ids may hold spaces or non-ASCII letters). An id of
+    dots only is refused: as a path segment ``..`` means "the parent" and HTTP clients rewrite
+    it (``delete_user("g", "..")`` would send ``DELETE /groups/g``); the server refuses such
+    ids too."""
     if not value:
         raise ValueError("an id must not be empty")
+    if not value.strip("."):
+        raise ValueError(f"an id must not be only dots, got {value!r}")
     return quote(value, safe="")
+
+
+def checked_url(url: str) -> str:
+    """The server URL, or ValueError unless it is an http(s) URL with a host."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as error:
+        raise ValueError(f"the server URL {url!r} is not a valid URL: {error}") from error
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"the server URL must look like http://host:port, not {url!r}")
+    return url
+
+
+STATUS_ERRORS: dict[int, type[FaceflowError]] = {
+    401: UnauthenticatedError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    413: ImageTooLargeError,
+    429: RateLimitedError,
+    500: InternalError,
+    502: ServiceUnavailableError,
+    503: ServiceUnavailableError,
+    504: DeadlineExceededError,
+}
+"""The error class of an answer without FaceFlow's error envelope (a proxy's page), by status."""
+
+
+def error_without_envelope(response: httpx.Response) -> FaceflowError:
+    """The error for an answer without an error envelope: a proxy in front of the gateway (nginx
+    answering 413 for a body over its limit, 502 while the gateway restarts) sends HTML. Its
+    class follows the status, so ``except ServiceUnavailableError`` still works; the message is
+    one line (the page's title or first text, tags stripped)."""
+    status = response.status_code
+    text = re.sub(r"<[^>]*>", " ", response.text)
+    summary = " ".join(text.split())[:120] or response.reason_phrase
+    message = f"HTTP {status} without a FaceFlow error body (a proxy?): {summary}"
+    cls = STATUS_ERRORS.get(status)
+    if cls is None:
+        return FaceflowError(message, status=status, code=f"HTTP_{status}")
+    return cls(message, status=status)

@@ -29,6 +29,7 @@ from faceflow_sdk.types import Cluster, ClusterFace, ClusterJob
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 DEFAULT_BATCH_PHOTOS = 16
+MAX_PHOTOS_PER_REQUEST = 32  # the server's limit for POST /clusters and .../photos
 DEFAULT_BATCH_BYTES = 24 * 1024 * 1024
 PAGE = 1000
 FINISHED = frozenset({"done", "failed"})
@@ -79,13 +80,25 @@ def find_photos(folder: Path) -> list[Path]:
 
 
 def batches(
-    folder: Path, paths: list[Path], max_photos: int, max_bytes: int
+    folder: Path,
+    paths: list[Path],
+    max_photos: int,
+    max_bytes: int,
+    unreadable: list[PhotoFailure] | None = None,
 ) -> Iterator[list[NamedImage]]:
-    """The photos as (relative name, bytes), at most ``max_photos`` / ``max_bytes`` a batch."""
+    """The photos as (relative name, bytes), at most ``max_photos`` / ``max_bytes`` a batch; a
+    file that cannot be read (no permission, gone meanwhile) is added to ``unreadable``."""
     batch: list[NamedImage] = []
     size = 0
     for path in paths:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            name = path.relative_to(folder).as_posix()
+            (unreadable if unreadable is not None else []).append(
+                PhotoFailure(name, "UNREADABLE", error.strerror or str(error))
+            )
+            continue
         if batch and (len(batch) == max_photos or size + len(data) > max_bytes):
             yield batch
             batch, size = [], 0
@@ -204,13 +217,15 @@ def cluster_folder(
     ``progress``: a stream (stderr) for one updating status line. API errors other than a
     refused photo (no server, a bad key, a bad ``far``) are raised.
     """
-    if batch_photos < 1 or batch_bytes < 1:
-        raise ValueError("batch sizes must be positive")
+    if not 1 <= batch_photos <= MAX_PHOTOS_PER_REQUEST or batch_bytes < 1:
+        raise ValueError(
+            f"batch_photos must be 1-{MAX_PHOTOS_PER_REQUEST} and batch_bytes positive"
+        )
     paths = find_photos(folder)
     result = ClusterFolderResult(photos=len(paths))
     uploader = Uploader(client, far, min_cluster_size, result)
     sent = 0
-    for batch in batches(folder, paths, batch_photos, batch_bytes):
+    for batch in batches(folder, paths, batch_photos, batch_bytes, result.failures):
         uploader.send(batch)
         sent += len(batch)
         _status(progress, f"uploaded {sent}/{len(paths)} photos")

@@ -99,7 +99,16 @@ class EnrollState:
         self.done: dict[str, str] = {}
         self.failed: dict[str, str] = {}
         if path.is_file():
-            data = json.loads(path.read_text())
+            try:
+                data = json.loads(path.read_text())
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ValueError(
+                    f"{path} is not an enroll-folder state file ({error}); pass another --state"
+                ) from error
+            if not isinstance(data, dict) or not all(
+                isinstance(data.get(key, {}), dict) for key in ("done", "failed")
+            ):
+                raise ValueError(f"{path} is not an enroll-folder state file; pass another --state")
             if data.get("group_id") != group_id:
                 raise ValueError(
                     f"{path} records an enrollment into group {data.get('group_id')!r}, "
@@ -107,6 +116,18 @@ class EnrollState:
                 )
             self.done = {str(k): str(v) for k, v in data.get("done", {}).items()}
             self.failed = {str(k): str(v) for k, v in data.get("failed", {}).items()}
+
+    def check_writable(self) -> None:
+        """Write the state once before anything is enrolled: a state file that cannot be written
+        (a read-only photo folder, a missing --state folder) is an error before any work that
+        would then be done again on every rerun."""
+        try:
+            self.save()
+        except OSError as error:
+            raise ValueError(
+                f"cannot write the state file {self.path} ({error.strerror or error}); "
+                "pass --state with a writable path"
+            ) from error
 
     def save(self) -> None:
         """Write atomically (a crash never leaves half a file)."""
@@ -169,6 +190,7 @@ def enroll_folder(
     """Create the group if needed, then enroll every photo not yet done."""
     photos, ignored = find_photos(folder)
     state = EnrollState(state_path or default_state_path(folder, group_id), group_id)
+    state.check_writable()
     summary = EnrollSummary(total=len(photos), ignored=ignored)
     try:
         client.create_group(group_id)

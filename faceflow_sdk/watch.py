@@ -40,6 +40,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from faceflow_sdk.argtypes import whole_number
 from faceflow_sdk.client import FaceflowClient
 from faceflow_sdk.errors import FaceflowError
 
@@ -292,8 +293,18 @@ def add_parser(sub: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> Non
     watch.add_argument("--max-faces", type=int, help="faces per frame (default 10)")
     watch.add_argument("--min-face-size", type=int, help="ignore smaller faces (pixels)")
     watch.add_argument("--max-seconds", type=float, help="stop after this much of the source")
-    watch.add_argument("--max-side", type=int, default=1280, help="scale frames down to this")
-    watch.add_argument("--jpeg-quality", type=int, default=90, help="JPEG quality (90)")
+    watch.add_argument(
+        "--max-side",
+        type=whole_number(MIN_SIDE, 8192),
+        default=1280,
+        help=f"scale frames down to this ({MIN_SIDE}-8192)",
+    )
+    watch.add_argument(
+        "--jpeg-quality", type=whole_number(1, 100), default=90, help="JPEG quality 1-100 (90)"
+    )
+
+
+MIN_SIDE = 32  # a frame scaled below this holds no face worth sending
 
 
 def run(options: argparse.Namespace, client: FaceflowClient, out: IO[str] = sys.stdout) -> int:

@@ -44,9 +44,11 @@ def verify_webhook(
     lowered = {key.lower(): value for key, value in headers.items()}
     timestamp = lowered.get(TIMESTAMP_HEADER, "")
     given = lowered.get(SIGNATURE_HEADER, "")
-    if not timestamp.isdigit() or not given:
+    # headers are the sender's to choose: "²" is a digit to isdigit() but not to int(), and
+    # compare_digest refuses non-ASCII text, so anything but ASCII is simply not a match
+    if not (timestamp.isascii() and timestamp.isdigit()) or not given or not given.isascii():
         return False
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > tolerance_seconds:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), given)
+    return hmac.compare_digest(sign(secret, timestamp, body).encode(), given.encode())

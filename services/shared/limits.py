@@ -9,7 +9,20 @@ pydantic need them so); the services compile them.
 from __future__ import annotations
 
 ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"
-"""A tenant, group or user id of the gallery."""
+"""A tenant, group or user id of the gallery; one made of dots only is refused too (see
+:func:`is_only_dots`: pydantic's regex engine has no look-ahead to say it here)."""
+
+
+ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-', not only dots"
+""":data:`ID_PATTERN` and :func:`is_only_dots` in words, for error messages."""
+
+
+def is_only_dots(value: str) -> bool:
+    """Whether an id is ``.``, ``..``, ...: in a URL such a path segment means "this folder" or
+    "the parent", and HTTP clients and proxies rewrite it (``DELETE /groups/g/users/..`` would
+    reach ``DELETE /groups/g``), so no id may be one."""
+    return bool(value) and not value.strip(".")
+
 
 FACE_TOKEN_PATTERN = r"^[0-9a-f]{32}$"
 """A face token as the gallery makes it (``uuid4().hex``)."""

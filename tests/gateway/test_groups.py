@@ -24,7 +24,7 @@ from tests.helpers.http import assert_error, error_message
 from tests.helpers.serving import serving
 from tests.services.embedding.store.conftest import postgres_url
 
-ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
+ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-', not only dots"
 
 
 @pytest.fixture
@@ -59,6 +59,8 @@ def test_create_group_by_form_and_bad_ids(gw: GatewayUnderTest) -> None:
         ({"group_id": ""}, "group_id is required"),
         ({"group_id": "has space"}, f"group_id {ID_RULE}"),
         ({"group_id": "x" * 200}, f"group_id {ID_RULE}"),
+        ({"group_id": ".."}, f"group_id {ID_RULE}"),  # a path segment clients rewrite
+        ({"group_id": "."}, f"group_id {ID_RULE}"),
         ({"group_id": 5}, "'group_id' must be a string"),
     ]
     for body, message in bad_bodies:
@@ -187,6 +189,7 @@ def test_enroll_bad_inputs(gw: GatewayUnderTest) -> None:
         ("u", {"face_index": 100}, "'face_index' must be between 0 and 99"),
         ("u", {"user_info": "x" * 4097}, "user_info must be at most 4096 characters"),
         ("bad user!", {}, f"user_id {ID_RULE}"),
+        ("%2E%2E%2E", {}, f"user_id {ID_RULE}"),
     ]
     for user, params, message in bad_enrolls:
         response = enroll(gw, group, user, photo, **params)
@@ -203,6 +206,8 @@ def test_bad_ids_in_paths(gw: GatewayUnderTest) -> None:
         ("GET", "/groups/g/users/bad%20u", f"user_id {ID_RULE}"),
         ("DELETE", f"/groups/{'x' * 129}", f"group_id {ID_RULE}"),
         ("DELETE", "/groups/no-such-group/users/bad!", f"user_id {ID_RULE}"),
+        ("DELETE", "/groups/g/users/%2E%2E", f"user_id {ID_RULE}"),
+        ("POST", "/groups/%2E/users/u/faces", f"group_id {ID_RULE}"),
     ]:
         response = gw.client.request(method, f"{API}{path}", headers=gw.headers)
         assert assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"] == message

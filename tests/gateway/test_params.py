@@ -20,7 +20,7 @@ from tests.helpers import images
 
 SETTINGS = GatewaySettings()
 PHOTO = images.astronaut_jpeg()
-ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
+ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-', not only dots"
 
 
 def refusal(model: type[RouteParams], values: dict[str, Any], **settings: Any) -> ApiError:

@@ -114,7 +114,7 @@ def test_empty_group_is_200_without_matches(gw: GatewayUnderTest) -> None:
     assert response.json()["faces"][0]["matches"] == []
 
 
-ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
+ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-', not only dots"
 
 
 def test_errors(gw: GatewayUnderTest) -> None:
@@ -127,6 +127,7 @@ def test_errors(gw: GatewayUnderTest) -> None:
         (" , ", {}, "group_ids must name at least one group"),
         ("bad group!", {}, f"group_ids[0] {ID_RULE}"),
         (f"{group},x y", {}, f"group_ids[1] {ID_RULE}"),
+        (f"{group},..", {}, f"group_ids[1] {ID_RULE}"),
         (",".join(f"g{i}" for i in range(101)), {}, "group_ids may name at most 100 groups"),
         (group, {"top_k": 0}, "'top_k' must be between 1 and 100"),
         (group, {"top_k": 1000}, "'top_k' must be between 1 and 100"),

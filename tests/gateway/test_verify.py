@@ -168,7 +168,7 @@ def test_errors(gw: GatewayUnderTest) -> None:
     assert message(no_user) == "send image_a and image_b, or image with group_id and user_id"
     bad_group = verify_user(gw, photo, "bad group!", "u")
     assert message(bad_group) == (
-        "group_id must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
+        "group_id must be 1-128 characters of letters, digits, '_', '.', '@' or '-', not only dots"
     )
     group = unique("v")
     assert_error(verify_user(gw, photo, group, "nobody"), 404, "GROUP_NOT_FOUND")

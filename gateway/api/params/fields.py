@@ -11,6 +11,7 @@ from typing import Annotated, Any, get_args
 
 from fastapi import Path
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     GetCoreSchemaHandler,
@@ -20,9 +21,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, PydanticUseDefault, core_schema
 
 from gateway.orchestration.recognition import FaceSelection, QualityControl
-from services.shared.limits import FACE_TOKEN_PATTERN, ID_PATTERN, MAX_SESSION_ID
+from services.shared.limits import (
+    FACE_TOKEN_PATTERN,
+    ID_PATTERN,
+    ID_RULE,
+    MAX_SESSION_ID,
+    is_only_dots,
+)
 
-ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
 OPAQUE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 """An id the server made with ``secrets.token_urlsafe`` (liveness sessions, video jobs and
 streams): the URL-safe base64 alphabet, with the ``vj_``/``vs_`` prefixes."""
@@ -80,11 +86,27 @@ QualityControlParam = Annotated[
     Field(description="how strict enrollment is about the face's quality"),
 ]
 
-GroupId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
-GroupIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="a group of your app")]
-UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="a user (person) of the group")]
+def _not_only_dots(value: str) -> str:
+    """An id of dots only fails as a pattern mismatch would (same message, ID_RULE)."""
+    if is_only_dots(value):
+        raise PydanticCustomError(
+            "string_pattern_mismatch", "String should match '{pattern}'", {"pattern": ID_PATTERN}
+        )
+    return value
+
+
+NOT_ONLY_DOTS = AfterValidator(_not_only_dots)
+
+GroupId = Annotated[str, StringConstraints(pattern=ID_PATTERN), NOT_ONLY_DOTS]
+UserId = Annotated[str, StringConstraints(pattern=ID_PATTERN), NOT_ONLY_DOTS]
+
+GroupIdPath = Annotated[
+    str, Path(pattern=ID_PATTERN, description="a group of your app"), NOT_ONLY_DOTS
+]
+UserIdPath = Annotated[
+    str, Path(pattern=ID_PATTERN, description="a user (person) of the group"), NOT_ONLY_DOTS
+]
 
 
 def _face_token(value: Any) -> Any:

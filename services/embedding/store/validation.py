@@ -35,11 +35,9 @@ def checked_thumbnail(data: bytes) -> bytes | None:
 
 
 def check_id(value: str, field: str) -> str:
-    """A tenant, group or user id: 1-128 of letters, digits, ``_ . @ -``."""
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise InvalidArgumentError(
-            f"{field} must be 1-128 characters of letters, digits, '_', '.', '@' or '-'"
-        )
+    """A tenant, group or user id: 1-128 of letters, digits, ``_ . @ -``, not dots only."""
+    if not isinstance(value, str) or not ID_PATTERN.match(value) or limits.is_only_dots(value):
+        raise InvalidArgumentError(f"{field} {limits.ID_RULE}")
     return value
 
 

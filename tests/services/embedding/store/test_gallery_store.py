@@ -217,6 +217,8 @@ def test_face_embeddings_come_in_the_order_asked(store: GalleryStore, faces: Fac
         {"user_id": "has space"},
         {"user_id": "x" * 129},
         {"group_id": "../etc"},
+        {"user_id": ".."},  # dots only: a URL path segment clients rewrite
+        {"user_id": "."},
         {"tenant": ""},
         {"image_sha256": "abc"},
         {"user_info": "x" * 5000},
