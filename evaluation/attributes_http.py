@@ -46,6 +46,10 @@ from evaluation.http_setups import (  # noqa: E402
 SETUPS: dict[str, dict[str, str]] = {
     "dlib": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "dlib", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "dlib"},
     "head": {"FACEFLOW_ATTRIBUTES_AGE_FROM": "head", "FACEFLOW_ATTRIBUTES_GENDER_FROM": "head"},
+    "head-age": {
+        "FACEFLOW_ATTRIBUTES_AGE_FROM": "head",
+        "FACEFLOW_ATTRIBUTES_GENDER_FROM": "dlib",
+    },
     "faceapi": {
         "FACEFLOW_ATTRIBUTES_AGE_FROM": "faceapi",
         "FACEFLOW_ATTRIBUTES_GENDER_FROM": "faceapi",
