@@ -66,10 +66,26 @@ def measure_setups(
     return results
 
 
-def sample_rows(data: Path, prefix: str) -> list[dict[str, str]]:
-    """The rows of the sample's labels.csv whose image is under ``prefix`` (``utk/``, ``fer/``)."""
-    with (data / "labels.csv").open() as handle:
-        return [row for row in csv.DictReader(handle) if row["image"].startswith(prefix)]
+def sample_rows(data: Path, prefix: str, columns: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The rows of the sample's labels.csv whose image is under ``prefix`` (``utk/``, ``fer/``).
+
+    SystemExit with a one-line reason when the file, a needed column or an image is missing,
+    or no row is under ``prefix`` (call it before starting any service)."""
+    labels = data / "labels.csv"
+    if not labels.is_file():
+        raise SystemExit(f"{data} has no labels.csv")
+    with labels.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = sorted({"image", *columns} - set(reader.fieldnames or []))
+        if missing:
+            raise SystemExit(f"{labels} has no column {', '.join(missing)}")
+        rows = [row for row in reader if (row["image"] or "").startswith(prefix)]
+    if not rows:
+        raise SystemExit(f"{labels} lists no image under {prefix}")
+    absent = [row["image"] for row in rows if not (data / row["image"]).is_file()]
+    if absent:
+        raise SystemExit(f"{len(absent)} images of {labels} are missing (first: {absent[0]})")
+    return rows
 
 
 Upload = Callable[[Path], tuple[str, bytes, str]]
@@ -82,11 +98,12 @@ class DetectRun:
 
     seconds: list[float] = field(default_factory=list)
     models: dict[str, None] = field(default_factory=dict)  # first-seen order
+    failed: dict[str, str] = field(default_factory=dict)  # image -> the answer that was not 200
 
     def summary(self) -> dict[str, Any]:
-        """The models (name-version) and the p50 time per request."""
+        """The models (name-version), the p50 time per request and the failed requests."""
         p50 = round(1000 * float(np.percentile(self.seconds, 50)), 1) if self.seconds else None
-        return {"models": list(self.models), "ms_per_request_p50": p50}
+        return {"models": list(self.models), "ms_per_request_p50": p50, "failed": self.failed}
 
     def each(
         self,
@@ -100,7 +117,8 @@ class DetectRun:
     ) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
         """Post each row's image to ``/api/v1/detect?fields=...``; yield (row, JSON body).
 
-        A status other than 200 is a RuntimeError naming the image."""
+        An answer other than 200 is recorded in ``failed`` (and counts as no answer for that
+        image), so one bad photo does not throw away the setups measured so far."""
         with httpx.Client(
             base_url=url, headers={"x-api-key": key}, timeout=60, transport=transport
         ) as client:
@@ -112,12 +130,16 @@ class DetectRun:
                 )
                 self.seconds.append(time.perf_counter() - started)
                 if response.status_code != 200:
-                    raise RuntimeError(
-                        f"{row['image']}: HTTP {response.status_code} {response.text}"
-                    )
+                    self.failed[row["image"]] = f"HTTP {response.status_code} {response.text[:200]}"
+                    continue
                 body: dict[str, Any] = response.json()
                 self.models.update((f"{m['name']}-{m['version']}", None) for m in body["models"])
                 yield row, body
+
+
+def milliseconds(value: float | None) -> str:
+    """A p50 for the tables ("-" when no request was timed)."""
+    return "-" if value is None else f"{value:.1f}"
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:

@@ -41,9 +41,28 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lfw-devtest"
 
 
 def read_pairs(data: Path) -> list[tuple[str, str, bool]]:
-    """The official View-1 pairs: (image a, image b, same person)."""
-    with (data / "pairs.csv").open() as handle:
-        return [(row["img_a"], row["img_b"], row["same"] == "1") for row in csv.DictReader(handle)]
+    """The official View-1 pairs: (image a, image b, same person); SystemExit with a one-line
+    reason when pairs.csv or one of its images is missing (before any service starts)."""
+    path = data / "pairs.csv"
+    if not path.is_file():
+        raise SystemExit(f"{data} has no pairs.csv (an lfw-devtest folder is expected)")
+    with path.open(newline="") as handle:
+        pairs = [(row["img_a"], row["img_b"], row["same"] == "1") for row in csv.DictReader(handle)]
+    if not pairs:
+        raise SystemExit(f"{path} lists no pairs")
+    absent = sorted({n for a, b, _ in pairs for n in (a, b) if not (data / n).is_file()})
+    if absent:
+        raise SystemExit(f"{path}: {len(absent)} images are missing (first: {absent[0]})")
+    return pairs
+
+
+def error_code(response: httpx.Response) -> str:
+    """The API error code of a failed answer (``HTTP_<status>`` for one without an envelope,
+    such as a proxy's page)."""
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP_{response.status_code}"
 
 
 def measure(url: str, key: str, data: Path, face_selection: str) -> dict[str, object]:
@@ -67,7 +86,7 @@ def measure(url: str, key: str, data: Path, face_selection: str) -> dict[str, ob
             )
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
-                code = response.json()["error"]["code"]
+                code = error_code(response)
                 failures[code] = failures.get(code, 0) + 1
                 continue
             body = response.json()
@@ -107,9 +126,7 @@ def main() -> int:
         "--model", default="sface", help="the embedder the started stack serves (sface_dlib...)"
     )
     options = parser.parse_args()
-    if not (options.data / "pairs.csv").is_file():
-        sys.stderr.write(f"{options.data} has no pairs.csv (LFW View-1 lfw-devtest)\n")
-        return 2
+    read_pairs(options.data)  # a missing file or image stops here, before any service starts
     started = time.perf_counter()
     figures: dict[str, object] = {}
     if options.url:

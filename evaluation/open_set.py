@@ -82,6 +82,10 @@ class Outcome:
     score: float
 
 
+NO_ANSWER = Outcome(None, 0.0)
+"""A search that found no face in the probe."""
+
+
 def lfw_people(folder: Path) -> dict[str, list[Path]]:
     """lfw-devtest photos by person."""
     people: dict[str, list[Path]] = {}
@@ -164,9 +168,13 @@ def evaluate_size(client: Client, probes: list[Probe]) -> dict[str, object]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         served = list(pool.map(lambda p: client.search(p.path), probes))
         ranked = list(pool.map(lambda p: client.search(p.path, threshold=0.0), probes))
-    default = [(p, o) for p, (o, _) in zip(probes, served, strict=True) if o is not None]
-    top = [(p, o) for p, (o, _) in zip(probes, ranked, strict=True) if o is not None]
-    decision = next(d for _, d in served if d)
+    # a probe without a face stays in the denominators: a miss for an enrolled person, a
+    # stranger kept out (as the service would answer a real photo of either)
+    default = [(p, o or NO_ANSWER) for p, (o, _) in zip(probes, served, strict=True)]
+    top = [(p, o or NO_ANSWER) for p, (o, _) in zip(probes, ranked, strict=True)]
+    decision = next((d for _, d in served if d), None)
+    if decision is None:
+        raise SystemExit(f"no face found in any of the {len(probes)} probes: nothing to measure")
     dir_rate, fpir_rate = rates(default, 0.0)
     figures: dict[str, object] = {
         "gallery_size": decision["gallery_size"],

@@ -142,6 +142,48 @@ def test_detect_run_posts_each_sample_row_and_collects_models(tmp_path: Path) ->
     def failing(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, json={"error": {"code": "UNAVAILABLE"}})
 
-    broken = httpx.MockTransport(failing)
-    with pytest.raises(RuntimeError, match=r"utk/a\.jpg: HTTP 503"):
-        list(DetectRun().each("http://x", "k", tmp_path, rows, "age", upload, broken))
+    broken, failed_run = httpx.MockTransport(failing), DetectRun()
+    # a failed request is recorded (the image counts as unanswered), the run goes on
+    assert list(failed_run.each("http://x", "k", tmp_path, rows, "age", upload, broken)) == []
+    assert sorted(failed_run.failed) == ["utk/a.jpg", "utk/b.jpg"]
+    assert failed_run.failed["utk/a.jpg"].startswith("HTTP 503")
+
+
+@pytest.mark.parametrize(
+    ("labels", "said"),
+    [
+        (None, "has no labels.csv"),
+        ("image,emotion\nutk/a.jpg,happy\n", "has no column age"),
+        ("image,age\nfer/x.png,3\n", "lists no image under utk/"),
+        ("image,age\nutk/a.jpg,30\nutk/gone.jpg,4\n", "1 images of .* are missing .*gone"),
+    ],
+)
+def test_a_bad_sample_is_one_line_before_any_service_starts(
+    labels: str | None, said: str, tmp_path: Path
+) -> None:
+    from evaluation.http_setups import sample_rows
+
+    (tmp_path / "utk").mkdir()
+    (tmp_path / "utk" / "a.jpg").write_bytes(b"jpeg")
+    if labels is not None:
+        (tmp_path / "labels.csv").write_text(labels)
+    with pytest.raises(SystemExit, match=said):
+        sample_rows(tmp_path, "utk/", ("age",))
+
+
+def test_lfw_pairs_and_error_bodies_are_checked(tmp_path: Path) -> None:
+    import httpx
+
+    from evaluation.lfw_accuracy import error_code, read_pairs
+
+    with pytest.raises(SystemExit, match=r"has no pairs\.csv"):
+        read_pairs(tmp_path)
+    (tmp_path / "a.jpg").write_bytes(b"jpeg")
+    (tmp_path / "pairs.csv").write_text("img_a,img_b,same\na.jpg,b.jpg,0\n")
+    with pytest.raises(SystemExit, match=r"1 images are missing \(first: b\.jpg\)"):
+        read_pairs(tmp_path)
+    (tmp_path / "b.jpg").write_bytes(b"jpeg")
+    assert read_pairs(tmp_path) == [("a.jpg", "b.jpg", False)]
+    envelope = {"error": {"code": "NO_FACE", "message": "none"}}
+    assert error_code(httpx.Response(400, json=envelope)) == "NO_FACE"
+    assert error_code(httpx.Response(502, text="<html>Bad Gateway</html>")) == "HTTP_502"
