@@ -35,8 +35,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     options = parser.parse_args()
-    if not options.data.is_dir():
-        sys.stderr.write(f"{options.data} is missing\n")
+    groups = options.data / "photos" / "groups.csv"
+    images = sorted((options.data / "lfw-devtest" / "images").rglob("*.jpg"))
+    if not groups.is_file() or not images:
+        sys.stderr.write(
+            f"{options.data} needs photos/groups.csv and lfw-devtest/images/*/*.jpg "
+            "(../shared/data)\n"
+        )
+        return 2
+    with groups.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    absent = [
+        r.get("image")
+        for r in rows
+        if not (options.data / "photos" / str(r.get("image"))).is_file()
+    ]
+    if not rows or absent or any(not str(r.get("n_faces", "")).isdigit() for r in rows):
+        sys.stderr.write(f"{groups}: needs rows of image,n_faces naming photos that exist\n")
         return 2
     app, _ = create_app(DetectionSettings(port=0))
     port = app.start(0)
@@ -44,10 +59,8 @@ def main() -> int:
     out = sys.stdout
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = detection_pb2_grpc.DetectionServiceStub(channel)
-        out.write("Group photos (faces found / counted by eye):\n")
+        out.write("Group photos (faces found / counted by eye; counts, boxes not matched):\n")
         expected_total = found_total = exact = 0
-        with (options.data / "photos" / "groups.csv").open() as handle:
-            rows = list(csv.DictReader(handle))
         for row in rows:
             found = count_faces(stub, options.data / "photos" / row["image"])
             expected = int(row["n_faces"])
@@ -60,7 +73,6 @@ def main() -> int:
             f"({100.0 * found_total / expected_total:.1f}%), "
             f"exact count on {exact}/{len(rows)} photos\n"
         )
-        images = sorted((options.data / "lfw-devtest" / "images").rglob("*.jpg"))
         missed = [path for path in images if count_faces(stub, path) == 0]
         share = 100.0 * (len(images) - len(missed)) / len(images)
         out.write(
