@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TORCH_STAMP := $(VENV)/.torch-installed
 SHARED_MODELS := $(abspath ../shared/models)
 export FACEFLOW_MODEL_MIRROR ?= $(SHARED_MODELS)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -14,6 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 setup: $(STAMP) models
 
 $(STAMP): requirements/serve.txt requirements/dev.txt requirements/nodeps.txt faceflow_sdk/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "FaceFlow needs Python 3.11 (set PYTHON=python3.11)")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.txt
@@ -24,6 +26,11 @@ $(STAMP): requirements/serve.txt requirements/dev.txt requirements/nodeps.txt fa
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# PyTorch is for one parity test only: `make run` never installs it (requirements/torch.txt).
+$(TORCH_STAMP): $(STAMP) requirements/torch.txt
+	$(PY) -m pip install -q -r requirements/torch.txt
+	@touch $(TORCH_STAMP)
 
 models: $(STAMP)
 	$(PY) -m services.shared.model_store prepare
@@ -41,9 +48,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
-test: setup lint typecheck
+test: setup $(TORCH_STAMP) lint typecheck
 	bash scripts/install_browser.sh
-	FACEFLOW_TEST_POSTGRES_URL=$$(bash scripts/test_services.sh) $(VENV)/bin/pytest
+	url=$$(bash scripts/test_services.sh) && FACEFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/pytest
 	bash scripts/docker_e2e.sh --if-possible
 
 # Docker: images from a debootstrap base + host-downloaded wheels (docs/deployment.md).

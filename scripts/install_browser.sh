@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 # docs/img/web-demo-zh.png) would show empty boxes without one.
 packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+# node + npm run the pinned playwright-core and the mini-program tests (scripts/npm_ci.sh)
+{ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } || packages+=(nodejs npm)
 if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh family 2>/dev/null)" ]; then
   packages+=(fonts-noto-cjk)
 fi

@@ -275,7 +275,6 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
         "kind": "Deployment",
         "metadata": metadata(spec.name, "model-service"),
         "spec": {
-            "replicas": spec.sizing.min_replicas,
             "selector": {"matchLabels": selector},
             "strategy": ROLLING_UPDATE,
             "template": {
@@ -419,7 +418,6 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
         "kind": "Deployment",
         "metadata": metadata("gateway", "gateway"),
         "spec": {
-            "replicas": GATEWAY_SIZING.min_replicas,
             "selector": {"matchLabels": selector},
             "strategy": ROLLING_UPDATE,
             "template": {

@@ -6,7 +6,9 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from types import FrameType
+from typing import Protocol
 
 from deploy.local.launcher import Launcher, LaunchError
 from gateway.core.config import GatewaySettings
@@ -38,6 +40,24 @@ def ensure_demo_key(launcher: Launcher) -> str:
         state.close()
 
 
+class Child(Protocol):
+    """What :func:`watch` needs of a child process (``subprocess.Popen``)."""
+
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+
+def watch(children: Mapping[str, Child], stop: threading.Event, every: float = 1.0) -> bool:
+    """Wait until ``stop`` is set (Ctrl-C, SIGTERM) or a child exits; True for a child exit."""
+    while not stop.wait(every):
+        for name, child in children.items():
+            if child.poll() is not None:
+                log.error("%s exited with code %s; stopping", name, child.returncode)
+                return True
+    return False
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     launcher = Launcher()
@@ -62,15 +82,11 @@ def main() -> int:
     )
     sys.stdout.flush()
     try:
-        while not stop.wait(1.0):
-            for name, child in launcher.children.items():
-                if child.poll() is not None:
-                    log.error("%s exited with code %s; stopping", name, child.returncode)
-                    stop.set()
+        crashed = watch(launcher.children, stop)
     finally:
         log.info("stopping all processes")
         launcher.stop()
-    return 0
+    return 1 if crashed else 0  # a supervisor can tell a crash from Ctrl-C
 
 
 if __name__ == "__main__":
