@@ -10,10 +10,12 @@ Each message is one POST with a JSON body and these headers:
   constant time and refuses old timestamps (replays); ``faceflow_sdk.webhooks`` does this.
 
 A 2xx answer delivers the message; anything else (another status, a refused connection, no
-answer within the timeout) is retried after ``first_delay``, then twice as long each time, up
-to ``attempts`` tries. Messages go out one at a time in their order, from a task of the job, so
+complete answer within the timeout: the whole exchange is bounded, not each read, and the
+receiver's body is never read) is retried after ``first_delay``, then twice as long each time,
+up to ``attempts`` tries. Messages go out one at a time in their order, from a task of the job, so
 a slow receiver never holds up the video's processing. Each attempt (time, status or error) is
-stored with the message and shown by ``GET /videos/jobs/{id}``.
+stored with the message and shown by ``GET /videos/jobs/{id}``: its status code, or only the
+kind of failure ("timed out", "connection failed"), never the network error's text.
 """
 
 from __future__ import annotations
@@ -117,6 +119,14 @@ class WebhookSender:
             except Exception:  # a bug must not stop the other messages
                 log.exception("webhook delivery %s failed unexpectedly", delivery_id)
 
+    async def _post(self, body: bytes, headers: dict[str, str]) -> int:
+        """One POST; its status. The response body is never read (a receiver could send an
+        endless one), and the caller bounds the whole exchange, not each read."""
+        async with self.http.stream(
+            "POST", self.url, content=body, headers=headers, timeout=self.policy.timeout
+        ) as response:
+            return response.status_code
+
     async def deliver(self, delivery_id: str, message: Message) -> bool:
         """Try until a 2xx or the attempts run out; True when delivered."""
         body = json.dumps(message.payload, separators=(",", ":")).encode()
@@ -134,15 +144,18 @@ class WebhookSender:
             started = time.time()
             attempt: dict[str, Any] = {"at": round(started, 3), "status_code": None, "error": None}
             try:
-                response = await self.http.post(
-                    self.url, content=body, headers=headers, timeout=self.policy.timeout
-                )
-                attempt["status_code"] = response.status_code
-                delivered = response.is_success
+                status = await asyncio.wait_for(self._post(body, headers), self.policy.timeout)
+                attempt["status_code"] = status
+                delivered = 200 <= status < 300
                 if not delivered:
-                    attempt["error"] = f"HTTP {response.status_code}"
-            except httpx.HTTPError as error:
-                attempt["error"] = f"{type(error).__name__}: {error}"[:300]
+                    attempt["error"] = f"HTTP {status}"
+            except (TimeoutError, httpx.TimeoutException):
+                attempt["error"] = "timed out"
+                delivered = False
+            except httpx.HTTPError:
+                # the class of failure only: the tenant reads this back, and an exception's
+                # text ("connection refused" to 10.0.0.5:5432) would map the internal network
+                attempt["error"] = "connection failed"
                 delivered = False
             attempt["duration_ms"] = round((time.time() - started) * 1000.0, 1)
             attempts.append(attempt)
