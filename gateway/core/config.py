@@ -100,6 +100,18 @@ class GatewaySettings(BaseSettings):
     video_track_min_frames: int = Field(
         default=2, ge=1, description="a face must be seen in this many frames to be a track"
     )
+    video_max_jobs_per_tenant: int = Field(
+        default=8,
+        ge=1,
+        description="unfinished (queued or running) video jobs one tenant may have; more is "
+        "429 RATE_LIMITED",
+    )
+    video_job_ttl_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="a finished video job (its events and webhook deliveries) is deleted "
+        "this long after it ended",
+    )
     video_heartbeat_seconds: float = Field(default=5.0, gt=0)
     video_job_stale_seconds: float = Field(
         default=60.0,

@@ -371,6 +371,23 @@ class VideoState:
         self._change("DELETE FROM {p}video_deliveries WHERE job_id = %s", job_id)
         return True
 
+    def unfinished_jobs(self, tenant: str) -> int:
+        """How many of the tenant's jobs are queued or running."""
+        rows = self._run(
+            "SELECT COUNT(*) FROM {p}video_jobs WHERE tenant = %s"
+            " AND status IN ('queued', 'running')",
+            tenant,
+        )
+        return int(rows[0][0])
+
+    def purge_finished(self, before: float) -> int:
+        """Delete the jobs (of every tenant) that finished before ``before``, with their events
+        and deliveries; how many jobs."""
+        finished = "SELECT job_id FROM {p}video_jobs WHERE finished_at < %s"
+        self._change(f"DELETE FROM {{p}}video_job_events WHERE job_id IN ({finished})", before)
+        self._change(f"DELETE FROM {{p}}video_deliveries WHERE job_id IN ({finished})", before)
+        return self._change("DELETE FROM {p}video_jobs WHERE finished_at < %s", before)
+
     def fail_stale(self, before: float, code: str, message: str, job_id: str | None = None) -> int:
         """Mark failed the queued or running jobs whose heartbeat is older than ``before``
         (only ``job_id`` when given); how many."""

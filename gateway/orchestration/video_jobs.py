@@ -121,6 +121,15 @@ class VideoJobs:
     ) -> JobRecord:
         """Store the upload and the job, and start its task. When the video cannot be written
         (no space left: 503 SERVICE_UNAVAILABLE) the job record is removed again."""
+        self.state.purge_finished(time.time() - self.settings.video_job_ttl_hours * 3600.0)
+        limit = self.settings.video_max_jobs_per_tenant
+        if self.state.unfinished_jobs(tenant) >= limit:
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                f"at most {limit} unfinished video jobs per API key; wait for one to finish",
+                {"Retry-After": "10"},
+            )
         request = {**search.as_json(), "fps": fps, "webhook_url": webhook[0] if webhook else None}
         job = self.state.create_job(tenant, request, webhook[1] if webhook else None, info)
         path = self.folder / f"{job.job_id}{suffix}"

@@ -177,3 +177,48 @@ def test_restart_fails_the_jobs_it_cannot_finish(state: VideoState, tmp_path: Pa
     state.update_job(alive.job_id, now=now - 61)  # ...until its heartbeat is a minute old
     read = jobs.job("t1", alive.job_id)
     assert read is not None and read.status == "failed" and read.error_code == "INTERRUPTED"
+
+
+def test_finished_jobs_are_purged_after_their_time_and_unfinished_ones_counted(
+    state: VideoState,
+) -> None:
+    old, recent, running = (
+        state.create_job("t1", {"fps": 5.0}, None, None, 100.0) for _ in range(3)
+    )
+    for job, ended in ((old, 200.0), (recent, 900.0)):
+        state.update_job(job.job_id, status="completed", finished=True, now=ended)
+        state.add_events(job.job_id, 0, [{"track_id": 1}])
+        state.add_delivery(job.job_id, 0, "video.job", None)
+    state.update_job(running.job_id, status="running", now=300.0)
+    other = state.create_job("t2", {"fps": 5.0}, None, None, 100.0)
+    assert (state.unfinished_jobs("t1"), state.unfinished_jobs("t2")) == (1, 1)
+
+    assert state.purge_finished(before=500.0) == 1  # only the job that ended at 200
+    assert state.job("t1", old.job_id) is None
+    assert state.events(old.job_id) == [] and state.deliveries(old.job_id) == []
+    assert state.job("t1", recent.job_id) is not None and state.events(recent.job_id)
+    assert len(state.deliveries(recent.job_id)) == 1
+    assert state.job("t1", running.job_id) is not None  # never finished: kept
+    assert state.job("t2", other.job_id) is not None
+
+
+def test_a_tenant_over_its_unfinished_jobs_is_refused_before_storing(
+    state: VideoState, tmp_path: Path
+) -> None:
+    from gateway.core.errors import ApiError
+    from gateway.orchestration.video import VideoSearch
+
+    settings = GatewaySettings(data_dir=tmp_path, video_max_jobs_per_tenant=2)
+    waiting = [state.create_job("t1", {}, None, None) for _ in range(2)]
+    jobs = VideoJobs(settings, cast(ServiceClients, None), state)
+    with pytest.raises(ApiError) as caught:
+        jobs.start("t1", b"video", ".mp4", VideoSearch("t1", ("g",)), 5.0, {}, None)
+    assert (caught.value.status, caught.value.code) == (429, "RATE_LIMITED")
+    assert (
+        caught.value.message
+        == "at most 2 unfinished video jobs per API key; wait for one to finish"
+    )
+    assert list((tmp_path / "video-jobs").iterdir()) == []  # nothing written
+    assert state.unfinished_jobs("t1") == 2 and state.unfinished_jobs("t2") == 0
+    state.update_job(waiting[0].job_id, status="completed", finished=True)
+    assert state.unfinished_jobs("t1") == 1  # one slot free again
