@@ -195,6 +195,13 @@ class VideoReader:
             self._capture.release()
             raise
 
+    def limit(self, max_duration_s: float) -> None:
+        """Decode no further than ``max_duration_s`` (and at most its frames): VIDEO_TOO_LONG
+        past it. For a caller that chose this limit from the declared length, which a file
+        may state falsely."""
+        self.max_duration_s = max_duration_s
+        self.max_grabs = grab_limit(max_duration_s)
+
     def __enter__(self) -> VideoReader:
         return self
 

@@ -362,6 +362,9 @@ async def recognize_video(
                 and duration <= settings.video_sync_max_seconds
             )
             if now:
+                # answered within the request: its length, declared or not, is bounded by
+                # the sync limit (a file may declare 10 s and hold 600)
+                reader.limit(settings.video_sync_max_seconds)
                 recognizer = new_recognizer(clients, search, fps, settings)
                 try:
                     events = await recognize(

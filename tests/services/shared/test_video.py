@@ -79,6 +79,20 @@ def test_too_long_by_declared_length_before_decoding(tmp_path: Path) -> None:
             assert len(list(reader.frames(10.0))) == 30
 
 
+def test_a_limit_set_after_opening_stops_decoding(tmp_path: Path) -> None:
+    """The gateway answers a video within the request when it declares a short length; the
+    limit it then sets holds whatever the file really holds."""
+    data = write(tmp_path / "long.mp4", 90, fps=30.0)
+    with video_file(data) as path, VideoReader(path, max_duration_s=60.0, **LIMITS) as reader:
+        reader.limit(1.0)
+        assert reader.max_grabs == 240  # 1 s at the highest decoded rate (was 60 s of it)
+        kept = []
+        with pytest.raises(VideoTooLongError, match="more than the limit of 1 s"):
+            for frame in reader.frames(10.0):
+                kept.append(frame.time_ms)
+        assert kept[-1] == pytest.approx(1000.0)
+
+
 def test_too_long_found_while_decoding(tmp_path: Path) -> None:
     """A container that does not declare its length is stopped at the limit."""
     data = write(tmp_path / "long.mp4", 90, fps=30.0)
