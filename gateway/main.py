@@ -99,6 +99,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
 
     def too_large(request: Request, limit: int) -> Response:
+        if request.url.path.startswith(f"{API_PREFIX}/videos"):
+            return error_response(
+                request,
+                413,
+                "VIDEO_TOO_LARGE",
+                f"the request body is over {limit} bytes (base64 makes a video a third "
+                "larger: send it as a multipart file)",
+            )
         return error_response(
             request, 413, "IMAGE_TOO_LARGE", f"the request body is over {limit} bytes"
         )

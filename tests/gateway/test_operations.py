@@ -184,6 +184,17 @@ def test_a_chunked_body_over_the_request_limit_is_413_too(
             "the request body is over 1000 bytes"
         )
         assert response.headers["x-request-id"] == response.json()["error"]["request_id"]
+    # On the video routes the same limit is a video's: VIDEO_TOO_LARGE, saying why base64 hits it
+    video_json = chunked(b'{"video": "', b"A" * 600, b"A" * 600, b'", "group_ids": ["g"]}')
+    response = gw.client.post(
+        "/api/v1/videos/recognize",
+        content=video_json,
+        headers={**gw.headers, "content-type": "application/json"},
+    )
+    assert error_message(response, 413, "VIDEO_TOO_LARGE") == (
+        "the request body is over 1000 bytes (base64 makes a video a third larger: send it as "
+        "a multipart file)"
+    )
     # Under the limit, a chunked body is read as any other.
     small = base64.b64encode(images.encode(np.full((32, 32, 3), 90, np.uint8))).decode()
     assert len(small) < 900
