@@ -467,9 +467,14 @@ class VideoState:
         idle_seconds: float,
         now: float | None = None,
     ) -> StreamRecord:
-        """A new stream (expired ones of any tenant are purged first)."""
+        """A new stream (expired ones of any tenant are purged first, never one a batch holds)."""
         at = time.time() if now is None else now
-        self._change("DELETE FROM {p}video_streams WHERE expires_at < %s", at)
+        self._change(
+            "DELETE FROM {p}video_streams WHERE expires_at < %s"
+            " AND (busy_until IS NULL OR busy_until < %s)",
+            at,
+            at,
+        )
         stream_id = new_id("vs")
         self._change(
             f"INSERT INTO {{p}}video_streams ({STREAM_COLUMNS}, busy_until) VALUES "
@@ -487,12 +492,18 @@ class VideoState:
         self, tenant: str, stream_id: str, lease_seconds: float, now: float | None = None
     ) -> StreamRecord | None:
         """Take the stream's lease for one batch; None when unknown (or expired),
-        StreamBusyError while another batch holds it."""
+        StreamBusyError while another batch holds it. The stream does not expire while the
+        lease lasts (a slow batch is not purged under it)."""
         at = time.time() if now is None else now
+        until = at + lease_seconds
         claimed = self._change(
-            "UPDATE {p}video_streams SET busy_until = %s WHERE stream_id = %s AND tenant = %s "
-            "AND expires_at >= %s AND (busy_until IS NULL OR busy_until < %s)",
-            at + lease_seconds,
+            "UPDATE {p}video_streams SET busy_until = %s,"
+            " expires_at = CASE WHEN expires_at < %s THEN %s ELSE expires_at END"
+            " WHERE stream_id = %s AND tenant = %s"
+            " AND expires_at >= %s AND (busy_until IS NULL OR busy_until < %s)",
+            until,
+            until,
+            until,
             stream_id,
             tenant,
             at,
@@ -519,10 +530,11 @@ class VideoState:
         last_time_ms: float | None,
         idle_seconds: float,
         now: float | None = None,
-    ) -> None:
-        """Store the stream's new state and release its lease."""
+    ) -> bool:
+        """Store the stream's new state and release its lease; False when the stream is gone
+        (closed by another request meanwhile)."""
         at = time.time() if now is None else now
-        self._change(
+        return self._change(
             "UPDATE {p}video_streams SET tracker = %s, frames_analysed = %s, last_time_ms = %s, "
             "busy_until = NULL, expires_at = %s WHERE stream_id = %s",
             _json(tracker),
@@ -530,7 +542,7 @@ class VideoState:
             last_time_ms,
             at + idle_seconds,
             stream_id,
-        )
+        ) > 0
 
     def release_stream(self, stream_id: str) -> None:
         """Give the lease back unchanged (the batch failed)."""

@@ -222,3 +222,16 @@ def test_a_tenant_over_its_unfinished_jobs_is_refused_before_storing(
     assert state.unfinished_jobs("t1") == 2 and state.unfinished_jobs("t2") == 0
     state.update_job(waiting[0].job_id, status="completed", finished=True)
     assert state.unfinished_jobs("t1") == 1  # one slot free again
+
+
+def test_a_slow_batch_keeps_its_stream(state: VideoState) -> None:
+    """A batch that outlasts the idle timeout is not purged under it by another tenant's new
+    stream; a batch whose stream was closed meanwhile is told so."""
+    stream = state.create_stream("t1", {}, {}, idle_seconds=10, now=1000.0)
+    assert state.claim_stream("t1", stream.stream_id, lease_seconds=100, now=1005.0)
+    state.create_stream("t2", {}, {}, idle_seconds=10, now=1050.0)  # purges expired streams
+    assert state.save_stream(stream.stream_id, {"n": 1}, 5, 900.0, 10, now=1060.0)
+    again = state.claim_stream("t1", stream.stream_id, lease_seconds=100, now=1061.0)
+    assert again is not None and again.tracker == {"n": 1}
+    state.delete_stream(stream.stream_id)  # closed by another request during the batch
+    assert not state.save_stream(stream.stream_id, {"n": 2}, 6, 950.0, 10, now=1070.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import re
 from contextlib import ExitStack
 from pathlib import Path
@@ -86,11 +87,10 @@ MAX_VIDEO_UPLOAD_BYTES = 256 * 1024 * 1024
 """The most bytes read of an upload; the enforced limit is the setting video_max_bytes."""
 MIN_FPS, MAX_FPS = 0.2, 30.0
 MAX_STREAM_FRAMES = 50
+log = logging.getLogger("faceflow.gateway.videos")
 WEBHOOK_URL = r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:[/?#][!-~]*)?$"
 """http(s)://host[:port] then an optional path: printable ASCII only (an international
 domain name in its punycode form), so JSON Schema's and Python's regexes agree on it."""
-STREAM_LEASE_SECONDS = 120.0
-"""How long one batch may hold its stream (a gateway that dies mid-batch frees it then)."""
 JOB_ERRORS = {404: "VIDEO_JOB_NOT_FOUND"}
 STREAM_ERRORS = {
     404: "VIDEO_STREAM_NOT_FOUND",
@@ -505,13 +505,16 @@ async def _batch(
     last = times[-1] if times else record.last_time_ms
     if close:
         state.delete_stream(record.stream_id)
-    else:
-        state.save_stream(
-            record.stream_id,
-            recognizer.tracker.state(),
-            recognizer.frames,
-            last,
-            settings.video_stream_idle_seconds,
+    elif not state.save_stream(
+        record.stream_id,
+        recognizer.tracker.state(),
+        recognizer.frames,
+        last,
+        settings.video_stream_idle_seconds,
+    ):
+        # closed by another request while this batch ran: its tracks end with this answer
+        log.warning(
+            "stream %s was closed during a batch; its open tracks are dropped", record.stream_id
         )
     return StreamBatchOut(
         stream_id=record.stream_id,
