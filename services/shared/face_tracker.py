@@ -53,6 +53,7 @@ class TrackerSettings:
     min_hits: int = 2
     best_frames: int = 3
     embedding_momentum: float = 0.7  # weight of the track's mean against a new embedding
+    max_live_tracks: int = 200  # more: the longest-unseen tracks end early (state stays bounded)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_iou <= 1.0:
@@ -61,6 +62,8 @@ class TrackerSettings:
             raise ValueError("need -1 <= min_similarity <= reid_similarity <= 1")
         if self.max_gap_ms <= 0 or self.min_hits < 1 or self.best_frames < 1:
             raise ValueError("max_gap_ms must be positive, min_hits and best_frames at least 1")
+        if self.max_live_tracks < 1:
+            raise ValueError("max_live_tracks must be at least 1")
         if not 0.0 <= self.embedding_momentum < 1.0:
             raise ValueError("embedding_momentum must be in [0, 1)")
 
@@ -153,7 +156,7 @@ class FaceTracker:
         unmatched = self._associate(time_ms, detections)
         for detection in unmatched:
             self._start(time_ms, detection)
-        return ended
+        return ended + self._end_over_limit()
 
     def finish(self) -> list[Track]:
         """End every live track (the video is over); the confirmed ones, oldest first."""
@@ -165,6 +168,16 @@ class FaceTracker:
         stale = [t for t in self.live if time_ms - t.last_ms > self.settings.max_gap_ms]
         self.live = [t for t in self.live if t not in stale]
         return [t for t in stale if t.hits >= self.settings.min_hits]
+
+    def _end_over_limit(self) -> list[Track]:
+        """Past ``max_live_tracks`` (many faces whose frame times barely advance, so none goes
+        stale), end the tracks unseen longest; the confirmed ones are answered, not lost."""
+        excess = len(self.live) - self.settings.max_live_tracks
+        if excess <= 0:
+            return []
+        oldest = sorted(self.live, key=lambda t: (t.last_ms, t.track_id))[:excess]
+        self.live = [t for t in self.live if t not in oldest]
+        return [t for t in oldest if t.hits >= self.settings.min_hits]
 
     def _associate(self, time_ms: float, detections: list[Detection]) -> list[Detection]:
         """Continue live tracks with the detections that belong to them; the rest."""

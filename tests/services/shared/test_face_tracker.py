@@ -218,3 +218,21 @@ def test_time_must_not_go_back() -> None:
 def test_settings_are_checked(options: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrackerSettings(**options)  # type: ignore[arg-type]
+
+
+def test_live_tracks_are_capped_without_losing_confirmed_ones() -> None:
+    """Many different faces in frames whose times barely advance never go stale: past the cap
+    the tracks unseen longest end early (a confirmed one is answered, not dropped)."""
+    tracker = FaceTracker(TrackerSettings(max_live_tracks=3))
+    early = person()
+    confirmed = tracker.update(0.0, [face(early, (0, 0, 40, 40))])
+    confirmed += tracker.update(1.0, [face(early, (0, 0, 40, 40))])  # two hits: confirmed
+    assert confirmed == [] and len(tracker.live) == 1
+    ended: list[Track] = []
+    for step in range(2, 6):  # a new stranger each millisecond, far apart
+        ended += tracker.update(float(step), [face(person(), (100 * step, 0, 40, 40))])
+        assert len(tracker.live) <= 3
+    assert [t.hits for t in ended] == [2]  # the confirmed track, ended early by the cap
+    assert ended[0].first_ms == 0.0
+    with pytest.raises(ValueError, match="max_live_tracks"):
+        TrackerSettings(max_live_tracks=0)
