@@ -344,15 +344,21 @@ class VideoState:
         )
         return changed > 0
 
-    def add_events(self, job_id: str, first_seq: int, events: Sequence[dict[str, Any]]) -> None:
-        """Append a job's events (numbered from ``first_seq``)."""
+    def add_events(self, job_id: str, first_seq: int, events: Sequence[dict[str, Any]]) -> bool:
+        """Append a job's events (numbered from ``first_seq``); False, storing nothing more,
+        once the job is gone (deleted through another replica while it ran)."""
         for offset, event in enumerate(events):
-            self._change(
-                "INSERT INTO {p}video_job_events (job_id, seq, event) VALUES (%s, %s, %s)",
+            stored = self._change(
+                "INSERT INTO {p}video_job_events (job_id, seq, event) SELECT %s, %s, %s"
+                " WHERE EXISTS (SELECT 1 FROM {p}video_jobs WHERE job_id = %s)",
                 job_id,
                 first_seq + offset,
                 _json(event),
+                job_id,
             )
+            if not stored:
+                return False
+        return True
 
     def events(self, job_id: str) -> list[dict[str, Any]]:
         """A job's events in order."""

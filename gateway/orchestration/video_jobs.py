@@ -178,6 +178,9 @@ class VideoJobs:
                 outcome = await self._process(job, job_input, sender)
         except JobGoneError:
             log.info("video job %s was deleted or failed elsewhere; stopped", job.job_id)
+            if sender is not None:  # its queued messages are not sent: the job is gone
+                sender.cancel()
+                sender = None
         except asyncio.CancelledError:
             self.state.update_job(
                 job.job_id, status="failed", error=(INTERRUPTED, STOPPED_MESSAGE), finished=True
@@ -231,7 +234,8 @@ class VideoJobs:
 
             async def on_events(events: list[dict[str, Any]]) -> None:
                 nonlocal count
-                self.state.add_events(job.job_id, count, events)
+                if not self.state.add_events(job.job_id, count, events):
+                    raise JobGoneError(job.job_id)
                 count += len(events)
                 if sender is not None:
                     for event in events:

@@ -235,3 +235,13 @@ def test_a_slow_batch_keeps_its_stream(state: VideoState) -> None:
     assert again is not None and again.tracker == {"n": 1}
     state.delete_stream(stream.stream_id)  # closed by another request during the batch
     assert not state.save_stream(stream.stream_id, {"n": 2}, 6, 950.0, 10, now=1070.0)
+
+
+def test_events_of_a_deleted_job_are_not_stored(state: VideoState) -> None:
+    """A job deleted through another replica while it runs: its runner's next events are
+    refused (no orphan rows), which tells the runner to stop."""
+    job = state.create_job("t1", {}, None, None)
+    assert state.add_events(job.job_id, 0, [{"track_id": 1}])
+    assert state.delete_job("t1", job.job_id)
+    assert not state.add_events(job.job_id, 1, [{"track_id": 2}, {"track_id": 3}])
+    assert state.events(job.job_id) == []
