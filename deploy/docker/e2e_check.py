@@ -126,6 +126,8 @@ def before(checker: Checker, photo: Image.Image) -> None:
     client = checker.client
     checker.expect("healthz", client.get("/healthz"), 200)
     checker.expect("readyz", client.get("/readyz"), 200)
+    # the proxy keeps the gateway's unauthenticated /metrics off the public port
+    checker.expect("metrics not public", client.get("/metrics"), 404)
     body = checker.expect("detect", checker.post_image("/detect", jpeg(photo)), 200)
     faces = body.get("faces") or []
     if len(faces) != 1 or "landmarks" not in faces[0]:
