@@ -540,18 +540,16 @@ class VideoState:
         """Store the stream's new state and release its lease; False when the stream is gone
         (closed by another request meanwhile)."""
         at = time.time() if now is None else now
-        return (
-            self._change(
-                "UPDATE {p}video_streams SET tracker = %s, frames_analysed = %s, last_time_ms = %s, "
-                "busy_until = NULL, expires_at = %s WHERE stream_id = %s",
-                _json(tracker),
-                frames_analysed,
-                last_time_ms,
-                at + idle_seconds,
-                stream_id,
-            )
-            > 0
+        changed = self._change(
+            "UPDATE {p}video_streams SET tracker = %s, frames_analysed = %s, last_time_ms = %s, "
+            "busy_until = NULL, expires_at = %s WHERE stream_id = %s",
+            _json(tracker),
+            frames_analysed,
+            last_time_ms,
+            at + idle_seconds,
+            stream_id,
         )
+        return changed > 0
 
     def release_stream(self, stream_id: str) -> None:
         """Give the lease back unchanged (the batch failed)."""
