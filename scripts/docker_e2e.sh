@@ -110,6 +110,19 @@ if ! start_engine; then
   fi
   exit 1
 fi
+# Building needs root for the base image (debootstrap) unless it exists, and a host whose
+# Python can stage the images' wheels (CPython 3.11 on x86-64): when either is missing,
+# --if-possible skips (a developer in the docker group) instead of failing at its last step.
+if [[ "$MODE" == if-possible ]]; then
+  if [[ "$(id -u)" -ne 0 ]] && ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    say "skipped: the base image ${BASE_IMAGE} needs root to build (sudo make docker-images once)"
+    exit 0
+  fi
+  if ! "$PY" -c 'import platform, sys; sys.exit(sys.version_info[:2] != (3, 11) or platform.machine() != "x86_64")' 2>/dev/null; then
+    say "skipped: staging the images needs CPython 3.11 on x86-64"
+    exit 0
+  fi
+fi
 command -v debootstrap >/dev/null || docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 \
   || apt_install debootstrap
 phase "engine ready"
