@@ -296,7 +296,12 @@ describe("web demo", () => {
     assert.equal(steps.length, actions.length, `capture times: ${sent.times}`);
     const gaps = (times) => times.slice(1).map((time, i) => time - times[i]);
     const blink = steps[actions.indexOf("blink")];
-    assert.ok(Math.max(...gaps(blink)) <= 70, `blink frames too far apart: ${gaps(blink)}`);
+    // sampled every 60 ms: the median gap says so; a timer of a busy headless browser may fire
+    // late now and then (87 ms seen under CI load), never as late as the other steps' 150 ms
+    const sorted = gaps(blink).sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    assert.ok(median <= 70, `blink frames too far apart: ${gaps(blink)}`);
+    assert.ok(sorted.at(-1) < 150, `a blink frame came too late: ${gaps(blink)}`);
     assert.ok(blink.at(-1) - blink[0] >= 2000, `the blink step is too short: ${blink}`);
     for (const [index, times] of steps.entries()) {
       if (actions[index] !== "blink") assert.ok(Math.min(...gaps(times)) >= 150, `${actions[index]}: ${gaps(times)}`);
