@@ -2,8 +2,8 @@
 
 On CPUs with bfloat16 units (AVX512-BF16 / AMX; oneDNN uses them through TensorFlow) mixed
 bfloat16 is faster; on this project's 2-core Xeon a ResNet-20 training step (batch 128) took
-220 ms against 258 ms in float32 (1.17x; its 16-64 channel convolutions are too small to gain
-more); elsewhere it may be slower.
+220 ms against 258 ms in float32 (1.17x, `bench/training_precision.py`; its 16-64 channel
+convolutions are too small to gain more); elsewhere it may be slower.
 The variables stay float32, so checkpoints load and convert as before, and the logits are cast
 back to float32 before the loss (bfloat16 has 8 bits of mantissa: a softmax over bfloat16
 logits loses precision the loss needs).
