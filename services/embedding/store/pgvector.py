@@ -160,7 +160,8 @@ class PgvectorStore:
         token = uuid.uuid4().hex
         created = time.time()
         with self._connection() as db, db.transaction():
-            pk = self._group_pk(db, tenant, group_id)
+            # the lock holds a concurrent delete_group off (or waits for it: then not found)
+            pk = self._group_pk(db, tenant, group_id, lock=True)
             row = db.execute(
                 f"INSERT INTO {s}.users (group_pk, user_id, user_info, created_at)"
                 " VALUES (%s, %s, COALESCE(%s, ''), %s)"
@@ -394,11 +395,16 @@ class PgvectorStore:
     def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         return self._pool.connection()
 
-    def _group_pk(self, db: psycopg.Connection[Any], tenant: str, group_id: str) -> int:
+    def _group_pk(
+        self, db: psycopg.Connection[Any], tenant: str, group_id: str, lock: bool = False
+    ) -> int:
+        """The group's key; with ``lock``, the row is key-share locked until the transaction
+        ends, so that rows referring to it can be inserted (a deleted group is not found)."""
         check_id(tenant, "tenant")
         check_id(group_id, "group_id")
         row = db.execute(
-            f"SELECT id FROM {self.schema}.groups WHERE tenant = %s AND group_id = %s",
+            f"SELECT id FROM {self.schema}.groups WHERE tenant = %s AND group_id = %s"
+            + (" FOR KEY SHARE" if lock else ""),
             (tenant, group_id),
         ).fetchone()
         return group_pk_of(row, group_id)

@@ -52,6 +52,9 @@ class NewFace:
 
 
 EMBEDDER_META_KEY = "embedder"
+# at most this many values bound in one IN (...) list: SQLite builds before 3.32 refuse more
+# than 999 variables per statement, later ones 32,766 (or what the distribution set)
+SQL_CHUNK = 500
 
 
 class SqliteGallery:
@@ -280,8 +283,8 @@ class SqliteGallery:
         """The embeddings of those of ``face_tokens`` the group holds, by token."""
         found: dict[str, NDArray[np.float32]] = {}
         unique = sorted(set(face_tokens))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
+        for start in range(0, len(unique), SQL_CHUNK):
+            chunk = unique[start : start + SQL_CHUNK]
             marks = ",".join("?" * len(chunk))
             for token, blob in self.connection.execute(
                 f"SELECT face_token, embedding FROM faces WHERE group_pk = ?"
@@ -311,16 +314,17 @@ class SqliteGallery:
         ``names`` maps the searched groups' primary keys to their ids; a hit in no such group
         (deleted meanwhile) is dropped.
         """
-        if not hits:
-            return []
-        marks = ",".join("?" * len(hits))
+        ids = list(hits)
         group_marks = ",".join("?" * len(names))
-        rows = self.connection.execute(
-            "SELECT f.id, f.face_token, f.group_pk, u.user_id, u.user_info"
-            " FROM faces f JOIN users u ON u.id = f.user_pk"
-            f" WHERE f.id IN ({marks}) AND f.group_pk IN ({group_marks})",
-            (*hits.keys(), *names.keys()),
-        ).fetchall()
+        rows = []
+        for start in range(0, len(ids), SQL_CHUNK):  # a widened search can pass any limit
+            chunk = ids[start : start + SQL_CHUNK]
+            rows += self.connection.execute(
+                "SELECT f.id, f.face_token, f.group_pk, u.user_id, u.user_info"
+                " FROM faces f JOIN users u ON u.id = f.user_pk"
+                f" WHERE f.id IN ({','.join('?' * len(chunk))}) AND f.group_pk IN ({group_marks})",
+                (*chunk, *names.keys()),
+            ).fetchall()
         return best_per_user(
             ((hits[int(r[0])], str(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows), names
         )

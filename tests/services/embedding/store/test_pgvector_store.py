@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import psycopg
@@ -10,7 +12,7 @@ import pytest
 
 from services.embedding.store import StoreInconsistentError
 from services.embedding.store.base import open_store
-from services.embedding.store.errors import DimensionMismatchError
+from services.embedding.store.errors import DimensionMismatchError, GroupNotFoundError
 from services.embedding.store.pgvector import PgvectorStore
 from tests.services.embedding.store.conftest import StoreFactory, postgres_url
 from tests.services.embedding.store.synthetic import DIMENSION, FaceMaker
@@ -49,6 +51,30 @@ def test_search_is_scoped_to_groups_inside_a_large_table(
         assert (best.group_id, best.user_id) == ("big", f"u{index}")
     both = store.search("t", ["big", "small"], small[3], 2)
     assert both[0].user_id == "s3"
+
+
+def test_enrolling_into_a_group_being_deleted_is_group_not_found(
+    make_store: StoreFactory, faces: FaceMaker
+) -> None:
+    """An enroll that meets an uncommitted delete_group waits for it, then finds no group
+    (it was a foreign-key violation, a 500, when only the insert met the deleted row)."""
+    store = open_pg(make_store)
+    store.create_group("t", "doomed")
+    store.create_group("t", "kept")
+    store.add_face("t", "kept", "u", faces.unit_vectors(1, 1)[0], faces.sha("kept"))
+    vector = faces.unit_vectors(1, 0)[0]
+    with psycopg.connect(store.url) as deleting, ThreadPoolExecutor(1) as pool:
+        deleting.execute(
+            f"DELETE FROM {store.schema}.groups WHERE tenant = 't' AND group_id = 'doomed'"
+        )
+        enrolling = pool.submit(store.add_face, "t", "doomed", "u", vector, faces.sha("x"))
+        time.sleep(0.5)
+        assert not enrolling.done()  # waiting on the deleted row
+        deleting.commit()
+        with pytest.raises(GroupNotFoundError):
+            enrolling.result(timeout=30)
+    assert [g.group_id for g in store.list_groups("t")] == ["kept"]
+    assert len(store.get_user("t", "kept", "u").faces) == 1
 
 
 def test_consistency_check_detects_a_missing_hnsw_index(make_store: StoreFactory) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -335,4 +336,18 @@ def test_deleting_a_group_counts_each_of_its_faces_toward_save_every(tmp_path: P
     assert store.report.saves == saves  # 7 changes
     store.delete_group("t", "g")  # six faces leave: 13 changes, a save
     assert store.report.saves == saves + 1
+    store.close()
+
+
+def test_a_widened_search_stays_within_sqlites_variable_limit(tmp_path: Path) -> None:
+    """A search of a group with few users and many faces widens its fetch until every face is
+    a hit; their rows are read in chunks, not one IN list over SQLite's variable limit."""
+    store = SqliteFaissStore(tmp_path / "gallery", DIMENSION)
+    store.create_group("t", "g")
+    faces = [NewFace("many", unit_vector(i), f"{i:064x}") for i in range(1200)]
+    store.add_faces("t", "g", [*faces, NewFace("one", unit_vector(5000), f"{5000:064x}")])
+    store._tables.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    matches = store.search("t", ["g"], unit_vector(7), 3)
+    assert [m.user_id for m in matches] == ["many", "one"]
+    assert matches[0].similarity > 0.9999
     store.close()
