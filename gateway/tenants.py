@@ -4,7 +4,9 @@
   add-key TENANT [LABEL]   issue another key
   revoke KEY               revoke a key
   list                     list tenants
-  delete TENANT            delete a tenant and its keys
+  delete TENANT            delete a tenant, its keys and its gallery (every group, user, face,
+                           stored image and thumbnail, through the embedding service; nothing
+                           is deleted when the service cannot be reached)
   thumbnails TENANT on|off keep a small JPEG of each face the tenant enrolls from now on
                            (shown by the web demo's gallery console); off by default
 
@@ -19,7 +21,13 @@ import sys
 
 from gateway.core.config import GatewaySettings
 from gateway.core.state import open_gateway_state
-from gateway.core.tenants import TenantExistsError, TenantNotFoundError
+from gateway.core.tenant_gallery import GalleryUnreachableError, delete_tenant_gallery
+from gateway.core.tenants import (
+    InvalidTenantIdError,
+    TenantExistsError,
+    TenantNotFoundError,
+    Tenants,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     thumbnails.add_argument("tenant")
     thumbnails.add_argument("setting", choices=("on", "off"))
     options = parser.parse_args(argv)
-    state = open_gateway_state(GatewaySettings())
+    settings = GatewaySettings()
+    state = open_gateway_state(settings)
     store = state.tenants
     try:
         if options.command == "create":
@@ -58,7 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         elif options.command == "thumbnails":
             store.set_thumbnails(options.tenant, options.setting == "on")
         else:
-            store.delete_tenant(options.tenant)
+            delete_tenant(store, options.tenant, settings)
+    except InvalidTenantIdError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 1
+    except GalleryUnreachableError as error:
+        sys.stderr.write(
+            f"error: tenant {options.tenant}'s gallery could not be deleted ({error});"
+            " the tenant and its keys are kept: run the command again when the service is up\n"
+        )
+        return 1
     except TenantExistsError as error:
         sys.stderr.write(f"error: tenant {error} exists already\n")
         return 1
@@ -68,6 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         state.close()
     return 0
+
+
+def delete_tenant(store: Tenants, tenant: str, settings: GatewaySettings) -> None:
+    """The tenant's gallery, then the tenant and its keys, then anything its keys enrolled
+    meanwhile (a gateway without an embedding service has no gallery to delete)."""
+    if tenant not in store.list_tenants():
+        raise TenantNotFoundError(tenant)
+    address, deadline = settings.embedding_addr, settings.deadline_seconds
+    if address:
+        delete_tenant_gallery(address, tenant, deadline)
+    store.delete_tenant(tenant)
+    if address:
+        delete_tenant_gallery(address, tenant, deadline)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ sha256 is the right hash (no salt or slow KDF needed, and lookups stay O(1)).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import sqlite3
 import threading
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from services.shared import limits
+
 KEY_PREFIX = "ff_"
+TENANT_ID = re.compile(limits.ID_PATTERN)
 
 MIGRATIONS = (
     # 1: tenants and their hashed keys (IF NOT EXISTS: databases from before versioning have them)
@@ -55,6 +59,17 @@ class TenantExistsError(Exception):
 
 class TenantNotFoundError(Exception):
     """No tenant with that id."""
+
+
+class InvalidTenantIdError(ValueError):
+    """A tenant id the gallery would refuse (so its keys could never enroll or search)."""
+
+
+def checked_tenant_id(tenant_id: str) -> str:
+    """The id, if it follows the gallery's id rule (``limits.ID_PATTERN``)."""
+    if not TENANT_ID.match(tenant_id) or limits.is_only_dots(tenant_id):
+        raise InvalidTenantIdError(f"tenant {limits.ID_RULE}")
+    return tenant_id
 
 
 def hash_key(key: str) -> str:
@@ -120,12 +135,12 @@ class TenantStore:
         self._lock = threading.Lock()
 
     def create_tenant(self, tenant_id: str) -> Tenant:
-        """Add a tenant; TenantExistsError if taken."""
+        """Add a tenant; TenantExistsError if taken, InvalidTenantIdError for a bad id."""
         with self._lock:
             try:
                 self._db.execute(
                     "INSERT INTO tenants (tenant_id, created_at) VALUES (?, ?)",
-                    (tenant_id, time.time()),
+                    (checked_tenant_id(tenant_id), time.time()),
                 )
             except sqlite3.IntegrityError as error:
                 raise TenantExistsError(tenant_id) from error
@@ -136,7 +151,7 @@ class TenantStore:
         with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO tenants (tenant_id, created_at) VALUES (?, ?)",
-                (tenant_id, time.time()),
+                (checked_tenant_id(tenant_id), time.time()),
             )
         return Tenant(tenant_id)
 
@@ -173,7 +188,8 @@ class TenantStore:
         return cursor.rowcount > 0
 
     def delete_tenant(self, tenant_id: str) -> None:
-        """Remove a tenant and its keys (its gallery data is deleted by the embedding service)."""
+        """Remove a tenant and its keys (``python -m gateway.tenants delete`` deletes its
+        gallery through the embedding service first)."""
         with self._lock:
             cursor = self._db.execute("DELETE FROM tenants WHERE tenant_id = ?", (tenant_id,))
         if cursor.rowcount == 0:

@@ -16,6 +16,7 @@ from gateway.core.tenants import (
     Tenant,
     TenantExistsError,
     TenantNotFoundError,
+    checked_tenant_id,
     hash_key,
     new_key,
 )
@@ -64,12 +65,12 @@ class PostgresTenantStore:
         self.pool = pool
 
     def create_tenant(self, tenant_id: str) -> Tenant:
-        """Add a tenant; TenantExistsError if taken."""
+        """Add a tenant; TenantExistsError if taken, InvalidTenantIdError for a bad id."""
         with self.pool.connection() as db:
             try:
                 db.execute(
                     f"INSERT INTO {SCHEMA}.tenants (tenant_id, created_at) VALUES (%s, %s)",
-                    (tenant_id, time.time()),
+                    (checked_tenant_id(tenant_id), time.time()),
                 )
             except pg_errors.UniqueViolation as error:
                 raise TenantExistsError(tenant_id) from error
@@ -81,7 +82,7 @@ class PostgresTenantStore:
             db.execute(
                 f"INSERT INTO {SCHEMA}.tenants (tenant_id, created_at) VALUES (%s, %s)"
                 " ON CONFLICT (tenant_id) DO NOTHING",
-                (tenant_id, time.time()),
+                (checked_tenant_id(tenant_id), time.time()),
             )
         return Tenant(tenant_id)
 
@@ -118,7 +119,8 @@ class PostgresTenantStore:
             return cursor.rowcount > 0
 
     def delete_tenant(self, tenant_id: str) -> None:
-        """Remove a tenant and its keys (its gallery data is deleted by the embedding service)."""
+        """Remove a tenant and its keys (``python -m gateway.tenants delete`` deletes its
+        gallery through the embedding service first)."""
         with self.pool.connection() as db:
             cursor = db.execute(f"DELETE FROM {SCHEMA}.tenants WHERE tenant_id = %s", (tenant_id,))
             if cursor.rowcount == 0:

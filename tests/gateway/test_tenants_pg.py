@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.core.tenants import Tenant, TenantNotFoundError
+from gateway.core.tenants import InvalidTenantIdError, Tenant, TenantNotFoundError
 from gateway.core.tenants_pg import MIGRATIONS, PostgresTenantStore, migrate_gateway_schema
 from services.shared.postgres import ConnectionPool, migrate
 from tests.services.embedding.store.conftest import postgres_url
@@ -60,3 +60,14 @@ def test_the_setting_is_resolved_with_the_key(pool: ConnectionPool) -> None:
             store.set_thumbnails(f"{tenant}-none", True)
     finally:
         store.delete_tenant(tenant)
+
+
+def test_a_tenant_id_the_gallery_would_refuse_is_refused(pool: ConnectionPool) -> None:
+    migrate_gateway_schema(pool)
+    store = PostgresTenantStore(pool)
+    for bad in ("my app", "..", "x" * 129):
+        with pytest.raises(InvalidTenantIdError, match=r"^tenant must be 1-128 characters"):
+            store.create_tenant(bad)
+        with pytest.raises(InvalidTenantIdError):
+            store.ensure_tenant(bad)
+    assert not {"my app", "..", "x" * 129} & set(store.list_tenants())

@@ -1,0 +1,94 @@
+"""``python -m gateway.tenants``: a deleted tenant's gallery goes with it; ids are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.tenants import main as tenants_cli
+from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
+from tests.gateway.gallery_helpers import API, create_group, enroll, unique
+from tests.helpers import images
+
+
+@pytest.fixture
+def gw(
+    make_gateway: GatewayFactory, detection_address: str, embedding_address: str
+) -> GatewayUnderTest:
+    return make_gateway(detection=detection_address, embedding=embedding_address)
+
+
+@pytest.fixture
+def cli_env(gw: GatewayUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI opens the gateway's database and reaches its embedding service."""
+    monkeypatch.setenv("FACEFLOW_GATEWAY_DATA_DIR", str(gw.settings.data_dir))
+    monkeypatch.setenv("FACEFLOW_GATEWAY_EMBEDDING_ADDR", gw.settings.embedding_addr)
+    monkeypatch.setenv("FACEFLOW_GATEWAY_DEADLINE_SECONDS", "5")
+
+
+def new_tenant(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """A tenant made by the CLI, and its first key."""
+    tenant = unique("app")
+    assert tenants_cli(["create", tenant]) == 0
+    return tenant, capsys.readouterr().out.strip()
+
+
+def group_ids(gw: GatewayUnderTest, key: str) -> list[str]:
+    response = gw.client.get(f"{API}/groups", headers={"x-api-key": key})
+    assert response.status_code == 200, response.text
+    return [g["group_id"] for g in response.json()["groups"]]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_deleting_a_tenant_deletes_its_gallery(
+    gw: GatewayUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant, key = new_tenant(capsys)
+    for group in ("staff", "visitors"):
+        assert create_group(gw, group, key).status_code == 200
+    assert enroll(gw, "staff", "alice", images.astronaut_jpeg(), key).status_code == 200
+    create_group(gw, "kept")  # another tenant's group with the same name is not touched
+    assert enroll(gw, "kept", "alice", images.astronaut_jpeg()).status_code == 200
+
+    assert tenants_cli(["delete", tenant]) == 0
+    assert tenant not in (tenants_cli(["list"]), capsys.readouterr().out.split())[1]
+    assert gw.client.get(f"{API}/groups", headers={"x-api-key": key}).status_code == 401
+
+    # the same id created again starts with an empty gallery, not the old tenant's
+    assert tenants_cli(["create", tenant]) == 0
+    assert group_ids(gw, capsys.readouterr().out.strip()) == []
+    assert "kept" in group_ids(gw, gw.key)
+    users = gw.client.get(f"{API}/groups/kept/users", headers={"x-api-key": gw.key})
+    assert [u["user_id"] for u in users.json()["users"]] == ["alice"]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_nothing_is_deleted_when_the_embedding_service_is_unreachable(
+    gw: GatewayUnderTest, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant, key = new_tenant(capsys)
+    assert create_group(gw, "staff", key).status_code == 200
+    monkeypatch.setenv("FACEFLOW_GATEWAY_EMBEDDING_ADDR", "127.0.0.1:1")  # nothing listens
+    assert tenants_cli(["delete", tenant]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: tenant {tenant}'s gallery could not be deleted")
+    assert "127.0.0.1:1: UNAVAILABLE" in error and "run the command again" in error
+    assert group_ids(gw, key) == ["staff"]  # the tenant, its key and its gallery are kept
+
+    monkeypatch.setenv("FACEFLOW_GATEWAY_EMBEDDING_ADDR", gw.settings.embedding_addr)
+    assert tenants_cli(["delete", tenant]) == 0  # the second run finishes the job
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_a_tenant_id_the_gallery_would_refuse_is_refused_at_creation(
+    gw: GatewayUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for bad in ("my app", "..", "x" * 129, "émile", ""):
+        assert tenants_cli(["create", bad]) == 1
+        assert capsys.readouterr().err == (
+            "error: tenant must be 1-128 characters of letters, digits, '_', '.', '@' or '-',"
+            " not only dots\n"
+        )
+    assert tenants_cli(["list"]) == 0
+    assert capsys.readouterr().out.split() == ["demo"]
+    assert tenants_cli(["delete", "nobody"]) == 1
+    assert capsys.readouterr().err == "error: no tenant nobody\n"
