@@ -316,6 +316,8 @@ class ClusterRpcs:
                 raise InvalidArgumentError(
                     f"{field}.photo must be at most {MAX_PHOTO_NAME_CHARS} characters"
                 )
+            if "\x00" in face.photo:  # a PostgreSQL text column cannot hold it
+                raise InvalidArgumentError(f"{field}.photo must not contain a NUL character")
             if face.face_index < 0:
                 raise InvalidArgumentError(f"{field}.face_index must be >= 0")
             box = (face.box.x, face.box.y, face.box.width, face.box.height)

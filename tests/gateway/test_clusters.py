@@ -254,6 +254,20 @@ def test_bad_photos_are_named(gw: GatewayUnderTest) -> None:
         assert error_message(reply, status, code) == message
 
 
+def test_a_file_name_with_a_nul_is_refused(gw: GatewayUnderTest) -> None:
+    """httpx escapes a NUL in a file name; a hand-made multipart body carries it through."""
+    photo = images.astronaut_jpeg()
+    body = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="photos"; filename="a\x00b.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + photo + b"\r\n--b0undary--\r\n"
+    )
+    headers = {**gw.headers, "content-type": "multipart/form-data; boundary=b0undary"}
+    reply = gw.client.post(f"{API}/clusters", content=body, headers=headers)
+    assert error_message(reply, 400, "INVALID_ARGUMENT") == (
+        "photos[0]: the file name contains a NUL character"
+    )
+
+
 def test_too_many_faces_per_request(
     make_gateway: GatewayFactory, detection_address: str, embedding_address: str
 ) -> None:

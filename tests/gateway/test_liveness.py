@@ -276,6 +276,10 @@ def test_verify_bad_uploads(gw: GatewayUnderTest) -> None:
         assert error_message(bad_times, 400, "INVALID_ARGUMENT") == (
             "'frame_times_ms' must be a comma list of numbers"
         )
+    millions = verify(gw, session, [images.astronaut_jpeg()] * 3, frame_times_ms="5," * 2_000_000)
+    assert error_message(millions, 400, "INVALID_ARGUMENT") == (
+        "frame_times_ms may hold at most 1000 values"
+    )
     longer_than_window = verify(
         gw, session, [images.astronaut_jpeg()] * 3, frame_times_ms="0,30000,61000"
     )

@@ -12,10 +12,11 @@ from gateway.api.params import RouteParams
 from gateway.api.routes.detect import DetectParams
 from gateway.api.routes.groups import EnrollParams, GroupParams, UserPageParams
 from gateway.api.routes.liveness import SessionParams, VerifySessionParams
-from gateway.api.routes.search import SearchParams
+from gateway.api.routes.search import GROUP_IDS, SearchParams
 from gateway.api.routes.verify import VerifyParams
 from gateway.core.config import GatewaySettings
 from gateway.core.errors import ApiError
+from services.shared.limits import MAX_SEARCH_GROUPS
 from tests.helpers import images
 
 SETTINGS = GatewaySettings()
@@ -230,3 +231,13 @@ def test_query_parameters() -> None:
     assert {"minimum": 1, "maximum": 1000, "default": 100}.items() <= parameters[1][
         "schema"
     ].items()
+
+
+def test_a_comma_list_goes_to_validation_cut_to_one_over_its_limit() -> None:
+    """Millions of items are neither split into millions of strings nor validated one by one;
+    the count check still refuses them."""
+    assert GROUP_IDS.split(" a, ,b ,,c ") == ["a", "b", "c"]
+    assert len(GROUP_IDS.split("g," * 1_000_000)) == MAX_SEARCH_GROUPS + 1
+    assert len(GROUP_IDS.split(["g"] * 1_000_000)) == MAX_SEARCH_GROUPS + 1
+    error = refusal(SearchParams, {"image": images.astronaut_jpeg(), "group_ids": "g," * 10**6})
+    assert error.message == f"group_ids may name at most {MAX_SEARCH_GROUPS} groups"

@@ -544,6 +544,15 @@ def test_a_stream_in_batches_gives_the_same_tracks(
     assert assert_error(mismatch, 400, "INVALID_ARGUMENT")["error"]["message"] == (
         "frame_times_ms has 2 values for 1 frames"
     )
+    millions = gw.client.post(
+        url,
+        files=[("frames", ("a.jpg", frames[0][1], "image/jpeg"))],
+        data={"frame_times_ms": "9," * 2_000_000},
+        headers=gw.headers,
+    )
+    assert assert_error(millions, 400, "INVALID_ARGUMENT")["error"]["message"] == (
+        "frame_times_ms may hold at most 1000 values"
+    )
     other = gw.new_tenant_key(unique("tenant"))
     assert_error(
         gw.client.post(f"{API}/videos/streams/{stream_id}/close", headers={"x-api-key": other}),

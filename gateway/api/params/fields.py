@@ -4,6 +4,7 @@ validation error answered with its own status, code and message."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from services.shared.limits import (
 )
 
 OPAQUE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+NOT_COMMA = re.compile(r"[^,]+")
 """An id the server made with ``secrets.token_urlsafe`` (liveness sessions, video jobs and
 streams): the URL-safe base64 alphabet, with the ``vj_``/``vs_`` prefixes."""
 PATTERN_RULES: dict[str, str] = {
@@ -139,6 +141,9 @@ class CommaList:
     In the string, blanks around items and empty items are ignored. ``item`` is the regex of
     one item (no anchors) and ``item_schema`` the JSON schema of an array item; the string's
     OpenAPI pattern is built from ``item``, so it accepts what the item validation accepts.
+    With ``max_items``, only the first ``max_items + 1`` items go on to validation: the field's
+    count check still refuses the list, and a body of millions of items is not turned into
+    millions of Python values first.
     """
 
     item: str
@@ -147,9 +152,14 @@ class CommaList:
     max_items: int | None = None
 
     def split(self, value: Any) -> Any:
-        """A string becomes its items; anything else is validated as it is."""
+        """A string becomes its items; anything else is validated as it is (both cut to
+        ``max_items + 1``)."""
+        keep = None if self.max_items is None else self.max_items + 1
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            parts = (match.group().strip() for match in NOT_COMMA.finditer(value))
+            return list(itertools.islice((part for part in parts if part), keep))
+        if isinstance(value, list) and keep is not None:
+            return value[:keep]
         return value
 
     def string_schema(self) -> dict[str, Any]:

@@ -162,6 +162,8 @@ class ClusterFacesParams(RouteParams):
                     f"photos[{photo.index}]: the file name is over"
                     f" {MAX_PHOTO_NAME_CHARS} characters"
                 )
+            if "\x00" in photo.name:  # the job store's text column cannot hold it
+                raise rejection(f"photos[{photo.index}]: the file name contains a NUL character")
             checked(photo.data, photo.label, image_limits(info))
         return self
 

@@ -63,12 +63,24 @@ FRAME_TIMES = CommaList(
             {"type": "string", "pattern": f"^{FRAME_TIME}$"},
         ]
     },
+    max_items=MAX_FRAMES_READ,
 )
 FrameTime = Annotated[
     float,
     BeforeValidator(matching(FRAME_TIME, "'frame_times_ms' must be a comma list of numbers")),
     Field(ge=-MAX_FRAME_TIME, le=MAX_FRAME_TIME, allow_inf_nan=False),
 ]
+
+
+def frame_time_count(times: list[float]) -> list[float]:
+    """At most one time per frame the gateway reads."""
+    if len(times) > MAX_FRAMES_READ:
+        raise rejection(f"frame_times_ms may hold at most {MAX_FRAMES_READ} values")
+    return times
+
+
+FrameTimes = Annotated[list[FrameTime], FRAME_TIMES, AfterValidator(frame_time_count)]
+"""Frame capture times (ms) as a comma list or an array, at most ``MAX_FRAMES_READ``."""
 
 
 class CheckParams(RouteParams):
@@ -153,7 +165,7 @@ class VerifySessionParams(RouteParams):
         AfterValidator(_video_size),
         Upload(max_bytes=MAX_VIDEO_BYTES),
     ] = Field(default=None, description="mp4 or webm instead of frames")
-    frame_times_ms: Annotated[list[FrameTime], FRAME_TIMES] = Field(
+    frame_times_ms: FrameTimes = Field(
         default=[],
         description="the frames' capture times (ms), comma list: one per frame, not decreasing",
     )

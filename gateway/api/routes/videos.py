@@ -44,7 +44,7 @@ from gateway.api.params.fields import (
     rejection,
 )
 from gateway.api.params.uploads import Upload, checked, image_limits, one_video
-from gateway.api.routes.liveness import FRAME_TIMES, FrameTime
+from gateway.api.routes.liveness import FrameTimes
 from gateway.api.routes.search import GROUP_IDS, group_count
 from gateway.api.schemas import ModelRef, error_responses
 from gateway.api.video_schemas import (
@@ -254,7 +254,7 @@ class FramesParams(RouteParams):
             description=f"the frames (JPEG or PNG images) in capture order, 1-{MAX_STREAM_FRAMES}"
         )
     )
-    frame_times_ms: Annotated[list[FrameTime], FRAME_TIMES] = Field(
+    frame_times_ms: FrameTimes = Field(
         description="the frames' capture times in ms from the stream's start, comma list: one "
         "per frame, not decreasing, after the previous batch's last"
     )

@@ -178,6 +178,11 @@ def test_enrolled_faces_are_clustered_by_token(
             "faces.crops[0].photo must be at most 256 characters",
         ),
         (
+            embedding_pb2.ClusterFaces(crops=[embedding_pb2.ClusterFaceInput(photo="a\x00b")]),
+            "INVALID_ARGUMENT",
+            "faces.crops[0].photo must not contain a NUL character",
+        ),
+        (
             embedding_pb2.ClusterFaces(crops=[embedding_pb2.ClusterFaceInput(face_index=-1)]),
             "INVALID_ARGUMENT",
             "faces.crops[0].face_index must be >= 0",
