@@ -10,7 +10,9 @@ short when this process queued something); polling is what lets one replica's wo
 jobs another replica created, and a restarted service pick up the jobs it had (queued ones at
 once, the one it was running when its lease runs out). A job whose runs keep dying is failed
 after ``max_attempts`` claims instead of taking every restart down with it. ``stop`` puts a
-job in progress back in the queue, so a graceful restart resumes it immediately.
+job in progress back in the queue, so a graceful restart resumes it immediately. With
+``purge_after_seconds``, an idle worker also deletes the jobs untouched for that long, at most
+every ``purge_every_seconds``: the TTL holds even when nobody creates a job.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from services.embedding.cluster_jobs import REMOVED, ClusterJobStore, Job, Resul
 from services.embedding.clustering import cluster, extend
 
 log = logging.getLogger("faceflow.embedding.clusters")
+
+PURGE_EVERY_SECONDS = 600.0
 
 
 class JobAbandonedError(Exception):
@@ -60,14 +64,21 @@ class ClusterWorker:
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
         max_attempts: int = 3,
+        purge_after_seconds: float = 0.0,
+        purge_every_seconds: float = PURGE_EVERY_SECONDS,
     ) -> None:
         if lease_seconds <= 0 or poll_seconds <= 0 or max_attempts < 1:
             raise ValueError("lease and poll must be positive and max_attempts at least 1")
+        if purge_after_seconds < 0 or purge_every_seconds <= 0:
+            raise ValueError("purge_after_seconds must be >= 0 and purge_every_seconds positive")
         self.jobs = jobs
         self.dimension = dimension
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
+        self.purge_after_seconds = purge_after_seconds  # 0: jobs are kept until deleted
+        self.purge_every_seconds = purge_every_seconds
+        self._next_purge = 0.0
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -102,8 +113,25 @@ class ClusterWorker:
                 log.exception("cluster worker: unexpected error; retrying after a pause")
                 worked = False
             if not worked:
+                self._purge_if_due()
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+
+    def _purge_if_due(self) -> None:
+        if self.purge_after_seconds <= 0 or time.time() < self._next_purge:
+            return
+        self._next_purge = time.time() + self.purge_every_seconds
+        try:
+            purged = self.jobs.purge(time.time() - self.purge_after_seconds)
+        except Exception:
+            log.exception("cluster worker: purging expired jobs failed; next try later")
+            return
+        if purged:
+            log.info(
+                "cluster worker: deleted %d jobs untouched for %.0f s",
+                purged,
+                self.purge_after_seconds,
+            )
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue had none."""

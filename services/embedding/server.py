@@ -88,6 +88,7 @@ def build_clusters(
             lease_seconds=settings.cluster_lease_seconds,
             poll_seconds=settings.cluster_poll_seconds,
             max_attempts=settings.cluster_max_attempts,
+            purge_after_seconds=settings.cluster_job_ttl_hours * 3600,
         )
         worker.start()
     return ClusterRpcs(settings, model, gallery, far_table, jobs, worker)

@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     used_at REAL
-)
+);
+-- each create purges the rows expired a day ago: without it, a scan of the whole table
+CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
 """
 PURGE_AFTER_SECONDS = 24 * 3600  # keep expired/used rows a day so reuse reads "used", not "unknown"
 
@@ -136,7 +138,7 @@ class SessionStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(SCHEMA)
+            connection.executescript(SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -236,6 +236,31 @@ def test_the_worker_clusters_then_extends(jobs: ClusterJobStore) -> None:
         worker.stop()
 
 
+def test_an_idle_worker_purges_jobs_untouched_for_the_ttl(jobs: ClusterJobStore) -> None:
+    """Expired jobs go even when nobody creates a job (the create RPC purges too)."""
+    vectors, _ = people([3, 3], spread=0.6, seed=4)
+    worker = ClusterWorker(
+        jobs, DIMENSION, poll_seconds=0.05, purge_after_seconds=1.0, purge_every_seconds=0.1
+    )
+    job, _ = jobs.create("tenant-a", SETTINGS, new_faces(vectors))
+    worker.start()
+    try:
+        assert wait_for(jobs, job.job_id, JobStatus.DONE).cluster_count == 2
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                jobs.page("tenant-a", job.job_id, 0, 1, 0, 1)
+            except ClusterJobNotFoundError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the expired job was not purged")
+    finally:
+        worker.stop()
+    with pytest.raises(ValueError, match="purge_after_seconds"):
+        ClusterWorker(jobs, DIMENSION, purge_after_seconds=-1)
+
+
 class EndlessWorker(ClusterWorker):
     """A worker whose clustering runs until it is told to stop (a very large job)."""
 

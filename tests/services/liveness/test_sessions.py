@@ -3,6 +3,7 @@ claims; and the SQLite file's persistence."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,25 @@ def test_sessions_survive_a_restart(tmp_path: Path) -> None:
     assert reopened.claim("tenant-a", record.session_id).actions == ("turn_left", "blink")
     with pytest.raises(SessionAlreadyUsedError):
         SessionStore(path).claim("tenant-a", record.session_id)
+
+
+def test_the_purge_on_create_searches_an_index_even_in_an_older_file(tmp_path: Path) -> None:
+    """A file made before the index gets it on open; the purge reads it, not the whole table."""
+    path = tmp_path / "s.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE sessions (session_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,"
+            " actions TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,"
+            " used_at REAL)"
+        )
+    old.close()
+    SessionStore(path).create("tenant-a", ["blink", "nod"], ttl_seconds=60)
+    with sqlite3.connect(path) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN DELETE FROM sessions WHERE expires_at < ?", (0.0,)
+        ).fetchall()
+    db.close()
+    assert "USING INDEX sessions_expires_at" in " ".join(str(row[-1]) for row in plan)
 
 
 def test_concurrent_claims_have_one_winner(store: Sessions) -> None:
