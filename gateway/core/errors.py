@@ -50,6 +50,9 @@ GRPC_DEFAULT_CODE: dict[grpc.StatusCode, str] = {
 
 # Codes whose HTTP status is more precise than their gRPC status's row.
 CODE_STATUS_OVERRIDES: dict[str, int] = {"IMAGE_TOO_LARGE": 413, "VIDEO_TOO_LARGE": 413}
+HELD_LIMIT_RETRY_AFTER_SECONDS = 60
+"""``Retry-After`` of a RATE_LIMITED a service chose (a limit on what the tenant holds, e.g. its
+clustering jobs): freed by the client's own delete or by expiry, not within a second."""
 
 
 class ApiError(Exception):
@@ -98,6 +101,10 @@ def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> ApiError:
         message = "a model service did not answer in time"
     else:
         message = error.details() or code
+    if http == 429:
+        return ApiError(
+            http, code, message, headers={"Retry-After": str(HELD_LIMIT_RETRY_AFTER_SECONDS)}
+        )
     return ApiError(http, code, message)
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.embedding.clustering import NOISE
-from services.embedding.errors import ClusterJobNotFoundError
+from services.embedding.errors import ClusterJobNotFoundError, TooManyJobsError
 from services.shared.errors import InvalidArgumentError
 
 JOB_ID_BYTES = 16
@@ -288,11 +288,13 @@ class ClusterJobStore:
         faces: Sequence[NewFace],
         now: float | None = None,
         request_key: str = "",
+        max_jobs: int | None = None,
     ) -> tuple[Job, list[JobFace]]:
         """A new queued job holding ``faces``; the stored faces with their ids.
 
         ``request_key``: a create sent again with the same key (a retry) returns the job and
-        faces the first one made."""
+        faces the first one made. ``max_jobs``: ``TooManyJobsError`` when the tenant holds that
+        many jobs already (a retry of a create that succeeded still gets its job)."""
         at = time.time() if now is None else now
         job_id = new_job_id()
         with self.database.transaction() as db:
@@ -301,6 +303,16 @@ class ClusterJobStore:
                 done = self._replayed(db, tenant, request_key, None)
                 if done is not None:
                     return done
+            if max_jobs is not None:
+                self.database.lock_key(db, f"{tenant}/new-job")  # counts of one tenant in turn
+                held = db.execute(
+                    f"SELECT COUNT(*) FROM {self._jobs} WHERE tenant = ?", (tenant,)
+                ).fetchone()
+                if held is not None and int(held[0]) >= max_jobs:
+                    raise TooManyJobsError(
+                        f"the tenant holds {int(held[0])} clustering jobs, the most allowed:"
+                        " delete one (DELETE /clusters/{job_id}) or wait until one expires"
+                    )
             db.execute(
                 f"INSERT INTO {self._jobs} ({JOB_COLUMNS}, claimed_by, heartbeat_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '', 0, ?, ?, NULL, NULL)",

@@ -181,7 +181,13 @@ class ClusterRpcs:
             )
         if self.settings.cluster_job_ttl_hours > 0:
             self.jobs.purge(time.time() - self.settings.cluster_job_ttl_hours * 3600)
-        job, added = self.jobs.create(tenant, settings, faces, request_key=key)
+        job, added = self.jobs.create(
+            tenant,
+            settings,
+            faces,
+            request_key=key,
+            max_jobs=self.settings.cluster_max_jobs_per_tenant,
+        )
         self._drop_deleted(tenant, request.faces)
         self._wake()
         return self._answer(job_message(job, added=added))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from services.shared.errors import FaceflowError, NotFoundError
+from services.shared.errors import FaceflowError, NotFoundError, OverloadedError
 
 
 class LowQualityError(FaceflowError):
@@ -16,6 +16,10 @@ class LowQualityError(FaceflowError):
     def __init__(self, reasons: list[str], level: str) -> None:
         super().__init__(f"the face fails quality_control {level}: {', '.join(reasons)}")
         self.reasons = reasons
+
+
+class TooManyJobsError(OverloadedError):
+    """The tenant holds the most clustering jobs allowed (RATE_LIMITED, 429)."""
 
 
 class ClusterJobNotFoundError(NotFoundError):

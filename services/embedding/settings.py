@@ -62,6 +62,12 @@ class EmbeddingSettings(ServiceSettings):
         default=256, ge=1, description="most faces one CreateClusterJob / AddClusterFaces adds"
     )
     cluster_max_job_faces: int = Field(default=10_000, ge=1, description="most faces in one job")
+    cluster_max_jobs_per_tenant: int = Field(
+        default=100,
+        ge=1,
+        description="most clustering jobs one tenant holds (stored, finished or not); one more "
+        "is RATE_LIMITED until the tenant deletes one or one expires",
+    )
     cluster_worker: bool = Field(
         default=True,
         description="run queued clustering jobs in this process (off: a replica that only "

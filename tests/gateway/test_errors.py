@@ -80,3 +80,15 @@ def test_image_too_large_is_413() -> None:
         )
     )
     assert (error.status, error.code) == (413, "IMAGE_TOO_LARGE")
+
+
+def test_a_services_rate_limited_says_when_to_retry() -> None:
+    """A limit on what the tenant holds (its clustering jobs) is freed by a delete or expiry."""
+    error = from_rpc_error(
+        FakeRpcError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "the tenant holds 100 clustering jobs",
+            ((ERROR_CODE_METADATA_KEY, "RATE_LIMITED"),),
+        )
+    )
+    assert (error.status, error.code, error.headers) == (429, "RATE_LIMITED", {"Retry-After": "60"})

@@ -28,7 +28,7 @@ from services.embedding.cluster_jobs import (
 from services.embedding.cluster_jobs_pg import open_postgres_jobs
 from services.embedding.cluster_worker import ClusterWorker, RunningJob
 from services.embedding.clustering import NOISE, cluster
-from services.embedding.errors import ClusterJobNotFoundError
+from services.embedding.errors import ClusterJobNotFoundError, TooManyJobsError
 from services.shared.errors import InvalidArgumentError
 from tests.services.embedding.store.conftest import postgres_url
 from tests.services.embedding.test_clustering import people
@@ -234,6 +234,20 @@ def test_the_worker_clusters_then_extends(jobs: ClusterJobStore) -> None:
         assert (8, 9, 10) in new_members
     finally:
         worker.stop()
+
+
+def test_a_tenant_holds_at_most_max_jobs(jobs: ClusterJobStore) -> None:
+    vectors, _ = people([2], spread=0.6, seed=5)
+    first, _ = jobs.create("tenant-a", SETTINGS, new_faces(vectors), request_key="k1", max_jobs=2)
+    jobs.create("tenant-a", SETTINGS, new_faces(vectors), max_jobs=2)
+    with pytest.raises(TooManyJobsError, match=r"^the tenant holds 2 clustering jobs"):
+        jobs.create("tenant-a", SETTINGS, new_faces(vectors), max_jobs=2)
+    # a retry of a create that succeeded still gets its job; other tenants are not counted
+    again, _ = jobs.create("tenant-a", SETTINGS, new_faces(vectors), request_key="k1", max_jobs=2)
+    assert again.job_id == first.job_id
+    jobs.create("tenant-b", SETTINGS, new_faces(vectors), max_jobs=2)
+    jobs.delete("tenant-a", first.job_id)
+    jobs.create("tenant-a", SETTINGS, new_faces(vectors), max_jobs=2)
 
 
 def test_an_idle_worker_purges_jobs_untouched_for_the_ttl(jobs: ClusterJobStore) -> None:

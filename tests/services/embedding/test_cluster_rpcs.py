@@ -273,13 +273,14 @@ def test_unknown_and_foreign_jobs_are_not_found(
 
 @pytest.fixture
 def limited(model_store: ModelStore, tmp_path: Path) -> Iterator[Stub]:
-    """A service allowing 3 faces per request and 5 per job."""
+    """A service allowing 3 faces per request, 5 per job and 3 jobs per tenant."""
     settings = EmbeddingSettings(
         port=0,
         store_url=f"sqlite:///{tmp_path / 'gallery'}",
         data_dir=tmp_path,
         cluster_max_request_faces=3,
         cluster_max_job_faces=5,
+        cluster_max_jobs_per_tenant=3,
     )
     with (
         serving(*create_app(settings, model_store)) as address,
@@ -565,3 +566,19 @@ def test_a_face_enrolled_and_clustered_during_delete_user_is_dropped(
     monkeypatch.undo()
     after = wait_done(stub, who, jobs[0])
     assert job_tokens(after) == {other} and after.face_count == 1
+
+
+def test_a_tenant_holds_at_most_max_jobs(
+    limited: Stub, faces: list[tuple[str, NDArray[np.uint8], NDArray[np.float64]]]
+) -> None:
+    who = tenant()
+    request = embedding_pb2.CreateClusterJobRequest(
+        tenant=who, faces=embedding_pb2.ClusterFaces(crops=[crop_input(faces[0][1])])
+    )
+    for _ in range(3):
+        limited.CreateClusterJob(request)
+    with pytest.raises(grpc.RpcError) as caught:
+        limited.CreateClusterJob(request)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert ("faceflow-error-code", "RATE_LIMITED") in caught.value.trailing_metadata()
+    assert caught.value.details().startswith("the tenant holds 3 clustering jobs, the most allowed")
