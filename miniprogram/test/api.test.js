@@ -22,6 +22,7 @@ const KEY = required("FACEFLOW_API_KEY");
 const PHOTO = required("FACEFLOW_PHOTO");
 const MIRRORED = required("FACEFLOW_PHOTO_MIRRORED");
 const NO_FACE = required("FACEFLOW_NO_FACE");
+const OTHER_PERSON = required("FACEFLOW_OTHER_PERSON"); // a real photo of someone else
 const NOT_IMAGE = required("FACEFLOW_NOT_IMAGE");
 const SERVICES = (process.env.FACEFLOW_SERVICES || "").split(",").filter(Boolean);
 const DOCUMENTED_CODES = ["INVALID_IMAGE", "IMAGE_TOO_LARGE", "NO_FACE", "TOO_MANY_FACES",
@@ -135,6 +136,15 @@ describe("face login and identity check", () => {
 
   test("login into a group that does not exist is GROUP_NOT_FOUND (404)", async () => {
     await rejectsWith(flows.loginByFace(api, "no-such-group", PHOTO), "GROUP_NOT_FOUND", 404);
+  });
+
+  test("registering a taken user id with another person's face is USER_TAKEN, nothing enrolled", async () => {
+    const before = await api.getUser(group, "eileen");
+    await rejectsWith(flows.registerFace(api, group, "eileen", OTHER_PERSON), "USER_TAKEN", 409);
+    const after = await api.getUser(group, "eileen");
+    assert.equal(after.faces.length, before.faces.length);
+    const login = await flows.loginByFace(api, group, OTHER_PERSON);
+    assert.ok(login === null || login.user_id !== "eileen");
   });
 
   test("registering a photo without a face is NO_FACE (400)", async () => {

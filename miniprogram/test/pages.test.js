@@ -24,6 +24,7 @@ const PHOTO = required("FACEFLOW_PHOTO");
 const MIRRORED = required("FACEFLOW_PHOTO_MIRRORED");
 const NO_FACE = required("FACEFLOW_NO_FACE");
 const NOT_IMAGE = required("FACEFLOW_NOT_IMAGE");
+const OTHER_PERSON = required("FACEFLOW_OTHER_PERSON"); // a real photo of someone else
 const SERVICES = (process.env.FACEFLOW_SERVICES || "").split(",").filter(Boolean);
 const GROUP = `mp-pages-${Date.now().toString(36)}`;
 
@@ -171,7 +172,11 @@ describe("face login page (pages/login)", () => {
     login.tap("拍照注册");
     await login.until((p) => !p.data.busy && p.data.message !== "", "registered");
     assert.deepEqual(message(login, "ok"), { text: "注册成功：eileen", color: GREEN });
-    assert.deepEqual(callsSince(start), [["request", "/api/v1/groups"], ["uploadFile", `/api/v1/groups/${GROUP}/users/eileen/faces`]]);
+    assert.deepEqual(callsSince(start), [
+      ["request", "/api/v1/groups"],
+      ["request", `/api/v1/groups/${GROUP}/users/eileen`], // not taken: USER_NOT_FOUND
+      ["uploadFile", `/api/v1/groups/${GROUP}/users/eileen/faces`],
+    ]);
     assert.equal(runner.storage.getStorageSync("faceflow-login-user"), "eileen");
     assert.match(login.text, /刷脸登录/);
     assert.match(login.text, /已注册：eileen/);
@@ -188,6 +193,23 @@ describe("face login page (pages/login)", () => {
     assert.ok(Number(score) > 0 && Number(score) <= 100, result.text);
     assert.equal(result.color, GREEN);
     assert.deepEqual(callsSince(sent), [["uploadFile", "/api/v1/search"]]);
+  });
+
+  test("registering a taken name with another person's photo shows USER_TAKEN, enrolls nothing", async () => {
+    runner.storage.removeStorageSync("faceflow-login-user");
+    const login = open("login");
+    login.type("用户名", "eileen");
+    const start = runner.network.calls.length;
+    runner.pickPhoto(OTHER_PERSON);
+    login.tap("拍照注册");
+    await login.until((p) => !p.data.busy && p.data.message !== "", "refused");
+    assert.deepEqual(message(login, "error"), { text: shown("USER_TAKEN"), color: RED });
+    assert.deepEqual(callsSince(start), [
+      ["request", "/api/v1/groups"],
+      ["request", `/api/v1/groups/${GROUP}/users/eileen`],
+      ["uploadFile", "/api/v1/verify"],
+    ]);
+    assert.match(login.text, /首次使用：注册人脸/);
   });
 
   test("a login photo without a face shows the NO_FACE message from the server", async () => {

@@ -12,6 +12,8 @@ const MESSAGES = {
   LOW_QUALITY: "人脸质量不佳（模糊、太暗、太小或角度过大），请重新拍摄",
   GROUP_NOT_FOUND: "人脸库不存在，请先注册",
   USER_NOT_FOUND: "该用户尚未注册人脸",
+  // Not a server code: registration found the user id taken by another person (utils/flows.js).
+  USER_TAKEN: "该用户名已被其他人使用，请换一个用户名",
   FACE_NOT_FOUND: "该人脸不存在（可能已被删除）",
   ALREADY_EXISTS: "已存在",
   SESSION_NOT_FOUND: "活体检测会话不存在或已使用，请重新开始",

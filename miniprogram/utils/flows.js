@@ -5,12 +5,35 @@
 /** @typedef {ReturnType<typeof import("./api").createApi>} Api */
 /** @typedef {import("./api").Schemas} Schemas */
 
-/** Face login, first time: enroll the user's face into the app's group.
+const { FaceflowError } = require("./errors");
+
+/** Face login, first time: enroll the user's face into the app's group. Enrolling adds a face
+ * to a user that exists, so a user id that is taken only takes a face of that same person (the
+ * photo is verified against the user first); anyone else gets USER_TAKEN: typing someone's name
+ * must not add a stranger's face to their account, or the stranger would log in as them.
  * @param {Api} api @param {string} groupId @param {string} userId @param {string} filePath
  * @param {string} [userInfo] */
 async function registerFace(api, groupId, userId, filePath, userInfo) {
   await api.ensureGroup(groupId);
+  if (await userExists(api, groupId, userId)) {
+    const identity = await checkIdentity(api, groupId, userId, filePath);
+    if (!identity.samePerson) {
+      throw new FaceflowError("USER_TAKEN", `the user id ${userId} is taken by another person`, 409);
+    }
+  }
   return api.enroll(groupId, userId, filePath, { userInfo, qualityControl: "LOW" });
+}
+
+/** Whether the group has a user of that id.
+ * @param {Api} api @param {string} groupId @param {string} userId */
+async function userExists(api, groupId, userId) {
+  try {
+    await api.getUser(groupId, userId);
+    return true;
+  } catch (error) {
+    if (error instanceof FaceflowError && error.code === "USER_NOT_FOUND") return false;
+    throw error;
+  }
 }
 
 /** Face login: the best match of the photo's main face, or null when nobody matches.
