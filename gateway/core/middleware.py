@@ -1,5 +1,12 @@
 """Per-request context as a plain ASGI middleware: request id, start time, the body-size
-limit, the ``x-request-id`` and ``x-faceflow-instance`` headers and the HTTP metrics.
+limit, the ``x-request-id`` and ``x-faceflow-instance`` headers, the security headers and the
+HTTP metrics.
+
+Security headers: every answer is ``nosniff`` and ``no-referrer``; the web demo (``/`` and
+``/static/``) also gets a Content-Security-Policy that lets it load scripts, styles and data only
+from the gateway itself (images also from ``blob:`` previews) and be framed by no other page: the
+page holds an API key, so a page of another origin must not run script in it or frame it to
+click its Delete buttons.
 
 ``x-faceflow-instance`` names the gateway replica that answered (its host name: the container
 or pod), so that behind a load balancer an operator, or the Docker e2e, sees where a request went.
@@ -35,6 +42,20 @@ HTTP_RESPONSES = Counter(
 TooLargeResponse = Callable[[Request, int], Response]
 
 INSTANCE = socket.gethostname().encode()
+EVERY_RESPONSE = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+DEMO_PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:;"
+    " media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none';"
+    " form-action 'none'; frame-ancestors 'none'"
+)
+DEMO_PAGE = ((b"content-security-policy", DEMO_PAGE_CSP.encode()), (b"x-frame-options", b"DENY"))
+
+
+def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The security headers of an answer to ``path``."""
+    if path == "/" or path.startswith("/static/"):
+        return EVERY_RESPONSE + DEMO_PAGE
+    return EVERY_RESPONSE
 
 
 class RequestContextMiddleware:
@@ -71,6 +92,7 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"x-faceflow-instance", INSTANCE))
+                headers.extend(security_headers(scope.get("path", "")))
                 message = {**message, "headers": headers}
             await send(message)
 

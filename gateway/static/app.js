@@ -11,14 +11,32 @@ import { $ } from "./js/ui.js";
 
 const KEY_STORAGE = "faceflow-api-key";
 
+// The key stays in this tab (sessionStorage) unless "remember on this computer" is ticked
+// (localStorage); unticking forgets it there, so a shared computer keeps no key by default.
 function setupKey() {
   const input = $("api-key");
-  input.value = localStorage.getItem(KEY_STORAGE) || "";
+  const remember = $("remember-key");
+  remember.checked = localStorage.getItem(KEY_STORAGE) !== null;
+  input.value = localStorage.getItem(KEY_STORAGE) || sessionStorage.getItem(KEY_STORAGE) || "";
   setApiKey(input.value);
+  const keep = () => {
+    const key = input.value.trim();
+    sessionStorage.setItem(KEY_STORAGE, key);
+    if (remember.checked) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+  };
   input.addEventListener("input", () => {
     setApiKey(input.value);
-    localStorage.setItem(KEY_STORAGE, input.value.trim());
+    keep();
   });
+  remember.addEventListener("change", keep);
+}
+
+// Every form of the page is driven by its buttons; Enter must not submit (reload) the page.
+function setupForms() {
+  for (const form of document.querySelectorAll("form")) {
+    form.addEventListener("submit", (event) => event.preventDefault());
+  }
 }
 
 function setupTabs() {
@@ -68,6 +86,7 @@ function setupCamera() {
 }
 
 i18n.setup();
+setupForms();
 setupKey();
 gallery.setup();
 setupTabs();

@@ -74,6 +74,10 @@ before(async () => {
   await context.grantPermissions(["camera"], { origin: URL });
   page = context.pages()[0] || await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  // the page is served with a Content-Security-Policy: anything it blocks is a bug of the page
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+  });
   await page.goto(`${URL}/`);
   await page.fill("#api-key", KEY);
   const ready = await fetch(`${URL}/readyz`).then((r) => r.json());
@@ -139,6 +143,27 @@ describe("web demo", () => {
     assert.match(result.cls, /error/);
     assert.equal(result.code, "INVALID_IMAGE");
     assert.match(result.text, /not a readable JPEG, PNG, WebP or BMP image/);
+  });
+
+  test("the API key stays in the tab unless 'remember on this computer' is ticked", async () => {
+    const stored = () => page.evaluate(() => [localStorage.getItem("faceflow-api-key"), sessionStorage.getItem("faceflow-api-key")]);
+    assert.equal(await page.isChecked("#remember-key"), false);
+    assert.deepEqual(await stored(), [null, KEY]);
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    assert.equal(await page.inputValue("#api-key"), KEY); // the same tab keeps it
+    await page.check("#remember-key");
+    assert.deepEqual(await stored(), [KEY, KEY]);
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    assert.equal(await page.isChecked("#remember-key"), true);
+    await page.uncheck("#remember-key"); // forgotten on this computer at once
+    assert.deepEqual(await stored(), [null, KEY]);
+    await page.evaluate(() => { window.stillHere = true; });
+    // Enter in a form field submits it: that must not reload the page (no inline handler now)
+    await page.evaluate(() => { for (const form of document.forms) form.requestSubmit(); });
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.stillHere === true), true);
   });
 
   test("detect: a wrong API key gets the UNAUTHENTICATED message", async () => {

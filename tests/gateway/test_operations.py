@@ -6,6 +6,7 @@ import asyncio
 import base64
 import errno
 import json
+import re
 import socket
 from collections.abc import Iterator
 
@@ -111,6 +112,27 @@ def test_demo_page_is_served(gateway: GatewayUnderTest) -> None:
     page = gateway.client.get("/")
     assert page.status_code == 200 and "FaceFlow" in page.text
     assert gateway.client.get("/static/app.js").status_code == 200
+
+
+def test_the_demo_page_runs_only_its_own_scripts_and_is_never_framed(
+    gateway: GatewayUnderTest,
+) -> None:
+    """The page holds an API key: no script, style or connection from elsewhere, no framing;
+    no inline handler in the page either (the policy would block it)."""
+    for path in ("/", "/static/app.js", "/static/js/api.js"):
+        answer = gateway.client.get(path)
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    page = gateway.client.get("/").text
+    assert not re.search(r"<[^>]+\son[a-z]+=", page), "an inline event handler in index.html"
+    assert not re.search(r"<script(?![^>]*\ssrc=)", page), "an inline script in index.html"
+    api = gateway.client.get("/healthz")
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert api.headers["referrer-policy"] == "no-referrer"
+    assert "content-security-policy" not in api.headers
 
 
 def test_every_response_carries_its_request_id(gateway: GatewayUnderTest) -> None:
