@@ -176,6 +176,28 @@ describe("web demo", () => {
     await page.fill("#api-key", KEY);
   });
 
+  test("camera: two quick starts open one stream; a frame asked after stop is refused", async () => {
+    const result = await page.evaluate(async () => {
+      const camera = await import("/static/js/camera.js");
+      const devices = navigator.mediaDevices;
+      const original = devices.getUserMedia.bind(devices);
+      let opened = 0;
+      devices.getUserMedia = (constraints) => { opened += 1; return original(constraints); };
+      try {
+        await Promise.all([camera.start(), camera.start()]); // a double click
+      } finally {
+        devices.getUserMedia = original;
+      }
+      const on = camera.isOn();
+      camera.stop();
+      const live = document.getElementById("camera").srcObject;
+      let refused = null;
+      try { await camera.snapshot(); } catch (error) { refused = error.key; }
+      return { opened, on, live, refused };
+    });
+    assert.deepEqual(result, { opened: 1, on: true, live: null, refused: "camera.stopped" });
+  });
+
   test("camera: start it, take a photo, detect the face in it", async () => {
     await page.click("#camera-start");
     await page.waitForFunction(() => document.getElementById("camera").videoWidth > 0);

@@ -2,12 +2,18 @@
 import { LocalizedError } from "./i18n.js";
 
 let stream = null;
+let starting = null; // the start in progress: a second start waits for it instead of opening a second stream
 const video = () => document.getElementById("camera");
 
 export function isOn() { return stream !== null; }
 
-export async function start() {
-  if (stream) return;
+export function start() {
+  if (stream) return Promise.resolve();
+  if (!starting) starting = open().finally(() => { starting = null; });
+  return starting;
+}
+
+async function open() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw new LocalizedError("camera.unsupported");
   }
@@ -42,10 +48,13 @@ export async function capture(name = "camera.jpg") {
  * waiting for each encode. */
 export function snapshot(name = "camera.jpg") {
   const element = video();
+  if (!stream || !element.videoWidth) return Promise.reject(new LocalizedError("camera.stopped"));
   const canvas = document.createElement("canvas");
   canvas.width = element.videoWidth;
   canvas.height = element.videoHeight;
   canvas.getContext("2d").drawImage(element, 0, 0);
-  return new Promise((resolve) => canvas.toBlob(
-    (blob) => resolve(new File([blob], name, { type: "image/jpeg" })), "image/jpeg", 0.9));
+  return new Promise((resolve, reject) => canvas.toBlob((blob) => {
+    if (blob) resolve(new File([blob], name, { type: "image/jpeg" }));
+    else reject(new LocalizedError("camera.stopped")); // stopped while encoding: no frame
+  }, "image/jpeg", 0.9));
 }

@@ -200,6 +200,7 @@ const en = {
   "camera.on": "Camera on: use “Take photo” in any flow.",
   "camera.unsupported": "This browser cannot use a camera here (it needs HTTPS or localhost).",
   "camera.unavailable": "The camera is not available: {detail}",
+  "camera.stopped": "The camera stopped before a frame was taken: start it again.",
 
   // Errors: one message per code of the public contract (shared/API.md).
   "error.UNAUTHENTICATED": "The API key is missing or wrong: paste the key that `make run` printed (also in var/demo-api-key.txt).",
@@ -420,6 +421,7 @@ const zh = {
   "camera.on": "摄像头已打开：在任一功能中点“拍照”即可。",
   "camera.unsupported": "这个浏览器在此无法使用摄像头（需要 HTTPS 或 localhost）。",
   "camera.unavailable": "摄像头不可用：{detail}",
+  "camera.stopped": "拍摄画面前摄像头已关闭：请重新打开摄像头。",
 
   "error.UNAUTHENTICATED": "API 密钥缺失或错误：请粘贴 `make run` 打印的密钥（也保存在 var/demo-api-key.txt）。",
   "error.RATE_LIMITED": "此密钥的请求过于频繁：请稍等片刻再试。",
