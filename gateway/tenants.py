@@ -27,6 +27,7 @@ from gateway.core.tenants import (
     TenantExistsError,
     TenantNotFoundError,
     Tenants,
+    checked_tenant_id,
 )
 
 
@@ -90,10 +91,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def delete_tenant(store: Tenants, tenant: str, settings: GatewaySettings) -> None:
     """The tenant's gallery, then the tenant and its keys, then anything its keys enrolled
-    meanwhile (a gateway without an embedding service has no gallery to delete)."""
+    meanwhile (a gateway without an embedding service has no gallery to delete, nor has a
+    tenant made before ids were checked whose id the gallery refuses)."""
     if tenant not in store.list_tenants():
         raise TenantNotFoundError(tenant)
     address, deadline = settings.embedding_addr, settings.deadline_seconds
+    try:
+        checked_tenant_id(tenant)
+    except InvalidTenantIdError:
+        address = ""
     if address:
         delete_tenant_gallery(address, tenant, deadline)
     store.delete_tenant(tenant)

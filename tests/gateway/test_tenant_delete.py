@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from gateway.tenants import main as tenants_cli
@@ -92,3 +94,16 @@ def test_a_tenant_id_the_gallery_would_refuse_is_refused_at_creation(
     assert capsys.readouterr().out.split() == ["demo"]
     assert tenants_cli(["delete", "nobody"]) == 1
     assert capsys.readouterr().err == "error: no tenant nobody\n"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_a_tenant_made_before_ids_were_checked_can_be_deleted(
+    gw: GatewayUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gallery refuses its id, so it has no gallery: only the tenant and its keys go."""
+    with sqlite3.connect(gw.settings.tenants_db) as db:
+        db.execute("INSERT INTO tenants (tenant_id, created_at) VALUES ('my app', 0)")
+    db.close()
+    assert tenants_cli(["delete", "my app"]) == 0
+    assert tenants_cli(["list"]) == 0
+    assert "my app" not in capsys.readouterr().out.splitlines()
