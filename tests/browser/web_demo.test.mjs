@@ -176,6 +176,20 @@ describe("web demo", () => {
     await page.fill("#api-key", KEY);
   });
 
+  test("detect: a 200 that is not JSON (a proxy's page) is BAD_RESPONSE, not a script error", async () => {
+    await page.route("**/api/v1/detect**", (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<html>proxy login</html>" }));
+    try {
+      await resetStatus("detect");
+      await page.click("#detect-run"); // the photo of the test above is still picked
+      const result = await settled("detect");
+      assert.equal(result.code, "BAD_RESPONSE");
+      assert.match(result.text, /not FaceFlow's/);
+    } finally {
+      await page.unroute("**/api/v1/detect**");
+    }
+  });
+
   test("camera: two quick starts open one stream; a frame asked after stop is refused", async () => {
     const result = await page.evaluate(async () => {
       const camera = await import("/static/js/camera.js");

@@ -100,6 +100,9 @@ export async function call(method, path, body, base = API) {
     throw new ApiError(code, envelope ? envelope.message : response.statusText, response.status,
       envelope ? envelope.request_id : "");
   }
+  if (!data || typeof data !== "object") { // e.g. a proxy's HTML page answered with 200
+    throw new ApiError("BAD_RESPONSE", `HTTP ${response.status}, not a JSON answer`, response.status, "");
+  }
   return /** @type {T} */ (data);
 }
 

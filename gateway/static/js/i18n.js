@@ -223,6 +223,7 @@ const en = {
   "error.NOT_FOUND": "The server does not know this endpoint (is the service deployed?).",
   "error.INTERNAL": "The server failed unexpectedly; the request id is in its logs.",
   "error.NETWORK": "Cannot reach the FaceFlow server: is it running?",
+  "error.BAD_RESPONSE": "The server's answer is not FaceFlow's (a proxy in between?): {detail}",
   // {message}: the text above; {detail}: the server's own message (English), {code}: the code.
   "error.withDetail": "{message} — {detail} ({code})",
   "error.plain": "{message} ({code})",
@@ -443,6 +444,7 @@ const zh = {
   "error.NOT_FOUND": "服务器不认识这个接口（服务部署了吗？）。",
   "error.INTERNAL": "服务器发生意外错误；请求 ID 记在服务器日志中。",
   "error.NETWORK": "无法连接 FaceFlow 服务器：它在运行吗？",
+  "error.BAD_RESPONSE": "服务器的回答不是 FaceFlow 的（中间有代理？）：{detail}",
   // The server's message is English: shown in the tooltip, inline only for INVALID_ARGUMENT
   // (it names the field) and for codes this page does not know.
   "error.withDetail": "{message}（{code}）",
