@@ -3,6 +3,7 @@
 // Environment: FACEFLOW_URL, FACEFLOW_API_KEY, FACEFLOW_PHOTO, FACEFLOW_PHOTO_MIRRORED,
 // FACEFLOW_NO_FACE, FACEFLOW_NOT_IMAGE, FACEFLOW_SERVICES (comma list of deployed services).
 const assert = require("node:assert/strict");
+const http = require("node:http");
 const net = require("node:net");
 const { describe, test, before } = require("node:test");
 
@@ -70,6 +71,24 @@ describe("errors", () => {
     await rejectsWith(down.detect(PHOTO), "NETWORK");
     await rejectsWith(down.listGroups(), "NETWORK");
   });
+
+  for (const [what, type, body] of [["a proxy's HTML page", "text/html", "<html>proxy</html>"], ["JSON null", "application/json", "null"]]) {
+    test(`a 200 answer that is ${what} is BAD_RESPONSE, for uploads and requests alike`, async () => {
+      const proxy = http.createServer((req, res) => {
+        req.resume();
+        req.on("end", () => { res.writeHead(200, { "content-type": type }); res.end(body); });
+      });
+      await new Promise((resolve) => proxy.listen(0, "127.0.0.1", () => resolve(undefined)));
+      const address = /** @type {import("node:net").AddressInfo} */ (proxy.address());
+      try {
+        const behind = createApi({ baseUrl: `http://127.0.0.1:${address.port}`, apiKey: KEY, wx });
+        await rejectsWith(behind.detect(PHOTO), "BAD_RESPONSE", 200);
+        await rejectsWith(behind.listGroups(), "BAD_RESPONSE", 200);
+      } finally {
+        proxy.close();
+      }
+    });
+  }
 
   test("a file that is not an image is INVALID_IMAGE (400)", async () => {
     await rejectsWith(api.detect(NOT_IMAGE), "INVALID_IMAGE", 400);

@@ -142,11 +142,15 @@ function createApi(options) {
             reject(errorFrom(res.statusCode, res.data));
             return;
           }
+          /** @type {unknown} */
+          let body = res.data;
           try {
-            resolve(typeof res.data === "string" ? JSON.parse(res.data) : res.data);
+            body = typeof body === "string" ? JSON.parse(body) : body;
           } catch (e) {
-            reject(new FaceflowError("BAD_RESPONSE", "not JSON", res.statusCode));
+            body = null;
           }
+          if (body && typeof body === "object") resolve(/** @type {T} */ (body));
+          else reject(new FaceflowError("BAD_RESPONSE", "not a JSON object", res.statusCode));
         },
         fail(err) { reject(new FaceflowError("NETWORK", (err && err.errMsg) || "uploadFile:fail")); },
       });
