@@ -5,8 +5,9 @@
   revoke KEY               revoke a key
   list                     list tenants
   delete TENANT            delete a tenant, its keys and its gallery (every group, user, face,
-                           stored image and thumbnail, through the embedding service; nothing
-                           is deleted when the service cannot be reached)
+                           stored image and thumbnail, through the embedding service): the keys
+                           are revoked first, the tenant goes once its gallery is gone; when
+                           the service cannot be reached it says so: run it again
   thumbnails TENANT on|off keep a small JPEG of each face the tenant enrolls from now on
                            (shown by the web demo's gallery console); off by default
 
@@ -74,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except GalleryUnreachableError as error:
         sys.stderr.write(
-            f"error: tenant {options.tenant}'s gallery could not be deleted ({error});"
-            " the tenant and its keys are kept: run the command again when the service is up\n"
+            f"error: tenant {options.tenant}'s gallery could not be deleted ({error}):"
+            " its keys are revoked, the tenant is kept: run the command again when the service"
+            " is up\n"
         )
         return 1
     except TenantExistsError as error:
@@ -90,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def delete_tenant(store: Tenants, tenant: str, settings: GatewaySettings) -> None:
-    """The tenant's gallery, then the tenant and its keys, then anything its keys enrolled
-    meanwhile (a gateway without an embedding service has no gallery to delete, nor has a
-    tenant made before ids were checked whose id the gallery refuses)."""
+    """Revoke the tenant's keys (nothing new is written for it from here on), delete its
+    gallery, then the tenant: a failure keeps the tenant, so running the command again finishes
+    the job. A gateway without an embedding service has no gallery to delete, nor has a tenant
+    made before ids were checked (the gallery refuses its id)."""
     if tenant not in store.list_tenants():
         raise TenantNotFoundError(tenant)
     address, deadline = settings.embedding_addr, settings.deadline_seconds
@@ -100,11 +103,10 @@ def delete_tenant(store: Tenants, tenant: str, settings: GatewaySettings) -> Non
         checked_tenant_id(tenant)
     except InvalidTenantIdError:
         address = ""
+    store.revoke_keys(tenant)
     if address:
         delete_tenant_gallery(address, tenant, deadline)
     store.delete_tenant(tenant)
-    if address:
-        delete_tenant_gallery(address, tenant, deadline)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 The gallery lives in the embedding service, scoped by tenant id; a tenant deleted only from the
 gateway's database would leave its groups, users, faces, stored images and thumbnails behind,
-and a tenant created later with the same id would see them. So the command deletes every group
-of the tenant through the service (``DeleteGroup`` with ``retry`` set: a group already gone is
-success, so a second run after a failure finishes the job) before it deletes the tenant.
-Clustering jobs and video jobs are not gallery data: they expire with their TTLs.
+and a tenant created later with the same id would see them. So the command revokes the keys,
+deletes every group of the tenant through the service (``DeleteGroup`` with ``retry`` set: a
+group already gone is success, so a second run after a failure finishes the job), then the
+tenant. Clustering jobs and video jobs are not gallery data: they expire with their TTLs (a
+tenant re-created within 7 days finds its predecessor's clustering jobs counted against its
+limit; there is no RPC yet that lists or deletes a tenant's jobs).
 """
 
 from __future__ import annotations

@@ -118,6 +118,12 @@ class PostgresTenantStore:
             )
             return cursor.rowcount > 0
 
+    def revoke_keys(self, tenant_id: str) -> int:
+        """Remove every key of a tenant; how many there were."""
+        with self.pool.connection() as db:
+            cursor = db.execute(f"DELETE FROM {SCHEMA}.api_keys WHERE tenant_id = %s", (tenant_id,))
+            return cursor.rowcount
+
     def delete_tenant(self, tenant_id: str) -> None:
         """Remove a tenant and its keys (``python -m gateway.tenants delete`` deletes its
         gallery through the embedding service first)."""

@@ -771,6 +771,8 @@ SQLITE_SCHEMA = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS cluster_jobs_by_status ON cluster_jobs (status, updated_at)",
+    # the per-tenant job count of each create (max_jobs)
+    "CREATE INDEX IF NOT EXISTS cluster_jobs_by_tenant ON cluster_jobs (tenant)",
     """
     CREATE TABLE IF NOT EXISTS cluster_faces (
         job_id TEXT NOT NULL,

@@ -77,6 +77,8 @@ MIGRATIONS = (
         PRIMARY KEY (job_id, cluster_id)
     );
     """,
+    # 2: the per-tenant job count of each create (max_jobs)
+    "CREATE INDEX cluster_jobs_by_tenant ON {schema}.cluster_jobs (tenant);",
 )
 
 

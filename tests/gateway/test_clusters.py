@@ -321,6 +321,25 @@ def test_bad_parameters(gw: GatewayUnderTest, body: dict[str, str], message: str
     assert error_message(reply, 400, "INVALID_ARGUMENT") == message
 
 
+def test_over_256_face_tokens_are_refused_as_a_comma_list_or_an_array(
+    gw: GatewayUnderTest,
+) -> None:
+    tokens = [f"{i:032x}" for i in range(100_000)]
+    for sent in (
+        gw.client.post(
+            f"{API}/clusters", json={"group_id": "g", "face_tokens": tokens}, headers=gw.headers
+        ),
+        gw.client.post(
+            f"{API}/clusters",
+            data={"group_id": "g", "face_tokens": ",".join(tokens)},
+            headers=gw.headers,
+        ),
+    ):
+        assert error_message(sent, 400, "INVALID_ARGUMENT") == (
+            "at most 256 face_tokens per request, got more"
+        )
+
+
 def test_photos_and_tokens_together_are_refused(gw: GatewayUnderTest) -> None:
     reply = gw.client.post(
         f"{API}/clusters",

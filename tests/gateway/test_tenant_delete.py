@@ -64,7 +64,7 @@ def test_deleting_a_tenant_deletes_its_gallery(
 
 
 @pytest.mark.usefixtures("cli_env")
-def test_nothing_is_deleted_when_the_embedding_service_is_unreachable(
+def test_an_unreachable_embedding_service_keeps_the_tenant_for_a_second_run(
     gw: GatewayUnderTest, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant, key = new_tenant(capsys)
@@ -74,10 +74,14 @@ def test_nothing_is_deleted_when_the_embedding_service_is_unreachable(
     error = capsys.readouterr().err
     assert error.startswith(f"error: tenant {tenant}'s gallery could not be deleted")
     assert "127.0.0.1:1: UNAVAILABLE" in error and "run the command again" in error
-    assert group_ids(gw, key) == ["staff"]  # the tenant, its key and its gallery are kept
+    assert "its keys are revoked, the tenant is kept" in error
+    assert tenants_cli(["list"]) == 0 and tenant in capsys.readouterr().out.split()
+    assert gw.client.get(f"{API}/groups", headers={"x-api-key": key}).status_code == 401
 
     monkeypatch.setenv("FACEFLOW_GATEWAY_EMBEDDING_ADDR", gw.settings.embedding_addr)
     assert tenants_cli(["delete", tenant]) == 0  # the second run finishes the job
+    assert tenants_cli(["create", tenant]) == 0
+    assert group_ids(gw, capsys.readouterr().out.strip()) == []  # "staff" went with it
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -71,3 +71,20 @@ def test_a_tenant_id_the_gallery_would_refuse_is_refused(pool: ConnectionPool) -
         with pytest.raises(InvalidTenantIdError):
             store.ensure_tenant(bad)
     assert not {"my app", "..", "x" * 129} & set(store.list_tenants())
+
+
+def test_revoke_keys_removes_every_key_of_one_tenant(pool: ConnectionPool) -> None:
+    migrate_gateway_schema(pool)
+    store = PostgresTenantStore(pool)
+    tenant, other = f"t-{uuid.uuid4().hex[:10]}", f"o-{uuid.uuid4().hex[:10]}"
+    store.create_tenant(tenant)
+    store.create_tenant(other)
+    try:
+        keys = [store.create_key(tenant), store.create_key(tenant)]
+        kept = store.create_key(other)
+        assert store.revoke_keys(tenant) == 2
+        assert [store.resolve(key) for key in keys] == [None, None]
+        assert store.resolve(kept) == Tenant(other, False)
+    finally:
+        store.delete_tenant(tenant)
+        store.delete_tenant(other)

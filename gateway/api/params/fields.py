@@ -31,9 +31,10 @@ from services.shared.limits import (
 )
 
 OPAQUE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
-NOT_COMMA = re.compile(r"[^,]+")
 """An id the server made with ``secrets.token_urlsafe`` (liveness sessions, video jobs and
 streams): the URL-safe base64 alphabet, with the ``vj_``/``vs_`` prefixes."""
+NOT_COMMA = re.compile(r"[^,]+")
+"""One item of a comma list, blanks included (``CommaList.split``)."""
 PATTERN_RULES: dict[str, str] = {
     ID_PATTERN: ID_RULE,
     OPAQUE_ID_PATTERN: "must be letters, digits, '_' or '-' (as the server made it)",

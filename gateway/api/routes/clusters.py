@@ -146,8 +146,8 @@ class ClusterFacesParams(RouteParams):
             if not self.face_tokens:
                 raise rejection("group_id needs face_tokens: the enrolled faces to cluster")
         if len(self.face_tokens) > MAX_FACE_TOKENS:
-            raise rejection(
-                f"at most {MAX_FACE_TOKENS} face_tokens per request, got {len(self.face_tokens)}"
+            raise rejection(  # the list was cut at one over (CommaList): "more", not a count
+                f"at most {MAX_FACE_TOKENS} face_tokens per request, got more"
             )
         if len(self.face_tokens) != len(set(self.face_tokens)):
             raise rejection("face_tokens names a face twice")

@@ -348,13 +348,13 @@ class SqliteGallery:
         return int(row[0])
 
     def _faces_of(self, group_id: str, users: list[tuple[int, str]]) -> dict[int, list[FaceRecord]]:
-        if not users:
-            return {}
-        marks = ",".join("?" * len(users))
-        rows = self.connection.execute(
-            "SELECT user_pk, face_token, created_at,"
-            " EXISTS (SELECT 1 FROM face_thumbnails t WHERE t.face_pk = faces.id)"
-            f" FROM faces WHERE user_pk IN ({marks}) ORDER BY id",
-            [pk for pk, _ in users],
-        )
+        rows = []
+        for start in range(0, len(users), SQL_CHUNK):  # a page may hold 1000 users
+            chunk = [pk for pk, _ in users[start : start + SQL_CHUNK]]
+            rows += self.connection.execute(
+                "SELECT user_pk, face_token, created_at,"
+                " EXISTS (SELECT 1 FROM face_thumbnails t WHERE t.face_pk = faces.id)"
+                f" FROM faces WHERE user_pk IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                chunk,
+            ).fetchall()
         return faces_by_user(group_id, users, rows)

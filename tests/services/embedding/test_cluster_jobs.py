@@ -4,6 +4,7 @@ runs, pages, failure and purge."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
@@ -248,6 +249,17 @@ def test_a_tenant_holds_at_most_max_jobs(jobs: ClusterJobStore) -> None:
     jobs.create("tenant-b", SETTINGS, new_faces(vectors), max_jobs=2)
     jobs.delete("tenant-a", first.job_id)
     jobs.create("tenant-a", SETTINGS, new_faces(vectors), max_jobs=2)
+
+
+def test_the_job_count_of_a_create_reads_an_index(tmp_path: Path) -> None:
+    """Each create counts the tenant's jobs under the write lock: by index, not a table scan."""
+    open_sqlite_jobs(tmp_path / "clusters.sqlite3").close()
+    with sqlite3.connect(tmp_path / "clusters.sqlite3") as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM cluster_jobs WHERE tenant = ?", ("t",)
+        ).fetchall()
+    db.close()
+    assert "USING COVERING INDEX cluster_jobs_by_tenant" in " ".join(str(r[-1]) for r in plan)
 
 
 def test_an_idle_worker_purges_jobs_untouched_for_the_ttl(jobs: ClusterJobStore) -> None:

@@ -351,3 +351,17 @@ def test_a_widened_search_stays_within_sqlites_variable_limit(tmp_path: Path) ->
     assert [m.user_id for m in matches] == ["many", "one"]
     assert matches[0].similarity > 0.9999
     store.close()
+
+
+def test_a_page_of_1000_users_stays_within_sqlites_variable_limit(tmp_path: Path) -> None:
+    store = SqliteFaissStore(tmp_path / "gallery", DIMENSION)
+    store.create_group("t", "g")
+    store.add_faces(
+        "t", "g", [NewFace(f"u{i:04d}", unit_vector(i), f"{i:064x}") for i in range(1000)]
+    )
+    store._tables.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    users, total = store.list_users("t", "g", 0, 1000)
+    assert total == 1000 and len(users) == 1000
+    assert all(len(user.faces) == 1 for user in users)
+    assert users[-1].user_id == "u0999" and users[-1].faces[0].face_token
+    store.close()
