@@ -207,9 +207,24 @@ describe("web demo", () => {
       const live = document.getElementById("camera").srcObject;
       let refused = null;
       try { await camera.snapshot(); } catch (error) { refused = error.key; }
-      return { opened, on, live, refused };
+      // a frame asked while the camera is still starting waits for it (no "stopped" error)
+      const frame = await camera.capture("early.jpg");
+      camera.stop();
+      // stop() while a start runs: that start ends as stopped, its stream closed; a new one works
+      const interrupted = camera.start();
+      camera.stop();
+      let stoppedStart = null;
+      try { await interrupted; } catch (error) { stoppedStart = error.key; }
+      const afterStop = { on: camera.isOn(), live: document.getElementById("camera").srcObject };
+      await camera.start();
+      const restarted = camera.isOn();
+      camera.stop();
+      return { opened, on, live, refused, early: frame.size > 1000, stoppedStart, afterStop, restarted };
     });
-    assert.deepEqual(result, { opened: 1, on: true, live: null, refused: "camera.stopped" });
+    assert.deepEqual(result, {
+      opened: 1, on: true, live: null, refused: "camera.stopped", early: true,
+      stoppedStart: "camera.stopped", afterStop: { on: false, live: null }, restarted: true,
+    });
   });
 
   test("camera: start it, take a photo, detect the face in it", async () => {
