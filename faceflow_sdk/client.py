@@ -159,8 +159,9 @@ class FaceflowClient:
         """``retries``: how many times a 429 answer (or a 503 answer to a call that changes
         nothing, see :data:`RETRY_STATUSES`) is retried, waiting as its ``Retry-After`` says,
         else 0.5 s, 1 s, 2 s, ... (at most ``max_backoff``); then its error is raised
-        (``RateLimitedError``, ``ServiceUnavailableError``). ``timeout``: seconds for each
-        request."""
+        (``RateLimitedError``, ``ServiceUnavailableError``). A ``Retry-After`` longer than
+        ``max_backoff`` is not waited for: the error is raised at once. ``timeout``: seconds for
+        each request."""
         if retries < 0 or max_backoff < 0:
             raise ValueError("retries and max_backoff must not be negative")
         if not timeout > 0:
@@ -223,7 +224,10 @@ class FaceflowClient:
                 ) from error
             if response.status_code not in retried or attempt == self.retries:
                 break
-            self._sleep(self._backoff(response, attempt))
+            wait = self._backoff(response, attempt)
+            if wait is None:  # the server asks for a longer wait than we keep a call waiting
+                break
+            self._sleep(wait)
         try:
             body = response.json()
         except ValueError:
@@ -247,11 +251,14 @@ class FaceflowClient:
             )
         raise error_without_envelope(response)
 
-    def _backoff(self, response: httpx.Response, attempt: int) -> float:
-        """Seconds to wait before retrying: the server's ``Retry-After``, else exponential."""
-        after = response.headers.get("retry-after", "")
-        wait = float(after) if after.isascii() and after.isdigit() else 0.5 * 2**attempt
-        return min(wait, self.max_backoff)
+    def _backoff(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying: the server's ``Retry-After``, else exponential (at
+        most ``max_backoff``); None when ``Retry-After`` asks for longer than ``max_backoff``
+        (e.g. a tenant at its clustering job limit: retrying sooner would be refused again)."""
+        after = str(response.headers.get("retry-after", ""))
+        if after.isascii() and after.isdigit():
+            return float(after) if float(after) <= self.max_backoff else None
+        return min(0.5 * 2**attempt, self.max_backoff)
 
     # -- operations --------------------------------------------------------------------------
 

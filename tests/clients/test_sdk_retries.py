@@ -15,7 +15,7 @@ import pytest
 
 from faceflow_sdk import FaceflowClient
 from faceflow_sdk.client import RETRY_STATUSES
-from faceflow_sdk.errors import InvalidArgumentError, ServiceUnavailableError
+from faceflow_sdk.errors import InvalidArgumentError, RateLimitedError, ServiceUnavailableError
 
 Call = Callable[[FaceflowClient], Any]
 WRITES: dict[str, Call] = {
@@ -84,12 +84,21 @@ def test_gives_up_after_the_retries_with_the_servers_error() -> None:
 
 def test_waits_are_capped_and_other_errors_are_not_retried() -> None:
     client, requests, waits = scripted(
-        error(429, "RATE_LIMITED", **{"retry-after": "600"}),
+        error(429, "RATE_LIMITED", **{"retry-after": "10"}),
         error(400, "INVALID_ARGUMENT"),
     )
     with pytest.raises(InvalidArgumentError):
         client.healthz()
     assert waits == [10.0] and len(requests) == 2
+
+
+def test_a_retry_after_longer_than_max_backoff_is_raised_at_once() -> None:
+    """E.g. a tenant at its clustering job limit (Retry-After: 60): a retry after the 10 s the
+    client waits at most would be refused again, after uploading the photos again."""
+    client, requests, waits = scripted(error(429, "RATE_LIMITED", **{"retry-after": "60"}))
+    with pytest.raises(RateLimitedError):
+        client.healthz()
+    assert waits == [] and len(requests) == 1
 
 
 def test_retries_can_be_turned_off_but_not_below_zero() -> None:
