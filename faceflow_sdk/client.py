@@ -258,7 +258,7 @@ class FaceflowClient:
         after = str(response.headers.get("retry-after", ""))
         if after.isascii() and after.isdigit():
             return float(after) if float(after) <= self.max_backoff else None
-        return min(0.5 * 2**attempt, self.max_backoff)
+        return min(0.5 * float(2**attempt), self.max_backoff)
 
     # -- operations --------------------------------------------------------------------------
 
