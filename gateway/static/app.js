@@ -92,11 +92,22 @@ gallery.setup();
 setupTabs();
 setupCamera();
 picker.setup((error) => i18n.show($("camera-status"), () => describeError(error)));
-$("detect-run").addEventListener("click", flows.detect);
+/** A button's flow, run once at a time: the button is disabled while it runs (a double click
+ * would enroll the photo twice). */
+function runOnce(id, flow) {
+  const button = $(id);
+  button.addEventListener("click", async () => {
+    if (button.disabled) return;
+    button.disabled = true;
+    try { await flow(); } finally { button.disabled = false; }
+  });
+}
+
+runOnce("detect-run", flows.detect);
 document.querySelector('.picker[data-picker="detect"]').addEventListener("photo", flows.detect);
-$("enroll-run").addEventListener("click", flows.enroll);
-$("search-run").addEventListener("click", flows.search);
-$("verify-run").addEventListener("click", flows.verify);
+runOnce("enroll-run", flows.enroll);
+runOnce("search-run", flows.search);
+runOnce("verify-run", flows.verify);
 $("liveness-start").addEventListener("click", liveness.runSession);
 $("liveness-check").addEventListener("click", liveness.passiveCheck);
 showReadiness();

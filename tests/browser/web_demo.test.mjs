@@ -245,8 +245,13 @@ describe("web demo", () => {
     await page.fill("#enroll-info", "Eileen Collins");
     await page.selectOption("#enroll-quality", "NORMAL");
     await upload("enroll", PHOTO);
-    await page.click("#enroll-run");
+    const enrolls = [];
+    const count = (request) => { if (/\/users\/eileen\/faces$/.test(request.url())) enrolls.push(request.method()); };
+    page.on("request", count);
+    await page.dblclick("#enroll-run"); // a double click enrolls once: the button waits for the answer
     const result = await settled("enroll");
+    page.off("request", count);
+    assert.deepEqual(enrolls, ["POST"]);
     assert.match(result.cls, /ok/, result.text);
     assert.match(result.text, new RegExp(`^Enrolled eileen into ${group}`));
     assert.match(await page.textContent("#enroll-list"), /eileen \(Eileen Collins\) — 1 face/);
