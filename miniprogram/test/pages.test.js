@@ -252,6 +252,20 @@ describe("identity check page (pages/verify)", () => {
     assert.match(detail || "", /^相似度 \d+\.\d \/ 100；阈值 FAR 1e-\d: \d+(\.\d+)?(，FAR 1e-\d: \d+(\.\d+)?)*$/);
   });
 
+  test("a double tap checks once: the second tap comes while the first runs", async () => {
+    const verify = open("verify");
+    const start = runner.network.calls.length;
+    runner.pickPhoto(MIRRORED);
+    runner.pickPhoto(MIRRORED); // were the second tap taken, it would find a photo too
+    verify.tap("拍照核验");
+    verify.tap("拍照核验");
+    await verify.until((p) => !p.data.busy && p.data.message !== "", "a verdict");
+    assert.deepEqual(callsSince(start), [["uploadFile", "/api/v1/verify"]]);
+    assert.equal(runner.pendingPicks(), 1); // the second tap never opened the picker
+    runner.clearPicks();
+    assert.deepEqual(message(verify, "ok"), { text: "核验通过：是本人", color: GREEN });
+  });
+
   test("a user who never registered shows the USER_NOT_FOUND message", async () => {
     const verify = open("verify");
     verify.type("用户名", "somebody-else");

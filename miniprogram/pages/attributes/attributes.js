@@ -11,9 +11,11 @@ Page({
   data: { busy: false, message: "", messageClass: "", rows: [], photo: "" },
 
   async analyse() {
+    if (this.data.busy) return; // a second tap while one runs (the button is disabled too)
+    this.setData({ busy: true });
     let photo;
-    try { photo = await takePhoto(); } catch (error) { return; }
-    this.setData({ busy: true, photo, message: "", rows: [] });
+    try { photo = await takePhoto(); } catch (error) { this.setData({ busy: false }); return; }
+    this.setData({ photo, message: "", rows: [] });
     try {
       const attributes = await attributesOf(app.globalData.api, photo);
       if (!attributes) {

@@ -43,13 +43,16 @@ Page({
   },
 
   async run(step) {
+    if (this.data.busy) return; // a second tap while one runs (the buttons are disabled too)
+    this.setData({ busy: true });
     let photo;
     try {
       photo = await takePhoto();
     } catch (error) {
+      this.setData({ busy: false });
       return; // the user cancelled
     }
-    this.setData({ busy: true, photo, message: "" });
+    this.setData({ photo, message: "" });
     try {
       const result = await step(photo);
       this.setData({ message: result.message, messageClass: result.ok ? "ok" : "error" });

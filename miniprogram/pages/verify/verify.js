@@ -18,9 +18,11 @@ Page({
       this.setData({ message: "请先填写用户名", messageClass: "error" });
       return;
     }
+    if (this.data.busy) return; // a second tap while one runs (the button is disabled too)
+    this.setData({ busy: true });
     let photo;
-    try { photo = await takePhoto(); } catch (error) { return; }
-    this.setData({ busy: true, photo, message: "", detail: "" });
+    try { photo = await takePhoto(); } catch (error) { this.setData({ busy: false }); return; }
+    this.setData({ photo, message: "", detail: "" });
     try {
       const result = await checkIdentity(app.globalData.api, app.globalData.settings.groupId, this.data.userId, photo);
       const thresholds = Object.keys(result.thresholds || {}).map((far) => `FAR ${far}: ${result.thresholds[far]}`).join("，");
