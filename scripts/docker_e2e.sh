@@ -242,7 +242,9 @@ else
 fi
 
 # Replicas: both gateways answer and share state; killing one under load loses no face.
-VICTIM="$(compose ps -q gateway | head -n 1)"
+# sed, not head: head exits after one line and the writer may then die of SIGPIPE (141),
+# which pipefail turns into a failed run
+VICTIM="$(compose ps -q gateway | sed -n 1p)"
 "$PY" -m deploy.docker.e2e_check replicas --url "$URL" --key "$KEY" --kill "$VICTIM"
 docker start "$VICTIM" >/dev/null
 wait_healthy 120

@@ -49,7 +49,7 @@ install_debian_pgvector() {
   command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]] || return 1
   local major package
   [[ -n "$(apt_candidate postgresql)" ]] || apt-get update -qq >&2 || return 1
-  major="$(apt-cache depends postgresql 2>/dev/null | sed -n 's/.*Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n1)"
+  major="$(apt-cache depends postgresql 2>/dev/null | sed -n 's/.*Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | sed -n 1p)"
   [[ -n "$major" ]] || return 1
   package="postgresql-${major}-pgvector"
   [[ -n "$(apt_candidate "$package")" ]] || { say "apt offers no ${package}"; return 1; }
