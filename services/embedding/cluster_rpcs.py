@@ -205,11 +205,11 @@ class ClusterRpcs:
                     f"the job's faces were embedded by {job.settings.model}; this service runs "
                     f"{self.model_key}: create a new job"
                 )
-            total = job.face_count + len(faces)
+            total = job.live_count + len(faces)  # faces deleted from the gallery left the job
             if total > self.settings.cluster_max_job_faces:
                 raise InvalidArgumentError(
                     f"at most {self.settings.cluster_max_job_faces} faces per job: the job "
-                    f"holds {job.face_count}, {len(faces)} more would make {total}"
+                    f"holds {job.live_count}, {len(faces)} more would make {total}"
                 )
             if tokens_in_job:
                 raise FaceExistsError(

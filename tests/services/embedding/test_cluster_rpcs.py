@@ -326,6 +326,33 @@ def test_limits_per_request_and_per_job(
     assert grown.face_count == 5 and [f.face_id for f in grown.added] == [3, 4]
 
 
+def test_faces_deleted_from_the_gallery_free_their_place_in_a_job(
+    limited: Stub, faces: list[tuple[str, NDArray[np.uint8], NDArray[np.float64]]]
+) -> None:
+    """The per-job limit (5 here) counts the faces a job holds, not the ids it handed out."""
+    who = tenant()
+    limited.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id="album"))
+    tokens = [add_face(limited, who, "album", f"u{i}", faces[i][1]).face_token for i in range(3)]
+    created = limited.CreateClusterJob(
+        embedding_pb2.CreateClusterJobRequest(
+            tenant=who, faces=embedding_pb2.ClusterFaces(group_id="album", face_tokens=tokens)
+        )
+    )
+    limited.DeleteFace(
+        embedding_pb2.DeleteFaceRequest(
+            tenant=who, group_id="album", user_id="u0", face_token=tokens[0]
+        )
+    )
+    grown = limited.AddClusterFaces(
+        embedding_pb2.AddClusterFacesRequest(
+            tenant=who,
+            job_id=created.job_id,
+            faces=embedding_pb2.ClusterFaces(crops=[crop_input(c) for _, c, _ in faces[3:6]]),
+        )
+    )
+    assert grown.face_count == 5 and [f.face_id for f in grown.added] == [3, 4, 5]  # 0 removed
+
+
 def test_a_job_of_another_model_takes_no_more_faces(
     model_store: ModelStore,
     tmp_path: Path,
