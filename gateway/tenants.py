@@ -28,8 +28,8 @@ from gateway.core.tenants import (
     TenantExistsError,
     TenantNotFoundError,
     Tenants,
-    checked_tenant_id,
 )
+from services.shared.limits import is_gallery_id
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,14 +98,9 @@ def delete_tenant(store: Tenants, tenant: str, settings: GatewaySettings) -> Non
     made before ids were checked (the gallery refuses its id)."""
     if tenant not in store.list_tenants():
         raise TenantNotFoundError(tenant)
-    address, deadline = settings.embedding_addr, settings.deadline_seconds
-    try:
-        checked_tenant_id(tenant)
-    except InvalidTenantIdError:
-        address = ""
     store.revoke_keys(tenant)
-    if address:
-        delete_tenant_gallery(address, tenant, deadline)
+    if settings.embedding_addr and is_gallery_id(tenant):
+        delete_tenant_gallery(settings.embedding_addr, tenant, settings.deadline_seconds)
     store.delete_tenant(tenant)
 
 

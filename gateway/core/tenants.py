@@ -8,7 +8,6 @@ sha256 is the right hash (no salt or slow KDF needed, and lookups stay O(1)).
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import sqlite3
 import threading
@@ -20,7 +19,6 @@ from typing import Protocol
 from services.shared import limits
 
 KEY_PREFIX = "ff_"
-TENANT_ID = re.compile(limits.ID_PATTERN)
 
 MIGRATIONS = (
     # 1: tenants and their hashed keys (IF NOT EXISTS: databases from before versioning have them)
@@ -67,7 +65,7 @@ class InvalidTenantIdError(ValueError):
 
 def checked_tenant_id(tenant_id: str) -> str:
     """The id, if it follows the gallery's id rule (``limits.ID_PATTERN``)."""
-    if not TENANT_ID.match(tenant_id) or limits.is_only_dots(tenant_id):
+    if not limits.is_gallery_id(tenant_id):
         raise InvalidTenantIdError(f"tenant {limits.ID_RULE}")
     return tenant_id
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 
 import numpy as np
 from faceflow.common.v1 import common_pb2
@@ -179,8 +178,6 @@ class ClusterRpcs:
             raise InvalidArgumentError(
                 f"at most {self.settings.cluster_max_job_faces} faces per job, got {len(faces)}"
             )
-        if self.settings.cluster_job_ttl_hours > 0:
-            self.jobs.purge(time.time() - self.settings.cluster_job_ttl_hours * 3600)
         job, added = self.jobs.create(
             tenant,
             settings,

@@ -11,8 +11,8 @@ jobs another replica created, and a restarted service pick up the jobs it had (q
 once, the one it was running when its lease runs out). A job whose runs keep dying is failed
 after ``max_attempts`` claims instead of taking every restart down with it. ``stop`` puts a
 job in progress back in the queue, so a graceful restart resumes it immediately. With
-``purge_after_seconds``, an idle worker also deletes the jobs untouched for that long, at most
-every ``purge_every_seconds``: the TTL holds even when nobody creates a job.
+``purge_after_seconds``, the worker also deletes the jobs untouched for that long, every
+``purge_every_seconds`` (the TTL's one home: requests never purge).
 """
 
 from __future__ import annotations
@@ -107,13 +107,13 @@ class ClusterWorker:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
+            self._purge_if_due()
             try:
                 worked = self.run_once()
             except Exception:
                 log.exception("cluster worker: unexpected error; retrying after a pause")
                 worked = False
             if not worked:
-                self._purge_if_due()
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
 

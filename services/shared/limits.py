@@ -8,13 +8,22 @@ pydantic need them so); the services compile them.
 
 from __future__ import annotations
 
+import re
+
 ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"
 """A tenant, group or user id of the gallery; one made of dots only is refused too (see
 :func:`is_only_dots`: pydantic's regex engine has no look-ahead to say it here)."""
 
 
+_GALLERY_ID = re.compile(ID_PATTERN)
+
 ID_RULE = "must be 1-128 characters of letters, digits, '_', '.', '@' or '-', not only dots"
 """:data:`ID_PATTERN` and :func:`is_only_dots` in words, for error messages."""
+
+
+def is_gallery_id(value: object) -> bool:
+    """Whether ``value`` is a tenant, group or user id the gallery takes (:data:`ID_RULE`)."""
+    return isinstance(value, str) and bool(_GALLERY_ID.match(value)) and not is_only_dots(value)
 
 
 def is_only_dots(value: str) -> bool:

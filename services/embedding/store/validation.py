@@ -15,7 +15,6 @@ from services.shared import limits
 from services.shared.errors import InvalidArgumentError
 from services.shared.limits import MAX_SEARCH_GROUPS, MAX_TOP_K, MAX_USER_INFO_CHARS
 
-ID_PATTERN = re.compile(limits.ID_PATTERN)
 TOKEN_PATTERN = re.compile(limits.FACE_TOKEN_PATTERN)
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 MAX_PAGE_LIMIT = 1000
@@ -36,7 +35,7 @@ def checked_thumbnail(data: bytes) -> bytes | None:
 
 def check_id(value: str, field: str) -> str:
     """A tenant, group or user id: 1-128 of letters, digits, ``_ . @ -``, not dots only."""
-    if not isinstance(value, str) or not ID_PATTERN.match(value) or limits.is_only_dots(value):
+    if not limits.is_gallery_id(value):
         raise InvalidArgumentError(f"{field} {limits.ID_RULE}")
     return value
 

@@ -262,8 +262,8 @@ def test_the_job_count_of_a_create_reads_an_index(tmp_path: Path) -> None:
     assert "USING COVERING INDEX cluster_jobs_by_tenant" in " ".join(str(r[-1]) for r in plan)
 
 
-def test_an_idle_worker_purges_jobs_untouched_for_the_ttl(jobs: ClusterJobStore) -> None:
-    """Expired jobs go even when nobody creates a job (the create RPC purges too)."""
+def test_the_worker_purges_jobs_untouched_for_the_ttl(jobs: ClusterJobStore) -> None:
+    """Expired jobs go even when nobody creates a job (the worker is the TTL's one home)."""
     vectors, _ = people([3, 3], spread=0.6, seed=4)
     worker = ClusterWorker(
         jobs, DIMENSION, poll_seconds=0.05, purge_after_seconds=1.0, purge_every_seconds=0.1
