@@ -21,6 +21,7 @@ from services.shared.model_store.local import register_local_model
 from services.shared.model_store.manifest import ManifestError
 from services.shared.settings import default_cache_dir
 from training.errors import TrainingError
+from training.precision import float32_copy
 
 
 def default_manifest_dir() -> Path:
@@ -29,12 +30,14 @@ def default_manifest_dir() -> Path:
 
 
 def to_tflite(model: Any, output_name: str = "output") -> bytes:
-    """Convert a Keras model (batch fixed to 1, one named output) to float32 TFLite bytes.
+    """Convert a Keras model (batch fixed to 1, one named output) to float32 TFLite bytes
+    (a model trained in mixed bfloat16 is converted from its float32 copy).
 
     The model is wrapped in a batch-1 functional model with a dict output, which names the
     signature's output; ``from_concrete_functions`` with a loaded checkpoint as trackable
     produced NaN outputs here (TF 2.21), ``from_keras_model`` does not.
     """
+    model = float32_copy(model)
     image = keras.Input(tuple(model.inputs[0].shape[1:]), batch_size=1, name="image")
     return keras_to_tflite(keras.Model(image, {output_name: model(image)}))
 

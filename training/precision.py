@@ -41,3 +41,31 @@ def with_float32_outputs(model: Any) -> Any:
         return model
     cast = keras.layers.Activation("linear", dtype="float32", name="float32_logits")(output)
     return keras.Model(model.inputs, cast, name=model.name)
+
+
+def float32_copy(model: Any) -> Any:
+    """The model with every layer computing in float32 and the same weights (the model itself
+    when it already does): what export converts, since TFLite has no bfloat16 kernels."""
+    config = model.get_config()
+    plain = _as_float32(config)
+    if plain == config:
+        return model
+    with training_precision("float32"):
+        copy = model.__class__.from_config(plain)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _as_float32(config: Any) -> Any:
+    """A layer config with every mixed dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and config.get("config", {}).get("name") in (
+            POLICIES["bfloat16"],
+        ):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _as_float32(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_as_float32(value) for value in config]
+    if config == POLICIES["bfloat16"]:
+        return "float32"
+    return config

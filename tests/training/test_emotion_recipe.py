@@ -227,3 +227,36 @@ def test_export_serves_through_the_zoo_and_the_attributes_service(
     decoded = decode_image(images.astronaut_jpeg())
     wanted = model.predict(decoded, face.box)
     assert served == pytest.approx(wanted, abs=1e-4)
+
+
+def test_a_bfloat16_run_exports_a_float32_tflite(
+    chips: tuple[Path, EmotionChips], tmp_path: Path
+) -> None:
+    """Mixed bfloat16 training (float32 probabilities for the loss) exports through a float32
+    copy of the weights: the served TFLite answers as that copy does."""
+    import keras
+
+    from training.precision import float32_copy
+    from training.recipes.emotion import export_emotion
+
+    cache, extracted = chips
+    run = tmp_path / "run"
+    config = EmotionConfig(cache, run, width=0.25, epochs=2, batch_size=16, progress=False)
+    config.precision = "bfloat16"
+    result = train(config)
+    assert all(np.isfinite(epoch["loss"]) for epoch in result["history"])
+    assert keras.mixed_precision.global_policy().name == "float32"
+    trained = load_checkpoint(run)
+    assert trained.get_layer("probabilities").dtype_policy.name == "float32"
+    store = tmp_path / "store"
+    export_emotion(run, tmp_path / "emotion.tflite", "bf16-emotion", "t1", tmp_path / "m", store)
+    expected = float32_copy(trained).predict(
+        (extracted.chips[:3].astype(np.float32) / 127.5 - 1.0)[..., None], verbose=0
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACEFLOW_EXTRA_MANIFESTS", str(tmp_path / "m"))
+        served = EmotionModel.from_store(ModelStore(cache_dir=store), "bf16-emotion", threads=1)
+        for index in range(3):
+            np.testing.assert_allclose(
+                served.probabilities(extracted.chips[index]), expected[index], atol=1e-5
+            )

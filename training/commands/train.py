@@ -151,6 +151,7 @@ def _train_emotion(args: argparse.Namespace) -> dict[str, Any]:
             learning_rate=args.lr,
             label_smoothing=args.label_smoothing,
             limit=args.limit,
+            precision=args.precision,
             command="python -m training " + shlex.join(args.argv),
             resume=args.resume,
             seed=args.seed,
@@ -173,11 +174,21 @@ def _common_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _precision_option(parser: argparse.ArgumentParser) -> None:
+    from training.precision import PRECISIONS
+
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="bfloat16: mixed precision (faster on CPUs with bfloat16 units; docs/training.md)",
+    )
+
+
 def add_train(commands: Subcommands) -> None:
     """``train`` with one subcommand per recipe."""
     from training.architectures import NAMES
     from training.models.minifasnet import ARCHITECTURES
-    from training.precision import PRECISIONS
     from training.recipes.cifar10 import OPTIMIZERS
     from training.recipes.embedding import LOSSES
 
@@ -196,12 +207,7 @@ def add_train(commands: Subcommands) -> None:
         "--optimizer", choices=OPTIMIZERS, default="adam", help="sgd: Nesterov momentum 0.9"
     )
     cifar.add_argument("--weight-decay", type=float, default=0.0, help="decoupled, x lr")
-    cifar.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="float32",
-        help="bfloat16: mixed precision (faster on CPUs with bfloat16 units; docs/training.md)",
-    )
+    _precision_option(cifar)
     cifar.set_defaults(handler=_train_cifar10)
 
     embedding = train.add_parser("embedding", help="face embedding (ArcFace/CosFace/triplet)")
@@ -295,4 +301,5 @@ def add_train(commands: Subcommands) -> None:
     emotion.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     emotion.add_argument("--seed", type=int, default=0)
     emotion.add_argument("--quiet", action="store_true", help="no progress bars")
+    _precision_option(emotion)
     emotion.set_defaults(handler=_train_emotion)

@@ -30,6 +30,7 @@ from services.shared.model_zoo.face_chips import EMOTION_SIZE
 from training.architectures.vgg import vgg_small
 from training.data.emotion_chips import VALIDATION_PERCENT, EmotionChips, load_emotion_chips
 from training.errors import DatasetLayoutError, TrainingError
+from training.precision import float32_copy, training_precision
 from training.provenance import read_provenance, run_dir_of, run_provenance, write_provenance
 from training.recipes.runner import fit, prepare_run
 
@@ -52,6 +53,7 @@ class EmotionConfig:
     learning_rate: float = 1e-3
     label_smoothing: float = 0.1
     limit: int | None = None
+    precision: str = "float32"  # or "bfloat16" (mixed; training.precision)
     resume: bool = False
     seed: int = 0
     progress: bool = True
@@ -63,7 +65,8 @@ def build_emotion_net(width: float) -> Any:
     image = keras.Input((EMOTION_SIZE, EMOTION_SIZE, 1), name="image")
     small = keras.layers.Resizing(INNER_SIZE, INNER_SIZE, name="to_48")(image)
     body = vgg_small((INNER_SIZE, INNER_SIZE, 1), len(EMOTION_LABELS), width, SCRATCH_STAGES)
-    probabilities = keras.layers.Softmax(name="probabilities")(body(small))
+    # float32 softmax: under mixed bfloat16 the loss needs full-precision probabilities
+    probabilities = keras.layers.Softmax(name="probabilities", dtype="float32")(body(small))
     return keras.Model(image, probabilities, name="emotion_vgg")
 
 
@@ -148,7 +151,8 @@ def train(config: EmotionConfig) -> dict[str, Any]:
         chips = chips.subset(np.arange(len(chips)) < config.limit)
     training_set, validation = split_chips(chips)
     log.info("emotion: %d training, %d held-out faces", len(training_set), len(validation))
-    fresh = build_emotion_net(config.width) if not config.resume else None
+    with training_precision(config.precision):
+        fresh = build_emotion_net(config.width) if not config.resume else None
     kept = {  # the schedule and optimizer saved in the checkpoint were made from these
         "recipe": "emotion",
         "width": config.width,
@@ -157,8 +161,11 @@ def train(config: EmotionConfig) -> dict[str, Any]:
         "learning_rate": config.learning_rate,
         "label_smoothing": config.label_smoothing,
         "limit": config.limit,
+        "precision": config.precision,
     }
-    model, initial_epoch, best = prepare_run(config.run_dir, config.resume, fresh, kept)
+    model, initial_epoch, best = prepare_run(
+        config.run_dir, config.resume, fresh, kept, added={"precision": "float32"}
+    )
     steps = max(1, int(np.ceil(len(training_set) / config.batch_size)))
     if initial_epoch == 0:
         schedule = keras.optimizers.schedules.CosineDecay(
@@ -204,7 +211,7 @@ def export_emotion(
     from training.checkpoints import load_checkpoint
     from training.export import export_model
 
-    model = load_checkpoint(checkpoint)
+    model = float32_copy(load_checkpoint(checkpoint))  # a bfloat16 run is served in float32
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     if shape != (EMOTION_SIZE, EMOTION_SIZE, 1):
         raise TrainingError(f"{checkpoint}: input {shape} is not the served (64, 64, 1) crop")
