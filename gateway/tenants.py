@@ -4,10 +4,11 @@
   add-key TENANT [LABEL]   issue another key
   revoke KEY               revoke a key
   list                     list tenants
-  delete TENANT            delete a tenant, its keys and its gallery (every group, user, face,
-                           stored image and thumbnail, through the embedding service): the keys
-                           are revoked first, the tenant goes once its gallery is gone; when
-                           the service cannot be reached it says so: run it again
+  delete TENANT            delete a tenant, its keys, its gallery (every group, user, face,
+                           stored image and thumbnail) and clustering jobs (through the
+                           embedding service) and its video jobs and streams: the keys are
+                           revoked first, the tenant goes once the rest is gone; when the
+                           service cannot be reached it says so: run it again
   thumbnails TENANT on|off keep a small JPEG of each face the tenant enrolls from now on
                            (shown by the web demo's gallery console); off by default
 
@@ -21,13 +22,12 @@ import argparse
 import sys
 
 from gateway.core.config import GatewaySettings
-from gateway.core.state import open_gateway_state
+from gateway.core.state import GatewayState, open_gateway_state
 from gateway.core.tenant_gallery import GalleryUnreachableError, delete_tenant_gallery
 from gateway.core.tenants import (
     InvalidTenantIdError,
     TenantExistsError,
     TenantNotFoundError,
-    Tenants,
 )
 from services.shared.limits import is_gallery_id
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         elif options.command == "thumbnails":
             store.set_thumbnails(options.tenant, options.setting == "on")
         else:
-            delete_tenant(store, options.tenant, settings)
+            delete_tenant(state, options.tenant, settings)
     except InvalidTenantIdError as error:
         sys.stderr.write(f"error: {error}\n")
         return 1
@@ -91,16 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def delete_tenant(store: Tenants, tenant: str, settings: GatewaySettings) -> None:
+def delete_tenant(state: GatewayState, tenant: str, settings: GatewaySettings) -> None:
     """Revoke the tenant's keys (nothing new is written for it from here on), delete its
-    gallery, then the tenant: a failure keeps the tenant, so running the command again finishes
-    the job. A gateway without an embedding service has no gallery to delete, nor has a tenant
-    made before ids were checked (the gallery refuses its id)."""
+    gallery and clustering jobs, its video jobs and streams, then the tenant: a failure keeps
+    the tenant, so running the command again finishes the job. A gateway without an embedding
+    service has no gallery to delete, nor has a tenant made before ids were checked (the
+    gallery refuses its id)."""
+    store = state.tenants
     if tenant not in store.list_tenants():
         raise TenantNotFoundError(tenant)
     store.revoke_keys(tenant)
     if settings.embedding_addr and is_gallery_id(tenant):
         delete_tenant_gallery(settings.embedding_addr, tenant, settings.deadline_seconds)
+    state.video.delete_tenant(tenant)
     store.delete_tenant(tenant)
 
 

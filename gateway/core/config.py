@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.core.webhook_destinations import Network, parse_networks
 from services.shared.imaging import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, ImageLimits
 from services.shared.topology import GATEWAY_PORT, SERVICE_PORTS
 
@@ -127,6 +128,23 @@ class GatewaySettings(BaseSettings):
         default=1.0, gt=0, description="first wait before a retry (doubles each time)"
     )
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_allowed_networks: str = Field(
+        default="",
+        description="comma-separated IP networks webhooks may reach besides public addresses "
+        "(e.g. 10.0.0.0/8 for receivers on the operator's network; 127.0.0.0/8 for one on "
+        "this machine); empty = public addresses only",
+    )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        parse_networks(value)  # a typo is an error at start-up, not a refused webhook later
+        return value
+
+    @property
+    def webhook_networks(self) -> tuple[Network, ...]:
+        """The networks of ``webhook_allowed_networks``."""
+        return parse_networks(self.webhook_allowed_networks)
 
     @property
     def tenants_db(self) -> Path:

@@ -5,9 +5,10 @@ gateway's database would leave its groups, users, faces, stored images and thumb
 and a tenant created later with the same id would see them. So the command revokes the keys,
 deletes every group of the tenant through the service (``DeleteGroup`` with ``retry`` set: a
 group already gone is success, so a second run after a failure finishes the job), then the
-tenant. Clustering jobs and video jobs are not gallery data: they expire with their TTLs (a
-tenant re-created within 7 days finds its predecessor's clustering jobs counted against its
-limit; there is no RPC yet that lists or deletes a tenant's jobs).
+tenant. The tenant's clustering jobs (faces copied from the gallery or uploaded, with their
+embeddings) are deleted the same way (``DeleteTenantClusterJobs``), so a tenant re-created
+with the same id finds none of them, nor has them counted against its job limit; the
+gateway's own video jobs and streams are deleted by the command from the gateway's database.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class GalleryUnreachableError(Exception):
 
 
 def delete_tenant_gallery(address: str, tenant: str, deadline_seconds: float) -> int:
-    """Delete every group of ``tenant`` with its users and faces; returns how many groups."""
+    """Delete every group of ``tenant`` with its users and faces, then its clustering jobs;
+    returns how many groups."""
     try:
         with grpc.insecure_channel(address) as channel:
             stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
@@ -30,6 +32,9 @@ def delete_tenant_gallery(address: str, tenant: str, deadline_seconds: float) ->
             for group in listed.groups:
                 request = pb.DeleteGroupRequest(tenant=tenant, group_id=group.group_id, retry=True)
                 stub.DeleteGroup(request, timeout=deadline_seconds)
+            stub.DeleteTenantClusterJobs(
+                pb.DeleteTenantClusterJobsRequest(tenant=tenant), timeout=deadline_seconds
+            )
     except grpc.RpcError as error:
         code = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
         raise GalleryUnreachableError(f"the embedding service at {address}: {code}") from error

@@ -377,6 +377,18 @@ class VideoState:
         self._change("DELETE FROM {p}video_deliveries WHERE job_id = %s", job_id)
         return True
 
+    def delete_tenant(self, tenant: str) -> int:
+        """Remove every job (events, deliveries) and stream of the tenant; how many jobs. A
+        job running in a gateway finds itself gone and stops (its video file goes with it)."""
+        jobs = [
+            str(r[0])
+            for r in self._run("SELECT job_id FROM {p}video_jobs WHERE tenant = %s", tenant)
+        ]
+        for job_id in jobs:
+            self.delete_job(tenant, job_id)
+        self._change("DELETE FROM {p}video_streams WHERE tenant = %s", tenant)
+        return len(jobs)
+
     def unfinished_jobs(self, tenant: str) -> int:
         """How many of the tenant's jobs are queued or running."""
         rows = self._run(

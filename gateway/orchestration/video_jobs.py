@@ -78,6 +78,7 @@ class VideoJobs:
             attempts=settings.webhook_attempts,
             first_delay=settings.webhook_retry_seconds,
             timeout=settings.webhook_timeout_seconds,
+            allowed_networks=settings.webhook_networks,
         )
 
     def recover(self) -> int:

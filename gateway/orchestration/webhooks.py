@@ -12,8 +12,11 @@ Each message is one POST with a JSON body and these headers:
 A 2xx answer delivers the message; anything else (another status, a refused connection, no
 complete answer within the timeout: the whole exchange is bounded, not each read, and the
 receiver's body is never read) is retried after ``first_delay``, then twice as long each time,
-up to ``attempts`` tries. Messages go out one at a time in their order, from a task of the job, so
-a slow receiver never holds up the video's processing. Each attempt (time, status or error) is
+up to ``attempts`` tries. Before each try the URL's host is checked again
+(``gateway.core.webhook_destinations``): one that now resolves to an address webhooks may not
+reach ends the message's tries with "destination not allowed", nothing sent. Messages go out
+one at a time in their order, from a task of the job, so a slow receiver never holds up the
+video's processing. Each attempt (time, status or error) is
 stored with the message and shown by ``GET /videos/jobs/{id}``: its status code, or only the
 kind of failure ("timed out", "connection failed"), never the network error's text.
 """
@@ -32,6 +35,7 @@ from typing import Any
 import httpx
 
 from gateway.core.video_state import VideoState
+from gateway.core.webhook_destinations import Network, destination_refusal
 
 log = logging.getLogger("faceflow.gateway.webhooks")
 
@@ -39,6 +43,7 @@ SIGNATURE_HEADER = "X-FaceFlow-Signature"
 TIMESTAMP_HEADER = "X-FaceFlow-Timestamp"
 DELIVERY_HEADER = "X-FaceFlow-Delivery"
 EVENT_HEADER = "X-FaceFlow-Event"
+DESTINATION_REFUSED = "destination not allowed"
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -55,6 +60,7 @@ class RetryPolicy:
     first_delay: float = 1.0
     max_delay: float = 60.0
     timeout: float = 5.0
+    allowed_networks: tuple[Network, ...] = ()  # beyond public addresses (webhook_destinations)
 
     def delay(self, failed_attempts: int) -> float:
         """Seconds to wait after this many failed attempts."""
@@ -143,6 +149,13 @@ class WebhookSender:
             }
             started = time.time()
             attempt: dict[str, Any] = {"at": round(started, 3), "status_code": None, "error": None}
+            if await destination_refusal(self.url, self.policy.allowed_networks) is not None:
+                # the name resolves to an address it may not reach now: no request, no retry
+                attempt["error"] = DESTINATION_REFUSED
+                attempt["duration_ms"] = round((time.time() - started) * 1000.0, 1)
+                attempts.append(attempt)
+                self.state.record_attempt(delivery_id, attempts, False)
+                break
             try:
                 status = await asyncio.wait_for(self._post(body, headers), self.policy.timeout)
                 attempt["status_code"] = status

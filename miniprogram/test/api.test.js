@@ -90,6 +90,37 @@ describe("errors", () => {
     });
   }
 
+  test("a 429 carries the server's Retry-After into the message", async () => {
+    const busy = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(429, { "content-type": "application/json", "retry-after": "30" });
+        res.end(JSON.stringify({ error: { code: "RATE_LIMITED", message: "slow down", request_id: "r" } }));
+      });
+    });
+    await new Promise((resolve) => busy.listen(0, "127.0.0.1", () => resolve(undefined)));
+    const address = /** @type {import("node:net").AddressInfo} */ (busy.address());
+    try {
+      const behind = createApi({ baseUrl: `http://127.0.0.1:${address.port}`, apiKey: KEY, wx });
+      await assert.rejects(behind.listGroups(), (error) => {
+        assert.equal(error.code, "RATE_LIMITED");
+        assert.equal(error.statusCode, 429);
+        assert.equal(error.retryAfter, 30);
+        assert.equal(describeError(error), "请求过于频繁，请稍后再试（RATE_LIMITED），请 30 秒后再试");
+        return true;
+      });
+      // wx.uploadFile's result has no headers: the code alone, no invented wait
+      await assert.rejects(behind.detect(PHOTO), (error) => {
+        assert.equal(error.code, "RATE_LIMITED");
+        assert.equal(error.retryAfter, 0);
+        assert.equal(describeError(error), "请求过于频繁，请稍后再试（RATE_LIMITED）");
+        return true;
+      });
+    } finally {
+      busy.close();
+    }
+  });
+
   test("a file that is not an image is INVALID_IMAGE (400)", async () => {
     await rejectsWith(api.detect(NOT_IMAGE), "INVALID_IMAGE", 400);
   });

@@ -30,7 +30,7 @@ const { FaceflowError } = require("./errors");
 
 /**
  * The part of WeChat's `wx` this module calls (test/wx-adapter.js stands in for it in node).
- * @typedef {{ statusCode: number, data: unknown }} WxResponse
+ * @typedef {{ statusCode: number, data: unknown, header?: Record<string, string> }} WxResponse
  * @typedef {{ errMsg?: string }} WxFailure
  * @typedef {object} Wx
  * @property {(options: { url: string, method: string, data: unknown, timeout: number,
@@ -56,10 +56,20 @@ function trimSlashes(url) {
   return String(url || "").replace(/\/+$/, "");
 }
 
+/** Retry-After in seconds from a response's headers (any case; whole seconds, else 0).
+ * wx.request gives the headers; wx.uploadFile's result has none, so an upload's wait is 0.
+ * @param {Record<string, string> | undefined} header */
+function retryAfterOf(header) {
+  const name = Object.keys(header || {}).find((key) => key.toLowerCase() === "retry-after");
+  const text = name && header ? String(header[name]).trim() : "";
+  return /^\d{1,6}$/.test(text) ? Number(text) : 0;
+}
+
 /** The FaceflowError of a failed response: the error envelope's code, else HTTP_<status>.
  * @param {number} statusCode
- * @param {unknown} data the body, parsed or not */
-function errorFrom(statusCode, data) {
+ * @param {unknown} data the body, parsed or not
+ * @param {Record<string, string>} [header] the response's headers, when the API gives them */
+function errorFrom(statusCode, data, header) {
   let body = data;
   if (typeof body === "string") {
     try { body = JSON.parse(body); } catch (e) { body = null; }
@@ -68,9 +78,11 @@ function errorFrom(statusCode, data) {
   const parsed = body && typeof body === "object" ? body : {};
   const envelope = parsed.error;
   if (envelope && envelope.code) {
-    return new FaceflowError(envelope.code, envelope.message, statusCode, envelope.request_id);
+    return new FaceflowError(envelope.code, envelope.message, statusCode, envelope.request_id,
+      retryAfterOf(header));
   }
-  return new FaceflowError(`HTTP_${statusCode}`, `HTTP ${statusCode}`, statusCode);
+  return new FaceflowError(`HTTP_${statusCode}`, `HTTP ${statusCode}`, statusCode, "",
+    retryAfterOf(header));
 }
 
 /** Form fields: lists joined with commas, empty values left out.
@@ -114,7 +126,7 @@ function createApi(options) {
             if (res.data && typeof res.data === "object") resolve(/** @type {T} */ (res.data));
             else reject(new FaceflowError("BAD_RESPONSE", "not a JSON object", res.statusCode));
           } else {
-            reject(errorFrom(res.statusCode, res.data));
+            reject(errorFrom(res.statusCode, res.data, res.header));
           }
         },
         fail(err) { reject(new FaceflowError("NETWORK", (err && err.errMsg) || "request:fail")); },
@@ -139,7 +151,7 @@ function createApi(options) {
         header: { "x-api-key": key() },
         success(res) {
           if (res.statusCode < 200 || res.statusCode >= 300) {
-            reject(errorFrom(res.statusCode, res.data));
+            reject(errorFrom(res.statusCode, res.data, res.header));
             return;
           }
           /** @type {unknown} */

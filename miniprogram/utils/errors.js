@@ -36,21 +36,24 @@ class FaceflowError extends Error {
    * @param {string} [message]
    * @param {number} [statusCode] 0 when no response came
    * @param {string} [requestId]
+   * @param {number} [retryAfter] seconds the server asked to wait (its Retry-After), 0 if none
    */
-  constructor(code, message, statusCode, requestId) {
+  constructor(code, message, statusCode, requestId, retryAfter) {
     super(message || code);
     this.name = "FaceflowError";
     this.code = code;
     this.statusCode = statusCode || 0;
     this.requestId = requestId || "";
+    this.retryAfter = retryAfter || 0;
   }
 }
 
-/** A message to show in wx.showModal / wx.showToast.
- * @param {{ code?: string, message?: string } | null | undefined} error */
+/** A message to show in wx.showModal / wx.showToast (with the wait the server asked for).
+ * @param {{ code?: string, message?: string, retryAfter?: number } | null | undefined} error */
 function describe(error) {
   if (!error || !error.code) return (error && error.message) || "未知错误";
-  return `${MESSAGES[error.code] || "请求失败"}（${error.code}）`;
+  const text = `${MESSAGES[error.code] || "请求失败"}（${error.code}）`;
+  return error.retryAfter && error.retryAfter > 0 ? `${text}，请 ${error.retryAfter} 秒后再试` : text;
 }
 
 module.exports = { MESSAGES, FaceflowError, describe };

@@ -418,6 +418,20 @@ class ClusterJobStore:
             self._job(db, tenant, job_id, lock=True)
             self._delete(db, job_id)
 
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every job of the tenant with its faces and results; how many."""
+        with self.database.transaction() as db:
+            jobs = [
+                str(r[0])
+                for r in db.execute(
+                    f"SELECT job_id FROM {self._jobs} WHERE tenant = ?{self.database.lock_rows}",
+                    (tenant,),
+                ).fetchall()
+            ]
+            for job_id in jobs:
+                self._delete(db, job_id)
+        return len(jobs)
+
     def purge(self, older_than: float) -> int:
         """Delete the jobs untouched since ``older_than`` (seconds since the epoch)."""
         with self.database.transaction() as db:

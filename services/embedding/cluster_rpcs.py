@@ -1,12 +1,13 @@
 """The clustering RPCs of the embedding service: validate, embed, store the job, answer.
 
-``ClusterRpcs`` does the work of CreateClusterJob, AddClusterFaces, GetClusterJob and
-DeleteClusterJob for ``EmbeddingServicer``: it checks every field (limits on faces per request
-and per job, the FAR, paging), embeds the crops on the request thread (so a job stores
-embeddings, never images), reads enrolled faces' stored embeddings from the gallery, writes
-the job (``ClusterJobStore``) and wakes the background worker (``ClusterWorker``) that
-clusters it. The link threshold is the served model's cosine at the requested per-pair FAR
-(``FarTable``): at FAR 1e-5 (the default) SFace links faces at cosine 0.468.
+``ClusterRpcs`` does the work of CreateClusterJob, AddClusterFaces, GetClusterJob,
+DeleteClusterJob and DeleteTenantClusterJobs for ``EmbeddingServicer``: it checks every field
+(limits on faces per request and per job, the FAR, paging), embeds the crops on the request
+thread (so a job stores embeddings, never images), reads enrolled faces' stored embeddings from
+the gallery, writes the job (``ClusterJobStore``) and wakes the background worker
+(``ClusterWorker``) that clusters it. The link threshold is the served model's cosine at the
+requested per-pair FAR (``FarTable``): at FAR 1e-5 (the default) SFace links faces at cosine
+0.468.
 
 Enrolled faces are copied into a job, so a face, user or group deleted from the gallery is
 dropped from the tenant's jobs as well (``forget``, called by the servicer's Delete RPCs after the
@@ -242,6 +243,13 @@ class ClusterRpcs:
             if not request.retry:  # a retry: the first attempt may have deleted it
                 raise
         return embedding_pb2.DeleteResponse()
+
+    def delete_tenant(
+        self, request: embedding_pb2.DeleteTenantClusterJobsRequest
+    ) -> embedding_pb2.DeleteTenantClusterJobsResponse:
+        """DeleteTenantClusterJobs."""
+        deleted = self.jobs.delete_tenant(check_id(request.tenant, "tenant"))
+        return embedding_pb2.DeleteTenantClusterJobsResponse(deleted=deleted)
 
     def forget(self, tenant: str, group_id: str, face_tokens: list[str] | None = None) -> None:
         """Drop faces deleted from the gallery (these tokens of the group; ``None``: the whole

@@ -371,3 +371,10 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
         self, request: embedding_pb2.DeleteClusterJobRequest, context: grpc.ServicerContext
     ) -> embedding_pb2.DeleteResponse:
         return self.clusters.delete(request)
+
+    def DeleteTenantClusterJobs(  # noqa: N802
+        self,
+        request: embedding_pb2.DeleteTenantClusterJobsRequest,
+        context: grpc.ServicerContext,
+    ) -> embedding_pb2.DeleteTenantClusterJobsResponse:
+        return self.clusters.delete_tenant(request)

@@ -176,6 +176,24 @@ describe("web demo", () => {
     await page.fill("#api-key", KEY);
   });
 
+  test("detect: a 429 says how long to wait (its Retry-After)", async () => {
+    await page.route("**/api/v1/detect**", (route) => route.fulfill({
+      status: 429,
+      contentType: "application/json",
+      headers: { "retry-after": "42" },
+      body: JSON.stringify({ error: { code: "RATE_LIMITED", message: "too many requests", request_id: "r1" } }),
+    }));
+    try {
+      await resetStatus("detect");
+      await page.click("#detect-run"); // the photo of an earlier test is still picked
+      const result = await settled("detect");
+      assert.equal(result.code, "RATE_LIMITED");
+      assert.match(result.text, /Too many requests for this key.*Try again in 42 s\./);
+    } finally {
+      await page.unroute("**/api/v1/detect**");
+    }
+  });
+
   test("detect: a 200 that is not JSON (a proxy's page) is BAD_RESPONSE, not a script error", async () => {
     await page.route("**/api/v1/detect**", (route) =>
       route.fulfill({ status: 200, contentType: "text/html", body: "<html>proxy login</html>" }));

@@ -1,11 +1,14 @@
-"""``python -m gateway.tenants``: a deleted tenant's gallery goes with it; ids are checked."""
+"""``python -m gateway.tenants``: a deleted tenant's gallery, clustering jobs, video jobs and
+streams go with it; ids are checked."""
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 
 import pytest
 
+from gateway.core.video_state import VideoState
 from gateway.tenants import main as tenants_cli
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest
 from tests.gateway.gallery_helpers import API, create_group, enroll, unique
@@ -50,14 +53,30 @@ def test_deleting_a_tenant_deletes_its_gallery(
     assert enroll(gw, "staff", "alice", images.astronaut_jpeg(), key).status_code == 200
     create_group(gw, "kept")  # another tenant's group with the same name is not touched
     assert enroll(gw, "kept", "alice", images.astronaut_jpeg()).status_code == 200
+    photos = {"photos": [base64.b64encode(images.astronaut_jpeg()).decode()]}
+    cluster = gw.client.post(f"{API}/clusters", json=photos, headers={"x-api-key": key})
+    assert cluster.status_code == 202, cluster.text
+    kept_cluster = gw.client.post(f"{API}/clusters", json=photos, headers=gw.headers)
+    video: VideoState = gw.client.app.state.video_jobs.state  # type: ignore[attr-defined]
+    video_job = video.create_job(tenant, {"group_ids": ["staff"]}, None, None)
+    stream = video.create_stream(tenant, {"group_ids": ["staff"]}, {}, 120.0)
 
     assert tenants_cli(["delete", tenant]) == 0
     assert tenant not in (tenants_cli(["list"]), capsys.readouterr().out.split())[1]
     assert gw.client.get(f"{API}/groups", headers={"x-api-key": key}).status_code == 401
 
-    # the same id created again starts with an empty gallery, not the old tenant's
+    # the same id created again starts with an empty gallery, not the old tenant's, and
+    # none of its clustering jobs, video jobs or streams
     assert tenants_cli(["create", tenant]) == 0
-    assert group_ids(gw, capsys.readouterr().out.strip()) == []
+    new_key = capsys.readouterr().out.strip()
+    assert group_ids(gw, new_key) == []
+    old_job = f"{API}/clusters/{cluster.json()['job_id']}"
+    lookup = gw.client.get(old_job, headers={"x-api-key": new_key})
+    assert lookup.status_code == 404 and lookup.json()["error"]["code"] == "CLUSTER_JOB_NOT_FOUND"
+    assert video.job(tenant, video_job.job_id) is None
+    assert video.claim_stream(tenant, stream.stream_id, 1.0) is None
+    other = f"{API}/clusters/{kept_cluster.json()['job_id']}"
+    assert gw.client.get(other, headers=gw.headers).status_code == 200  # another tenant's
     assert "kept" in group_ids(gw, gw.key)
     users = gw.client.get(f"{API}/groups/kept/users", headers={"x-api-key": gw.key})
     assert [u["user_id"] for u in users.json()["users"]] == ["alice"]

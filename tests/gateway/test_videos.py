@@ -27,6 +27,7 @@ from faceflow_sdk.watch import Source, sample_frames
 from faceflow_sdk.webhooks import verify_webhook
 from gateway.core.tenants_pg import PostgresTenantStore, migrate_gateway_schema
 from gateway.core.video_state import JobRecord, VideoState
+from gateway.core.webhook_destinations import NOT_ALLOWED
 from gateway.main import create_app
 from gateway.orchestration.video_jobs import VideoJobs
 from services.shared import video as video_module
@@ -236,6 +237,16 @@ def test_bad_input(
         "INVALID_ARGUMENT",
     )
     assert no_secret["error"]["message"] == "webhook_secret is required with webhook_url"
+    jobs: VideoJobs = gw.client.app.state.video_jobs  # type: ignore[attr-defined]
+    before = jobs.state.unfinished_jobs("demo")
+    for internal in ("http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://[::1]/x"):
+        refused = assert_error(
+            recognize(gw, clip, group_ids=group, webhook_url=internal, webhook_secret="s" * 20),
+            400,
+            "INVALID_ARGUMENT",
+        )
+        assert refused["error"]["message"] == NOT_ALLOWED  # and no job was made
+    assert jobs.state.unfinished_jobs("demo") == before
     missing = gw.client.post(
         f"{API}/videos/recognize", data={"group_ids": group}, headers=gw.headers
     )
@@ -439,7 +450,10 @@ def test_webhook_deliveries_are_signed_and_retried(
 ) -> None:
     secret = "a-shared-secret-of-some-length"
     gw = make_gateway(
-        detection=detection_address, embedding=embedding_address, webhook_retry_seconds=0.05
+        detection=detection_address,
+        embedding=embedding_address,
+        webhook_retry_seconds=0.05,
+        webhook_allowed_networks="127.0.0.0/8",  # the receiver runs on this machine
     )
     group = enrol_scene(gw, clips.scene, shared_data)
     accepted = recognize(

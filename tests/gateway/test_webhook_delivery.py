@@ -1,9 +1,11 @@
-"""Webhook attempts are bounded as a whole and report only the kind of failure (scripted
-receivers: the bound and the wording are the sender's own logic)."""
+"""Webhook attempts are bounded as a whole, report only the kind of failure, and never reach an
+address that is not public unless its network is allowed (scripted receivers: the bound, the
+wording and the destination check are the sender's own logic)."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, cast
@@ -11,6 +13,12 @@ from typing import Any, cast
 import httpx
 
 from gateway.core.video_state import VideoState
+from gateway.core.webhook_destinations import (
+    NOT_ALLOWED,
+    Network,
+    destination_refusal,
+    parse_networks,
+)
 from gateway.orchestration.webhooks import Message, RetryPolicy, WebhookSender
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
@@ -27,13 +35,17 @@ class Recorded:
         self.attempts, self.delivered = list(attempts), ok
 
 
-def deliver(handler: Handler) -> tuple[bool, Recorded, float]:
+PUBLIC_URL = "http://93.184.215.14/hook"  # a public address: no name to resolve
+
+
+def deliver(
+    handler: Handler, url: str = PUBLIC_URL, allowed: tuple[Network, ...] = ()
+) -> tuple[bool, Recorded, float]:
     async def run() -> tuple[bool, Recorded, float]:
         state = Recorded()
-        policy = RetryPolicy(attempts=2, first_delay=0.01, timeout=0.3)
+        policy = RetryPolicy(attempts=2, first_delay=0.01, timeout=0.3, allowed_networks=allowed)
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
             recorder = cast(VideoState, state)
-            url = "http://receiver.test/hook"
             sender = WebhookSender("job", url, "s" * 16, recorder, http, policy)
             started = time.monotonic()
             ok = await sender.deliver("d1", Message("video.job", None, {"type": "video.job"}))
@@ -76,3 +88,65 @@ def test_a_network_error_is_reported_without_its_text() -> None:
     assert not ok
     assert [a["error"] for a in state.attempts] == ["connection failed"] * 2
     assert "10.0.0.5" not in str(state.attempts)
+
+
+def test_a_destination_that_is_not_public_is_never_sent_to() -> None:
+    """Checked before every attempt (a name may resolve elsewhere by then): no request, one
+    attempt recorded as refused, no retry."""
+    sent: list[httpx.Request] = []
+
+    async def receiving(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://[::1]/x"):
+        ok, state, _ = deliver(receiving, url)
+        assert not ok and not sent
+        assert [a["error"] for a in state.attempts] == ["destination not allowed"]
+        assert state.attempts[0]["status_code"] is None
+    ok, state, _ = deliver(receiving, "http://127.0.0.1:9/hook", parse_networks("127.0.0.0/8"))
+    assert ok and len(sent) == 1  # the operator allowed this machine's loopback
+
+
+def refusal(url: str, allowed: str = "") -> str | None:
+    return asyncio.run(destination_refusal(url, parse_networks(allowed)))
+
+
+def test_which_addresses_a_webhook_may_reach() -> None:
+    for url in (
+        "http://127.0.0.1/x",
+        "http://localhost:8080/x",  # a name: resolved
+        "http://10.1.2.3/x",
+        "http://192.168.0.10/x",
+        "http://172.16.5.5/x",
+        "http://100.64.0.1/x",  # carrier-grade NAT
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata
+        "http://0.0.0.0/x",
+        "http://[::1]/x",
+        "http://[::ffff:127.0.0.1]/x",  # IPv4-mapped loopback
+        "http://[fe80::1]/x",
+        "http://[fd00::5]/x",
+        "http://224.0.0.1/x",
+    ):
+        assert refusal(url) == NOT_ALLOWED, url
+    assert refusal("https://93.184.215.14/hook") is None
+    assert refusal("http://[2606:4700:4700::1111]/x") is None
+    assert refusal("http://10.1.2.3/x", "10.0.0.0/8, 192.168.0.0/16") is None
+    assert refusal("http://192.168.0.10/x", "10.0.0.0/8") == NOT_ALLOWED
+    assert refusal("http://127.0.0.1:99999/x") == "webhook_url has an invalid host or port"
+    # a name that does not resolve now is left to the connection ("connection failed")
+    assert refusal("http://no-such-host.invalid/x") is None
+
+
+def test_allowed_networks_must_parse() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from gateway.core.config import GatewaySettings
+
+    assert parse_networks(" 10.0.0.0/8 ,, 127.0.0.1") == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("127.0.0.1/32"),
+    )
+    with pytest.raises(ValidationError, match="'intranet' is not an IP network"):
+        GatewaySettings(webhook_allowed_networks="10.0.0.0/8,intranet")

@@ -29,13 +29,34 @@ export class ApiError extends Error {
    * @param {string} message
    * @param {number} status 0 when no response came
    * @param {string} requestId
+   * @param {number} [retryAfter] seconds the server asked to wait (its Retry-After), 0 if none
    */
-  constructor(code, message, status, requestId) {
+  constructor(code, message, status, requestId, retryAfter = 0) {
     super(message);
     this.code = code;
     this.status = status;
     this.requestId = requestId;
+    this.retryAfter = retryAfter;
   }
+}
+
+/** Retry-After in seconds (the gateway sends whole seconds; a date or junk counts as none).
+ * @param {Response} response */
+function retryAfterOf(response) {
+  const text = (response.headers.get("retry-after") || "").trim();
+  return /^\d{1,6}$/.test(text) ? Number(text) : 0;
+}
+
+/** The ApiError of a failed response: its envelope's code, else HTTP_<status>.
+ * @param {Response} response
+ * @param {unknown} data the parsed body, or null */
+function failure(response, data) {
+  /** @type {Partial<ErrorResponse>} any other JSON has no envelope */
+  const parsed = data && typeof data === "object" ? data : {};
+  const envelope = parsed.error;
+  return new ApiError(envelope ? envelope.code : `HTTP_${response.status}`,
+    envelope ? envelope.message : response.statusText, response.status,
+    envelope ? envelope.request_id : "", retryAfterOf(response));
 }
 
 /** A message for people, in the page's language: the explanation for the code (i18n.js has one
@@ -50,7 +71,8 @@ export function describeError(error) {
   if (!has(key)) return t("error.unknown", { detail: detail || error.code, code: error.code });
   const message = t(key, { detail });
   const shown = detail && detail !== message && !message.includes(detail);
-  return t(shown ? "error.withDetail" : "error.plain", { message, detail, code: error.code });
+  const text = t(shown ? "error.withDetail" : "error.plain", { message, detail, code: error.code });
+  return error.retryAfter > 0 ? `${text} ${t("error.retryAfter", { seconds: error.retryAfter })}` : text;
 }
 
 /** The server's own message and the request id (a tooltip), or "".
@@ -92,14 +114,7 @@ export async function call(method, path, body, base = API) {
   /** @type {unknown} */
   let data = null;
   try { data = await response.json(); } catch { data = null; }
-  if (!response.ok) {
-    /** @type {Partial<ErrorResponse>} any other JSON has no envelope */
-    const parsed = data && typeof data === "object" ? data : {};
-    const envelope = parsed.error;
-    const code = envelope ? envelope.code : `HTTP_${response.status}`;
-    throw new ApiError(code, envelope ? envelope.message : response.statusText, response.status,
-      envelope ? envelope.request_id : "");
-  }
+  if (!response.ok) throw failure(response, data);
   if (!data || typeof data !== "object") { // e.g. a proxy's HTML page answered with 200
     throw new ApiError("BAD_RESPONSE", `HTTP ${response.status}, not a JSON answer`, response.status, "");
   }
@@ -117,12 +132,7 @@ export async function image(path) {
     throw new ApiError("NETWORK", error instanceof Error ? error.message : String(error), 0, "");
   }
   if (response.ok) return response.blob();
-  /** @type {Partial<ErrorResponse>} */
-  const parsed = await response.json().catch(() => ({}));
-  const envelope = parsed.error;
-  throw new ApiError(envelope ? envelope.code : `HTTP_${response.status}`,
-    envelope ? envelope.message : response.statusText, response.status,
-    envelope ? envelope.request_id : "");
+  throw failure(response, await response.json().catch(() => null));
 }
 
 /** FormData from {name: Blob | File | [Blob...] | string}.

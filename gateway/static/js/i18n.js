@@ -229,6 +229,7 @@ const en = {
   "error.plain": "{message} ({code})",
   "error.unknown": "Request failed — {detail} ({code})",
   "error.tooltip": "Server: {detail} · request {requestId}",
+  "error.retryAfter": "Try again in {seconds} s.",
 };
 
 const zh = {
@@ -451,6 +452,7 @@ const zh = {
   "error.plain": "{message}（{code}）",
   "error.unknown": "请求失败：{detail}（{code}）",
   "error.tooltip": "服务器：{detail} · 请求 {requestId}",
+  "error.retryAfter": "请 {seconds} 秒后再试。",
 };
 
 export const STRINGS = { en, zh };

@@ -201,6 +201,20 @@ def test_purge_deletes_jobs_untouched_for_long(jobs: ClusterJobStore) -> None:
     assert jobs.page("tenant-a", new.job_id, 0, 10, 0, 10).job.face_count == 2
 
 
+def test_deleting_a_tenant_deletes_its_jobs_only(jobs: ClusterJobStore) -> None:
+    vectors, _ = people([2], spread=0.6)
+    gone = [jobs.create("tenant-a", SETTINGS, new_faces(vectors))[0] for _ in range(3)]
+    kept, _ = jobs.create("tenant-b", SETTINGS, new_faces(vectors))
+    assert jobs.delete_tenant("tenant-a") == 3
+    for job in gone:
+        with pytest.raises(ClusterJobNotFoundError):
+            jobs.page("tenant-a", job.job_id, 0, 10, 0, 10)
+    assert jobs.page("tenant-b", kept.job_id, 0, 10, 0, 10).job.face_count == 2
+    assert jobs.delete_tenant("tenant-a") == 0  # a second run finds nothing left
+    again, _ = jobs.create("tenant-a", SETTINGS, new_faces(vectors))  # the limit starts afresh
+    assert jobs.page("tenant-a", again.job_id, 0, 10, 0, 10).job.face_count == 2
+
+
 # ------------------------------------------------------------------ worker
 
 

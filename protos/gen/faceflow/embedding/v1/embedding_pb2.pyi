@@ -410,6 +410,18 @@ class GetClusterJobRequest(_message.Message):
     unassigned_limit: int
     def __init__(self, tenant: _Optional[str] = ..., job_id: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., unassigned_offset: _Optional[int] = ..., unassigned_limit: _Optional[int] = ...) -> None: ...
 
+class DeleteTenantClusterJobsRequest(_message.Message):
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ...) -> None: ...
+
+class DeleteTenantClusterJobsResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
 class DeleteClusterJobRequest(_message.Message):
     __slots__ = ("tenant", "job_id", "retry")
     TENANT_FIELD_NUMBER: _ClassVar[int]

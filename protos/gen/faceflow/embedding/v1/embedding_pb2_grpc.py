@@ -115,6 +115,11 @@ class EmbeddingServiceStub:
                 request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteClusterJobRequest.SerializeToString,
                 response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.FromString,
                 _registered_method=True)
+        self.DeleteTenantClusterJobs = channel.unary_unary(
+                '/faceflow.embedding.v1.EmbeddingService/DeleteTenantClusterJobs',
+                request_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteTenantClusterJobsRequest.SerializeToString,
+                response_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteTenantClusterJobsResponse.FromString,
+                _registered_method=True)
 
 
 class EmbeddingServiceServicer:
@@ -239,6 +244,15 @@ class EmbeddingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteTenantClusterJobs(self, request, context):
+        """Deletes every clustering job of a tenant with their faces and results (runs in progress
+        are dropped): the tenant itself is being deleted (`python -m gateway.tenants delete`).
+        A tenant without jobs is success (deleted = 0), so a second run after a failure is too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbeddingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -321,6 +335,11 @@ def add_EmbeddingServiceServicer_to_server(servicer, server):
                     servicer.DeleteClusterJob,
                     request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteClusterJobRequest.FromString,
                     response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.SerializeToString,
+            ),
+            'DeleteTenantClusterJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTenantClusterJobs,
+                    request_deserializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteTenantClusterJobsRequest.FromString,
+                    response_serializer=faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteTenantClusterJobsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -756,6 +775,33 @@ class EmbeddingService:
             '/faceflow.embedding.v1.EmbeddingService/DeleteClusterJob',
             faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteClusterJobRequest.SerializeToString,
             faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTenantClusterJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faceflow.embedding.v1.EmbeddingService/DeleteTenantClusterJobs',
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteTenantClusterJobsRequest.SerializeToString,
+            faceflow_dot_embedding_dot_v1_dot_embedding__pb2.DeleteTenantClusterJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,
