@@ -420,32 +420,25 @@ class ClusterJobStore:
 
     def delete_tenant(self, tenant: str) -> int:
         """Delete every job of the tenant with its faces and results; how many."""
+        return self._delete_where("tenant = ?", tenant)
+
+    def purge(self, older_than: float) -> int:
+        """Delete the jobs untouched since ``older_than`` (seconds since the epoch)."""
+        return self._delete_where("updated_at < ?", older_than)
+
+    def _delete_where(self, condition: str, value: Any) -> int:
+        """Delete the jobs matching ``condition`` (one ``?``) with their faces; how many."""
         with self.database.transaction() as db:
             jobs = [
                 str(r[0])
                 for r in db.execute(
-                    f"SELECT job_id FROM {self._jobs} WHERE tenant = ?{self.database.lock_rows}",
-                    (tenant,),
+                    f"SELECT job_id FROM {self._jobs} WHERE {condition}{self.database.lock_rows}",
+                    (value,),
                 ).fetchall()
             ]
             for job_id in jobs:
                 self._delete(db, job_id)
         return len(jobs)
-
-    def purge(self, older_than: float) -> int:
-        """Delete the jobs untouched since ``older_than`` (seconds since the epoch)."""
-        with self.database.transaction() as db:
-            stale = [
-                str(r[0])
-                for r in db.execute(
-                    f"SELECT job_id FROM {self._jobs} WHERE updated_at < ?"
-                    f"{self.database.lock_rows}",
-                    (older_than,),
-                ).fetchall()
-            ]
-            for job_id in stale:
-                self._delete(db, job_id)
-        return len(stale)
 
     def remove_faces(
         self,
