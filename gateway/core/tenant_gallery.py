@@ -37,5 +37,10 @@ def delete_tenant_gallery(address: str, tenant: str, deadline_seconds: float) ->
             )
     except grpc.RpcError as error:
         code = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
+        if code == "UNIMPLEMENTED":  # its groups may be gone already; its jobs are not
+            raise GalleryUnreachableError(
+                f"the embedding service at {address} is older than this gateway (it cannot "
+                "delete a tenant's clustering jobs): upgrade it first"
+            ) from error
         raise GalleryUnreachableError(f"the embedding service at {address}: {code}") from error
     return len(listed.groups)

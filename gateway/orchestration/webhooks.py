@@ -12,9 +12,10 @@ Each message is one POST with a JSON body and these headers:
 A 2xx answer delivers the message; anything else (another status, a refused connection, no
 complete answer within the timeout: the whole exchange is bounded, not each read, and the
 receiver's body is never read) is retried after ``first_delay``, then twice as long each time,
-up to ``attempts`` tries. Before each try the URL's host is checked again
-(``gateway.core.webhook_destinations``): one that now resolves to an address webhooks may not
-reach ends the message's tries with "destination not allowed", nothing sent. Messages go out
+up to ``attempts`` tries. Before each try the URL's host is resolved and checked again, and
+the try connects to the address checked (``gateway.core.webhook_destinations``): a host that
+now has no address webhooks may reach ends the message's tries with "destination not
+allowed", nothing sent. Messages go out
 one at a time in their order, from a task of the job, so a slow receiver never holds up the
 video's processing. Each attempt (time, status or error) is
 stored with the message and shown by ``GET /videos/jobs/{id}``: its status code, or only the
@@ -35,7 +36,12 @@ from typing import Any
 import httpx
 
 from gateway.core.video_state import VideoState
-from gateway.core.webhook_destinations import Network, destination_refusal
+from gateway.core.webhook_destinations import (
+    Destination,
+    DestinationRefusedError,
+    Network,
+    check_destination,
+)
 
 log = logging.getLogger("faceflow.gateway.webhooks")
 
@@ -125,11 +131,17 @@ class WebhookSender:
             except Exception:  # a bug must not stop the other messages
                 log.exception("webhook delivery %s failed unexpectedly", delivery_id)
 
-    async def _post(self, body: bytes, headers: dict[str, str]) -> int:
-        """One POST; its status. The response body is never read (a receiver could send an
-        endless one), and the caller bounds the whole exchange, not each read."""
+    async def _post(self, to: Destination, body: bytes, headers: dict[str, str]) -> int:
+        """One POST to the checked address; its status. The response body is never read (a
+        receiver could send an endless one), and the caller bounds the whole exchange, not
+        each read."""
         async with self.http.stream(
-            "POST", self.url, content=body, headers=headers, timeout=self.policy.timeout
+            "POST",
+            to.url,
+            content=body,
+            headers={**headers, "Host": to.host_header},
+            timeout=self.policy.timeout,
+            extensions={"sni_hostname": to.sni_hostname} if to.sni_hostname else None,
         ) as response:
             return response.status_code
 
@@ -149,15 +161,18 @@ class WebhookSender:
             }
             started = time.time()
             attempt: dict[str, Any] = {"at": round(started, 3), "status_code": None, "error": None}
-            if await destination_refusal(self.url, self.policy.allowed_networks) is not None:
-                # the name resolves to an address it may not reach now: no request, no retry
+            try:
+                to = await check_destination(self.url, self.policy.allowed_networks)
+            except DestinationRefusedError:
+                # no public address now (or no answer from DNS): nothing sent, no retry
                 attempt["error"] = DESTINATION_REFUSED
                 attempt["duration_ms"] = round((time.time() - started) * 1000.0, 1)
                 attempts.append(attempt)
                 self.state.record_attempt(delivery_id, attempts, False)
                 break
             try:
-                status = await asyncio.wait_for(self._post(body, headers), self.policy.timeout)
+                post = self._post(to, body, headers)
+                status = await asyncio.wait_for(post, self.policy.timeout)
                 attempt["status_code"] = status
                 delivered = 200 <= status < 300
                 if not delivered:

@@ -130,3 +130,35 @@ def test_a_tenant_made_before_ids_were_checked_can_be_deleted(
     assert tenants_cli(["delete", "my app"]) == 0
     assert tenants_cli(["list"]) == 0
     assert "my app" not in capsys.readouterr().out.splitlines()
+
+
+def test_an_embedding_service_older_than_the_gateway_is_named(
+    gw: GatewayUnderTest, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service without DeleteTenantClusterJobs (UNIMPLEMENTED: the generated servicer's own
+    answer) is an upgrade to do, not "run it again when the service is up"; the tenant stays."""
+    from concurrent import futures
+
+    import grpc
+    from faceflow.embedding.v1 import embedding_pb2, embedding_pb2_grpc
+
+    class OlderService(embedding_pb2_grpc.EmbeddingServiceServicer):
+        def ListGroups(  # noqa: N802
+            self, request: embedding_pb2.ListGroupsRequest, context: grpc.ServicerContext
+        ) -> embedding_pb2.ListGroupsResponse:
+            return embedding_pb2.ListGroupsResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(OlderService(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        monkeypatch.setenv("FACEFLOW_GATEWAY_DATA_DIR", str(gw.settings.data_dir))
+        monkeypatch.setenv("FACEFLOW_GATEWAY_EMBEDDING_ADDR", f"127.0.0.1:{port}")
+        tenant, _ = new_tenant(capsys)
+        assert tenants_cli(["delete", tenant]) == 1
+        error = capsys.readouterr().err
+        assert "is older than this gateway" in error and "upgrade it first" in error
+        assert tenants_cli(["list"]) == 0 and tenant in capsys.readouterr().out.split()
+    finally:
+        server.stop(grace=None)

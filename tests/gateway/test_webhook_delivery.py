@@ -15,8 +15,9 @@ import httpx
 from gateway.core.video_state import VideoState
 from gateway.core.webhook_destinations import (
     NOT_ALLOWED,
+    DestinationRefusedError,
     Network,
-    destination_refusal,
+    check_destination,
     parse_networks,
 )
 from gateway.orchestration.webhooks import Message, RetryPolicy, WebhookSender
@@ -109,33 +110,68 @@ def test_a_destination_that_is_not_public_is_never_sent_to() -> None:
 
 
 def refusal(url: str, allowed: str = "") -> str | None:
-    return asyncio.run(destination_refusal(url, parse_networks(allowed)))
+    """Why url is refused (None: it may be reached)."""
+    try:
+        asyncio.run(check_destination(url, parse_networks(allowed)))
+    except DestinationRefusedError as refused:
+        return str(refused)
+    return None
 
 
 def test_which_addresses_a_webhook_may_reach() -> None:
     for url in (
         "http://127.0.0.1/x",
         "http://localhost:8080/x",  # a name: resolved
+        "http://2130706433/x",  # 127.0.0.1 as one number: the resolver reads it so
         "http://10.1.2.3/x",
         "http://192.168.0.10/x",
         "http://172.16.5.5/x",
         "http://100.64.0.1/x",  # carrier-grade NAT
         "http://169.254.169.254/latest/meta-data",  # cloud metadata
         "http://0.0.0.0/x",
+        "http://240.0.0.1/x",  # reserved
+        "http://224.0.0.1/x",  # multicast
         "http://[::1]/x",
         "http://[::ffff:127.0.0.1]/x",  # IPv4-mapped loopback
+        "http://[::7f00:1]/x",  # IPv4-compatible loopback
+        "http://[64:ff9b::a00:5]/x",  # NAT64 to 10.0.0.5
+        "http://[2002:a00:5::]/x",  # 6to4 of 10.0.0.5
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/x",  # Teredo, client 10.0.0.1
         "http://[fe80::1]/x",
+        "http://[fec0::1]/x",  # site-local
         "http://[fd00::5]/x",
-        "http://224.0.0.1/x",
+        "http://no-such-host.invalid/x",  # no answer: refused, same words (no name oracle)
     ):
         assert refusal(url) == NOT_ALLOWED, url
     assert refusal("https://93.184.215.14/hook") is None
     assert refusal("http://[2606:4700:4700::1111]/x") is None
+    assert refusal("http://[64:ff9b::808:808]/x") is None  # NAT64 to a public address
     assert refusal("http://10.1.2.3/x", "10.0.0.0/8, 192.168.0.0/16") is None
     assert refusal("http://192.168.0.10/x", "10.0.0.0/8") == NOT_ALLOWED
     assert refusal("http://127.0.0.1:99999/x") == "webhook_url has an invalid host or port"
-    # a name that does not resolve now is left to the connection ("connection failed")
-    assert refusal("http://no-such-host.invalid/x") is None
+
+
+def test_an_attempt_connects_to_the_address_it_checked() -> None:
+    """The name is resolved once per attempt and the POST goes to that address, the name in
+    the Host header and (https) in SNI: a DNS answer that changes later is not used."""
+    seen: list[httpx.Request] = []
+
+    async def receiving(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    loopback = parse_networks("127.0.0.0/8")
+    for url in ("http://localhost:9/hook?x=1", "https://user@localhost:9/hook"):
+        ok, _, _ = deliver(receiving, url, loopback)
+        assert ok
+    plain, tls = seen
+    assert (plain.url.host, plain.url.port, plain.url.path) == ("127.0.0.1", 9, "/hook")
+    assert plain.url.query == b"x=1" and plain.headers["host"] == "localhost:9"
+    assert "sni_hostname" not in plain.extensions
+    assert tls.url.host == "127.0.0.1" and tls.headers["host"] == "localhost:9"
+    assert tls.extensions["sni_hostname"] == "localhost"
+    destination = asyncio.run(check_destination("http://[::1]:8080/h", parse_networks("::1")))
+    assert destination.url == "http://[::1]:8080/h" and destination.host_header == "[::1]:8080"
 
 
 def test_allowed_networks_must_parse() -> None:

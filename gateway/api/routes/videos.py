@@ -66,7 +66,7 @@ from gateway.core.errors import (
     local_disk_errors,
 )
 from gateway.core.video_state import StreamBusyError, StreamRecord, VideoState
-from gateway.core.webhook_destinations import destination_refusal
+from gateway.core.webhook_destinations import DestinationRefusedError, check_destination
 from gateway.orchestration import recognition
 from gateway.orchestration.embedding_calls import embedding
 from gateway.orchestration.video import (
@@ -348,9 +348,10 @@ async def recognize_video(
     fps = params.fps or settings.video_default_fps
     webhook = None
     if params.webhook_url is not None and params.webhook_secret is not None:
-        refusal = await destination_refusal(params.webhook_url, settings.webhook_networks)
-        if refusal is not None:
-            raise ApiError(400, "INVALID_ARGUMENT", refusal)
+        try:
+            await check_destination(params.webhook_url, settings.webhook_networks)
+        except DestinationRefusedError as refused:
+            raise ApiError(400, "INVALID_ARGUMENT", str(refused)) from None
         webhook = (params.webhook_url, params.webhook_secret)
     with ExitStack() as stack:
         with local_disk_errors("the video"):
