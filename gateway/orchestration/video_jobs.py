@@ -30,6 +30,7 @@ from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.errors import ApiError, local_disk_errors
 from gateway.core.video_state import JobRecord, VideoState
+from gateway.orchestration.fair_slots import FairSlots
 from gateway.orchestration.video import VideoSearch, new_recognizer, recognize, video_frames
 from gateway.orchestration.webhooks import Message, RetryPolicy, WebhookSender
 from services.shared.errors import FaceflowError
@@ -71,7 +72,7 @@ class VideoJobs:
         self.state = state
         self.folder = settings.data_dir / "video-jobs"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._slots = asyncio.Semaphore(settings.video_max_running_jobs)
+        self._slots = FairSlots(settings.video_max_running_jobs)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._http = httpx.AsyncClient(follow_redirects=False)
         self.retry = RetryPolicy(
@@ -175,7 +176,7 @@ class VideoJobs:
         outcome: dict[str, Any] | None = None
         heartbeat = asyncio.create_task(self._heartbeat(job.job_id))  # queued jobs beat too
         try:
-            async with self._slots:
+            async with self._slots.slot(job.tenant):
                 outcome = await self._process(job, job_input, sender)
         except JobGoneError:
             log.info("video job %s was deleted or failed elsewhere; stopped", job.job_id)
