@@ -191,29 +191,28 @@ class VideoJobs:
                 sender.cancel()
             raise
         except (ApiError, FaceflowError) as error:
-            code, message = error.code, error.message
-            outcome = {"status": "failed", "error": {"code": code, "message": message}}
-            self.state.update_job(job.job_id, status="failed", error=(code, message), finished=True)
+            outcome = self._failed(job.job_id, error.code, error.message)
         except Exception:
             log.exception("video job %s failed", job.job_id)
-            outcome = {
-                "status": "failed",
-                "error": {"code": "INTERNAL", "message": "internal error"},
-            }
-            self.state.update_job(
-                job.job_id, status="failed", error=("INTERNAL", "internal error"), finished=True
-            )
+            outcome = self._failed(job.job_id, "INTERNAL", "internal error")
         finally:
             heartbeat.cancel()
             job_input.path.unlink(missing_ok=True)
-        if sender is not None:
-            if outcome is not None:
-                sender.send(
-                    Message(
-                        "video.job", None, {"type": "video.job", "job_id": job.job_id, **outcome}
-                    )
-                )
-            await sender.close()
+        if sender is None:
+            return
+        if outcome is None:  # the job was deleted meanwhile: nothing more to tell about it
+            sender.cancel()
+            return
+        payload = {"type": "video.job", "job_id": job.job_id, **outcome}
+        sender.send(Message("video.job", None, payload))
+        await sender.close()
+
+    def _failed(self, job_id: str, code: str, message: str) -> dict[str, Any] | None:
+        """Mark the job failed; what its webhook is told (None when the job was deleted
+        meanwhile, e.g. with its tenant: no message about it is recorded or sent)."""
+        if not self.state.update_job(job_id, status="failed", error=(code, message), finished=True):
+            return None
+        return {"status": "failed", "error": {"code": code, "message": message}}
 
     async def _process(
         self, job: JobRecord, job_input: JobInput, sender: WebhookSender | None

@@ -29,8 +29,10 @@ from gateway.core.tenants_pg import PostgresTenantStore, migrate_gateway_schema
 from gateway.core.video_state import JobRecord, VideoState
 from gateway.core.webhook_destinations import NOT_ALLOWED
 from gateway.main import create_app
+from gateway.orchestration import video_jobs as video_jobs_module
 from gateway.orchestration.video_jobs import VideoJobs
 from services.shared import video as video_module
+from services.shared.errors import DeadlineExceededError
 from services.shared.postgres import ConnectionPool
 from tests.gateway.conftest import GatewayFactory, GatewayUnderTest, gateway_settings
 from tests.gateway.gallery_helpers import API, create_group, enroll, unique
@@ -505,6 +507,49 @@ def test_webhook_deliveries_are_signed_and_retried(
         "error": None,
     }
     assert [d["track_id"] for d in deliveries[:-1]] == [e["track_id"] for e in done["events"]]
+
+
+def test_a_job_deleted_while_it_fails_sends_no_webhook(
+    make_gateway: GatewayFactory,
+    detection_address: str,
+    embedding_address: str,
+    generated: dict[str, bytes],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job deleted (with its tenant, say) while it runs, whose run then fails, records and
+    sends nothing more: no "video.job" message for a job nobody can look up."""
+    gw = make_gateway(
+        detection=detection_address,
+        embedding=embedding_address,
+        webhook_allowed_networks="127.0.0.0/8",
+    )
+    group = unique("video-gone")
+    assert create_group(gw, group).status_code == 200
+    jobs: VideoJobs = gw.client.app.state.video_jobs  # type: ignore[attr-defined]
+
+    async def deleted_then_failing(*args: Any, **kwargs: Any) -> None:
+        for job_id in list(jobs._tasks):
+            jobs.state.delete_job("demo", job_id)
+        raise DeadlineExceededError("the embedding service did not answer in time")
+
+    monkeypatch.setattr(video_jobs_module, "recognize", deleted_then_failing)
+    accepted = recognize(
+        gw,
+        generated["short"],
+        group_ids=group,
+        webhook_url=receiver.url,
+        webhook_secret="s" * 20,
+    )
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    deadline = time.monotonic() + 30
+    while job_id in jobs._tasks and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job_id not in jobs._tasks
+    assert jobs.state.deliveries(job_id) == [] and receiver.requests == []
+    gone = gw.client.get(f"{API}/videos/jobs/{job_id}", headers=gw.headers)
+    assert gone.status_code == 404
 
 
 def test_a_stream_in_batches_gives_the_same_tracks(
