@@ -14,8 +14,13 @@ A name that does not resolve within ``RESOLVE_SECONDS`` is refused too, with the
 This runs when the job is asked for and again before every delivery attempt, and the attempt
 connects to the address checked (``Destination``: the URL with the address in place of the name,
 the name kept in the ``Host`` header and, for https, in TLS's SNI and certificate check), so a
-DNS answer that changes in between (rebinding) is not used. Lookups run on a small pool of their
-own, so a DNS server that never answers cannot hold the threads video decoding uses.
+DNS answer that changes in between (rebinding) is not used. (Through a proxy of the environment,
+``HTTPS_PROXY`` and the like, the proxy resolves the name: the address is checked, not pinned.)
+Lookups run on a pool of 16 threads of their own, so a DNS server that never answers cannot hold
+the threads video decoding uses; a lookup still running when the 2 s are up keeps its thread
+until the resolver gives up, so a tenant pointing many webhooks at such a server can make other
+tenants' checks time out for that long (a 400 when asking for a job, a retried attempt at
+delivery).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,12 +43,18 @@ NOT_ALLOWED = (
 )
 BAD_HOST = "webhook_url has an invalid host or port"
 RESOLVE_SECONDS = 2.0
-NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 is the low 32 bits
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # local translators: where to is unknown
+_RESOLVER = ThreadPoolExecutor(max_workers=16, thread_name_prefix="webhook-dns")
 
 
 class DestinationRefusedError(Exception):
     """The webhook URL may not be reached; the message says why (safe to show the tenant)."""
+
+
+class NoAddressError(DestinationRefusedError):
+    """The name did not resolve (in time): refused when a job is asked for, a failed (and
+    retried) attempt at delivery, like a refused connection."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 def _translated_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
     """The IPv4 addresses a translating or tunnelling IPv6 address reaches (NAT64, 6to4,
     Teredo, IPv4-compatible ``::a.b.c.d``); None for an address of no such kind."""
-    if any(address in network for network in NAT64) or int(address) >> 32 == 0:
+    if address in NAT64 or int(address) >> 32 == 0:
         return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
     if address.sixtofour is not None:
         return [address.sixtofour]
@@ -84,7 +96,7 @@ def _public(address: Address) -> bool:
         translated = _translated_ipv4(address)
         if translated is not None:  # where the packet ends up decides
             return all(_public(a) for a in translated)
-        if address.is_site_local:
+        if address.is_site_local or address in LOCAL_NAT64:
             return False
     # 224.0.0.0/4 and 240.0.0.0/4 count as global in Python's table
     return address.is_global and not address.is_multicast and not address.is_reserved
@@ -110,14 +122,27 @@ async def check_destination(url: str, allowed: Sequence[Network]) -> Destination
         addresses: list[Address] = [ipaddress.ip_address(host)]
     except ValueError:
         addresses = await _resolve(host, port)
-    if not addresses or not all(address_allowed(a, allowed) for a in addresses):
+    if not addresses:
+        raise NoAddressError(NOT_ALLOWED)  # the same words: no oracle for internal names
+    if not all(address_allowed(a, allowed) for a in addresses):
         raise DestinationRefusedError(NOT_ALLOWED)
     userinfo, _, host_port = parts.netloc.rpartition("@")
+    if _proxied(parts.scheme.lower()):  # the proxy resolves and connects: nothing to pin
+        return Destination(url, host_port, None)
     chosen = addresses[0]
     literal = f"[{chosen}]" if chosen.version == 6 else str(chosen)
-    netloc = (f"{userinfo}@" if userinfo else "") + literal + (f":{port}" if port else "")
+    netloc = (
+        (f"{userinfo}@" if userinfo else "") + literal + (f":{port}" if port is not None else "")
+    )
     https = parts.scheme.lower() == "https"
     return Destination(parts._replace(netloc=netloc).geturl(), host_port, host if https else None)
+
+
+def _proxied(scheme: str) -> bool:
+    """Whether httpx will send this scheme through a proxy of the environment (HTTPS_PROXY,
+    ALL_PROXY, ...): pinning the address would make it check the certificate against the IP."""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all"))
 
 
 async def _resolve(host: str, port: int | None) -> list[Address]:

@@ -61,7 +61,7 @@ class FairSlots:
         except asyncio.CancelledError:
             if waiter.ready.done() and not waiter.ready.cancelled():
                 self._release(tenant)  # handed a slot just as it was cancelled: pass it on
-            else:
+            elif waiter in self._waiting:  # (a release may have dropped it already)
                 self._waiting.remove(waiter)
             raise
 
@@ -79,5 +79,7 @@ class FairSlots:
                 key=lambda w: (self._held[w.tenant], self._last_start.get(w.tenant, -1), w.order),
             )
             self._waiting.remove(waiter)
+            if waiter.ready.done():  # cancelled, its task not run yet: it takes no slot
+                continue
             self._take(waiter.tenant)
             waiter.ready.set_result(None)

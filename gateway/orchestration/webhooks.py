@@ -14,8 +14,9 @@ complete answer within the timeout: the whole exchange is bounded, not each read
 receiver's body is never read) is retried after ``first_delay``, then twice as long each time,
 up to ``attempts`` tries. Before each try the URL's host is resolved and checked again, and
 the try connects to the address checked (``gateway.core.webhook_destinations``): a host that
-now has no address webhooks may reach ends the message's tries with "destination not
-allowed", nothing sent. Messages go out
+now resolves to an address webhooks may not reach ends the message's tries with "destination
+not allowed", nothing sent; one that does not resolve is a failed try ("connection failed"),
+retried. Messages go out
 one at a time in their order, from a task of the job, so a slow receiver never holds up the
 video's processing. Each attempt (time, status or error) is
 stored with the message and shown by ``GET /videos/jobs/{id}``: its status code, or only the
@@ -40,6 +41,7 @@ from gateway.core.webhook_destinations import (
     Destination,
     DestinationRefusedError,
     Network,
+    NoAddressError,
     check_destination,
 )
 
@@ -163,14 +165,18 @@ class WebhookSender:
             attempt: dict[str, Any] = {"at": round(started, 3), "status_code": None, "error": None}
             try:
                 to = await check_destination(self.url, self.policy.allowed_networks)
+            except NoAddressError:  # DNS did not answer: like a refused connection, retried
+                to = None
             except DestinationRefusedError:
-                # no public address now (or no answer from DNS): nothing sent, no retry
+                # the name resolves to an address it may not reach: nothing sent, no retry
                 attempt["error"] = DESTINATION_REFUSED
                 attempt["duration_ms"] = round((time.time() - started) * 1000.0, 1)
                 attempts.append(attempt)
                 self.state.record_attempt(delivery_id, attempts, False)
                 break
             try:
+                if to is None:
+                    raise httpx.ConnectError("the name did not resolve")
                 post = self._post(to, body, headers)
                 status = await asyncio.wait_for(post, self.policy.timeout)
                 attempt["status_code"] = status

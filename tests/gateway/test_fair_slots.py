@@ -75,6 +75,33 @@ def test_a_cancelled_waiter_gives_its_turn_away() -> None:
     assert asyncio.run(scenario()) == ["first", "kept"]
 
 
+def test_a_waiter_cancelled_just_before_a_release_loses_no_slot() -> None:
+    """Cancelling a waiting task cancels its future at once, but the task runs later: a slot
+    freed in between must go to the next waiter, not to the cancelled one (a lost slot would
+    stop every job after it)."""
+
+    async def scenario() -> tuple[list[str], int]:
+        slots = FairSlots(1)
+        started: list[str] = []
+
+        async def job(tenant: str, name: str) -> None:
+            async with slots.slot(tenant):
+                started.append(name)
+
+        async with slots.slot("a"):
+            dropped = asyncio.create_task(job("b", "dropped"))
+            kept = asyncio.create_task(job("c", "kept"))
+            await asyncio.sleep(0)  # both wait
+            dropped.cancel()  # its future is cancelled now, its task runs later
+        # leaving the block released the slot in this same step, before "dropped" ran
+        await asyncio.gather(kept, dropped, return_exceptions=True)
+        await asyncio.wait_for(job("d", "after"), 1.0)  # the slot is still there
+        return started, slots.held
+
+    started, held = asyncio.run(scenario())
+    assert started == ["kept", "after"] and held == 0
+
+
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         FairSlots(0)

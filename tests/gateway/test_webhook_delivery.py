@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, cast
 
 import httpx
+import pytest
 
 from gateway.core.video_state import VideoState
 from gateway.core.webhook_destinations import (
@@ -135,6 +136,7 @@ def test_which_addresses_a_webhook_may_reach() -> None:
         "http://[::ffff:127.0.0.1]/x",  # IPv4-mapped loopback
         "http://[::7f00:1]/x",  # IPv4-compatible loopback
         "http://[64:ff9b::a00:5]/x",  # NAT64 to 10.0.0.5
+        "http://[64:ff9b:1:a00:0:500:808:808]/x",  # a local translator's prefix: unknown target
         "http://[2002:a00:5::]/x",  # 6to4 of 10.0.0.5
         "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/x",  # Teredo, client 10.0.0.1
         "http://[fe80::1]/x",
@@ -160,22 +162,48 @@ def test_an_attempt_connects_to_the_address_it_checked() -> None:
         seen.append(request)
         return httpx.Response(204)
 
-    loopback = parse_networks("127.0.0.0/8")
+    loopback = parse_networks("127.0.0.0/8, ::1")  # localhost may be either
     for url in ("http://localhost:9/hook?x=1", "https://user@localhost:9/hook"):
         ok, _, _ = deliver(receiving, url, loopback)
         assert ok
     plain, tls = seen
-    assert (plain.url.host, plain.url.port, plain.url.path) == ("127.0.0.1", 9, "/hook")
+    assert (plain.url.host, plain.url.port, plain.url.path) in {
+        ("127.0.0.1", 9, "/hook"),
+        ("::1", 9, "/hook"),
+    }
     assert plain.url.query == b"x=1" and plain.headers["host"] == "localhost:9"
     assert "sni_hostname" not in plain.extensions
-    assert tls.url.host == "127.0.0.1" and tls.headers["host"] == "localhost:9"
+    assert tls.url.host in ("127.0.0.1", "::1") and tls.headers["host"] == "localhost:9"
     assert tls.extensions["sni_hostname"] == "localhost"
     destination = asyncio.run(check_destination("http://[::1]:8080/h", parse_networks("::1")))
     assert destination.url == "http://[::1]:8080/h" and destination.host_header == "[::1]:8080"
+    port_zero = asyncio.run(check_destination("http://127.0.0.1:0/h", loopback))
+    assert port_zero.url == "http://127.0.0.1:0/h"  # kept, not turned into the default port
+
+
+def test_through_a_proxy_the_address_is_checked_not_pinned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With HTTPS_PROXY the proxy resolves the name (a pinned IP would fail its certificate)."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    destination = asyncio.run(check_destination("https://93.184.215.14/h", ()))
+    assert destination.url == "https://93.184.215.14/h" and destination.sni_hostname is None
+    assert refusal("https://10.1.2.3/h") == NOT_ALLOWED  # still checked
+
+
+def test_a_name_that_does_not_resolve_is_a_retried_connection_failure() -> None:
+    sent: list[httpx.Request] = []
+
+    async def receiving(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    ok, state, _ = deliver(receiving, "http://no-such-host.invalid/hook")
+    assert not ok and not sent
+    assert [a["error"] for a in state.attempts] == ["connection failed"] * 2
 
 
 def test_allowed_networks_must_parse() -> None:
-    import pytest
     from pydantic import ValidationError
 
     from gateway.core.config import GatewaySettings
