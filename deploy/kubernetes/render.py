@@ -49,6 +49,8 @@ UID = 10001
 METRICS_PORT = 9464
 DATA_DIR = "/var/lib/faceflow"
 GATEWAY_SELECTOR = {"app.kubernetes.io/name": "gateway"}
+INGRESS_HOST = "faceflow.example.com"  # patched by the operator's kustomization
+TLS_SECRET = "faceflow-tls"  # kubernetes.io/tls Secret of INGRESS_HOST's certificate
 MIB = 1024 * 1024
 SERVICE_TMP_BYTES = 64 * MIB
 """A model service's /tmp (in memory): OpenCV's and TFLite's own scratch files."""
@@ -484,13 +486,17 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
             "gateway",
             # the gateway's own limit, so that it answers 413 with the JSON envelope itself
             annotations={
-                "nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(gateway_body_limit())
+                "nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(gateway_body_limit()),
+                "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
             },
         ),
         "spec": {
+            # HTTPS only (WeChat mini-programs call nothing else): the certificate is the
+            # Secret TLS_SECRET, made by the operator or by cert-manager (docs/deployment.md)
+            "tls": [{"hosts": [INGRESS_HOST], "secretName": TLS_SECRET}],
             "rules": [
                 {
-                    "host": "faceflow.example.com",
+                    "host": INGRESS_HOST,
                     "http": {
                         "paths": [
                             {

@@ -173,6 +173,16 @@ def test_gateway_is_behind_a_service_and_an_ingress() -> None:
         assert probes[probe]["httpGet"]["path"] == "/healthz"
 
 
+def test_the_ingress_serves_https_for_its_host_and_redirects_http() -> None:
+    """WeChat mini-programs call only HTTPS: the Ingress names its certificate's Secret for the
+    host it routes, and plain HTTP is redirected."""
+    ingress = find("Ingress", "gateway")
+    hosts = [rule["host"] for rule in ingress["spec"]["rules"]]
+    assert ingress["spec"]["tls"] == [{"hosts": hosts, "secretName": "faceflow-tls"}]
+    redirect = "nginx.ingress.kubernetes.io/force-ssl-redirect"
+    assert ingress["metadata"]["annotations"][redirect] == "true"
+
+
 def test_the_ingress_lets_through_what_the_gateway_accepts() -> None:
     """nginx's body limit follows the gateway's setting (rounded up to whole MiB): a body the
     gateway accepts is never refused by nginx's own HTML 413 first."""
