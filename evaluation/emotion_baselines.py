@@ -122,10 +122,10 @@ def median_ms(call: Callable[[], Any], runs: int = 50) -> float:
 def dev_crops(data: Path, detector: YuNetDetector) -> list[tuple[NDArray[np.uint8], Any, int]]:
     """(48x48 grey crop, served 64x64 crop or None, label index) for the FER dev crops.
 
-    The served crop is cut in-process by the serving code; YuNet finds 145-146 of the 150
-    framed crops, and the service answers emotion for the 141 of them whose face is at least
-    its 24 px minimum (``emotion_http.py``; 4-5 boxes of 18-23 px are left out there, not
-    here), so the two accuracies are close but not the same measurement."""
+    The served crop is cut in-process by the serving code, for every face YuNet finds; the
+    service answers emotion only for faces of at least its 24 px minimum (``emotion_http.py``
+    counts the smaller ones as misses, this does not), so the two accuracies are close but not
+    the same measurement."""
     crops = []
     for row in sample_rows(data, "fer/", ("emotion",)):
         if row["emotion"] not in EMOTION_LABELS:

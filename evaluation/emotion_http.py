@@ -5,8 +5,8 @@ the gateway as processes, ``deploy.local.stack``) once per emotion model setup a
 crop of ``../shared/data/attributes-sample/fer`` (150 FER2013 PrivateTest faces, 48x48 grey)
 through the gateway, as a client would. A crop that tight is first framed the way a client
 frames one (``training.data.emotion_chips.frame_tight_crop``: a mid-grey border of half its side
-on each side, which lets YuNet find a face in 145-146 of the 150 instead of 81; 141 of them are
-at least the 24 px the service needs for emotion). The first (largest) face's most probable
+on each side, which lets YuNet find a face in most of them instead of 81; the service answers
+emotion for faces of at least 24 px). The first (largest) face's most probable
 emotion is scored against ``labels.csv``; a crop without a face, or whose face is too small for
 emotion, counts as a miss in "accuracy, all crops". Setups (``--setups``), set through the
 attributes service's ``FACEFLOW_ATTRIBUTES_EMOTION_MODEL``:

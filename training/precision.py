@@ -59,10 +59,9 @@ def float32_copy(model: Any) -> Any:
 def _as_float32(config: Any) -> Any:
     """A layer config with every mixed dtype policy replaced by float32."""
     if isinstance(config, dict):
-        if config.get("class_name") == "DTypePolicy" and config.get("config", {}).get("name") in (
-            POLICIES["bfloat16"],
-        ):
-            return {**config, "config": {**config["config"], "name": "float32"}}
+        policy = config.get("config", {})
+        if config.get("class_name") == "DTypePolicy" and policy.get("name") == POLICIES["bfloat16"]:
+            return {**config, "config": {**policy, "name": "float32"}}
         return {key: _as_float32(value) for key, value in config.items()}
     if isinstance(config, list):
         return [_as_float32(value) for value in config]

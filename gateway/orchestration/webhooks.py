@@ -16,10 +16,9 @@ up to ``attempts`` tries. Before each try the URL's host is resolved and checked
 the try connects to the address checked (``gateway.core.webhook_destinations``): a host that
 now resolves to an address webhooks may not reach ends the message's tries with "destination
 not allowed", nothing sent; one that does not resolve is a failed try ("connection failed"),
-retried. Messages go out
-one at a time in their order, from a task of the job, so a slow receiver never holds up the
-video's processing. Each attempt (time, status or error) is
-stored with the message and shown by ``GET /videos/jobs/{id}``: its status code, or only the
+retried. Messages go out one at a time in their order, from a task of the job, so a slow
+receiver never holds up the video's processing. Each attempt (time, status or error) is stored
+with the message and shown by ``GET /videos/jobs/{id}``: its status code, or only the
 kind of failure ("timed out", "connection failed"), never the network error's text.
 """
 
@@ -163,39 +162,32 @@ class WebhookSender:
             }
             started = time.time()
             attempt: dict[str, Any] = {"at": round(started, 3), "status_code": None, "error": None}
+            delivered = refused = False
             try:
                 to = await check_destination(self.url, self.policy.allowed_networks)
-            except NoAddressError:  # DNS did not answer: like a refused connection, retried
-                to = None
-            except DestinationRefusedError:
-                # the name resolves to an address it may not reach: nothing sent, no retry
-                attempt["error"] = DESTINATION_REFUSED
-                attempt["duration_ms"] = round((time.time() - started) * 1000.0, 1)
-                attempts.append(attempt)
-                self.state.record_attempt(delivery_id, attempts, False)
-                break
-            try:
-                if to is None:
-                    raise httpx.ConnectError("the name did not resolve")
-                post = self._post(to, body, headers)
-                status = await asyncio.wait_for(post, self.policy.timeout)
+                status = await asyncio.wait_for(self._post(to, body, headers), self.policy.timeout)
                 attempt["status_code"] = status
                 delivered = 200 <= status < 300
                 if not delivered:
                     attempt["error"] = f"HTTP {status}"
+            except NoAddressError:  # DNS did not answer: like a refused connection, retried
+                attempt["error"] = "connection failed"
+            except DestinationRefusedError:  # an address it may not reach: nothing sent
+                attempt["error"] = DESTINATION_REFUSED
+                refused = True
             except (TimeoutError, httpx.TimeoutException):
                 attempt["error"] = "timed out"
-                delivered = False
             except httpx.HTTPError:
                 # the class of failure only: the tenant reads this back, and an exception's
                 # text ("connection refused" to 10.0.0.5:5432) would map the internal network
                 attempt["error"] = "connection failed"
-                delivered = False
             attempt["duration_ms"] = round((time.time() - started) * 1000.0, 1)
             attempts.append(attempt)
             self.state.record_attempt(delivery_id, attempts, delivered)
             if delivered:
                 return True
+            if refused:  # no retry: the next check would refuse it too
+                break
             if number < self.policy.attempts:
                 await asyncio.sleep(self.policy.delay(number))
         log.warning(
