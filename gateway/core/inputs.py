@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Collection
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
@@ -51,6 +53,11 @@ def check_image(data: bytes, name: str, limits: ImageLimits) -> bytes:
     return data
 
 
+MAX_UPLOADS = 1000  # files in one multipart body, base64 images in one JSON list
+MAX_JSON_ITEMS = 100_000  # ',', '[' and '{' in one JSON body (a base64 image has none)
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _decode_base64(value: Any, name: str) -> bytes:
     if not isinstance(value, str):
         raise ApiError(400, "INVALID_IMAGE", f"'{name}' must be a base64 string")
@@ -68,6 +75,33 @@ async def _body(request: Request) -> bytes:
         return await request.body()
     except ClientDisconnect:
         raise ApiError(400, "INVALID_ARGUMENT", "the request body ended early") from None
+
+
+async def _parse_json(body: bytes) -> Any:
+    """The parsed body, off the event loop; 400 for what is not JSON, nests too deep or holds
+    more than ``MAX_JSON_ITEMS`` values (counted on the bytes first: parsing millions of tiny
+    values would take many times the body's size in memory)."""
+    items = body.count(b",") + body.count(b"[") + body.count(b"{")
+    if items > MAX_JSON_ITEMS:
+        raise ApiError(
+            400,
+            "INVALID_ARGUMENT",
+            f"the JSON body holds more than {MAX_JSON_ITEMS} values; send images as base64 "
+            "strings or files",
+        )
+    try:
+        return await run_in_threadpool(_loads_unicode, body)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, huge integers
+        raise ApiError(400, "INVALID_ARGUMENT", "the body is not valid JSON") from None
+
+
+def _loads_unicode(body: bytes) -> Any:
+    """``json.loads``, refusing a lone surrogate escape (``"\\ud800"``: valid JSON, no text;
+    it would fail later wherever the string is encoded). Paired escapes are one character."""
+    payload = json.loads(body)
+    if SURROGATE_ESCAPE.search(body):  # rare: only then is the whole payload re-encoded
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError: ValueError
+    return payload
 
 
 async def read_input(
@@ -89,7 +123,7 @@ async def read_input(
         try:
             with local_disk_errors("the upload"):  # starlette spools file parts to /tmp
                 form = await request.form(
-                    max_files=1000, max_fields=1000, max_part_size=max_bytes + 1
+                    max_files=MAX_UPLOADS, max_fields=1000, max_part_size=max_bytes + 1
                 )
         except ApiError:
             raise
@@ -105,10 +139,7 @@ async def read_input(
         values.update(files)
     elif content_type.startswith("application/json"):
         body = await _body(request)
-        try:
-            payload = json.loads(body) if body else {}
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ApiError(400, "INVALID_ARGUMENT", "the body is not valid JSON") from None
+        payload = await _parse_json(body) if body else {}
         if not isinstance(payload, dict):
             raise ApiError(400, "INVALID_ARGUMENT", "the JSON body must be an object")
         for key, value in payload.items():
@@ -116,6 +147,10 @@ async def read_input(
                 continue
             if key in upload_fields:
                 encoded = value if isinstance(value, list) else [value]
+                if len(encoded) > MAX_UPLOADS:  # counted before anything is decoded
+                    raise ApiError(
+                        400, "INVALID_ARGUMENT", f"'{key}' holds more than {MAX_UPLOADS} images"
+                    )
                 if encoded:
                     values[key] = [_decode_base64(item, key) for item in encoded]
             else:

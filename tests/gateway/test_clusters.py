@@ -324,7 +324,7 @@ def test_bad_parameters(gw: GatewayUnderTest, body: dict[str, str], message: str
 def test_over_256_face_tokens_are_refused_as_a_comma_list_or_an_array(
     gw: GatewayUnderTest,
 ) -> None:
-    tokens = [f"{i:032x}" for i in range(100_000)]
+    tokens = [f"{i:032x}" for i in range(20_000)]
     for sent in (
         gw.client.post(
             f"{API}/clusters", json={"group_id": "g", "face_tokens": tokens}, headers=gw.headers

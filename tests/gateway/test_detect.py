@@ -178,6 +178,46 @@ def test_invalid_json(gateway: GatewayUnderTest) -> None:
     assert_error(response, 400, "INVALID_ARGUMENT")
 
 
+PNG = base64.b64encode(images.no_face_jpeg())
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # too deep for Python's parser (RecursionError): was a 500
+        (b'{"image":"' + PNG + b'","max_faces":' + b"[" * 5000 + b"]" * 5000 + b"}", "not valid"),
+        # an integer over Python's 4,300-digit limit (a plain ValueError): was a 500
+        (b'{"image":"' + PNG + b'","max_faces":' + b"9" * 5000 + b"}", "not valid JSON"),
+        # millions of tiny values: refused on a count of the bytes, before parsing
+        (b'{"image":"' + PNG + b'","x":[' + b"0," * 200_000 + b"0]}", "more than 100000 values"),
+        # a list of base64 images: counted before any is decoded
+        (b'{"image":[' + b'"AAAA",' * 1000 + b'"AAAA"]}', "'image' holds more than 1000 images"),
+        # a lone surrogate is valid JSON; the error quoting it was itself a 500
+        (b'{"image":"' + PNG + b'","fields":"\\ud800"}', "not valid JSON"),
+        (b'{"image":"' + PNG + b'","fields":"' + b"age," * 100 + b'"}', "at most 32 names"),
+    ],
+    ids=["deep", "huge-integer", "many-values", "many-images", "lone-surrogate", "many-fields"],
+)
+def test_hostile_json_is_a_400(gateway: GatewayUnderTest, body: bytes, message: str) -> None:
+    response = gateway.client.post(
+        "/api/v1/detect",
+        content=body,
+        headers={**gateway.headers, "content-type": "application/json"},
+    )
+    assert message in assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"]
+
+
+def test_a_paired_surrogate_escape_is_one_character(gateway: GatewayUnderTest) -> None:
+    body = b'{"image":"' + PNG + b'","fields":"age,\\ud83d\\ude00"}'  # an escaped emoji
+    response = gateway.client.post(
+        "/api/v1/detect",
+        content=body,
+        headers={**gateway.headers, "content-type": "application/json"},
+    )
+    message = assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"]
+    assert message.startswith("unknown field(s): \U0001f600;")
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [

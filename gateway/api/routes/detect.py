@@ -34,10 +34,13 @@ DETECTION_FIELDS = frozenset({"mesh"})
 KNOWN_FIELDS = sorted(DETECTION_FIELDS | ATTRIBUTE_FIELDS)
 MAX_FACES_LIMIT = 100
 MAX_MIN_FACE_SIZE = 100_000
+MAX_FIELDS = 32  # far more than there are names; a longer list is refused, not read
 
 
 def known_fields(names: list[str]) -> list[str]:
     """The requested extras; unknown names are a 400 naming them."""
+    if len(names) > MAX_FIELDS:
+        raise rejection(f"fields may hold at most {MAX_FIELDS} names")
     unknown = sorted(set(names) - set(KNOWN_FIELDS))
     if unknown:
         raise rejection(f"unknown field(s): {', '.join(unknown)}; known: {', '.join(KNOWN_FIELDS)}")
@@ -59,6 +62,7 @@ class DetectParams(RouteParams):
         CommaList(
             item="|".join(map(re.escape, KNOWN_FIELDS)),
             item_schema={"type": "string", "enum": KNOWN_FIELDS},
+            max_items=MAX_FIELDS,
         ),
         AfterValidator(known_fields),
     ] = Field(default=[], description="extras, comma list of: " + ", ".join(KNOWN_FIELDS))
