@@ -30,6 +30,7 @@ from gateway.core.errors import ApiError
 from gateway.core.middleware import RequestContextMiddleware
 from gateway.core.state import open_gateway_state
 from gateway.orchestration.video_jobs import VideoJobs
+from services.shared.errors import DatabaseUnavailableError
 
 log = logging.getLogger("faceflow.gateway")
 
@@ -137,6 +138,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         if error.status_code == 405:
             headers["Allow"] = allowed_methods(request)
         return error_response(request, error.status_code, code, str(error.detail), headers)
+
+    @app.exception_handler(DatabaseUnavailableError)
+    async def database_unavailable(
+        request: Request, error: DatabaseUnavailableError
+    ) -> JSONResponse:
+        """The tenants' and rate limits' PostgreSQL is down (a restart, a fail-over): 503."""
+        return error_response(request, 503, error.code, error.message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -93,6 +93,14 @@ class StorageUnavailableError(FaceflowError):
     status = grpc.StatusCode.UNAVAILABLE
 
 
+class DatabaseUnavailableError(FaceflowError):
+    """The shared PostgreSQL database cannot be reached (restarting, failing over, the network
+    between): the server's trouble, not the caller's, so UNAVAILABLE: retry later."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status = grpc.StatusCode.UNAVAILABLE
+
+
 @contextmanager
 def disk_writes(what: str) -> Iterator[None]:
     """Writing ``what`` to local disk inside: an OSError becomes StorageUnavailableError."""

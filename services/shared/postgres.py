@@ -19,6 +19,8 @@ from typing import Any
 
 import psycopg
 
+from services.shared.errors import DatabaseUnavailableError
+
 log = logging.getLogger(__name__)
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -46,25 +48,48 @@ class ConnectionPool:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection for the duration of the block (a broken one is replaced first)."""
+        """A connection for the duration of the block (a broken one is replaced first).
+
+        While the database cannot be reached (a restart, a fail-over), the block's
+        ``OperationalError`` and a failed reconnect are ``DatabaseUnavailableError``
+        (UNAVAILABLE, 503: retry later); the slot keeps its broken connection and the next
+        caller tries to reconnect again, so the pool recovers when the database is back.
+        """
         if not self._all:
             raise RuntimeError("the connection pool is closed")
         connection = self._idle.get()
         try:
             if connection.closed or connection.broken:
-                log.warning("replacing a broken PostgreSQL connection")
-                self._all.remove(connection)
-                connection = self._connect()
-                self._all.append(connection)
-            yield connection
+                connection = self._reconnect(connection)
+            try:
+                yield connection
+            except psycopg.OperationalError as error:
+                raise _unavailable(error) from error
         finally:
             self._idle.put(connection)
+
+    def _reconnect(self, broken: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+        """A new connection in ``broken``'s slot; DatabaseUnavailableError (the slot keeps
+        ``broken``) when the database cannot be reached."""
+        log.warning("replacing a broken PostgreSQL connection")
+        try:
+            connection = self._connect()
+        except psycopg.OperationalError as error:
+            raise _unavailable(error) from error
+        self._all[self._all.index(broken)] = connection
+        broken.close()
+        return connection
 
     def close(self) -> None:
         """Close every connection."""
         for connection in self._all:
             connection.close()
         self._all.clear()
+
+
+def _unavailable(error: psycopg.OperationalError) -> DatabaseUnavailableError:
+    log.error("PostgreSQL is unavailable: %s", error)
+    return DatabaseUnavailableError("the database is unavailable right now; retry later")
 
 
 def migrate(pool: ConnectionPool, schema: str, steps: Sequence[str]) -> int:

@@ -8,12 +8,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import psycopg
 import pytest
+from fastapi.testclient import TestClient
+from psycopg import conninfo
 
+from gateway.core.config import GatewaySettings
 from gateway.core.tenants import InvalidTenantIdError, Tenant, TenantNotFoundError
 from gateway.core.tenants_pg import MIGRATIONS, PostgresTenantStore, migrate_gateway_schema
+from gateway.main import API_PREFIX, create_app
 from services.shared.postgres import ConnectionPool, migrate
+from tests.helpers.http import assert_error
 from tests.services.embedding.store.conftest import postgres_url
 
 
@@ -88,3 +95,30 @@ def test_revoke_keys_removes_every_key_of_one_tenant(pool: ConnectionPool) -> No
     finally:
         store.delete_tenant(tenant)
         store.delete_tenant(other)
+
+
+def test_a_database_restart_is_a_503_then_served_again(tmp_path: Path) -> None:
+    """The gateway's own PostgreSQL (tenants, keys, rate limits, video jobs) restarting: the
+    request that meets the dead connection is 503 SERVICE_UNAVAILABLE (was a 500), the next is
+    served on a new connection."""
+    app_name = f"gw_test_{uuid.uuid4().hex[:10]}"
+    url = conninfo.make_conninfo(postgres_url(), application_name=app_name)
+    settings = GatewaySettings(data_dir=tmp_path, database_url=url, database_pool_size=1)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        tenants = client.app.state.tenants  # type: ignore[attr-defined]
+        tenant = f"t-{uuid.uuid4().hex[:10]}"
+        tenants.create_tenant(tenant)
+        try:
+            headers = {"x-api-key": tenants.create_key(tenant)}
+            job = f"{API_PREFIX}/videos/jobs/{'0' * 32}"
+            assert_error(client.get(job, headers=headers), 404, "VIDEO_JOB_NOT_FOUND")
+            with psycopg.connect(postgres_url(), autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = %s",
+                    (app_name,),
+                )
+            assert_error(client.get(job, headers=headers), 503, "SERVICE_UNAVAILABLE")
+            assert_error(client.get(job, headers=headers), 404, "VIDEO_JOB_NOT_FOUND")
+        finally:
+            tenants.delete_tenant(tenant)
