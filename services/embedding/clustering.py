@@ -112,9 +112,13 @@ def chinese_whispers(
 
 
 def medoid(vectors: NDArray[np.float32], members: NDArray[np.int64]) -> int:
-    """The member with the highest mean cosine to the cluster's members."""
+    """The member with the highest mean cosine to the cluster's members.
+
+    The sum of member i's cosines, sum_j <v_i, v_j>, is <v_i, sum_j v_j>: one product with the
+    cluster's sum vector, memory linear in the cluster's size (the n x n matrix of a
+    10,000-face cluster was 400 MB)."""
     block = vectors[members]
-    scores = (block @ block.T).sum(axis=1)
+    scores = block @ block.sum(axis=0)
     return int(members[int(np.argmax(scores))])
 
 

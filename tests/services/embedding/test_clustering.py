@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 from numpy.typing import NDArray
 
-from services.embedding.clustering import NOISE, cluster, extend
+from services.embedding.clustering import NOISE, cluster, extend, medoid
 
 
 def people(sizes: list[int], spread: float, seed: int = 0) -> tuple[NDArray[np.float32], list[int]]:
@@ -43,6 +45,20 @@ def test_the_representative_is_the_medoid() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     result = cluster(vectors, threshold=0.5)
     assert result.representatives == {0: 0}
+
+
+def test_the_medoid_of_a_big_cluster_takes_memory_linear_in_its_size() -> None:
+    vectors, _ = people([6000], spread=0.3)
+    members = np.arange(6000, dtype=np.int64)
+    expected = int(np.argmax((vectors @ vectors.T).sum(axis=1)))  # the definition, 144 MB
+    tracemalloc.start()
+    try:
+        found = medoid(vectors, members)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == expected
+    assert peak < 16 * 2**20  # the vectors (3 MB) copied once, not 6000 x 6000 scores
 
 
 def test_min_size_one_keeps_every_face() -> None:
