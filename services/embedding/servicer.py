@@ -340,7 +340,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):  # type: i
             if not request.retry:  # a retry: the first attempt may have deleted it
                 raise
             if self.clusters.enrolled(request.tenant, request.group_id, token):
-                return embedding_pb2.DeleteResponse()  # another user's face: still enrolled
+                raise  # another user's face, still enrolled: no attempt deleted it
         self.clusters.forget(request.tenant, request.group_id, [token])
         return embedding_pb2.DeleteResponse()
 

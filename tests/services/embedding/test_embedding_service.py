@@ -436,3 +436,25 @@ def test_a_retried_enrollment_returns_the_face_the_first_attempt_stored(
     assert (retried.face_token, retried.user_id) == (first.face_token, "ann")
     user = stub.GetUser(embedding_pb2.GetUserRequest(tenant=who, group_id="g", user_id="ann"))
     assert [f.face_token for f in user.faces] == [first.face_token]
+
+
+def test_a_retried_delete_of_another_users_face_is_not_found(
+    stub: embedding_pb2_grpc.EmbeddingServiceStub,
+) -> None:
+    """Tokens are never reused, so a face still enrolled (under another user) was deleted by
+    no attempt: the retry answers FACE_NOT_FOUND, as the first attempt did (it answered OK)."""
+    who = tenant()
+    stub.CreateGroup(embedding_pb2.CreateGroupRequest(tenant=who, group_id="g"))
+    add_face(stub, who, "g", "ann", crop(3))
+    bobs = add_face(stub, who, "g", "bob", crop(7))
+    wrong_user = embedding_pb2.DeleteFaceRequest(
+        tenant=who, group_id="g", user_id="ann", face_token=bobs.face_token
+    )
+    for retry in (False, True):
+        wrong_user.retry = retry
+        assert error_of(lambda: stub.DeleteFace(wrong_user)) == (
+            grpc.StatusCode.NOT_FOUND,
+            "FACE_NOT_FOUND",
+        )
+    user = stub.GetUser(embedding_pb2.GetUserRequest(tenant=who, group_id="g", user_id="bob"))
+    assert [f.face_token for f in user.faces] == [bobs.face_token]
