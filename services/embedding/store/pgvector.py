@@ -348,20 +348,22 @@ class PgvectorStore:
                 ]
                 return best_per_user(hits, names), len(rows) < faces
 
-            return widening_search(top_k, fetch)
+            return widening_search(top_k, fetch, lambda: self._count_users(db, pks))
 
     def count_users(self, tenant: str, group_ids: list[str]) -> int:
         """The users with a face in the tenant's groups (GroupNotFoundError for an unknown one)."""
         wanted = check_group_ids(group_ids)
         with self._read_pool.connection() as db:
-            pks = [self._group_pk(db, tenant, g) for g in wanted]
-            # Users with a face: one whose last face was deleted keeps its row, but no search
-            # can find them. An index-only walk of faces_by_group_user, in order.
-            row = db.execute(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT group_pk, user_pk"
-                f" FROM {self.schema}.faces WHERE group_pk = ANY(%s)) d",
-                (pks,),
-            ).fetchone()
+            return self._count_users(db, [self._group_pk(db, tenant, g) for g in wanted])
+
+    def _count_users(self, db: psycopg.Connection[Any], pks: list[int]) -> int:
+        # Users with a face: one whose last face was deleted keeps its row, but no search
+        # can find them. An index-only walk of faces_by_group_user, in order.
+        row = db.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT group_pk, user_pk"
+            f" FROM {self.schema}.faces WHERE group_pk = ANY(%s)) d",
+            (pks,),
+        ).fetchone()
         return int(row[0]) if row is not None else 0
 
     # ---------------------------------------------------------------- upkeep

@@ -124,15 +124,27 @@ def best_per_user(hits: Iterable[HitRow], names: dict[int, str]) -> list[Match]:
     return sorted(best.values(), key=lambda m: (-m.similarity, m.group_id, m.user_id))
 
 
-def widening_search(top_k: int, fetch: Callable[[int], tuple[list[Match], bool]]) -> list[Match]:
+def widening_search(
+    top_k: int,
+    fetch: Callable[[int], tuple[list[Match], bool]],
+    count_users: Callable[[], int],
+) -> list[Match]:
     """Up to ``top_k`` matches, one per user, widening the fetch until enough users are found.
 
     ``fetch(n)`` searches the ``n`` nearest faces and returns ``best_per_user`` of them and
-    whether the groups are exhausted (fewer than ``n`` faces to return).
+    whether the groups are exhausted (fewer than ``n`` faces to return). ``count_users()``, the
+    users with a face in the groups, is asked once a first fetch falls short: when every one of
+    them is found, widening cannot find more (a group of 4 users with 25,000 faces each read
+    all 100,000 faces on every search).
     """
     wanted = top_k * SEARCH_FETCH_FACTOR
+    enough = top_k
     while True:
         matches, exhausted = fetch(wanted)
-        if len(matches) >= top_k or exhausted:
+        if len(matches) >= enough or exhausted:
             return matches[:top_k]
+        if enough == top_k:
+            enough = min(top_k, count_users())
+            if len(matches) >= enough:
+                return matches[:top_k]
         wanted *= SEARCH_FETCH_FACTOR

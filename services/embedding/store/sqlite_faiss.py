@@ -284,7 +284,7 @@ class SqliteFaissStore:
                 hits, exhausted = self._indexes.search(pks, query, faces)
                 return self._tables.matches(hits, names), exhausted
 
-            return widening_search(top_k, fetch)
+            return widening_search(top_k, fetch, lambda: self._tables.count_users(pks))
 
     def count_users(self, tenant: str, group_ids: list[str]) -> int:
         """The users with a face in the tenant's groups (GroupNotFoundError for an unknown one)."""

@@ -47,11 +47,33 @@ def test_widening_search_widens_until_enough_users_or_exhausted() -> None:
         matches = [Match("g", f"u{i}", "", f"t{i}", 1.0 - i / 10) for i in range(users)]
         return matches, faces >= 40
 
-    assert [m.user_id for m in widening_search(2, fetch)] == ["u0", "u1"]
+    assert [m.user_id for m in widening_search(2, fetch, lambda: 5)] == ["u0", "u1"]
     assert asked == [8, 32]  # 4 x top_k, then 4 times more
     asked.clear()
-    assert len(widening_search(10, fetch)) == 5  # exhausted before 10 users were found
+    assert len(widening_search(10, fetch, lambda: 5)) == 5  # exhausted before 10 users found
     assert asked == [40]
+
+
+def test_widening_stops_once_every_user_of_the_groups_is_found() -> None:
+    """2 users with 50,000 close faces each: the first fetch finds both, and there is no third
+    to widen for (the search read all 100,000 faces before)."""
+    asked: list[int] = []
+
+    def fetch(faces: int) -> tuple[list[Match], bool]:
+        asked.append(faces)
+        return [Match("g", "u0", "", "t0", 0.9), Match("g", "u1", "", "t1", 0.8)], faces >= 100_000
+
+    counted: list[int] = []
+
+    def count_users() -> int:
+        counted.append(2)
+        return 2
+
+    assert [m.user_id for m in widening_search(5, fetch, count_users)] == ["u0", "u1"]
+    assert asked == [20] and counted == [2]
+    asked.clear()
+    assert len(widening_search(2, fetch, count_users)) == 2  # enough: users are not counted
+    assert asked == [8] and counted == [2]
 
 
 def test_lookups_raise_the_contract_errors() -> None:
