@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,17 @@ log = logging.getLogger("faceflow.launcher")
 
 
 class LaunchError(RuntimeError):
-    """A child failed to start or to become healthy."""
+    """A child failed to start or to become healthy (or a setting to launch it is wrong)."""
+
+
+def _port_setting(environ: Mapping[str, str], name: str) -> int | None:
+    """The port in ``environ[name]`` (None when unset or blank)."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise LaunchError(f"{name} must be a port number (1-65535), got {text!r}")
+    return int(text)
 
 
 @dataclass
@@ -44,10 +54,23 @@ class Launcher:
     startup_timeout: float = 120.0
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_ports: Mapping[str, int] = field(default_factory=dict)  # by name, over the defaults
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Launcher:
+        """``make run``'s launcher: ``FACEFLOW_GATEWAY_PORT`` and ``FACEFLOW_<SERVICE>_PORT``
+        move a process off a port that is taken (LaunchError naming a value that is no port).
+        Everything stays on 127.0.0.1."""
+        gateway_port = _port_setting(environ, "FACEFLOW_GATEWAY_PORT")
+        ports = {s.name: _port_setting(environ, f"{s.env_prefix}PORT") for s in SERVICES}
+        return cls(
+            gateway_port=gateway_port or GATEWAY_PORT,
+            service_ports={name: port for name, port in ports.items() if port is not None},
+        )
+
     def _port(self, service: ServiceProcess) -> int:
-        return service.port + self.port_offset
+        return self.service_ports.get(service.name, service.port + self.port_offset)
 
     def _env(self) -> dict[str, str]:
         env = {**os.environ, **self.extra_env}

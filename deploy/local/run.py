@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -60,7 +61,11 @@ def watch(children: Mapping[str, Child], stop: threading.Event, every: float = 1
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    launcher = Launcher()
+    try:
+        launcher = Launcher.from_environment(os.environ)
+    except LaunchError as error:
+        log.error("%s", error)
+        return 2
     key = ensure_demo_key(launcher)
     stop = threading.Event()
 
