@@ -32,7 +32,7 @@ from typing import Any, TypeAlias
 
 from faceflow_sdk import watch
 from faceflow_sdk.argtypes import positive_seconds, whole_number
-from faceflow_sdk.client import FaceflowClient
+from faceflow_sdk.client import DEFAULT_TIMEOUT_SECONDS, FaceflowClient
 from faceflow_sdk.cluster_folder import (
     MAX_PHOTOS_PER_REQUEST,
     ClusterFolderResult,
@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key", help="API key (FACEFLOW_API_KEY; default var/demo-api-key.txt)"
     )
     parser.add_argument(
-        "--timeout", type=positive_seconds, default=60.0, help="seconds per request"
+        "--timeout",
+        type=positive_seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="seconds per request (default: %(default)s)",
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON responses")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -142,6 +142,12 @@ def _params(**values: object) -> dict[str, str]:
     return out
 
 
+DEFAULT_TIMEOUT_SECONDS = 120.0
+"""Per request: over the gateway's longest deadline (60 s for a liveness verification or a
+clustering request, after the upload), so the client does not give up on an answer that is
+coming (and retry a session that is by then used)."""
+
+
 class FaceflowClient:
     """A typed client for one FaceFlow server and API key (a tenant)."""
 
@@ -150,7 +156,7 @@ class FaceflowClient:
         url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float = 60.0,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retries: int = 3,
         max_backoff: float = 10.0,
         transport: httpx.BaseTransport | None = None,

@@ -51,6 +51,9 @@ DATA_DIR = "/var/lib/faceflow"
 GATEWAY_SELECTOR = {"app.kubernetes.io/name": "gateway"}
 INGRESS_HOST = "faceflow.example.com"  # patched by the operator's kustomization
 TLS_SECRET = "faceflow-tls"  # kubernetes.io/tls Secret of INGRESS_HOST's certificate
+# over the gateway's longest deadline (60 s: a liveness verification, a clustering request),
+# as Compose's proxy (deploy/docker/proxy/faceflow-gateway.conf); nginx-ingress's default is 60 s
+PROXY_READ_TIMEOUT_SECONDS = 120
 MIB = 1024 * 1024
 SERVICE_TMP_BYTES = 64 * MIB
 """A model service's /tmp (in memory): OpenCV's and TFLite's own scratch files."""
@@ -488,6 +491,8 @@ def gateway_manifests(specs: list[ServiceSpec]) -> list[Manifest]:
             annotations={
                 "nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(gateway_body_limit()),
                 "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+                "nginx.ingress.kubernetes.io/proxy-read-timeout": str(PROXY_READ_TIMEOUT_SECONDS),
+                "nginx.ingress.kubernetes.io/proxy-send-timeout": str(PROXY_READ_TIMEOUT_SECONDS),
             },
         ),
         "spec": {

@@ -17,11 +17,14 @@ from deploy.kubernetes.render import (
     LIVENESS_WORKING_MEMORY_BYTES,
     NAMESPACE,
     OUTPUT_DIR,
+    PROXY_READ_TIMEOUT_SECONDS,
     default_port,
     render_all,
     stale_files,
 )
-from gateway.core.config import GatewaySettings
+from faceflow_sdk.client import DEFAULT_TIMEOUT_SECONDS
+from gateway.core.config import REPO_ROOT, GatewaySettings
+from gateway.orchestration.liveness_calls import VERIFY_DEADLINE_SECONDS
 
 KUBERNETES_VERSION = "1.33.0"  # oldest we promise; gRPC probes are GA since 1.27
 
@@ -191,6 +194,22 @@ def test_the_ingress_lets_through_what_the_gateway_accepts() -> None:
     assert size.endswith("m")
     largest_body = GatewaySettings.model_fields["max_request_bytes"].default
     assert int(size[:-1]) * 1024**2 >= largest_body > (int(size[:-1]) - 1) * 1024**2
+
+
+def test_proxies_and_the_sdk_wait_longer_than_the_gateways_longest_deadline() -> None:
+    """A liveness verification or a clustering request may take the gateway 60 s after the
+    upload: the Ingress, Compose's proxy and the SDK must not answer a 504 / give up first
+    (the session would be used by then, a clustering job created twice)."""
+    longest = max(
+        VERIFY_DEADLINE_SECONDS, GatewaySettings.model_fields["cluster_deadline_seconds"].default
+    )
+    annotations = find("Ingress", "gateway")["metadata"]["annotations"]
+    for name in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert annotations[f"nginx.ingress.kubernetes.io/{name}"] == str(PROXY_READ_TIMEOUT_SECONDS)
+    compose_proxy = REPO_ROOT / "deploy" / "docker" / "proxy" / "faceflow-gateway.conf"
+    assert f"proxy_read_timeout {PROXY_READ_TIMEOUT_SECONDS}s;" in compose_proxy.read_text()
+    assert longest + 30 <= PROXY_READ_TIMEOUT_SECONDS  # and the upload's time before it
+    assert DEFAULT_TIMEOUT_SECONDS >= PROXY_READ_TIMEOUT_SECONDS
 
 
 def test_gateway_tmp_holds_twice_the_largest_body() -> None:
