@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
@@ -41,11 +42,13 @@ async def get_tenant(
     if not key:
         raise ApiError(401, "UNAUTHENTICATED", "missing API key: send it in the x-api-key header")
     tenants: Tenants = request.app.state.tenants
-    tenant = tenants.resolve(key)
+    # off the event loop: with PostgreSQL these are network round trips, which must not stall
+    # every other request while the database is slow or unreachable
+    tenant = await run_in_threadpool(tenants.resolve, key)
     if tenant is None:
         raise ApiError(401, "UNAUTHENTICATED", "the API key is not valid")
     limiter: Limiter = request.app.state.rate_limiter
-    wait = limiter.take(key)
+    wait = await run_in_threadpool(limiter.take, key)
     if wait > 0.0:
         raise ApiError(
             429,

@@ -247,12 +247,13 @@ class ServiceClients:
         down = asyncio.ensure_future(watch.went_down.wait())
         try:
             await asyncio.wait({call, down}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
+            if not call.done():
+                raise ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service stopped answering")
+            return call.result()
+        finally:  # also when the caller is cancelled: the RPC stops with it
             down.cancel()
-        if not call.done():
-            call.cancel()
-            raise ApiError(503, "SERVICE_UNAVAILABLE", f"the {name} service stopped answering")
-        return call.result()
+            if not call.done():
+                call.cancel()
 
     async def health(self) -> dict[str, str]:
         """Each configured service's gRPC health status name (or UNREACHABLE).

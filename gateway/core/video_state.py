@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from services.shared.postgres import ConnectionPool, migrate
 
@@ -241,12 +241,12 @@ class VideoState:
         """True with PostgreSQL: other gateway replicas may be running jobs of their own."""
 
     @classmethod
-    def sqlite(cls, path: Path) -> VideoState:
+    def sqlite(cls, path: Path) -> Self:
         """The embedded default: one gateway process owns the file."""
         return cls(_Sqlite(path), shared=False)
 
     @classmethod
-    def postgres(cls, pool: ConnectionPool) -> VideoState:
+    def postgres(cls, pool: ConnectionPool) -> Self:
         """Shared by every replica (schema created or migrated now)."""
         return cls(_Postgres(pool), shared=True)
 

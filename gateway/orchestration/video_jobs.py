@@ -85,13 +85,10 @@ class VideoJobs:
     def recover(self) -> int:
         """At start: fail the jobs a previous run left queued or running (all of them with
         SQLite; with PostgreSQL those without a recent heartbeat); how many."""
-        now = time.time()
         if self.state.shared:
-            stale = self.settings.video_job_stale_seconds
-            message = STALE_MESSAGE.format(seconds=stale)
-            count = self.state.fail_stale(now - stale, INTERRUPTED, message)
+            count = self._fail_stale()
         else:
-            count = self.state.fail_stale(now + 1.0, INTERRUPTED, RESTARTED_MESSAGE)
+            count = self.state.fail_stale(time.time() + 1.0, INTERRUPTED, RESTARTED_MESSAGE)
         for leftover in self.folder.glob("vj_*"):
             if leftover.stem not in self._tasks:
                 leftover.unlink(missing_ok=True)
@@ -104,12 +101,17 @@ class VideoJobs:
         job = self.state.job(tenant, job_id)
         if job is None or job.status not in ("queued", "running") or job_id in self._tasks:
             return job
-        stale = self.settings.video_job_stale_seconds
-        if self.state.fail_stale(
-            time.time() - stale, INTERRUPTED, STALE_MESSAGE.format(seconds=stale), job_id
-        ):
+        if self._fail_stale(job_id):
             return self.state.job(tenant, job_id)
         return job
+
+    def _fail_stale(self, job_id: str | None = None) -> int:
+        """Fail the unfinished jobs (or the one) whose runner stopped beating: a replica
+        that crashed or was killed; how many."""
+        stale = self.settings.video_job_stale_seconds
+        return self.state.fail_stale(
+            time.time() - stale, INTERRUPTED, STALE_MESSAGE.format(seconds=stale), job_id
+        )
 
     def start(
         self,
@@ -124,6 +126,8 @@ class VideoJobs:
         """Store the upload and the job, and start its task. When the video cannot be written
         (no space left: 503 SERVICE_UNAVAILABLE) the job record is removed again."""
         self.state.purge_finished(time.time() - self.settings.video_job_ttl_hours * 3600.0)
+        if self.state.shared:  # a crashed replica's jobs must not count against the limit
+            self._fail_stale()  # forever (nothing else fails them unless they are read)
         limit = self.settings.video_max_jobs_per_tenant
         if self.state.unfinished_jobs(tenant) >= limit:
             raise ApiError(
@@ -184,9 +188,7 @@ class VideoJobs:
                 sender.cancel()
                 sender = None
         except asyncio.CancelledError:
-            self.state.update_job(
-                job.job_id, status="failed", error=(INTERRUPTED, STOPPED_MESSAGE), finished=True
-            )
+            self._failed(job.job_id, INTERRUPTED, STOPPED_MESSAGE)
             if sender is not None:
                 sender.cancel()
             raise
@@ -209,8 +211,16 @@ class VideoJobs:
 
     def _failed(self, job_id: str, code: str, message: str) -> dict[str, Any] | None:
         """Mark the job failed; what its webhook is told (None when the job was deleted
-        meanwhile, e.g. with its tenant: no message about it is recorded or sent)."""
-        if not self.state.update_job(job_id, status="failed", error=(code, message), finished=True):
+        meanwhile, e.g. with its tenant, or when the failure cannot be recorded (the database
+        is down: the job is judged stale later): no message about it is recorded or sent)."""
+        try:
+            recorded = self.state.update_job(
+                job_id, status="failed", error=(code, message), finished=True
+            )
+        except Exception:
+            log.exception("video job %s: its failure (%s) cannot be recorded", job_id, code)
+            return None
+        if not recorded:
             return None
         return {"status": "failed", "error": {"code": code, "message": message}}
 
@@ -281,8 +291,11 @@ class VideoJobs:
         """Keep ``updated_at`` fresh while the job waits for a slot or a frame takes long."""
         while True:
             await asyncio.sleep(self.settings.video_heartbeat_seconds)
-            if not self.state.update_job(job_id):
-                return
+            try:
+                if not self.state.update_job(job_id):
+                    return
+            except Exception:  # the database is down for a while: beat again next time
+                log.warning("video job %s: heartbeat not recorded", job_id, exc_info=True)
 
 
 def video_info(reader: VideoReader) -> dict[str, Any]:

@@ -42,8 +42,16 @@ class ConnectionPool:
             self._idle.put(connection)
 
     def _connect(self) -> psycopg.Connection[Any]:
+        # TCP keepalives: a database host that vanishes without a reset (a node lost, a
+        # partition) fails the query waiting on it in about 25 s, not the kernel's many minutes
         return psycopg.connect(
-            self.url, autocommit=True, connect_timeout=int(self._connect_timeout)
+            self.url,
+            autocommit=True,
+            connect_timeout=int(self._connect_timeout),
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
         )
 
     @contextmanager

@@ -3,17 +3,20 @@ alike: tenancy, the job lifecycle, interrupted jobs, and one batch per stream at
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.video_state import PG_SCHEMA, StreamBusyError, VideoState
+from gateway.orchestration.video import VideoSearch
 from gateway.orchestration.video_jobs import VideoJobs
+from services.shared.errors import DatabaseUnavailableError
 from services.shared.postgres import ConnectionPool
 from tests.services.embedding.store.conftest import postgres_url
 
@@ -177,6 +180,73 @@ def test_restart_fails_the_jobs_it_cannot_finish(state: VideoState, tmp_path: Pa
     state.update_job(alive.job_id, now=now - 61)  # ...until its heartbeat is a minute old
     read = jobs.job("t1", alive.job_id)
     assert read is not None and read.status == "failed" and read.error_code == "INTERRUPTED"
+
+
+def test_a_crashed_replicas_jobs_do_not_count_against_the_limit(
+    state: VideoState, tmp_path: Path
+) -> None:
+    """PostgreSQL: a replica killed while its jobs ran, restarted within the stale time, did
+    not fail them at start; nothing read them afterwards (a webhook-only client never
+    polls), so they counted as unfinished forever and the tenant got 429 for good."""
+    if not state.shared:
+        pytest.skip("SQLite: one gateway owns the file and fails all its leftovers at start")
+    settings = GatewaySettings(
+        data_dir=tmp_path, video_max_jobs_per_tenant=2, video_job_stale_seconds=60.0
+    )
+    now = time.time()
+    stranded = [state.create_job("t1", {}, None, None, now=now - 3600) for _ in range(2)]
+    for job in stranded:
+        state.update_job(job.job_id, status="running", now=now - 3600)
+    jobs = VideoJobs(settings, cast(ServiceClients, None), state)
+
+    async def start_one() -> str:
+        started = jobs.start("t1", b"video", ".mp4", VideoSearch("t1", ("g",)), 5.0, {}, None)
+        await jobs.close()  # its task is cancelled before it runs
+        return started.job_id
+
+    assert asyncio.run(start_one())  # not 429
+    for job in stranded:
+        read = state.job("t1", job.job_id)
+        assert read is not None and (read.status, read.error_code) == ("failed", "INTERRUPTED")
+
+
+class DatabaseDown(VideoState):
+    """The real state, but its job updates fail while ``outage`` is above zero."""
+
+    outage = 0
+
+    def update_job(self, *args: Any, **kwargs: Any) -> bool:
+        if self.outage > 0:
+            self.outage -= 1
+            raise DatabaseUnavailableError("the database is unavailable right now; retry later")
+        return super().update_job(*args, **kwargs)
+
+
+def test_a_database_outage_neither_stops_a_heartbeat_nor_escapes_a_failing_job(
+    tmp_path: Path,
+) -> None:
+    """The heartbeat used to end at the first failed update (the job, alive, was then failed
+    as stale by another replica), and recording a job's failure while the database was down
+    raised out of the job's task (leaving its webhook sender waiting forever)."""
+    state = DatabaseDown.sqlite(tmp_path / "video.sqlite3")
+    settings = GatewaySettings(data_dir=tmp_path, video_heartbeat_seconds=0.01)
+    jobs = VideoJobs(settings, cast(ServiceClients, None), state)
+    job = state.create_job("t1", {}, None, None, now=1000.0)
+    state.outage = 2
+
+    async def beat_through_the_outage() -> None:
+        beating = asyncio.create_task(jobs._heartbeat(job.job_id))
+        await asyncio.sleep(0.2)
+        assert not beating.done()  # still beating after two failed beats
+        beating.cancel()
+
+    asyncio.run(beat_through_the_outage())
+    beaten = state.job("t1", job.job_id)
+    assert beaten is not None and beaten.updated_at > 1000.0
+    state.outage = 1
+    assert jobs._failed(job.job_id, "INTERNAL", "internal error") is None  # logged, not raised
+    assert jobs._failed(job.job_id, "INTERNAL", "internal error") is not None  # back
+    state.close()
 
 
 def test_finished_jobs_are_purged_after_their_time_and_unfinished_ones_counted(
