@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from services.shared.errors import ImageTooLargeError, InvalidImageError
 
@@ -21,6 +21,16 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 MIN_SIDE = 2
 DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+ORIENTATION_TAG = 0x0112
+ORIENTATIONS = {  # EXIF orientation -> the transpose that makes the image upright
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True)
@@ -52,9 +62,7 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> NDArray[np.u
             if width < MIN_SIDE or height < MIN_SIDE:
                 raise InvalidImageError(f"the image is {width}x{height} pixels: too small")
             image.load()
-            # in place: without an orientation tag, the copying form duplicates every pixel
-            ImageOps.exif_transpose(image, in_place=True)
-            rgb = _to_rgb(image)
+            rgb = _to_rgb(_upright(image))
     except (ImageTooLargeError, InvalidImageError):
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
@@ -66,6 +74,21 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> NDArray[np.u
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF (or XMP) orientation says; unchanged without one.
+
+    Not ``ImageOps.exif_transpose``: it also rewrites the EXIF block, and that fails
+    (``struct.error``, ``TypeError``) on tags stored with another type than Pillow expects,
+    which phone photos have; only the pixels are needed here, and unreadable metadata is no
+    reason to refuse a photo."""
+    try:
+        orientation = image.getexif().get(ORIENTATION_TAG)
+    except Exception:  # any failure to parse metadata: the pixels as stored
+        return image
+    method = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(method)
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
@@ -75,9 +98,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = float(array.max()) or 1.0
-        return Image.fromarray((array * (255.0 / peak)).astype(np.uint8)).convert("RGB")
+        # 16-bit grey, as Pillow converts 16-bit colour: a fixed scale (not by the image's own
+        # peak, which brightened a dark photo to full white and fooled the exposure checks)
+        array = np.asarray(image, dtype=np.float64) / 257.0
+        grey = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
     return image.convert("RGB")
 
 

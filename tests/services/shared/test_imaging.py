@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import struct
+
 import numpy as np
 import pytest
+from PIL import Image, ImageOps
 
 from services.shared.errors import ImageTooLargeError, InvalidImageError
 from services.shared.imaging import ImageLimits, decode_image, image_size
@@ -46,6 +50,41 @@ def test_exif_orientation_is_applied() -> None:
     decoded = decode_image(images.exif_rotated_jpeg(source))
     assert decoded.shape == source.shape
     assert np.abs(decoded.astype(int) - source.astype(int)).mean() < 8
+
+
+@pytest.mark.parametrize("orientation", range(10))
+def test_every_exif_orientation_matches_pillows_own_transpose(orientation: int) -> None:
+    source = Image.fromarray(np.random.default_rng(0).integers(0, 255, (5, 7, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = io.BytesIO()
+    source.save(data, "PNG", exif=exif.tobytes())
+    expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data.getvalue())).convert("RGB"))
+    assert np.array_equal(decode_image(data.getvalue()), np.asarray(expected))
+
+
+def test_a_mistyped_exif_tag_does_not_refuse_the_photo() -> None:
+    """Orientation 6 beside a tag stored with another type than Pillow expects (SampleFormat
+    as text), as some phones write: rewriting the EXIF (Pillow's exif_transpose) raised
+    struct.error, an INTERNAL error in every service; the photo is turned and decoded."""
+    entries = [(0x0112, 3, 1, struct.pack("<HH", 6, 0)), (0x0153, 2, 2, b"a\0\0\0")]
+    ifd = struct.pack("<H", len(entries))
+    ifd += b"".join(
+        struct.pack("<HHI", tag, kind, count) + value for tag, kind, count, value in entries
+    )
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0)
+    data = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 150)).save(data, "JPEG", exif=b"Exif\0\0" + tiff)
+    assert decode_image(data.getvalue()).shape == (64, 48, 3)  # 64 wide stored, turned upright
+
+
+def test_16_bit_grey_keeps_its_exposure() -> None:
+    """A dark 16-bit grey PNG was scaled by its own brightest pixel: to full white."""
+    dark = Image.fromarray(np.full((32, 32), 10_000, dtype=np.uint16))
+    data = io.BytesIO()
+    dark.save(data, "PNG")
+    decoded = decode_image(data.getvalue())
+    assert decoded.shape == (32, 32, 3) and (decoded == round(10_000 / 257)).all()  # 39
 
 
 def test_empty() -> None:
