@@ -17,6 +17,10 @@ from services.shared.model_zoo import DetectedFace
 from services.shared.model_zoo.facemesh import FACEMESH_POINTS
 from services.shared.quality import QualityReport
 
+MAX_BOX_TO_IMAGE = 2
+"""A caller's box may reach past the image (a face at its edge), but its side may be at most
+this many times the image's longer side: the attribute crops allocate the box's size."""
+
 
 def _point(xy: NDArray[np.float64]) -> common_pb2.Point:
     return common_pb2.Point(x=float(xy[0]), y=float(xy[1]))
@@ -99,6 +103,10 @@ def face_from_proto(
         inside_height = min(box[1] + box[3], height) - max(box[1], 0.0)
         if inside_width < 1 or inside_height < 1:  # not one whole pixel of the image inside
             raise InvalidArgumentError(f"{where}.box lies outside the {width}x{height} image")
+        if max(box[2], box[3]) > MAX_BOX_TO_IMAGE * max(width, height):  # crops are its size
+            raise InvalidArgumentError(
+                f"{where}.box is more than {MAX_BOX_TO_IMAGE} times the {width}x{height} image"
+            )
     if not face.HasField("landmarks"):
         raise InvalidArgumentError(f"{where}.landmarks are missing (five points are required)")
     landmarks = landmarks_from_proto(face)

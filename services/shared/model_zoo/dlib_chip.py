@@ -97,6 +97,8 @@ def _bilinear(
     image: NDArray[np.uint8], xs: NDArray[np.float64], ys: NDArray[np.float64]
 ) -> NDArray[np.uint8]:
     rows, cols = image.shape[:2]
+    if rows < 2 or cols < 2:  # no 2x2 neighbourhood anywhere: every sample is outside (0)
+        return np.zeros((*xs.shape, *image.shape[2:]), dtype=np.uint8)
     left, top = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
     inside = (left >= 0) & (top >= 0) & (left + 1 < cols) & (top + 1 < rows)
     left_c, top_c = np.clip(left, 0, max(cols - 2, 0)), np.clip(top, 0, max(rows - 2, 0))

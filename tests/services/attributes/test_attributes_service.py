@@ -166,6 +166,11 @@ def bad_face(**changes: object) -> common_pb2.Face:
             "faces[0].box lies outside the 512x512 image",
         ),
         ([bad_face(landmarks=None)], [A.ATTRIBUTE_AGE], "landmarks are missing"),
+        (  # its emotion crop would be a million pixels square (a MemoryError, INTERNAL)
+            [bad_face(box=common_pb2.BoundingBox(x=0, y=0, width=1e6, height=1e6))],
+            [A.ATTRIBUTE_EMOTION],
+            "faces[0].box is more than 2 times the 512x512 image",
+        ),
     ],
     ids=[
         "no-attributes",
@@ -176,6 +181,7 @@ def bad_face(**changes: object) -> common_pb2.Face:
         "outside",
         "half-pixel-inside",
         "no-landmarks",
+        "box-far-over-the-image",
     ],
 )
 def test_bad_requests_are_invalid_argument(stub, faces, attributes, message) -> None:  # type: ignore[no-untyped-def]

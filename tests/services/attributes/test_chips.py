@@ -65,3 +65,14 @@ def test_yunet_points_land_on_the_template() -> None:
         # where its filter samples at 1) move points by about a pixel at this size.
         assert np.hypot(*(centre - (x, y))) < 1.5
     assert DLIB_YUNET_5.shape == (5, 2)
+
+
+def test_a_chip_overlapping_the_image_by_one_column_is_black() -> None:
+    """The chip's area met the image in one column: bilinear sampling indexed past it
+    (IndexError, an INTERNAL error); dlib samples nothing there, so the chip is black."""
+    image = np.full((100, 100, 3), 200, dtype=np.uint8)
+    landmarks = np.array(
+        [[112.16, 41.47], [127.28, 41.47], [119.72, 50.57], [113.19, 57.78], [126.25, 57.78]]
+    )
+    chip = extract_face_chip(image, landmarks, 64)
+    assert chip.shape == (64, 64, 3) and not chip.any()
