@@ -28,7 +28,10 @@ from services.shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-GRACE_SECONDS = 5.0
+GRACE_SECONDS = 15.0
+"""After SIGTERM, calls running or queued get this long to finish (the gateway's deadline is
+10 s); under the orchestrators' stop times, Kubernetes' terminationGracePeriodSeconds and
+Compose's stop_grace_period (20 s), so the process exits by itself first."""
 
 
 @dataclass

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from deploy.docker.components import REPO_ROOT, model_services
-from deploy.kubernetes.render import default_port
+from deploy.kubernetes.render import default_port, render_all
+from services.shared.server import GRACE_SECONDS
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 
@@ -123,3 +124,22 @@ def test_only_postgres_has_a_volume(compose: dict[str, Any]) -> None:
     with_volumes = {name for name, service in compose["services"].items() if "volumes" in service}
     assert with_volumes == {"postgres", "proxy"}  # the proxy's: its certificate, read-only
     assert set(compose["volumes"]) == {"gallery-db"}
+
+
+def test_services_finish_their_calls_before_they_are_killed(compose: dict[str, Any]) -> None:
+    """A model service gives calls in flight GRACE_SECONDS after SIGTERM: Compose (10 s by
+    default) and Kubernetes must wait longer before they SIGKILL it."""
+    for name in model_services():
+        grace = compose["services"][name]["stop_grace_period"]
+        assert grace.endswith("s") and int(grace[:-1]) > GRACE_SECONDS
+    deployments = [
+        document
+        for text in render_all().values()
+        for document in yaml.safe_load_all(text)
+        if isinstance(document, dict) and document.get("kind") == "Deployment"
+    ]
+    assert deployments
+    for deployment in deployments:
+        assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > (
+            GRACE_SECONDS
+        )
