@@ -8,7 +8,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.core.webhook_destinations import Network, parse_networks
-from services.shared.imaging import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, ImageLimits
+from services.shared.imaging import (
+    DEFAULT_MAX_IMAGE_BYTES,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    HIGHEST_MAX_IMAGE_PIXELS,
+    ImageLimits,
+)
 from services.shared.topology import GATEWAY_PORT, SERVICE_PORTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +46,9 @@ class GatewaySettings(BaseSettings):
     health_watch_deadline_seconds: float = Field(default=0.5, gt=0)
     unavailable_retries: int = Field(default=2, ge=0, le=5)
     max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1)
-    max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)
+    max_image_pixels: int = Field(
+        default=DEFAULT_MAX_IMAGE_PIXELS, ge=1, le=HIGHEST_MAX_IMAGE_PIXELS
+    )
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     cluster_max_request_faces: int = Field(
         default=256,

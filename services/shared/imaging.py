@@ -21,6 +21,9 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 MIN_SIDE = 2
 DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+# Pillow refuses (warns, then raises) past its own bomb limit whatever ours says: a setting
+# above it could never be honoured, so the settings stop there
+HIGHEST_MAX_IMAGE_PIXELS = int(Image.MAX_IMAGE_PIXELS or DEFAULT_MAX_IMAGE_PIXELS)
 ORIENTATION_TAG = 0x0112
 ORIENTATIONS = {  # EXIF orientation -> the transpose that makes the image upright
     2: Image.Transpose.FLIP_LEFT_RIGHT,

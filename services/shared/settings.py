@@ -8,7 +8,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.shared.imaging import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
+from services.shared.imaging import (
+    DEFAULT_MAX_IMAGE_BYTES,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    HIGHEST_MAX_IMAGE_PIXELS,
+)
 
 
 def default_cache_dir() -> Path:
@@ -36,7 +40,9 @@ class ServiceSettings(BaseSettings):
     metrics_port: int = Field(default=0, ge=0, description="Prometheus exporter port, 0 = off")
     model_cache_dir: Path = Field(default_factory=lambda: default_cache_dir() / "models")
     max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1)
-    max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)
+    max_image_pixels: int = Field(
+        default=DEFAULT_MAX_IMAGE_PIXELS, ge=1, le=HIGHEST_MAX_IMAGE_PIXELS
+    )
     max_message_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_connection_age_seconds: int = Field(
         default=300, ge=1, description="clients reconnect (and re-resolve) after this long"

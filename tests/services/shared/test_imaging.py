@@ -8,9 +8,18 @@ import struct
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
+from gateway.core.config import GatewaySettings
 from services.shared.errors import ImageTooLargeError, InvalidImageError
-from services.shared.imaging import ImageLimits, decode_image, image_size
+from services.shared.imaging import (
+    HIGHEST_MAX_IMAGE_PIXELS,
+    ImageLimits,
+    decode_image,
+    image_size,
+)
+from services.shared.settings import ServiceSettings
 from tests.helpers import images
 
 
@@ -125,3 +134,12 @@ def test_decompression_bomb() -> None:
 
 def test_image_size_reads_header_only() -> None:
     assert image_size(images.astronaut_jpeg()) == (512, 512)
+
+
+@pytest.mark.parametrize("settings", [GatewaySettings, ServiceSettings])
+def test_the_pixel_setting_stops_at_pillows_own_bomb_limit(settings: type[BaseSettings]) -> None:
+    """Pillow refuses images past its own limit whatever ours says: a higher setting would
+    be a promise the decoder breaks, so it is refused at start-up."""
+    assert settings(max_image_pixels=HIGHEST_MAX_IMAGE_PIXELS)
+    with pytest.raises(ValidationError, match="max_image_pixels"):
+        settings(max_image_pixels=HIGHEST_MAX_IMAGE_PIXELS + 1)
