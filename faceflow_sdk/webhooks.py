@@ -9,7 +9,8 @@ parsing), and refuse old timestamps so a recorded request cannot be replayed:
 >>> if not verify_webhook(secret, body, request.headers):
 ...     return 401
 
-``X-FaceFlow-Delivery`` is the same on every retry of one message: use it to ignore repeats.
+The body's ``delivery_id`` (also sent as ``X-FaceFlow-Delivery``) is the same on every retry
+of one message: use the body's, which the signature covers, to ignore repeats.
 """
 
 from __future__ import annotations

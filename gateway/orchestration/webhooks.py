@@ -148,7 +148,10 @@ class WebhookSender:
 
     async def deliver(self, delivery_id: str, message: Message) -> bool:
         """Try until a 2xx or the attempts run out; True when delivered."""
-        body = json.dumps(message.payload, separators=(",", ":")).encode()
+        # the delivery id inside the signed body too: a receiver deduplicating on it cannot be
+        # fooled by a captured delivery resent under another X-FaceFlow-Delivery header
+        payload = {**message.payload, "delivery_id": delivery_id}
+        body = json.dumps(payload, separators=(",", ":")).encode()
         attempts: list[dict[str, Any]] = []
         for number in range(1, self.policy.attempts + 1):
             timestamp = str(int(time.time()))

@@ -505,8 +505,13 @@ def test_webhook_deliveries_are_signed_and_retried(
         "status": "completed",
         "events": len(done["events"]),
         "error": None,
+        "delivery_id": receiver.requests[-1][0]["x-faceflow-delivery"],
     }
     assert [d["track_id"] for d in deliveries[:-1]] == [e["track_id"] for e in done["events"]]
+    # the delivery id is signed with the body: a repeat under another header is still a repeat
+    for headers, body, _ in receiver.requests:
+        assert json.loads(body)["delivery_id"] == headers["x-faceflow-delivery"]
+    assert json.loads(first_try[1])["delivery_id"] == json.loads(retry[1])["delivery_id"]
 
 
 def test_a_job_deleted_while_it_fails_sends_no_webhook(
