@@ -563,6 +563,24 @@ class VideoState:
         )
         return changed > 0
 
+    def renew_stream(self, stream_id: str, lease_seconds: float, now: float | None = None) -> bool:
+        """Extend the lease of a batch still running (its gateway is alive); False when the
+        stream is gone or not leased."""
+        at = time.time() if now is None else now
+        until = at + lease_seconds
+        return (
+            self._change(
+                "UPDATE {p}video_streams SET busy_until = %s,"
+                " expires_at = CASE WHEN expires_at < %s THEN %s ELSE expires_at END"
+                " WHERE stream_id = %s AND busy_until IS NOT NULL",
+                until,
+                until,
+                until,
+                stream_id,
+            )
+            > 0
+        )
+
     def release_stream(self, stream_id: str) -> None:
         """Give the lease back unchanged (the batch failed)."""
         self._change(

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 
+from gateway.api.routes.videos import keep_lease
 from gateway.core.clients import ServiceClients
 from gateway.core.config import GatewaySettings
 from gateway.core.video_state import PG_SCHEMA, StreamBusyError, VideoState
@@ -315,3 +316,36 @@ def test_events_of_a_deleted_job_are_not_stored(state: VideoState) -> None:
     assert state.delete_job("t1", job.job_id)
     assert not state.add_events(job.job_id, 1, [{"track_id": 2}, {"track_id": 3}])
     assert state.events(job.job_id) == []
+
+
+def test_a_batchs_lease_is_renewed_while_it_runs_and_ends_with_its_gateway(
+    state: VideoState,
+) -> None:
+    """The lease was the batch's worst case (500 s): a gateway that crashed mid-batch left the
+    stream busy (409, not even closable) that long. Now it is short and renewed."""
+    stream = state.create_stream("t1", {}, {}, idle_seconds=120, now=1000.0)
+    assert state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1000.0)
+    assert state.renew_stream(stream.stream_id, 30, now=1020.0)  # the batch is still running
+    with pytest.raises(StreamBusyError):
+        state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1040.0)
+    # its gateway died at 1020: no more renewals, the stream is free at 1051
+    again = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1051.0)
+    assert again is not None
+    state.release_stream(stream.stream_id)
+    assert not state.renew_stream(stream.stream_id, 30, now=1052.0)  # not leased: not renewed
+
+
+def test_keep_lease_renews_until_cancelled(state: VideoState) -> None:
+    stream = state.create_stream("t1", {}, {}, idle_seconds=120)
+    assert state.claim_stream("t1", stream.stream_id, lease_seconds=0.3)
+
+    async def run_a_long_batch() -> None:
+        renewing = asyncio.create_task(keep_lease(state, stream.stream_id, 0.3))
+        await asyncio.sleep(0.6)  # twice the lease
+        with pytest.raises(StreamBusyError):
+            state.claim_stream("t1", stream.stream_id, lease_seconds=0.3)
+        renewing.cancel()
+
+    asyncio.run(run_a_long_batch())
+    time.sleep(0.35)
+    assert state.claim_stream("t1", stream.stream_id, lease_seconds=0.3) is not None

@@ -88,6 +88,9 @@ MAX_VIDEO_UPLOAD_BYTES = 256 * 1024 * 1024
 """The most bytes read of an upload; the enforced limit is the setting video_max_bytes."""
 MIN_FPS, MAX_FPS = 0.2, 30.0
 MAX_STREAM_FRAMES = 50
+STREAM_LEASE_SECONDS = 30.0
+"""A batch holds its stream this long, renewed every third of it while the batch runs: a
+gateway that crashed mid-batch leaves the stream busy (409) for at most this long."""
 log = logging.getLogger("faceflow.gateway.videos")
 WEBHOOK_URL = r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:[/?#][!-~]*)?$"
 """http(s)://host[:port] then an optional path: printable ASCII only (an international
@@ -464,9 +467,7 @@ def _claim(
     request: Request, tenant: str, stream_id: str, settings: GatewaySettings
 ) -> StreamRecord:
     try:
-        record = video_state(request).claim_stream(
-            tenant, stream_id, settings.deadline_seconds * MAX_STREAM_FRAMES
-        )
+        record = video_state(request).claim_stream(tenant, stream_id, STREAM_LEASE_SECONDS)
     except StreamBusyError:
         raise ApiError(
             409,
@@ -482,6 +483,18 @@ def _claim(
     return record
 
 
+async def keep_lease(state: VideoState, stream_id: str, lease_seconds: float) -> None:
+    """Renew a running batch's lease every third of it (until cancelled, or the stream is
+    gone); a database that fails meanwhile is tried again at the next turn."""
+    while True:
+        await asyncio.sleep(lease_seconds / 3)
+        try:
+            if not state.renew_stream(stream_id, lease_seconds):
+                return
+        except Exception:
+            log.warning("stream %s: lease not renewed", stream_id, exc_info=True)
+
+
 async def _batch(
     request: Request,
     clients: ServiceClients,
@@ -492,6 +505,7 @@ async def _batch(
     close: bool,
 ) -> StreamBatchOut:
     state = video_state(request)
+    renewing = asyncio.create_task(keep_lease(state, record.stream_id, STREAM_LEASE_SECONDS))
     try:
         search = VideoSearch.from_json(record.tenant, record.request)
         recognizer = new_recognizer(
@@ -507,6 +521,8 @@ async def _batch(
     except BaseException:
         state.release_stream(record.stream_id)
         raise
+    finally:
+        renewing.cancel()
     last = times[-1] if times else record.last_time_ms
     if close:
         state.delete_stream(record.stream_id)
