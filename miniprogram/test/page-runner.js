@@ -17,7 +17,10 @@
 //   wx.getStorageSync / setStorageSync / removeStorageSync -> an in-memory store (the phone's);
 //   wx.chooseMedia -> the photo the test "picks" with pickPhoto(); none picked = the user
 //     cancelled (fail "chooseMedia:fail cancel", as WeChat reports it);
-//   wx.createCameraContext().takePhoto -> the photo the camera "sees" (setCameraPhoto()).
+//   wx.createCameraContext().takePhoto -> the photo the camera "sees" (setCameraPhoto());
+//   its onCameraFrame -> a frame every 33 ms (30 fps) while started, and
+//     wx.createOffscreenCanvas().toDataURL -> that same photo as a JPEG data URL (the frame a
+//     phone would encode; node has no JPEG encoder for the RGBA frames).
 const fs = require("node:fs");
 const path = require("node:path");
 const { JSDOM } = require("jsdom");
@@ -76,6 +79,29 @@ Object.assign(global.wx, {
           else options.success && options.success({ tempImagePath: cameraPhoto, errMsg: "takePhoto:ok" });
         }, 0);
       },
+      onCameraFrame(callback) {
+        let timer = null;
+        return {
+          start(options = {}) {
+            if (!cameraPhoto) {
+              setTimeout(() => options.fail && options.fail({ errMsg: "onCameraFrame:fail camera not ready" }), 0);
+              return;
+            }
+            timer = setInterval(() => callback({ width: 4, height: 3, data: new ArrayBuffer(4 * 3 * 4) }), 33);
+            options.success && options.success();
+          },
+          stop() { clearInterval(timer); },
+        };
+      },
+    };
+  },
+  createOffscreenCanvas({ width, height }) {
+    const pixels = { data: new Uint8ClampedArray(width * height * 4) };
+    return {
+      width,
+      height,
+      getContext: () => ({ createImageData: () => pixels, putImageData: () => {} }),
+      toDataURL: () => `data:image/jpeg;base64,${fs.readFileSync(cameraPhoto, "base64")}`,
     };
   },
 });

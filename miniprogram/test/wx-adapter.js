@@ -22,7 +22,7 @@ function createWxAdapter() {
   return {
     calls,
     request(options) {
-      calls.push({ api: "request", url: options.url, method: options.method || "GET" });
+      calls.push({ api: "request", url: options.url, method: options.method || "GET", data: options.data });
       const method = (options.method || "GET").toUpperCase();
       const header = Object.assign({}, options.header);
       let url = options.url;

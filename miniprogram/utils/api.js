@@ -169,8 +169,11 @@ function createApi(options) {
     });
   }
 
-  /** @param {string} filePath */
+  /** A file's bytes as base64; a data URL (a camera frame encoded in memory) as it is: the
+   * gateway reads both.
+   * @param {string} filePath */
   function base64(filePath) {
+    if (filePath.startsWith("data:")) return filePath;
     return wxApi.getFileSystemManager().readFileSync(filePath, "base64");
   }
 
@@ -238,8 +241,8 @@ function createApi(options) {
     createLivenessSession(opts = {}) {
       return request("POST", "/liveness/sessions", params({ action_count: opts.actionCount, ttl_seconds: opts.ttlSeconds }));
     },
-    /** Frames taken with the camera component (temp file paths) in capture order, with their
-     * capture times in ms (frameTimesMs) when known.
+    /** Frames taken with the camera component (temp file paths, or JPEG data URLs of sampled
+     * camera frames) in capture order, with their capture times in ms (frameTimesMs) when known.
      * @param {string} sessionId
      * @param {string[]} framePaths
      * @param {{ frameTimesMs?: number[] }} [opts]

@@ -60,6 +60,22 @@ def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
         assert "ℹ skipped 0" in report, report
 
 
+def test_miniprogram_camera_sampling() -> None:
+    """test/camera.test.js: the blink step's frame sampling (utils/camera.js), no server."""
+    if shutil.which("node") is None:
+        pytest.fail("node is needed for the mini-program tests (apt-get install -y nodejs)")
+    done = subprocess.run(
+        ["node", "--test", "--test-reporter=spec", "test/camera.test.js"],
+        cwd=MINIPROGRAM,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = done.stdout + done.stderr
+    assert done.returncode == 0 and "ℹ fail 0" in report and "ℹ pass 4" in report, report
+
+
 def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path: Path) -> None:
     run_node_tests("api.test.js", stack, tmp_path)
 

@@ -1,6 +1,8 @@
 // Action liveness with the camera component: start a session, prompt each action and take
-// photos at intervals (takePhoto), then send the frames for the verdict.
+// photos at intervals (takePhoto), then send the frames for the verdict. A blink is too quick
+// for photos 0.5-1 s apart: its step samples the camera's frame stream (utils/camera.js).
 const app = getApp();
+const { canSampleFrames, sampleFrames } = require("../../utils/camera");
 const { describe, MESSAGES } = require("../../utils/errors");
 const { promptFor } = require("../../utils/flows");
 const { reasonText } = require("../../utils/labels");
@@ -8,6 +10,9 @@ const { reasonText } = require("../../utils/labels");
 const FRAMES_PER_ACTION = 6;
 const INTERVAL_MS = 350;
 const SETTLE_MS = 800;
+const BLINK_SETTLE_MS = 300; // the blink may come as soon as the prompt is read
+const BLINK_SAMPLE_MS = 2000;
+const BLINK_EVERY_MS = 66; // about 15 frames a second: a 100 ms blink falls on one
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -16,6 +21,11 @@ Page({
 
   onLoad() {
     this.camera = wx.createCameraContext();
+    this.left = false;
+  },
+
+  onUnload() {
+    this.left = true; // a session in progress stops at its next frame
   },
 
   onCameraError() {
@@ -33,7 +43,25 @@ Page({
     });
   },
 
+  /** One action's frames and their times (ms since `started`). */
+  async actionFrames(action, started) {
+    if (action === "blink" && canSampleFrames(wx, this.camera)) {
+      await sleep(BLINK_SETTLE_MS);
+      return sampleFrames(wx, this.camera, BLINK_SAMPLE_MS, BLINK_EVERY_MS, started);
+    }
+    await sleep(SETTLE_MS);
+    const frames = [];
+    const times = [];
+    for (let k = 0; k < FRAMES_PER_ACTION && !this.left; k += 1) {
+      times.push(Date.now() - started);
+      frames.push(await this.takeFrame());
+      await sleep(INTERVAL_MS);
+    }
+    return { frames, times };
+  },
+
   async start() {
+    if (this.data.busy) return; // a double tap starts one session (disabled takes a render)
     const api = app.globalData.api;
     this.setData({ busy: true, message: "", actions: [], reasons: [] });
     try {
@@ -42,14 +70,13 @@ Page({
       const times = [];
       const started = Date.now();
       for (let i = 0; i < session.actions.length; i += 1) {
+        if (this.left) return;
         this.setData({ prompt: promptFor(session.actions[i]), step: `第 ${i + 1} / ${session.actions.length} 个动作` });
-        await sleep(SETTLE_MS);
-        for (let k = 0; k < FRAMES_PER_ACTION; k += 1) {
-          times.push(Date.now() - started);
-          frames.push(await this.takeFrame());
-          await sleep(INTERVAL_MS);
-        }
+        const shot = await this.actionFrames(session.actions[i], started);
+        frames.push(...shot.frames);
+        times.push(...shot.times);
       }
+      if (this.left) return;
       this.setData({ prompt: "检测中…", step: `已拍摄 ${frames.length} 帧` });
       const verdict = await api.verifyLivenessSession(session.session_id, frames, { frameTimesMs: times });
       this.setData({
