@@ -55,7 +55,7 @@ def check_image(data: bytes, name: str, limits: ImageLimits) -> bytes:
 
 MAX_UPLOADS = 1000  # files in one multipart body, base64 images in one JSON list
 MAX_JSON_ITEMS = 100_000  # ',', '[' and '{' in one JSON body (a base64 image has none)
-SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _decode_base64(value: Any, name: str) -> bytes:
@@ -96,10 +96,13 @@ async def _parse_json(body: bytes) -> Any:
 
 
 def _loads_unicode(body: bytes) -> Any:
-    """``json.loads``, refusing a lone surrogate escape (``"\\ud800"``: valid JSON, no text;
-    it would fail later wherever the string is encoded). Paired escapes are one character."""
-    payload = json.loads(body)
-    if SURROGATE_ESCAPE.search(body):  # rare: only then is the whole payload re-encoded
+    """The body as UTF-8 JSON (RFC 8259), strictly: no UTF-16 or CESU-8 bytes (``json.loads``
+    of bytes accepts both, and lets surrogates through), no lone surrogate escape
+    (``"\\ud800"``: valid JSON, no text; it would fail later wherever the string is encoded).
+    Paired escapes are one character."""
+    text = body.decode("utf-8-sig")  # a byte-order mark is allowed; UnicodeDecodeError: ValueError
+    payload = json.loads(text)
+    if SURROGATE_ESCAPE.search(text):  # rare: only then is the whole payload re-encoded
         json.dumps(payload, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError: ValueError
     return payload
 

@@ -195,8 +195,20 @@ PNG = base64.b64encode(images.no_face_jpeg())
         # a lone surrogate is valid JSON; the error quoting it was itself a 500
         (b'{"image":"' + PNG + b'","fields":"\\ud800"}', "not valid JSON"),
         (b'{"image":"' + PNG + b'","fields":"' + b"age," * 100 + b'"}', "at most 32 names"),
+        # the same surrogate as raw CESU-8 bytes, or in a UTF-16 body: JSON is UTF-8
+        (b'{"image":"' + PNG + b'","fields":"\xed\xa0\x80"}', "not valid JSON"),
+        ('{"fields":"\\ud800"}'.encode("utf-16-le"), "not valid JSON"),
     ],
-    ids=["deep", "huge-integer", "many-values", "many-images", "lone-surrogate", "many-fields"],
+    ids=[
+        "deep",
+        "huge-integer",
+        "many-values",
+        "many-images",
+        "lone-surrogate",
+        "many-fields",
+        "cesu-8",
+        "utf-16",
+    ],
 )
 def test_hostile_json_is_a_400(gateway: GatewayUnderTest, body: bytes, message: str) -> None:
     response = gateway.client.post(
@@ -205,6 +217,16 @@ def test_hostile_json_is_a_400(gateway: GatewayUnderTest, body: bytes, message: 
         headers={**gateway.headers, "content-type": "application/json"},
     )
     assert message in assert_error(response, 400, "INVALID_ARGUMENT")["error"]["message"]
+
+
+def test_a_byte_order_mark_is_allowed(gateway: GatewayUnderTest) -> None:
+    body = b"\xef\xbb\xbf" + b'{"image":"' + PNG + b'"}'
+    response = gateway.client.post(
+        "/api/v1/detect",
+        content=body,
+        headers={**gateway.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
 
 
 def test_a_paired_surrogate_escape_is_one_character(gateway: GatewayUnderTest) -> None:
