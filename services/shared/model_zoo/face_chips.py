@@ -78,6 +78,7 @@ DLIB_PREDICTOR_TEMPLATE_5 = np.array(
 
 EMOTION_SIZE = 64
 EMOTION_MARGIN = 0.1  # fraction of the box side added on each side
+EMOTION_MAX_SQUARE = 1024  # px: a larger crop square is built shrunk to this
 
 
 def dlib_template(
@@ -114,13 +115,24 @@ def emotion_crop(image_rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDAr
     left = round(x + width / 2.0 - side / 2.0)
     top = round(y + height / 2.0 - side / 2.0)
     rows, cols = image_rgb.shape[:2]
-    square = np.zeros((side, side, 3), dtype=np.uint8)
+    # A square over EMOTION_MAX_SQUARE is built shrunk to it (the part inside the image shrunk
+    # with INTER_AREA, placed where it belongs): memory never depends on the box's size.
+    scale = min(1.0, EMOTION_MAX_SQUARE / side)
+    canvas = max(1, round(side * scale))
+    square = np.zeros((canvas, canvas, 3), dtype=np.uint8)
     x0, y0 = max(0, left), max(0, top)
     x1, y1 = min(cols, left + side), min(rows, top + side)
-    if x1 > x0 and y1 > y0:
+    if x1 > x0 and y1 > y0 and scale == 1.0:
         square[y0 - top : y1 - top, x0 - left : x1 - left] = image_rgb[y0:y1, x0:x1]
+    elif x1 > x0 and y1 > y0:
+        to_x0, to_y0 = round((x0 - left) * scale), round((y0 - top) * scale)
+        to_x1, to_y1 = round((x1 - left) * scale), round((y1 - top) * scale)
+        if to_x1 > to_x0 and to_y1 > to_y0:
+            part = image_rgb[y0:y1, x0:x1]
+            size = (to_x1 - to_x0, to_y1 - to_y0)
+            square[to_y0:to_y1, to_x0:to_x1] = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(square, cv2.COLOR_RGB2GRAY)
-    interpolation = cv2.INTER_AREA if side > EMOTION_SIZE else cv2.INTER_LINEAR
+    interpolation = cv2.INTER_AREA if canvas > EMOTION_SIZE else cv2.INTER_LINEAR
     crop = cv2.resize(grey, (EMOTION_SIZE, EMOTION_SIZE), interpolation=interpolation)
     return np.ascontiguousarray(crop, dtype=np.uint8)
 

@@ -3,11 +3,21 @@ and YuNet's points land on the template."""
 
 from __future__ import annotations
 
+import tracemalloc
+
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from services.shared.model_zoo.dlib_chip import ChipDetails, extract_image_chip, pyramid_down
-from services.shared.model_zoo.face_chips import DLIB_YUNET_5, dlib_template, extract_face_chip
+from services.shared.model_zoo.face_chips import (
+    DLIB_YUNET_5,
+    EMOTION_SIZE,
+    dlib_template,
+    emotion_crop,
+    extract_face_chip,
+)
+from tests.helpers import images
 
 
 def literal_pyramid_down(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -76,3 +86,27 @@ def test_a_chip_overlapping_the_image_by_one_column_is_black() -> None:
     )
     chip = extract_face_chip(image, landmarks, 64)
     assert chip.shape == (64, 64, 3) and not chip.any()
+
+
+def test_the_emotion_crop_of_a_huge_box_takes_little_memory() -> None:
+    """A box of 8000 px on a 4000x2 image (a direct gRPC caller's) needed a 9600 px square:
+    350 MB. The square is built at most 1024 px wide now."""
+    thin = np.full((2, 4000, 3), 120, dtype=np.uint8)
+    tracemalloc.start()
+    try:
+        crop = emotion_crop(thin, np.array([0.0, 0.0, 8000.0, 8000.0]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert crop.shape == (EMOTION_SIZE, EMOTION_SIZE) and peak < 8 * 2**20
+
+
+def test_a_large_faces_emotion_crop_matches_the_same_face_at_half_size() -> None:
+    """A square over 1024 px is shrunk before it is cut: the crop is the one of the photo at
+    half size (within rounding), and a square under the limit is cut exactly as before."""
+    photo = cv2.resize(images.astronaut(), (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    box = np.array([300.0, 150.0, 1200.0, 1300.0])  # a 1560 px square: shrunk
+    half = cv2.resize(photo, (1024, 1024), interpolation=cv2.INTER_AREA)
+    exact = emotion_crop(half, box / 2)  # a 780 px square: cut as before
+    shrunk = emotion_crop(photo, box)
+    assert np.abs(shrunk.astype(int) - exact.astype(int)).mean() < 2.0
