@@ -23,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from deploy.local.services import SERVICES, ServiceProcess
 from gateway.core.config import REPO_ROOT
+from services.shared.server import GRACE_SECONDS
 from services.shared.topology import GATEWAY_PORT, SERVICE_NAMES
 
 log = logging.getLogger("faceflow.launcher")
@@ -189,7 +190,7 @@ class Launcher:
         self._spawn(service.name, service.module, self._env())
         self._wait_grpc(service, time.monotonic() + self.startup_timeout)
 
-    def stop(self, grace: float = 10.0) -> None:
+    def stop(self, grace: float = GRACE_SECONDS + 5.0) -> None:
         """SIGTERM every child, wait, then SIGKILL whatever is left."""
         for child in self.children.values():
             if child.poll() is None:

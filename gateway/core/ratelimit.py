@@ -36,9 +36,9 @@ class RateLimiter:
         """Take one token for key: 0.0 when granted, else the seconds until one is available."""
         if self.per_minute <= 0:
             return 0.0
-        now = time.monotonic()
         rate = self.per_minute / 60.0
-        with self._lock:
+        with self._lock:  # the clock read inside too: callers run on several threads
+            now = time.monotonic()
             tokens, last = self._buckets.get(key, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             if tokens < 1.0:

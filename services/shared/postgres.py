@@ -42,8 +42,9 @@ class ConnectionPool:
             self._idle.put(connection)
 
     def _connect(self) -> psycopg.Connection[Any]:
-        # TCP keepalives: a database host that vanishes without a reset (a node lost, a
-        # partition) fails the query waiting on it in about 25 s, not the kernel's many minutes
+        # A database host that vanishes without a reset (a node lost, a partition) fails the
+        # call waiting on it in about 25 s, not the kernel's many minutes: keepalives while the
+        # connection is idle, tcp_user_timeout while a query's bytes wait to be acknowledged
         return psycopg.connect(
             self.url,
             autocommit=True,
@@ -52,6 +53,7 @@ class ConnectionPool:
             keepalives_idle=10,
             keepalives_interval=5,
             keepalives_count=3,
+            tcp_user_timeout=25_000,
         )
 
     @contextmanager

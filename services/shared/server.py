@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 15.0
 """After SIGTERM, calls running or queued get this long to finish (the gateway's deadline is
-10 s); under the orchestrators' stop times, Kubernetes' terminationGracePeriodSeconds and
-Compose's stop_grace_period (20 s), so the process exits by itself first."""
+10 s for most calls; a clustering request or a liveness verification may take up to 60 s, and
+one still running after 15 s is cut); under the orchestrators' stop times, Kubernetes'
+terminationGracePeriodSeconds, Compose's stop_grace_period and ``make run``'s (20 s), so the
+process exits by itself first."""
 
 
 @dataclass

@@ -138,12 +138,12 @@ def widening_search(
     all 100,000 faces on every search).
     """
     wanted = top_k * SEARCH_FETCH_FACTOR
-    enough = top_k
+    enough: int | None = None  # min(top_k, users), once a fetch fell short
     while True:
         matches, exhausted = fetch(wanted)
-        if len(matches) >= enough or exhausted:
+        if len(matches) >= (top_k if enough is None else enough) or exhausted:
             return matches[:top_k]
-        if enough == top_k:
+        if enough is None:
             enough = min(top_k, count_users())
             if len(matches) >= enough:
                 return matches[:top_k]

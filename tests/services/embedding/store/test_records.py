@@ -76,6 +76,23 @@ def test_widening_stops_once_every_user_of_the_groups_is_found() -> None:
     assert asked == [8] and counted == [2]
 
 
+def test_users_are_counted_once_however_far_the_search_widens() -> None:
+    asked: list[int] = []
+    counted: list[int] = []
+
+    def fetch(faces: int) -> tuple[list[Match], bool]:  # one more user per widening
+        asked.append(faces)
+        found = len(asked)
+        return [Match("g", f"u{i}", "", f"t{i}", 0.9) for i in range(found)], False
+
+    def count_users() -> int:
+        counted.append(1000)
+        return 1000
+
+    assert len(widening_search(4, fetch, count_users)) == 4
+    assert asked == [16, 64, 256, 1024] and counted == [1000]
+
+
 def test_lookups_raise_the_contract_errors() -> None:
     assert group_pk_of((7,), "staff") == 7
     with pytest.raises(GroupNotFoundError, match=r"^group 'staff' not found$"):
