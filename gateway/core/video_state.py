@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, Self
 
@@ -135,6 +135,17 @@ class StreamRecord:
     last_time_ms: float | None
     created_at: float
     expires_at: float
+    lease: StreamLease | None = None  # set by claim_stream: the batch's hold on the stream
+
+
+@dataclass
+class StreamLease:
+    """One batch's hold on its stream: ``until`` is the ``busy_until`` it was granted (renewals
+    move it), so a batch whose lease ran out and was taken by another cannot renew, save or
+    release the other's."""
+
+    stream_id: str
+    until: float
 
 
 class StreamBusyError(Exception):
@@ -538,11 +549,11 @@ class VideoState:
             return None
         if not claimed:
             raise StreamBusyError(stream_id)
-        return _stream(rows[0])
+        return replace(_stream(rows[0]), lease=StreamLease(stream_id, until))
 
     def save_stream(
         self,
-        stream_id: str,
+        lease: StreamLease,
         tracker: dict[str, Any],
         frames_analysed: int,
         last_time_ms: float | None,
@@ -550,41 +561,48 @@ class VideoState:
         now: float | None = None,
     ) -> bool:
         """Store the stream's new state and release its lease; False when the stream is gone
-        (closed by another request meanwhile)."""
+        (closed by another request meanwhile) or the lease is no longer this batch's."""
         at = time.time() if now is None else now
         changed = self._change(
             "UPDATE {p}video_streams SET tracker = %s, frames_analysed = %s, last_time_ms = %s, "
-            "busy_until = NULL, expires_at = %s WHERE stream_id = %s",
+            "busy_until = NULL, expires_at = %s WHERE stream_id = %s AND busy_until = %s",
             _json(tracker),
             frames_analysed,
             last_time_ms,
             at + idle_seconds,
-            stream_id,
+            lease.stream_id,
+            lease.until,
         )
         return changed > 0
 
-    def renew_stream(self, stream_id: str, lease_seconds: float, now: float | None = None) -> bool:
-        """Extend the lease of a batch still running (its gateway is alive); False when the
-        stream is gone or not leased."""
+    def renew_stream(
+        self, lease: StreamLease, lease_seconds: float, now: float | None = None
+    ) -> bool:
+        """Extend a running batch's lease (its gateway is alive); False when the stream is
+        gone or the lease ran out and another batch took it."""
         at = time.time() if now is None else now
         until = at + lease_seconds
-        return (
-            self._change(
-                "UPDATE {p}video_streams SET busy_until = %s,"
-                " expires_at = CASE WHEN expires_at < %s THEN %s ELSE expires_at END"
-                " WHERE stream_id = %s AND busy_until IS NOT NULL",
-                until,
-                until,
-                until,
-                stream_id,
-            )
-            > 0
+        renewed = self._change(
+            "UPDATE {p}video_streams SET busy_until = %s,"
+            " expires_at = CASE WHEN expires_at < %s THEN %s ELSE expires_at END"
+            " WHERE stream_id = %s AND busy_until = %s",
+            until,
+            until,
+            until,
+            lease.stream_id,
+            lease.until,
         )
+        if renewed:
+            lease.until = until
+        return renewed > 0
 
-    def release_stream(self, stream_id: str) -> None:
-        """Give the lease back unchanged (the batch failed)."""
+    def release_stream(self, lease: StreamLease) -> None:
+        """Give the lease back unchanged (the batch failed), if it is still this batch's."""
         self._change(
-            "UPDATE {p}video_streams SET busy_until = NULL WHERE stream_id = %s", stream_id
+            "UPDATE {p}video_streams SET busy_until = NULL"
+            " WHERE stream_id = %s AND busy_until = %s",
+            lease.stream_id,
+            lease.until,
         )
 
     def delete_stream(self, stream_id: str) -> None:

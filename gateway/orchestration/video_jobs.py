@@ -291,8 +291,8 @@ class VideoJobs:
         """Keep ``updated_at`` fresh while the job waits for a slot or a frame takes long."""
         while True:
             await asyncio.sleep(self.settings.video_heartbeat_seconds)
-            try:
-                if not self.state.update_job(job_id):
+            try:  # off the event loop: a slow database must not stall every request
+                if not await asyncio.to_thread(self.state.update_job, job_id):
                     return
             except Exception:  # the database is down for a while: beat again next time
                 log.warning("video job %s: heartbeat not recorded", job_id, exc_info=True)

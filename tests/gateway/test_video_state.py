@@ -126,7 +126,8 @@ def test_one_batch_at_a_time_per_stream(state: VideoState) -> None:
     with pytest.raises(StreamBusyError):
         state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1002.0)
     assert state.claim_stream("t2", stream.stream_id, lease_seconds=30, now=1002.0) is None
-    state.save_stream(stream.stream_id, {"version": 1, "n": 2}, 7, 1800.0, 60, now=1003.0)
+    assert claimed.lease is not None
+    state.save_stream(claimed.lease, {"version": 1, "n": 2}, 7, 1800.0, 60, now=1003.0)
     again = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1004.0)
     assert again is not None
     assert (again.tracker, again.frames_analysed, again.last_time_ms) == (
@@ -135,7 +136,8 @@ def test_one_batch_at_a_time_per_stream(state: VideoState) -> None:
         1800.0,
     )
     assert again.expires_at == 1063.0
-    state.release_stream(stream.stream_id)  # a failed batch gives the lease back unchanged
+    assert again.lease is not None
+    state.release_stream(again.lease)  # a failed batch gives the lease back unchanged
     assert state.claim_stream("t1", stream.stream_id, 30, now=1005.0) is not None
     # A lease left by a dead gateway runs out; an idle stream expires.
     assert state.claim_stream("t1", stream.stream_id, 30, now=1040.0) is not None
@@ -299,13 +301,14 @@ def test_a_slow_batch_keeps_its_stream(state: VideoState) -> None:
     """A batch that outlasts the idle timeout is not purged under it by another tenant's new
     stream; a batch whose stream was closed meanwhile is told so."""
     stream = state.create_stream("t1", {}, {}, idle_seconds=10, now=1000.0)
-    assert state.claim_stream("t1", stream.stream_id, lease_seconds=100, now=1005.0)
+    first = state.claim_stream("t1", stream.stream_id, lease_seconds=100, now=1005.0)
+    assert first is not None and first.lease is not None
     state.create_stream("t2", {}, {}, idle_seconds=10, now=1050.0)  # purges expired streams
-    assert state.save_stream(stream.stream_id, {"n": 1}, 5, 900.0, 10, now=1060.0)
+    assert state.save_stream(first.lease, {"n": 1}, 5, 900.0, 10, now=1060.0)
     again = state.claim_stream("t1", stream.stream_id, lease_seconds=100, now=1061.0)
-    assert again is not None and again.tracker == {"n": 1}
+    assert again is not None and again.tracker == {"n": 1} and again.lease is not None
     state.delete_stream(stream.stream_id)  # closed by another request during the batch
-    assert not state.save_stream(stream.stream_id, {"n": 2}, 6, 950.0, 10, now=1070.0)
+    assert not state.save_stream(again.lease, {"n": 2}, 6, 950.0, 10, now=1070.0)
 
 
 def test_events_of_a_deleted_job_are_not_stored(state: VideoState) -> None:
@@ -322,25 +325,36 @@ def test_a_batchs_lease_is_renewed_while_it_runs_and_ends_with_its_gateway(
     state: VideoState,
 ) -> None:
     """The lease was the batch's worst case (500 s): a gateway that crashed mid-batch left the
-    stream busy (409, not even closable) that long. Now it is short and renewed."""
+    stream busy (409, not even closable) that long. Now it is short and renewed; a batch whose
+    lease ran out and was taken can neither renew, save over nor release the new batch's."""
     stream = state.create_stream("t1", {}, {}, idle_seconds=120, now=1000.0)
-    assert state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1000.0)
-    assert state.renew_stream(stream.stream_id, 30, now=1020.0)  # the batch is still running
+    first = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1000.0)
+    assert first is not None and first.lease is not None
+    assert state.renew_stream(first.lease, 30, now=1020.0)  # the batch is still running
+    assert first.lease.until == 1050.0
     with pytest.raises(StreamBusyError):
         state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1040.0)
-    # its gateway died at 1020: no more renewals, the stream is free at 1051
-    again = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1051.0)
-    assert again is not None
-    state.release_stream(stream.stream_id)
-    assert not state.renew_stream(stream.stream_id, 30, now=1052.0)  # not leased: not renewed
+    # the first batch stalls (its gateway died, or its renewals failed): free at 1051
+    second = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1051.0)
+    assert second is not None and second.lease is not None
+    assert not state.renew_stream(first.lease, 30, now=1052.0)
+    assert not state.save_stream(first.lease, {"stale": True}, 9, 500.0, 120, now=1053.0)
+    state.release_stream(first.lease)  # not the first batch's any more: nothing happens
+    with pytest.raises(StreamBusyError):
+        state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1054.0)
+    assert state.save_stream(second.lease, {"n": 2}, 4, 600.0, 120, now=1055.0)
+    saved = state.claim_stream("t1", stream.stream_id, lease_seconds=30, now=1056.0)
+    assert saved is not None and saved.tracker == {"n": 2}
 
 
 def test_keep_lease_renews_until_cancelled(state: VideoState) -> None:
     stream = state.create_stream("t1", {}, {}, idle_seconds=120)
-    assert state.claim_stream("t1", stream.stream_id, lease_seconds=0.3)
+    claimed = state.claim_stream("t1", stream.stream_id, lease_seconds=0.3)
+    assert claimed is not None and claimed.lease is not None
+    lease = claimed.lease
 
     async def run_a_long_batch() -> None:
-        renewing = asyncio.create_task(keep_lease(state, stream.stream_id, 0.3))
+        renewing = asyncio.create_task(keep_lease(state, lease, 0.3))
         await asyncio.sleep(0.6)  # twice the lease
         with pytest.raises(StreamBusyError):
             state.claim_stream("t1", stream.stream_id, lease_seconds=0.3)

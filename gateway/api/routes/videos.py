@@ -65,7 +65,7 @@ from gateway.core.errors import (
     http_status_for,
     local_disk_errors,
 )
-from gateway.core.video_state import StreamBusyError, StreamRecord, VideoState
+from gateway.core.video_state import StreamBusyError, StreamLease, StreamRecord, VideoState
 from gateway.core.webhook_destinations import DestinationRefusedError, check_destination
 from gateway.orchestration import recognition
 from gateway.orchestration.embedding_calls import embedding
@@ -483,16 +483,18 @@ def _claim(
     return record
 
 
-async def keep_lease(state: VideoState, stream_id: str, lease_seconds: float) -> None:
-    """Renew a running batch's lease every third of it (until cancelled, or the stream is
-    gone); a database that fails meanwhile is tried again at the next turn."""
+async def keep_lease(state: VideoState, lease: StreamLease, lease_seconds: float) -> None:
+    """Renew a running batch's lease every third of it, until cancelled or the lease is lost
+    (the stream closed, or taken after this one ran out); a database that fails meanwhile is
+    tried again at the next turn. (On the event loop, as the batch's other stream writes: the
+    lease's ``until`` changes only between them.)"""
     while True:
         await asyncio.sleep(lease_seconds / 3)
         try:
-            if not state.renew_stream(stream_id, lease_seconds):
+            if not state.renew_stream(lease, lease_seconds):
                 return
         except Exception:
-            log.warning("stream %s: lease not renewed", stream_id, exc_info=True)
+            log.warning("stream %s: lease not renewed", lease.stream_id, exc_info=True)
 
 
 async def _batch(
@@ -505,7 +507,9 @@ async def _batch(
     close: bool,
 ) -> StreamBatchOut:
     state = video_state(request)
-    renewing = asyncio.create_task(keep_lease(state, record.stream_id, STREAM_LEASE_SECONDS))
+    lease = record.lease
+    assert lease is not None  # a claimed record
+    renewing = asyncio.create_task(keep_lease(state, lease, STREAM_LEASE_SECONDS))
     try:
         search = VideoSearch.from_json(record.tenant, record.request)
         recognizer = new_recognizer(
@@ -519,7 +523,7 @@ async def _batch(
             finish=close,
         )
     except BaseException:
-        state.release_stream(record.stream_id)
+        state.release_stream(lease)
         raise
     finally:
         renewing.cancel()
@@ -527,15 +531,17 @@ async def _batch(
     if close:
         state.delete_stream(record.stream_id)
     elif not state.save_stream(
-        record.stream_id,
+        lease,
         recognizer.tracker.state(),
         recognizer.frames,
         last,
         settings.video_stream_idle_seconds,
     ):
-        # closed by another request while this batch ran: its tracks end with this answer
+        # closed by another request while this batch ran (or its lease ran out and another
+        # batch took the stream): its tracks end with this answer
         log.warning(
-            "stream %s was closed during a batch; its open tracks are dropped", record.stream_id
+            "stream %s was closed or taken during a batch; its open tracks are dropped",
+            record.stream_id,
         )
     return StreamBatchOut(
         stream_id=record.stream_id,
@@ -569,7 +575,8 @@ async def stream_frames_route(
     record = _claim(request, tenant.tenant_id, stream_id, settings)
     times = [float(t) for t in params.frame_times_ms]
     if record.last_time_ms is not None and times[0] <= record.last_time_ms:
-        video_state(request).release_stream(record.stream_id)
+        assert record.lease is not None  # a claimed record
+        video_state(request).release_stream(record.lease)
         raise ApiError(
             409,
             "FRAMES_OUT_OF_ORDER",
