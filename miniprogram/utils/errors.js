@@ -48,11 +48,18 @@ class FaceflowError extends Error {
   }
 }
 
+/** Codes whose own message says too little: the server's words (which name the field or the
+ * rule, in English) are shown after ours. */
+const WITH_DETAIL = new Set(["INVALID_ARGUMENT"]);
+
 /** A message to show in wx.showModal / wx.showToast (with the wait the server asked for).
  * @param {{ code?: string, message?: string, retryAfter?: number } | null | undefined} error */
 function describe(error) {
   if (!error || !error.code) return (error && error.message) || "未知错误";
-  const text = `${MESSAGES[error.code] || "请求失败"}（${error.code}）`;
+  const known = MESSAGES[error.code];
+  const detail = (!known || WITH_DETAIL.has(error.code)) && error.message && error.message !== error.code
+    ? `：${error.message}` : "";
+  const text = `${known || "请求失败"}${detail}（${error.code}）`;
   return error.retryAfter && error.retryAfter > 0 ? `${text}，请 ${error.retryAfter} 秒后再试` : text;
 }
 

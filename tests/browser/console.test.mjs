@@ -177,6 +177,34 @@ describe("gallery console", () => {
     assert.deepEqual(await users(), ["aaron", "alice", "bob", "carol", "u01"]);
   });
 
+  test("a page asked for later wins over a slow earlier one; a double click creates a group once", async () => {
+    const other = `${GROUP}-other`;
+    await page.fill("#console-new-group", other);
+    await resetStatus();
+    await page.dblclick("#console-create");
+    const created = await settled();
+    assert.match(created.cls, /ok/, created.text); // the second click got ALREADY_EXISTS
+    await page.waitForSelector(`li[data-group="${other}"]`);
+    // The first group's people are answered late; the other (empty) group is asked for meanwhile.
+    await page.route(`**/api/v1/groups/${GROUP}/users?**`, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    });
+    try {
+      await page.click(`li[data-group="${GROUP}"] button.link`);
+      await page.click(`li[data-group="${other}"] button.link`);
+      await page.waitForTimeout(2500);
+      assert.equal(await page.locator("#console-users li.user").count(), 0, "the other group's (no one)");
+    } finally {
+      await page.unroute(`**/api/v1/groups/${GROUP}/users?**`);
+    }
+    await fetch(`${URL}/api/v1/groups/${other}`, { method: "DELETE", headers: { "x-api-key": KEY } });
+    await page.click("#console-refresh");
+    await page.waitForFunction((name) => !document.querySelector(`li[data-group="${name}"]`), other);
+    await page.click(`li[data-group="${GROUP}"] button.link`);
+    await page.waitForFunction(() => document.querySelectorAll("#console-users li.user").length > 0);
+  });
+
   test("screenshots in Chinese and English", async () => {
     for (const lang of ["zh", "en"]) {
       await page.click(`#lang-${lang}`);

@@ -136,6 +136,31 @@ describe("web demo", () => {
     for (const field of ["mesh", ...attributes]) await page.uncheck(`input[name=detect-field][value=${field}]`);
   });
 
+  test("detect: a slow answer for an older photo never replaces the newer photo's", async () => {
+    const handled = [];
+    await page.route("**/api/v1/detect**", async (route) => {
+      const slow = handled.length === 0;
+      handled.push("asked");
+      if (slow) await new Promise((resolve) => setTimeout(resolve, 2000));
+      await route.continue();
+      handled.push(slow ? "slow sent on" : "fast sent on");
+    });
+    try {
+      await upload("detect", MIRRORED); // its detection is answered last (a new file: a change)
+      for (let waited = 0; !handled.length && waited < 100; waited += 1) await page.waitForTimeout(50);
+      await upload("detect", NO_FACE);
+      for (let waited = 0; !handled.includes("slow sent on") && waited < 100; waited += 1) {
+        await page.waitForTimeout(100);
+      }
+      assert.deepEqual(handled.filter((step) => step.endsWith("sent on")).sort(), ["fast sent on", "slow sent on"]);
+      await page.waitForTimeout(1500); // the slow answer arrives: were it shown, it would be now
+      assert.equal(await page.textContent("#detect-status"), "No face found in this photo.");
+      assert.equal(await page.locator("#detect-list li").count(), 0);
+    } finally {
+      await page.unroute("**/api/v1/detect**");
+    }
+  });
+
   test("detect: a file that is not an image gets the INVALID_IMAGE message", async () => {
     await resetStatus("detect");
     await upload("detect", NOT_IMAGE);
@@ -273,6 +298,26 @@ describe("web demo", () => {
     assert.match(result.cls, /ok/, result.text);
     assert.match(result.text, new RegExp(`^Enrolled eileen into ${group}`));
     assert.match(await page.textContent("#enroll-list"), /eileen \(Eileen Collins\) — 1 face/);
+  });
+
+  test("enroll: done even when the people list cannot be refreshed after it", async () => {
+    await page.fill("#enroll-group", `${group}-b`); // another group: the search below finds eileen
+    await page.fill("#enroll-user", "eileen-again");
+    await upload("enroll", MIRRORED);
+    await page.route("**/api/v1/groups/*/users?**", (route) => route.fulfill({
+      status: 503, contentType: "application/json",
+      body: JSON.stringify({ error: { code: "SERVICE_UNAVAILABLE", message: "down", request_id: "x" } }) }));
+    try {
+      await resetStatus("enroll");
+      await page.click("#enroll-run");
+      const result = await settled("enroll");
+      assert.match(result.cls, /ok/, result.text); // was the 503's message: enroll again, 409
+      assert.match(result.text, new RegExp(`^Enrolled eileen-again into ${group}-b`));
+    } finally {
+      await page.unroute("**/api/v1/groups/*/users?**");
+      await page.fill("#enroll-group", group);
+      await page.fill("#enroll-user", "eileen");
+    }
   });
 
   test("enroll: a photo without a face gets the NO_FACE message", async () => {

@@ -60,12 +60,18 @@ def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
         assert "ℹ skipped 0" in report, report
 
 
-def test_miniprogram_camera_sampling() -> None:
-    """test/camera.test.js: the blink step's frame sampling (utils/camera.js), no server."""
+@pytest.mark.parametrize(
+    ("test_file", "tests"),
+    [("camera.test.js", 4), ("errors.test.js", 4)],
+    ids=["camera-sampling", "error-messages"],
+)
+def test_miniprogram_modules_without_a_server(test_file: str, tests: int) -> None:
+    """test/camera.test.js (the blink step's frame sampling, utils/camera.js) and
+    test/errors.test.js (the messages of utils/errors.js): no server needed."""
     if shutil.which("node") is None:
         pytest.fail("node is needed for the mini-program tests (apt-get install -y nodejs)")
     done = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", "test/camera.test.js"],
+        ["node", "--test", "--test-reporter=spec", f"test/{test_file}"],
         cwd=MINIPROGRAM,
         capture_output=True,
         text=True,
@@ -73,7 +79,7 @@ def test_miniprogram_camera_sampling() -> None:
         check=False,
     )
     report = done.stdout + done.stderr
-    assert done.returncode == 0 and "ℹ fail 0" in report and "ℹ pass 4" in report, report
+    assert done.returncode == 0 and "ℹ fail 0" in report and f"ℹ pass {tests}" in report, report
 
 
 def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path: Path) -> None:

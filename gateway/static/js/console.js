@@ -77,7 +77,10 @@ function selectGroup(groupId) {
 }
 
 async function createGroup() {
+  const create = /** @type {HTMLButtonElement} */ ($("console-create"));
+  if (create.disabled) return; // a double click creates once (the second got ALREADY_EXISTS)
   const groupId = $("console-new-group").value.trim();
+  create.disabled = true;
   try {
     if (!groupId) throw new LocalizedError("console.needGroupId");
     await api.createGroup(groupId);
@@ -88,6 +91,8 @@ async function createGroup() {
     await loadGroups();
   } catch (error) {
     fail("console", error);
+  } finally {
+    create.disabled = false;
   }
 }
 
@@ -113,8 +118,12 @@ async function loadUsers() {
     bind($("console-users"), renderUsers);
     return;
   }
+  const asked = { group: state.group, offset: state.offset, size: pageSize() };
   try {
-    const page = await api.listUsers(state.group, state.offset, pageSize());
+    const page = await api.listUsers(asked.group, asked.offset, asked.size);
+    // Another group, page or page size was asked for meanwhile: its own load shows it (an
+    // answer arriving late must not list one group's people under another's name).
+    if (state.group !== asked.group || state.offset !== asked.offset || pageSize() !== asked.size) return;
     if (!page.users.length && page.total > 0 && state.offset > 0) { // the last page emptied
       state.offset = Math.max(0, Math.floor((page.total - 1) / pageSize()) * pageSize());
       return loadUsers();

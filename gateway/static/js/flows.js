@@ -28,14 +28,21 @@ function draw(id, image, found, label) {
   bind(canvas, () => drawFaces(canvas, image, found, label));
 }
 
+/** The latest detection asked for (a new photo or a click while one runs): only its answer
+ * is shown, so an older, slower answer never replaces a newer one. */
+let detectRun = 0;
+
 export async function detect() {
+  const run = ++detectRun;
   try {
     const file = need("detect");
     const boxes = /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll("input[name=detect-field]:checked"));
     const fields = [...boxes].map((box) => box.value);
     busy("detect", () => t("detect.busy"));
     const result = await api.detect(file, fields);
-    draw("detect-canvas", await loadImage(file), result.faces,
+    const image = await loadImage(file);
+    if (run !== detectRun) return;
+    draw("detect-canvas", image, result.faces,
       (face) => [face.score.toFixed(2), attributeText(face)].filter(Boolean).join(" · "));
     list("detect", () => result.faces.map((face, index) =>
       t("detect.row", { n: index + 1, width: Math.round(face.box.width), height: Math.round(face.box.height),
@@ -46,7 +53,7 @@ export async function detect() {
     const count = result.faces.length;
     status("detect", () => (count === 0 ? t("noFace") : t("detect.found", { faces: faces(count), ms: result.took_ms })), "ok");
   } catch (error) {
-    fail("detect", error);
+    if (run === detectRun) fail("detect", error);
   }
 }
 
@@ -69,7 +76,9 @@ export async function enroll() {
     await ensureGroup(groupId);
     const result = await api.enroll(groupId, userId, file, value("enroll-info"), value("enroll-quality"));
     raw("enroll", result);
-    await refreshUsers(groupId);
+    // The enrollment is done whatever happens next: a list that cannot be refreshed now (a 429,
+    // a network blip) must not turn it into an error the user would answer by enrolling again.
+    await refreshUsers(groupId).catch(() => {});
     status("enroll", () => t("enroll.done", { user: result.user_id, group: result.group_id, face: result.face_token }), "ok");
   } catch (error) {
     fail("enroll", error);
