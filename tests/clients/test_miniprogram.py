@@ -26,10 +26,26 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MINIPROGRAM = REPO_ROOT / "miniprogram"
 
 
-def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
-    """Run one node test file of miniprogram/test against the stack; assert that all passed."""
+def node_test(test_file: str, env: dict[str, str] | None = None, timeout: int = 300) -> str:
+    """Run one node test file of miniprogram/test; its report, asserted to have no failure."""
     if shutil.which("node") is None:
         pytest.fail("node is needed for the mini-program tests (apt-get install -y nodejs)")
+    done = subprocess.run(
+        ["node", "--test", "--test-reporter=spec", f"test/{test_file}"],
+        cwd=MINIPROGRAM,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    report = done.stdout + done.stderr
+    assert done.returncode == 0 and "ℹ fail 0" in report and "ℹ pass 0" not in report, report
+    return report
+
+
+def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
+    """Run one node test file of miniprogram/test against the stack; assert that all passed."""
     other_person = SHARED_DATA / "photos" / "people" / "obama" / "obama2.jpg"
     if not other_person.is_file():
         pytest.skip(f"{other_person} is absent (a real photo of someone who is not the astronaut)")
@@ -44,18 +60,7 @@ def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
         "FACEFLOW_NOT_IMAGE": str(photos.not_an_image(media / "not-an-image.jpg")),
         "FACEFLOW_OTHER_PERSON": str(other_person),
     }
-    done = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", f"test/{test_file}"],
-        cwd=MINIPROGRAM,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    report = done.stdout + done.stderr
-    assert done.returncode == 0, report
-    assert "ℹ fail 0" in report and "ℹ pass 0" not in report, report
+    report = node_test(test_file, env)
     if {"attributes", "liveness"} <= stack.service_names:
         assert "ℹ skipped 0" in report, report
 
@@ -68,18 +73,8 @@ def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
 def test_miniprogram_modules_without_a_server(test_file: str, tests: int) -> None:
     """test/camera.test.js (the blink step's frame sampling, utils/camera.js) and
     test/errors.test.js (the messages of utils/errors.js): no server needed."""
-    if shutil.which("node") is None:
-        pytest.fail("node is needed for the mini-program tests (apt-get install -y nodejs)")
-    done = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", f"test/{test_file}"],
-        cwd=MINIPROGRAM,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    report = done.stdout + done.stderr
-    assert done.returncode == 0 and "ℹ fail 0" in report and f"ℹ pass {tests}" in report, report
+    report = node_test(test_file, timeout=120)
+    assert f"ℹ pass {tests}" in report, report
 
 
 def test_miniprogram_api_module_against_the_real_gateway(stack: Stack, tmp_path: Path) -> None:
