@@ -178,7 +178,8 @@ class _Sqlite:
             return cursor.fetchall(), cursor.rowcount
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:  # not under a statement still running on another thread
+            self._db.close()
 
 
 class _Postgres:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ STALE_MESSAGE = (
     "the gateway running this job stopped (no progress for {seconds:g} s); send the video again"
 )
 PROGRESS_EVERY_SECONDS = 1.0
+_HEARTBEATS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="video-heartbeat")
 
 
 class JobGoneError(Exception):
@@ -291,8 +293,12 @@ class VideoJobs:
         """Keep ``updated_at`` fresh while the job waits for a slot or a frame takes long."""
         while True:
             await asyncio.sleep(self.settings.video_heartbeat_seconds)
-            try:  # off the event loop: a slow database must not stall every request
-                if not await asyncio.to_thread(self.state.update_job, job_id):
+            try:  # off the event loop (a slow database must not stall every request), on
+                # threads of their own (stuck beats must not hold the threads decoding frames)
+                beat = asyncio.get_running_loop().run_in_executor(
+                    _HEARTBEATS, self.state.update_job, job_id
+                )
+                if not await beat:
                     return
             except Exception:  # the database is down for a while: beat again next time
                 log.warning("video job %s: heartbeat not recorded", job_id, exc_info=True)

@@ -344,19 +344,20 @@ describe("action liveness page (pages/liveness)", { skip: !SERVICES.includes("li
     for (const label of labels) assert.ok(Object.values(PROMPTS).includes(label), `no prompt text: ${label}`);
     // Each action was prompted on screen, in the session's order, before the frames went out.
     assert.deepEqual(seen, [...labels, "检测中…", "活体检测未通过"]);
-    // Six photos per action; a blink step samples the camera's frames instead, about 15 a second
-    // for 2 s (a blink lasts 100-300 ms: photos 0.5-1 s apart missed most of them).
+    // Every action's frames come from the camera's frame stream (one size for the whole
+    // session): a blink about 15 a second for 2 s (photos 0.5-1 s apart missed most blinks, which
+    // last 100-300 ms), the other actions about 7 a second.
     const verifyCall = runner.network.calls.slice(start).find((c) => c.url.endsWith("/verify"));
     const sent = verifyCall.data.frames;
     const times = verifyCall.data.frame_times_ms.split(",").map(Number);
     const blinks = liveness.data.actions.filter((a) => a.action === "blink").length;
-    const sampled = sent.filter((frame) => frame.startsWith("data:image/jpeg;base64,")).length;
-    assert.equal(sent.length - sampled, 6 * (labels.length - blinks));
-    assert.ok(blinks === 0 ? sampled === 0 : sampled >= 20 * blinks && sampled <= 31 * blinks, `${sampled} sampled frames`);
+    assert.ok(sent.every((frame) => frame.startsWith("data:image/jpeg;base64,")), "sampled frames");
+    assert.equal(times.length, sent.length);
+    const others = labels.length - blinks;
+    assert.ok(sent.length >= 20 * blinks + 8 * others && sent.length <= 30 * blinks + 12 * others, `${sent.length} frames`);
     if (blinks) {
       const gaps = times.slice(1).map((t, i) => t - times[i]);
-      const quick = gaps.filter((gap) => gap >= 60 && gap <= 120).length;
-      assert.ok(quick >= 18 * blinks, `frame gaps: ${gaps}`); // the blink step's frames, ~66 ms apart
+      assert.ok(gaps.filter((gap) => gap <= 100).length >= 18, `frame gaps: ${gaps}`); // the blink's
     }
     assert.deepEqual(steps, [...labels.map((_, i) => `第 ${i + 1} / ${labels.length} 个动作`), `已拍摄 ${sent.length} 帧`]);
     // A still photo shows no movement: the verdict lists every action as not passed, in red,

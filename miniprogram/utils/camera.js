@@ -10,10 +10,19 @@
 /** @typedef {{ width: number, height: number, getContext(kind: "2d"): any, toDataURL(type: string, quality: number): string }} Canvas */
 /** @typedef {{ createOffscreenCanvas?: (o: { type: "2d", width: number, height: number }) => Canvas }} Wx */
 
-/** Whether this WeChat can sample the camera's frames (base library 2.16.1 and later).
+/** Whether this WeChat can sample the camera's frames and encode them: onCameraFrame, and an
+ * offscreen 2d canvas with createImageData, putImageData and toDataURL (tried on 1x1 pixel).
  * @param {Wx} wxApi @param {Camera} camera */
 function canSampleFrames(wxApi, camera) {
-  return typeof camera.onCameraFrame === "function" && typeof wxApi.createOffscreenCanvas === "function";
+  if (typeof camera.onCameraFrame !== "function" || typeof wxApi.createOffscreenCanvas !== "function") return false;
+  try {
+    const canvas = wxApi.createOffscreenCanvas({ type: "2d", width: 1, height: 1 });
+    const context = canvas.getContext("2d");
+    return typeof canvas.toDataURL === "function" && typeof context.createImageData === "function"
+      && typeof context.putImageData === "function";
+  } catch (error) {
+    return false;
+  }
 }
 
 /** One camera frame (RGBA) as a JPEG data URL, drawn on `canvas` (made or resized as needed).
@@ -29,41 +38,52 @@ function frameToJpeg(wxApi, holder, frame) {
   return holder.canvas.toDataURL("image/jpeg", 0.8);
 }
 
-/** The camera's frames for `durationMs`, at most one every `everyMs`, as JPEG data URLs with
- * their times (ms since `origin`, a Date.now() value).
+/** The camera's frames for `durationMs`, about one every `everyMs` (a frame is kept when at
+ * least 3/4 of that has passed: camera frames come about 33 ms apart, with jitter) and at most
+ * `maxFrames`, as JPEG data URLs with their times (ms since `origin`, a Date.now() value).
  * @param {Wx} wxApi @param {Camera} camera @param {number} durationMs @param {number} everyMs
- * @param {number} origin @returns {Promise<{ frames: string[], times: number[] }>} */
-function sampleFrames(wxApi, camera, durationMs, everyMs, origin) {
+ * @param {number} maxFrames @param {number} origin
+ * @returns {Promise<{ frames: string[], times: number[] }>} */
+function sampleFrames(wxApi, camera, durationMs, everyMs, maxFrames, origin) {
   return new Promise((resolve, reject) => {
     /** @type {string[]} */ const frames = [];
     /** @type {number[]} */ const times = [];
     const holder = { canvas: /** @type {Canvas | null} */ (null) };
-    const began = Date.now();
     let last = -Infinity;
     let done = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
     /** @param {Error | null} error */
     const finish = (error) => {
       if (done) return;
       done = true;
-      listener.stop();
-      if (error) reject(error);
-      else resolve({ frames, times });
+      clearTimeout(timer);
+      try {
+        listener.stop();
+      } catch (stopError) {
+        // the camera is gone (the page was left): the frames taken still count
+      } finally {
+        if (error) reject(error);
+        else resolve({ frames, times });
+      }
     };
     const listener = /** @type {NonNullable<Camera["onCameraFrame"]>} */ (camera.onCameraFrame)((frame) => {
       const now = Date.now();
-      if (done || now - last < everyMs) return;
+      if (done || now - last < everyMs * 0.75) return;
       last = now;
       try {
         frames.push(frameToJpeg(wxApi, holder, frame));
         times.push(now - origin);
       } catch (error) {
         finish(error instanceof Error ? error : new Error(String(error)));
+        return;
       }
+      if (frames.length >= maxFrames) finish(null);
     });
+    timer = setTimeout(() => finish(null), durationMs);
     listener.start({
       fail: (err) => finish(new Error((err && err.errMsg) || "onCameraFrame:fail")),
     });
-    setTimeout(() => finish(null), durationMs - (Date.now() - began));
   });
 }
 

@@ -67,7 +67,7 @@ def run_node_tests(test_file: str, stack: Stack, media: Path) -> None:
 
 @pytest.mark.parametrize(
     ("test_file", "tests"),
-    [("camera.test.js", 4), ("errors.test.js", 4)],
+    [("camera.test.js", 6), ("errors.test.js", 4)],
     ids=["camera-sampling", "error-messages"],
 )
 def test_miniprogram_modules_without_a_server(test_file: str, tests: int) -> None:

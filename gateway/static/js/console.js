@@ -112,18 +112,21 @@ async function deleteGroup(group) {
 
 // ------------------------------------------------------------------- users
 
+let usersLoad = 0;
+
 async function loadUsers() {
   if (!state.group) {
+    ++usersLoad; // a load still on its way is for a group that is gone
     state.page = null;
     bind($("console-users"), renderUsers);
     return;
   }
-  const asked = { group: state.group, offset: state.offset, size: pageSize() };
+  // Only the latest load is shown: a page asked for earlier and answered late (another group's,
+  // or the same page before a delete) must not replace it, nor its error.
+  const load = ++usersLoad;
   try {
-    const page = await api.listUsers(asked.group, asked.offset, asked.size);
-    // Another group, page or page size was asked for meanwhile: its own load shows it (an
-    // answer arriving late must not list one group's people under another's name).
-    if (state.group !== asked.group || state.offset !== asked.offset || pageSize() !== asked.size) return;
+    const page = await api.listUsers(state.group, state.offset, pageSize());
+    if (load !== usersLoad) return;
     if (!page.users.length && page.total > 0 && state.offset > 0) { // the last page emptied
       state.offset = Math.max(0, Math.floor((page.total - 1) / pageSize()) * pageSize());
       return loadUsers();
@@ -134,7 +137,7 @@ async function loadUsers() {
       .filter((face) => face.has_thumbnail && !thumbnails.has(face.face_token))
       .map((face) => loadThumbnail(user, face))));
   } catch (error) {
-    fail("console", error);
+    if (load === usersLoad) fail("console", error);
   }
 }
 

@@ -1,18 +1,24 @@
-// Action liveness with the camera component: start a session, prompt each action and take
-// photos at intervals (takePhoto), then send the frames for the verdict. A blink is too quick
-// for photos 0.5-1 s apart: its step samples the camera's frame stream (utils/camera.js).
+// Action liveness with the camera component: start a session, prompt each action and capture
+// its frames, then send them for the verdict. Frames come from the camera's frame stream
+// (utils/camera.js): a blink (100-300 ms) needs about 15 a second, which photos taken with
+// takePhoto (0.5-1 s apart) cannot give. A WeChat that cannot sample frames takes photos for
+// the whole session (frames of one size: the service tracks the face from frame to frame).
 const app = getApp();
 const { canSampleFrames, sampleFrames } = require("../../utils/camera");
 const { describe, MESSAGES } = require("../../utils/errors");
 const { promptFor } = require("../../utils/flows");
 const { reasonText } = require("../../utils/labels");
 
-const FRAMES_PER_ACTION = 6;
+const FRAMES_PER_ACTION = 6; // photos
 const INTERVAL_MS = 350;
 const SETTLE_MS = 800;
-const BLINK_SETTLE_MS = 300; // the blink may come as soon as the prompt is read
-const BLINK_SAMPLE_MS = 2000;
-const BLINK_EVERY_MS = 66; // about 15 frames a second: a 100 ms blink falls on one
+const SAMPLE_SETTLE_MS = 300; // sampled: the action may come as soon as the prompt is read
+const SAMPLE_MS = 2000;
+const SAMPLING = {
+  blink: { everyMs: 66, maxFrames: 30 }, // about 15 a second: a 100 ms blink falls on one
+  other: { everyMs: 150, maxFrames: 12 }, // turns and nods are slower; 30 + 3 x 12 < 100 frames
+};
+const MIN_SAMPLED = 5; // fewer: the stream did not run (camera not ready), photos instead
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -43,12 +49,21 @@ Page({
     });
   },
 
-  /** One action's frames and their times (ms since `started`). */
-  async actionFrames(action, started) {
-    if (action === "blink" && canSampleFrames(wx, this.camera)) {
-      await sleep(BLINK_SETTLE_MS);
-      return sampleFrames(wx, this.camera, BLINK_SAMPLE_MS, BLINK_EVERY_MS, started);
+  /** One action's frames from the camera's frame stream, or null when it gave (almost) none.
+   * @param {string} action @param {number} started */
+  async sampledFrames(action, started) {
+    await sleep(SAMPLE_SETTLE_MS);
+    const { everyMs, maxFrames } = action === "blink" ? SAMPLING.blink : SAMPLING.other;
+    try {
+      const shot = await sampleFrames(wx, this.camera, SAMPLE_MS, everyMs, maxFrames, started);
+      return shot.frames.length >= MIN_SAMPLED ? shot : null;
+    } catch (error) {
+      return null;
     }
+  },
+
+  /** One action's photos (takePhoto) and their times (ms since `started`). */
+  async photoFrames(started) {
     await sleep(SETTLE_MS);
     const frames = [];
     const times = [];
@@ -69,10 +84,17 @@ Page({
       const frames = [];
       const times = [];
       const started = Date.now();
+      let sampling = canSampleFrames(wx, this.camera);
       for (let i = 0; i < session.actions.length; i += 1) {
         if (this.left) return;
         this.setData({ prompt: promptFor(session.actions[i]), step: `第 ${i + 1} / ${session.actions.length} 个动作` });
-        const shot = await this.actionFrames(session.actions[i], started);
+        let shot = sampling ? await this.sampledFrames(session.actions[i], started) : null;
+        if (sampling && !shot) {
+          // the stream stopped midway: frames of two sizes would not track; start again
+          if (frames.length) throw new Error(`${MESSAGES.CAMERA}（onCameraFrame）`);
+          sampling = false; // it never ran: photos for the whole session
+        }
+        if (!shot) shot = await this.photoFrames(started);
         frames.push(...shot.frames);
         times.push(...shot.times);
       }
