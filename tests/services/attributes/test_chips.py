@@ -104,9 +104,10 @@ def test_the_emotion_crop_of_a_huge_box_takes_little_memory() -> None:
 def test_a_large_faces_emotion_crop_matches_the_same_face_at_half_size() -> None:
     """A square over 1024 px is shrunk before it is cut: the crop is the one of the photo at
     half size (within rounding), and a square under the limit is cut exactly as before."""
-    photo = cv2.resize(images.astronaut(), (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(images.astronaut(), (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    photo = np.asarray(big, dtype=np.uint8)
     box = np.array([300.0, 150.0, 1200.0, 1300.0])  # a 1560 px square: shrunk
-    half = cv2.resize(photo, (1024, 1024), interpolation=cv2.INTER_AREA)
+    half = np.asarray(cv2.resize(photo, (1024, 1024), interpolation=cv2.INTER_AREA), np.uint8)
     exact = emotion_crop(half, box / 2)  # a 780 px square: cut as before
     shrunk = emotion_crop(photo, box)
     assert np.abs(shrunk.astype(int) - exact.astype(int)).mean() < 2.0
