@@ -43,7 +43,7 @@ from gateway.api.params.fields import (
     matching,
     rejection,
 )
-from gateway.api.params.messages import invalid_argument, model_error
+from gateway.api.params.messages import model_error
 from gateway.api.params.uploads import IMAGE_LIMITS, Upload, checked, image_limits
 from gateway.api.schemas import ModelRef, error_responses
 from gateway.core.config import GatewaySettings
@@ -56,7 +56,6 @@ from services.shared.limits import MAX_FAR, MAX_MIN_CLUSTER_SIZE, MAX_PHOTO_NAME
 router = APIRouter(tags=["clustering"])
 
 MAX_PHOTOS = 32
-MAX_PHOTOS_READ = 1000  # far over the limit: refused before anything is read further
 MAX_FACE_TOKENS = 256  # the embedding service's faces per request
 MAX_FACES_PER_PHOTO = 100
 MAX_MIN_FACE_SIZE = 100_000
@@ -181,10 +180,6 @@ class ClusterFacesParams(RouteParams):
     ) -> tuple[Self, list[Photo]]:
         """The parameters and the photos with the names their multipart files carry."""
         values = await read_input(request, cls.upload_fields(), cls.read_limit(settings))
-        if len(values.get("photos", ())) > MAX_PHOTOS_READ:
-            raise invalid_argument(
-                f"at most {MAX_PHOTOS} photos per request, got {len(values['photos'])}"
-            )
         context = {IMAGE_LIMITS: settings.image_limits, PHOTO_NAMES: await file_names(request)}
         try:
             params = cls.model_validate(values, context=context)

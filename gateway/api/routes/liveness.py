@@ -183,8 +183,6 @@ class VerifySessionParams(RouteParams):
             raise rejection("send frames or a video, not both")
         if not self.frames and self.video is None:
             raise rejection("send several images as 'frames' or one 'video'")
-        if len(self.frames) > MAX_FRAMES_READ:
-            raise rejection(f"{len(self.frames)} frames is far over the limit")
         for index, frame in enumerate(self.frames):
             checked(frame, f"frames[{index}]", image_limits(info))
         return self
